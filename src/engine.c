@@ -1,0 +1,214 @@
+/*
+ * engine.c: wires decode, the fragment table, the flow table, the writer
+ * and the index together. Owns the counters; makes no system call itself.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "frag.h"
+#include "index.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define MAX_SOURCES 256
+
+struct engine {
+	struct engine_config cfg;
+	struct flow_table *flows;
+	struct frag_table *frags;
+	struct writer *writer;
+	struct flow_index *index;
+	struct source *sources[MAX_SOURCES];
+	uint32_t nsources;
+	struct engine_stats st;
+};
+
+/* A flow (or a full segment of one) is complete: file into place, line into the index. */
+static void
+on_segment_done(struct flow *f, void *arg)
+{
+	struct engine *e = arg;
+	const struct source *src;
+	const char *fpout;
+	json_t *entry;
+
+	fpout = writer_finish(e->writer, f);
+	src = f->key.iface < e->nsources ? e->sources[f->key.iface] : NULL;
+	entry = index_entry(f, fpout, src ? src->name : NULL, e->cfg.writer.nanosecond, 1);
+	index_append(e->index, entry);
+	json_decref(entry);
+	e->st.segments++;
+	e->st.ended[f->reason < FLOW_R_NREASONS ? f->reason : FLOW_R_NONE]++;
+	if (f->reason != FLOW_R_ROTATE)
+		e->st.finished++;
+}
+
+void
+engine_defaults(struct engine_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->flow.idle_ns = 300 * NS_PER_SEC;
+	cfg->flow.linger_ns = 2 * NS_PER_SEC;
+	cfg->flow.max_flows = 1000000;
+	cfg->flow.end_mode = FLOW_END_TEARDOWN;
+	cfg->flow.seg_packets = 1000000;
+	cfg->flow.seg_size = 0;
+	cfg->writer.format = FMT_PCAP;
+	cfg->writer.layout = "";
+	cfg->writer.max_open_files = 256;
+	cfg->writer.flow_buffer = 64 * 1024;
+	cfg->writer.buffer_total = 256 * 1024 * 1024;
+	cfg->writer.flush_ns = NS_PER_SEC;
+	cfg->frag_max = 4096;
+	cfg->frag_timeout_ns = 30 * NS_PER_SEC;
+}
+
+struct engine *
+engine_new(const struct engine_config *cfg, char **cause)
+{
+	struct engine *e;
+
+	e = xcalloc(1, sizeof *e);
+	e->cfg = *cfg;
+	if ((e->writer = writer_new(cfg->outdir, &cfg->writer, cause)) == NULL)
+		goto fail;
+	if ((e->index = index_open(cfg->outdir, cause)) == NULL)
+		goto fail;
+	e->flows = flowtab_new(&cfg->flow, on_segment_done, e);
+	e->frags = frag_new(cfg->frag_max, cfg->frag_timeout_ns);
+	return e;
+fail:
+	engine_free(e);
+	return NULL;
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	if (e->flows != NULL)
+		flowtab_free(e->flows);
+	if (e->frags != NULL)
+		frag_free(e->frags);
+	if (e->index != NULL)
+		index_close(e->index);
+	writer_free(e->writer);
+	free(e);
+}
+
+void
+engine_add_source(struct engine *e, struct source *src)
+{
+	if (e->nsources == MAX_SOURCES)
+		fatalx("too many sources (at most %d)", MAX_SOURCES);
+	src->id = e->nsources;
+	e->sources[e->nsources++] = src;
+}
+
+void
+engine_skip(struct engine *e, struct source *src)
+{
+	src->frames++;
+	e->st.frames++;
+}
+
+static int
+count_reject(struct engine *e, enum decode_result r)
+{
+	if (r == DECODE_NOT_TCP)
+		e->st.not_tcp++;
+	else {
+		e->st.reasons[r]++;
+		e->st.malformed++;
+	}
+	return -1;
+}
+
+/* Later fragments borrow the ports of their datagram's first fragment. */
+static int
+frag_resolve(struct engine *e, struct packet *p, uint64_t now)
+{
+	frag_expire(e->frags, now);
+	if (p->frag == FRAG_FIRST)
+		frag_first(e->frags, p, now);
+	else if (p->frag == FRAG_LATER && frag_later(e->frags, p, now) == -1) {
+		e->st.frag_orphan++;
+		e->st.malformed++;
+		return -1;
+	}
+	return 0;
+}
+
+void
+engine_frame(struct engine *e, struct source *src, uint64_t ts, uint32_t caplen, uint32_t wirelen,
+    const uint8_t *data)
+{
+	struct packet p;
+	struct flow *f;
+	enum decode_result r;
+
+	src->frames++;
+	e->st.frames++;
+	r = decode_frame(src->dlt, data, caplen, &p);
+	if (r != DECODE_OK) {
+		count_reject(e, r);
+		return;
+	}
+	p.frame = src->frames;
+	p.ts = ts;
+	p.caplen = caplen;
+	p.wirelen = wirelen;
+	if (p.frag != FRAG_NONE && frag_resolve(e, &p, ts) == -1)
+		return;
+	e->st.tcp++;
+	/* Expire first: a packet after the idle timeout starts a new flow. */
+	flowtab_expire(e->flows, ts);
+	writer_tick(e->writer, ts);
+	f = flowtab_packet(e->flows, &p, src->id, ts);
+	if (f->packets == 1)
+		e->st.flows++;
+	writer_packet(e->writer, f, &p, data, src->linktype, src->snaplen, ts);
+	flowtab_release(e->flows, f);
+}
+
+void
+engine_tick(struct engine *e, uint64_t now)
+{
+	flowtab_expire(e->flows, now);
+	writer_tick(e->writer, now);
+	frag_expire(e->frags, now);
+}
+
+void
+engine_batch_end(struct engine *e)
+{
+	index_flush(e->index);
+}
+
+void
+engine_finish_all(struct engine *e, enum flow_reason reason)
+{
+	flowtab_end_all(e->flows, reason);
+	writer_flush_all(e->writer);
+	index_flush(e->index);
+}
+
+const struct engine_stats *
+engine_stats(const struct engine *e)
+{
+	return &e->st;
+}
+
+const struct writer_stats *
+engine_writer_stats(const struct engine *e)
+{
+	return writer_stats(e->writer);
+}
+
+struct flow_table *
+engine_flows(struct engine *e)
+{
+	return e->flows;
+}

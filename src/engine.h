@@ -1,0 +1,79 @@
+/*
+ * engine.h: the packet path, capture -> decode -> flow table -> writer ->
+ * index, the same for a capture file and a live interface. Callers hand it
+ * frames with their source and timestamp; it numbers them, traces them and
+ * keeps the counters.
+ */
+#ifndef TRACEFLOW_ENGINE_H
+#define TRACEFLOW_ENGINE_H
+
+#include <stdint.h>
+
+#include "decode.h"
+#include "flow.h"
+#include "writer.h"
+
+struct engine_config {
+	const char *outdir;
+	struct flow_config flow;
+	struct writer_config writer;
+	unsigned frag_max;        /* datagrams the fragment table remembers */
+	uint64_t frag_timeout_ns; /* and for how long */
+};
+
+/* One input: a capture file or an interface. */
+struct source {
+	const char *name;  /* interface name; NULL for a capture file */
+	int dlt;           /* pcap_datalink() */
+	uint32_t linktype; /* what output files carry */
+	uint32_t snaplen;
+	uint32_t id;     /* set by engine_add_source: part of every flow key */
+	uint64_t frames; /* frames numbered so far (the next is frames + 1) */
+};
+
+struct engine_stats {
+	uint64_t frames;
+	uint64_t tcp;
+	uint64_t not_tcp;
+	uint64_t malformed; /* sum of the reasons below and frag_orphan */
+	uint64_t reasons[DECODE_NREASONS];
+	uint64_t frag_orphan; /* later fragments whose first fragment was not seen */
+	uint64_t flows;       /* flows started */
+	uint64_t finished;    /* flows ended */
+	uint64_t segments;    /* index lines written */
+	uint64_t ended[FLOW_R_NREASONS];
+};
+
+struct engine;
+
+#define NS_PER_SEC 1000000000ULL
+
+/* The built-in defaults (the config table and the command line start from these). */
+void engine_defaults(struct engine_config *cfg);
+
+struct engine *engine_new(const struct engine_config *cfg, char **cause);
+void engine_free(struct engine *e);
+
+void engine_add_source(struct engine *e, struct source *src);
+
+/* One captured frame. ts is the capture timestamp in ns since the epoch. */
+void engine_frame(struct engine *e, struct source *src, uint64_t ts, uint32_t caplen,
+    uint32_t wirelen, const uint8_t *data);
+
+/* A frame that the user's filter dropped: numbered, not traced. */
+void engine_skip(struct engine *e, struct source *src);
+
+/* Time passes without packets (live timers): expire flows, flush old buffers. */
+void engine_tick(struct engine *e, uint64_t now);
+
+/* End of a batch of packets: index lines reach the file. */
+void engine_batch_end(struct engine *e);
+
+/* End every flow with reason (eof, shutdown, submit) and flush everything. */
+void engine_finish_all(struct engine *e, enum flow_reason reason);
+
+const struct engine_stats *engine_stats(const struct engine *e);
+const struct writer_stats *engine_writer_stats(const struct engine *e);
+struct flow_table *engine_flows(struct engine *e);
+
+#endif

@@ -1,0 +1,585 @@
+/*
+ * flow.c: the flow table and the TCP connection state machine.
+ *
+ * Lookup is a chained hash over the full canonical key (the hash only picks
+ * the bucket; identity is a full compare, unlike peers that key by a 32-bit
+ * hash). Timeouts need no timer wheel: every flow is on exactly one of two
+ * lists, open or linger, and moves to the tail on each packet, so each list
+ * is ordered by last activity and expiry only ever looks at list heads. The
+ * open list doubles as the LRU for eviction. All of it is O(1) per packet.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+#include "xmalloc.h"
+
+struct flow_list {
+	struct flow *head;
+	struct flow *tail;
+};
+
+struct flow_table {
+	struct flow_config cfg;
+	flow_end_cb cb;
+	void *cbarg;
+
+	struct flow **buckets;
+	uint32_t nbuckets; /* a power of two */
+	uint32_t count;
+	uint64_t next_id;
+	uint64_t clock; /* the latest time seen: packet times can step back */
+
+	struct flow_list open;
+	struct flow_list linger;
+};
+
+static const char *reason_names[FLOW_R_NREASONS] = {
+    [FLOW_R_NONE] = "none",
+    [FLOW_R_FIN] = "fin",
+    [FLOW_R_RST] = "rst",
+    [FLOW_R_IDLE] = "idle",
+    [FLOW_R_SUBMIT] = "submit",
+    [FLOW_R_EOF] = "eof",
+    [FLOW_R_EVICTED] = "evicted",
+    [FLOW_R_SHUTDOWN] = "shutdown",
+    [FLOW_R_RECOVERED] = "recovered",
+    [FLOW_R_REUSE] = "reuse",
+    [FLOW_R_ROTATE] = "rotate",
+};
+
+const char *
+flow_reason_name(enum flow_reason r)
+{
+	if ((unsigned)r >= FLOW_R_NREASONS)
+		return "unknown";
+	return reason_names[r];
+}
+
+static void
+list_append(struct flow_list *l, struct flow *f)
+{
+	f->next = NULL;
+	f->prev = l->tail;
+	if (l->tail != NULL)
+		l->tail->next = f;
+	else
+		l->head = f;
+	l->tail = f;
+}
+
+static void
+list_remove(struct flow_list *l, struct flow *f)
+{
+	if (f->prev != NULL)
+		f->prev->next = f->next;
+	else
+		l->head = f->next;
+	if (f->next != NULL)
+		f->next->prev = f->prev;
+	else
+		l->tail = f->prev;
+	f->prev = f->next = NULL;
+}
+
+static struct flow_list *
+flow_list_of(struct flow_table *t, const struct flow *f)
+{
+	return f->state == FLOW_LINGER ? &t->linger : &t->open;
+}
+
+/*
+ * A multiply-xorshift hash over the whole key with a per-table random seed,
+ * so that an attacker who picks ports cannot aim at one chain.
+ */
+static uint64_t
+key_hash(const struct flow_key *k, uint64_t seed)
+{
+	const uint8_t *p = (const uint8_t *)k;
+	uint64_t h = seed ^ 0x9e3779b97f4a7c15ULL, w;
+	size_t i;
+
+	for (i = 0; i + 8 <= sizeof *k; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 31;
+	}
+	for (; i < sizeof *k; i++)
+		h = (h ^ p[i]) * 0x94d049bb133111ebULL;
+	return h ^ (h >> 29);
+}
+
+/* Side a is the lower (address, port) pair; dir is 0 when the packet comes from a. */
+static void
+key_make(const struct packet *p, uint32_t iface, struct flow_key *k, uint8_t *dir)
+{
+	int c;
+
+	memset(k, 0, sizeof *k);
+	c = memcmp(p->src, p->dst, sizeof p->src);
+	if (c == 0)
+		c = (p->srcport > p->dstport) - (p->srcport < p->dstport);
+	if (c <= 0) {
+		memcpy(k->a, p->src, 16);
+		memcpy(k->b, p->dst, 16);
+		k->aport = p->srcport;
+		k->bport = p->dstport;
+		*dir = 0;
+	} else {
+		memcpy(k->a, p->dst, 16);
+		memcpy(k->b, p->src, 16);
+		k->aport = p->dstport;
+		k->bport = p->srcport;
+		*dir = 1;
+	}
+	memcpy(k->vlan, p->vlan, sizeof k->vlan);
+	k->nvlan = p->nvlan;
+	k->iface = iface;
+	k->af = p->af;
+}
+
+struct flow_table *
+flowtab_new(const struct flow_config *cfg, flow_end_cb cb, void *arg)
+{
+	struct flow_table *t;
+
+	t = xcalloc(1, sizeof *t);
+	t->cfg = *cfg;
+	t->cb = cb;
+	t->cbarg = arg;
+	t->nbuckets = 1024;
+	t->buckets = xcalloc(t->nbuckets, sizeof *t->buckets);
+	return t;
+}
+
+void
+flowtab_setconfig(struct flow_table *t, const struct flow_config *cfg)
+{
+	uint64_t seed = t->cfg.seed;
+
+	t->cfg = *cfg;
+	t->cfg.seed = seed; /* the buckets were laid out with the old seed */
+}
+
+static void
+flow_destroy(struct flow *f)
+{
+	free(f->fn_buf);
+	free(f);
+}
+
+void
+flowtab_free(struct flow_table *t)
+{
+	struct flow *f;
+
+	if (t == NULL)
+		return;
+	while ((f = t->open.head) != NULL) {
+		list_remove(&t->open, f);
+		flow_destroy(f);
+	}
+	while ((f = t->linger.head) != NULL) {
+		list_remove(&t->linger, f);
+		flow_destroy(f);
+	}
+	free(t->buckets);
+	free(t);
+}
+
+static uint32_t
+bucket_of(const struct flow_table *t, const struct flow_key *k)
+{
+	return (uint32_t)key_hash(k, t->cfg.seed) & (t->nbuckets - 1);
+}
+
+static void
+table_grow(struct flow_table *t)
+{
+	struct flow **old = t->buckets, *f, *next;
+	uint32_t i, n = t->nbuckets, b;
+
+	t->nbuckets = n * 2;
+	t->buckets = xcalloc(t->nbuckets, sizeof *t->buckets);
+	for (i = 0; i < n; i++) {
+		for (f = old[i]; f != NULL; f = next) {
+			next = f->hnext;
+			b = bucket_of(t, &f->key);
+			f->hnext = t->buckets[b];
+			t->buckets[b] = f;
+		}
+	}
+	free(old);
+}
+
+static struct flow *
+table_lookup(struct flow_table *t, const struct flow_key *k, uint32_t b)
+{
+	struct flow *f;
+
+	for (f = t->buckets[b]; f != NULL; f = f->hnext) {
+		if (memcmp(&f->key, k, sizeof *k) == 0)
+			return f;
+	}
+	return NULL;
+}
+
+static void
+table_unlink(struct flow_table *t, struct flow *f)
+{
+	struct flow **pp = &t->buckets[bucket_of(t, &f->key)];
+
+	while (*pp != NULL && *pp != f)
+		pp = &(*pp)->hnext;
+	if (*pp == f)
+		*pp = f->hnext;
+	f->hnext = NULL;
+}
+
+/*
+ * End a flow: off its list and out of the table, hand it to the callback,
+ * free it. A flow that was already torn down keeps the reason it had.
+ */
+static void
+flow_finish(struct flow_table *t, struct flow *f, enum flow_reason reason)
+{
+	if (f->state == FLOW_OPEN || f->reason == FLOW_R_NONE)
+		f->reason = reason;
+	list_remove(flow_list_of(t, f), f);
+	table_unlink(t, f);
+	t->count--;
+	if (t->cb != NULL)
+		t->cb(f, t->cbarg);
+	flow_destroy(f);
+}
+
+void
+flowtab_end(struct flow_table *t, struct flow *f, enum flow_reason reason)
+{
+	flow_finish(t, f, reason);
+}
+
+void
+flowtab_end_all(struct flow_table *t, enum flow_reason reason)
+{
+	while (t->open.head != NULL)
+		flow_finish(t, t->open.head, reason);
+	while (t->linger.head != NULL)
+		flow_finish(t, t->linger.head, reason);
+}
+
+/* Make room: a flow already torn down goes first, else the longest idle one. */
+static void
+table_evict(struct flow_table *t)
+{
+	if (t->linger.head != NULL)
+		flow_finish(t, t->linger.head, FLOW_R_NONE);
+	else if (t->open.head != NULL)
+		flow_finish(t, t->open.head, FLOW_R_EVICTED);
+}
+
+static int
+is_pure_syn(const struct packet *p)
+{
+	return (p->flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) == TCPF_SYN;
+}
+
+/*
+ * Does this packet open a new connection on a tuple that has a flow? Returns
+ * the reason the old flow ends, or FLOW_R_NONE when the packet belongs to it.
+ * A SYN after teardown, a SYN with another ISN (the tuple was reused after an
+ * unseen close), or a SYN on a flow that began mid-stream all start anew;
+ * a retransmitted SYN (same ISN) does not.
+ */
+static enum flow_reason
+starts_new(const struct flow *f, const struct packet *p, uint8_t dir)
+{
+	uint8_t isnflag = dir ? FLOWF_ISN_B : FLOWF_ISN_A;
+
+	if (f->state == FLOW_CLOSED)
+		return f->reason;
+	if (!is_pure_syn(p))
+		return FLOW_R_NONE;
+	if (f->state == FLOW_LINGER)
+		return f->reason;
+	if (f->flags & isnflag)
+		return f->isn[dir] != p->seq ? FLOW_R_REUSE : FLOW_R_NONE;
+	if (f->flags & (FLOWF_ISN_A | FLOWF_ISN_B))
+		return FLOW_R_NONE; /* the other side opened: simultaneous open */
+	return FLOW_R_REUSE;
+}
+
+static struct flow *
+flow_create(
+    struct flow_table *t, const struct flow_key *k, uint32_t b, const struct packet *p, uint8_t dir)
+{
+	struct flow *f;
+
+	if (t->cfg.max_flows > 0 && t->count >= t->cfg.max_flows) {
+		table_evict(t);
+		b = bucket_of(t, k);
+	}
+	if (t->count >= t->nbuckets) {
+		table_grow(t);
+		b = bucket_of(t, k);
+	}
+	f = xcalloc(1, sizeof *f);
+	f->key = *k;
+	f->id = ++t->next_id;
+	f->first = f->seg_first = p->ts;
+	if (is_pure_syn(p))
+		f->init = dir;
+	else if ((p->flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK))
+		f->init = !dir; /* the SYN was missed; its sender is this packet's target */
+	else
+		f->init = dir;
+	if (!is_pure_syn(p))
+		f->flags |= FLOWF_PARTIAL;
+	f->hnext = t->buckets[b];
+	t->buckets[b] = f;
+	t->count++;
+	list_append(&t->open, f);
+	return f;
+}
+
+static void
+fn_push(struct flow *f, uint64_t frame)
+{
+	uint64_t d = frame - f->fn_last;
+
+	if (f->fn_cap - f->fn_len < 10) {
+		f->fn_cap = f->fn_cap ? f->fn_cap * 2 : 16;
+		f->fn_buf = xreallocarray(f->fn_buf, f->fn_cap, 1);
+	}
+	f->fn_last = frame;
+	while (d >= 0x80) {
+		f->fn_buf[f->fn_len++] = (uint8_t)(d | 0x80);
+		d >>= 7;
+	}
+	f->fn_buf[f->fn_len++] = (uint8_t)d;
+}
+
+void
+flow_fn_begin(const struct flow *f, struct flow_fn_iter *it)
+{
+	it->p = f->fn_buf;
+	it->end = f->fn_buf + f->fn_len;
+	it->last = 0;
+}
+
+int
+flow_fn_next(struct flow_fn_iter *it, uint64_t *frame)
+{
+	uint64_t d = 0;
+	unsigned shift = 0;
+
+	if (it->p >= it->end)
+		return 0;
+	while (it->p < it->end) {
+		uint8_t c = *it->p++;
+
+		d |= (uint64_t)(c & 0x7f) << shift;
+		shift += 7;
+		if (!(c & 0x80))
+			break;
+	}
+	it->last += d;
+	*frame = it->last;
+	return 1;
+}
+
+static void
+flow_new_segment(struct flow *f)
+{
+	f->seg_no++;
+	f->seg_size = 0;
+	f->seg_first = f->seg_last = 0;
+	f->seg_packets = 0;
+	f->seg_bytes = 0;
+	f->fn_len = 0;
+	f->fn_last = 0;
+}
+
+static void
+enter_linger(struct flow_table *t, struct flow *f, enum flow_reason reason)
+{
+	list_remove(&t->open, f);
+	f->state = FLOW_LINGER;
+	f->reason = reason;
+	list_append(&t->linger, f);
+}
+
+/* Serial-number arithmetic (RFC 1982): is a at or after b? */
+static int
+seq_geq(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) >= 0;
+}
+
+/* Follow the teardown: FIN both ways, each acknowledged, or a reset. */
+static void
+track_state(struct flow_table *t, struct flow *f, const struct packet *p, uint8_t dir)
+{
+	uint8_t other = !dir;
+	uint8_t fin_other = other ? FLOWF_FIN_B : FLOWF_FIN_A;
+	uint8_t all = FLOWF_FIN_A | FLOWF_FIN_B | FLOWF_FINACK_A | FLOWF_FINACK_B;
+
+	if (p->flags & TCPF_SYN) {
+		f->isn[dir] = p->seq;
+		f->flags |= dir ? FLOWF_ISN_B : FLOWF_ISN_A;
+	}
+	if ((p->flags & TCPF_ACK) && (f->flags & fin_other) &&
+	    seq_geq(p->ack, f->fin_seq[other] + 1))
+		f->flags |= other ? FLOWF_FINACK_B : FLOWF_FINACK_A;
+	if (p->flags & TCPF_FIN) {
+		f->fin_seq[dir] = p->seq + p->payload_len + !!(p->flags & TCPF_SYN);
+		f->flags |= dir ? FLOWF_FIN_B : FLOWF_FIN_A;
+		if (t->cfg.end_mode == FLOW_END_FIRST_FIN && f->state == FLOW_OPEN) {
+			f->state = FLOW_CLOSED;
+			f->reason = FLOW_R_FIN;
+			return;
+		}
+	}
+	if (f->state != FLOW_OPEN)
+		return;
+	if (p->flags & TCPF_RST)
+		enter_linger(t, f, FLOW_R_RST);
+	else if ((f->flags & all) == all)
+		enter_linger(t, f, FLOW_R_FIN);
+}
+
+/* A full segment is handed over (reason rotate) before the packet that would overflow it. */
+static void
+segment_check(struct flow_table *t, struct flow *f, const struct packet *p)
+{
+	uint8_t reason = f->reason;
+	uint64_t size = 16 + (uint64_t)p->caplen;
+
+	if (f->seg_packets == 0)
+		return;
+	if ((t->cfg.seg_packets == 0 || f->seg_packets < t->cfg.seg_packets) &&
+	    (t->cfg.seg_size == 0 || f->seg_size + size <= t->cfg.seg_size))
+		return;
+	f->reason = FLOW_R_ROTATE;
+	if (t->cb != NULL)
+		t->cb(f, t->cbarg);
+	f->reason = reason;
+	flow_new_segment(f);
+}
+
+static void
+flow_account(struct flow_table *t, struct flow *f, const struct packet *p)
+{
+	struct flow_list *l = flow_list_of(t, f);
+
+	segment_check(t, f, p);
+	f->last = p->ts;
+	f->touch = t->clock;
+	f->packets++;
+	f->bytes += p->wirelen;
+	if (f->seg_packets == 0)
+		f->seg_first = p->ts;
+	f->seg_last = p->ts;
+	f->seg_packets++;
+	f->seg_bytes += p->wirelen;
+	f->seg_size += 16 + (uint64_t)p->caplen;
+	fn_push(f, p->frame);
+	if (l->tail != f) {
+		list_remove(l, f);
+		list_append(l, f);
+	}
+}
+
+struct flow *
+flowtab_packet(struct flow_table *t, const struct packet *p, uint32_t iface, uint64_t now)
+{
+	struct flow_key k;
+	struct flow *f;
+	enum flow_reason r;
+	uint32_t b;
+	uint8_t dir;
+
+	if (now > t->clock)
+		t->clock = now;
+	key_make(p, iface, &k, &dir);
+	b = bucket_of(t, &k);
+	f = table_lookup(t, &k, b);
+	if (f != NULL && (r = starts_new(f, p, dir)) != FLOW_R_NONE) {
+		flow_finish(t, f, r);
+		f = NULL;
+	}
+	if (f == NULL)
+		f = flow_create(t, &k, b, p, dir);
+	f->dir = dir;
+	flow_account(t, f, p);
+	track_state(t, f, p, dir);
+	return f;
+}
+
+void
+flowtab_release(struct flow_table *t, struct flow *f)
+{
+	if (f->state == FLOW_CLOSED)
+		flow_finish(t, f, f->reason);
+}
+
+void
+flowtab_expire(struct flow_table *t, uint64_t now)
+{
+	struct flow *f;
+
+	if (now > t->clock)
+		t->clock = now;
+	now = t->clock;
+	while ((f = t->open.head) != NULL && f->touch + t->cfg.idle_ns <= now)
+		flow_finish(t, f, FLOW_R_IDLE);
+	while ((f = t->linger.head) != NULL && f->touch + t->cfg.linger_ns <= now)
+		flow_finish(t, f, f->reason);
+}
+
+uint64_t
+flowtab_next_due(const struct flow_table *t)
+{
+	uint64_t due = UINT64_MAX;
+
+	if (t->open.head != NULL)
+		due = t->open.head->touch + t->cfg.idle_ns;
+	if (t->linger.head != NULL && t->linger.head->touch + t->cfg.linger_ns < due)
+		due = t->linger.head->touch + t->cfg.linger_ns;
+	return due;
+}
+
+void
+flowtab_foreach(struct flow_table *t, void (*fn)(struct flow *, void *), void *arg)
+{
+	struct flow *f, *next;
+
+	for (f = t->open.head; f != NULL; f = next) {
+		next = f->next;
+		fn(f, arg);
+	}
+	for (f = t->linger.head; f != NULL; f = next) {
+		next = f->next;
+		fn(f, arg);
+	}
+}
+
+uint32_t
+flowtab_count(const struct flow_table *t)
+{
+	return t->count;
+}
+
+const uint8_t *
+flow_src(const struct flow *f, uint16_t *port)
+{
+	*port = f->init ? f->key.bport : f->key.aport;
+	return f->init ? f->key.b : f->key.a;
+}
+
+const uint8_t *
+flow_dst(const struct flow *f, uint16_t *port)
+{
+	*port = f->init ? f->key.aport : f->key.bport;
+	return f->init ? f->key.a : f->key.b;
+}

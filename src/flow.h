@@ -1,0 +1,166 @@
+/*
+ * flow.h: the flow table. One flow per TCP connection, both directions,
+ * keyed canonically by address family, both endpoints, VLAN tags and input
+ * interface. Decides when a connection starts and ends; knows nothing of
+ * files. Pure: no I/O, no clock of its own (time comes with each call), so
+ * the same code serves a capture file and a live interface.
+ */
+#ifndef TRACEFLOW_FLOW_H
+#define TRACEFLOW_FLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+
+enum flow_reason {
+	FLOW_R_NONE = 0,
+	FLOW_R_FIN,       /* FIN both ways and the last FIN acknowledged, then linger */
+	FLOW_R_RST,       /* reset, then linger */
+	FLOW_R_IDLE,      /* no packet for idle_timeout */
+	FLOW_R_SUBMIT,    /* forced by the operator */
+	FLOW_R_EOF,       /* end of the input file */
+	FLOW_R_EVICTED,   /* the table was full and this flow was the longest idle */
+	FLOW_R_SHUTDOWN,  /* the daemon stopped */
+	FLOW_R_RECOVERED, /* found unfinished after a crash */
+	FLOW_R_REUSE,     /* a new SYN (other ISN) took over the tuple */
+	FLOW_R_ROTATE,    /* not an end: a segment file was full, the flow goes on */
+	FLOW_R_NREASONS
+};
+
+enum flow_end_mode {
+	FLOW_END_TEARDOWN = 0, /* FIN both ways + ACK, or RST, then linger */
+	FLOW_END_FIRST_FIN     /* pcapkit: the first FIN ends the flow, inclusive */
+};
+
+enum flow_state {
+	FLOW_OPEN = 0,
+	FLOW_LINGER, /* torn down; trailing packets still join until linger runs out */
+	FLOW_CLOSED  /* first-fin mode: ends right after the current packet */
+};
+
+/* Canonical key: side a is the lower (address, port); no padding holes. */
+struct flow_key {
+	uint8_t a[16];
+	uint8_t b[16];
+	uint16_t aport;
+	uint16_t bport;
+	uint16_t vlan[DECODE_MAX_VLAN];
+	uint32_t iface;
+	uint8_t af;
+	uint8_t nvlan;
+	uint8_t pad[2];
+};
+
+/* Per-flow flags. */
+#define FLOWF_PARTIAL  0x01 /* first packet was not a SYN: started mid-stream */
+#define FLOWF_ISN_A    0x02 /* isn[0] holds side a's SYN sequence number */
+#define FLOWF_ISN_B    0x04
+#define FLOWF_FIN_A    0x08 /* side a sent FIN; fin_seq[0] is its sequence number */
+#define FLOWF_FIN_B    0x10
+#define FLOWF_FINACK_A 0x20 /* side a's FIN was acknowledged by side b */
+#define FLOWF_FINACK_B 0x40
+
+struct flow {
+	struct flow_key key;
+	struct flow *hnext; /* hash chain */
+	struct flow *prev;  /* on the open list (idle order) or the linger list */
+	struct flow *next;
+	uint64_t id; /* unique per table, in creation order */
+
+	uint64_t first;   /* first packet's timestamp, ns */
+	uint64_t last;    /* last packet's timestamp, ns */
+	uint64_t touch;   /* table clock at the last packet (never goes backwards) */
+	uint64_t packets; /* whole flow */
+	uint64_t bytes;   /* whole flow, wire lengths */
+
+	/* The current segment: what the next index line will describe. */
+	uint64_t seg_first;
+	uint64_t seg_last;
+	uint64_t seg_bytes;
+	uint64_t seg_size; /* pcap record bytes (headers + captured bytes) */
+	uint32_t seg_packets;
+	uint32_t seg_no;
+	/* Frame numbers of the segment as LEB128 deltas: 1-2 bytes a packet. */
+	uint8_t *fn_buf;
+	uint32_t fn_len;
+	uint32_t fn_cap;
+	uint64_t fn_last;
+
+	uint32_t isn[2];
+	uint32_t fin_seq[2];
+	uint8_t flags;   /* FLOWF_* */
+	uint8_t state;   /* enum flow_state */
+	uint8_t reason;  /* enum flow_reason: why it ends (set on teardown or at end) */
+	uint8_t init;    /* 0 if side a initiated (sent the SYN, or the first packet), else 1 */
+	uint16_t suffix; /* label suffix when a file name was taken; owned by the writer */
+	uint8_t dir;     /* side that sent the packet just classified (0 = a) */
+
+	void *wstate; /* the writer's per-flow state; opaque here */
+};
+
+struct flow_config {
+	uint64_t idle_ns;     /* idle timeout */
+	uint64_t linger_ns;   /* linger after teardown */
+	uint32_t max_flows;   /* longest-idle flow evicted beyond this */
+	int end_mode;         /* enum flow_end_mode */
+	uint32_t seg_packets; /* a flow goes on in a new segment beyond this; 0 = no bound */
+	uint64_t seg_size;    /* ... or beyond this many bytes of pcap records; 0 = no bound */
+	uint64_t seed;        /* hash seed (random in the daemon: no flooding a chain) */
+};
+
+/*
+ * Called for every flow that ends, with f->reason set, just before it is
+ * freed; and with f->reason == FLOW_R_ROTATE when a segment is full, just
+ * before the flow goes on in a new one.
+ */
+typedef void (*flow_end_cb)(struct flow *f, void *arg);
+
+struct flow_table;
+
+struct flow_table *flowtab_new(const struct flow_config *cfg, flow_end_cb cb, void *arg);
+void flowtab_free(struct flow_table *t);
+void flowtab_setconfig(struct flow_table *t, const struct flow_config *cfg);
+
+/*
+ * Classify one TCP packet (ports filled in) at table time now: find or create
+ * its flow, end an earlier flow on the tuple when this packet starts a new
+ * connection, update state and counters, record the frame number. Returns
+ * the flow the packet belongs to; f->dir tells its direction.
+ */
+struct flow *flowtab_packet(
+    struct flow_table *t, const struct packet *pkt, uint32_t iface, uint64_t now);
+
+/* After the packet was written: end the flow now if its state says so (first-fin). */
+void flowtab_release(struct flow_table *t, struct flow *f);
+
+/* End flows whose idle or linger time ran out at now. Cheap when none is due. */
+void flowtab_expire(struct flow_table *t, uint64_t now);
+
+/* When the next flow falls due (UINT64_MAX if none): for a live timer. */
+uint64_t flowtab_next_due(const struct flow_table *t);
+
+/* End one flow, or all of them, with reason. */
+void flowtab_end(struct flow_table *t, struct flow *f, enum flow_reason reason);
+void flowtab_end_all(struct flow_table *t, enum flow_reason reason);
+
+/* Iterate over the frame numbers of the current segment. */
+struct flow_fn_iter {
+	const uint8_t *p;
+	const uint8_t *end;
+	uint64_t last;
+};
+void flow_fn_begin(const struct flow *f, struct flow_fn_iter *it);
+int flow_fn_next(struct flow_fn_iter *it, uint64_t *frame);
+
+/* Every flow still in the table (open first, oldest activity first). */
+void flowtab_foreach(struct flow_table *t, void (*fn)(struct flow *, void *), void *arg);
+uint32_t flowtab_count(const struct flow_table *t);
+
+const char *flow_reason_name(enum flow_reason r);
+
+/* Initiator and responder endpoints, for labels and the index. */
+const uint8_t *flow_src(const struct flow *f, uint16_t *port);
+const uint8_t *flow_dst(const struct flow *f, uint16_t *port);
+
+#endif

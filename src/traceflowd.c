@@ -1,0 +1,237 @@
+/*
+ * traceflowd.c: the command line. With --read it splits a capture file
+ * offline; the live daemon (interfaces, config file, control socket) is
+ * built on the same engine.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "offline.h"
+#include "xmalloc.h"
+
+#define EXIT_USAGE 2
+
+static void __attribute__((noreturn)) usage(int status)
+{
+	FILE *fp = status ? stderr : stdout;
+
+	fprintf(fp,
+	    "usage: traceflowd --read FILE|- --output DIR [options] [BPF expression]\n"
+	    "  -r, --read FILE          capture file to split (pcap or pcapng, - = stdin)\n"
+	    "  -o, --output DIR         output folder (created if missing)\n"
+	    "  -F, --format FMT         %s (default pcap)\n"
+	    "      --byteorder ORDER    little or big (default little)\n"
+	    "      --nanosecond         nanosecond timestamps and labels\n"
+	    "      --microsecond        microsecond timestamps and labels\n"
+	    "                           (default: the input's precision)\n"
+	    "      --flow-end MODE      teardown or first-fin (default teardown)\n"
+	    "      --force              write into a non-empty output folder\n"
+	    "      --layout PATTERN     strftime sub-folder for finished files (default flat)\n"
+	    "      --idle-timeout SEC   end a flow idle this long (default 300)\n"
+	    "      --linger SEC         keep a torn-down flow this long (default 2)\n"
+	    "      --max-flows N        evict the longest-idle flow beyond N (default 1000000)\n"
+	    "      --max-open-files N   descriptor budget (default 256)\n"
+	    "      --segment-packets N  continue a flow in a new file after N packets\n"
+	    "      --segment-size BYTES ... or after this many bytes (default no bound)\n"
+	    "      --buffer-size BYTES  all write buffers together (default 268435456)\n"
+	    "  -v, --verbose            debug logging\n"
+	    "  -V, --version            print the version\n"
+	    "  -h, --help               this text\n",
+	    writer_format_list());
+	exit(status);
+}
+
+/* A whole number in [min, max], or a usage error naming the option. */
+static unsigned long long
+num_arg(const char *opt, const char *arg, unsigned long long min, unsigned long long max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || v < min || v > max) {
+		log_warnx("%s: \"%s\" is not a number from %llu to %llu", opt, arg, min, max);
+		exit(EXIT_USAGE);
+	}
+	return v;
+}
+
+enum {
+	OPT_BYTEORDER = 256,
+	OPT_NANO,
+	OPT_MICRO,
+	OPT_FLOWEND,
+	OPT_FORCE,
+	OPT_LAYOUT,
+	OPT_IDLE,
+	OPT_LINGER,
+	OPT_MAXFLOWS,
+	OPT_MAXOPEN,
+	OPT_SEGPKTS,
+	OPT_SEGSIZE,
+	OPT_BUFSIZE,
+};
+
+static const struct option longopts[] = {
+    {"read", required_argument, NULL, 'r'},
+    {"output", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, 'F'},
+    {"byteorder", required_argument, NULL, OPT_BYTEORDER},
+    {"nanosecond", no_argument, NULL, OPT_NANO},
+    {"microsecond", no_argument, NULL, OPT_MICRO},
+    {"flow-end", required_argument, NULL, OPT_FLOWEND},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"layout", required_argument, NULL, OPT_LAYOUT},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE},
+    {"linger", required_argument, NULL, OPT_LINGER},
+    {"max-flows", required_argument, NULL, OPT_MAXFLOWS},
+    {"max-open-files", required_argument, NULL, OPT_MAXOPEN},
+    {"segment-packets", required_argument, NULL, OPT_SEGPKTS},
+    {"segment-size", required_argument, NULL, OPT_SEGSIZE},
+    {"buffer-size", required_argument, NULL, OPT_BUFSIZE},
+    {"verbose", no_argument, NULL, 'v'},
+    {"version", no_argument, NULL, 'V'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static char *
+join_args(int argc, char **argv)
+{
+	size_t len = 0;
+	char *s;
+	int i;
+
+	for (i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = xcalloc(1, len + 1);
+	for (i = 0; i < argc; i++) {
+		if (i > 0)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+static void
+parse_opt(int ch, const char *arg, struct offline_opts *o)
+{
+	struct engine_config *c = &o->cfg;
+
+	switch (ch) {
+	case 'r':
+		o->input = arg;
+		break;
+	case 'o':
+		c->outdir = arg;
+		break;
+	case 'F':
+		if ((c->writer.format = writer_format_parse(arg)) == -1) {
+			log_warnx("unknown format \"%s\": valid formats are %s", arg,
+			    writer_format_list());
+			exit(EXIT_USAGE);
+		}
+		break;
+	case OPT_BYTEORDER:
+		if (strcmp(arg, "little") != 0 && strcmp(arg, "big") != 0) {
+			log_warnx("--byteorder: \"%s\" is neither little nor big", arg);
+			exit(EXIT_USAGE);
+		}
+		c->writer.big = strcmp(arg, "big") == 0;
+		break;
+	case OPT_NANO:
+	case OPT_MICRO:
+		o->nanosecond = ch == OPT_NANO;
+		break;
+	case OPT_FLOWEND:
+		if (strcmp(arg, "teardown") == 0)
+			c->flow.end_mode = FLOW_END_TEARDOWN;
+		else if (strcmp(arg, "first-fin") == 0)
+			c->flow.end_mode = FLOW_END_FIRST_FIN;
+		else {
+			log_warnx("--flow-end: \"%s\" is neither teardown nor first-fin", arg);
+			exit(EXIT_USAGE);
+		}
+		break;
+	case OPT_FORCE:
+		o->force = 1;
+		break;
+	case OPT_LAYOUT:
+		c->writer.layout = arg;
+		break;
+	case OPT_IDLE:
+		c->flow.idle_ns = num_arg("--idle-timeout", arg, 1, 86400 * 365) * NS_PER_SEC;
+		break;
+	case OPT_LINGER:
+		c->flow.linger_ns = num_arg("--linger", arg, 0, 3600) * NS_PER_SEC;
+		break;
+	case OPT_MAXFLOWS:
+		c->flow.max_flows = (uint32_t)num_arg("--max-flows", arg, 1, 100000000);
+		break;
+	case OPT_MAXOPEN:
+		c->writer.max_open_files = (unsigned)num_arg("--max-open-files", arg, 1, 1000000);
+		break;
+	case OPT_SEGPKTS:
+		c->flow.seg_packets = (uint32_t)num_arg("--segment-packets", arg, 1, UINT32_MAX);
+		break;
+	case OPT_SEGSIZE:
+		c->flow.seg_size = num_arg("--segment-size", arg, 1024, UINT64_MAX);
+		break;
+	case OPT_BUFSIZE:
+		c->writer.buffer_total = num_arg("--buffer-size", arg, 65536, UINT64_MAX);
+		break;
+	default:
+		usage(EXIT_USAGE);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct offline_opts o;
+	char *filter = NULL;
+	int ch, rc, verbose = 0;
+
+	log_init("traceflowd", LOG_LVL_INFO, 0);
+	memset(&o, 0, sizeof o);
+	engine_defaults(&o.cfg);
+	o.nanosecond = -1;
+	while ((ch = getopt_long(argc, argv, "r:o:F:vVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf("traceflowd %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(0);
+		default:
+			parse_opt(ch, optarg, &o);
+		}
+	}
+	if (verbose)
+		log_setlevel(LOG_LVL_DEBUG);
+	if (o.input == NULL || o.cfg.outdir == NULL) {
+		log_warnx("offline mode needs --read FILE and --output DIR%s",
+		    o.input ? "" : " (the live daemon is not built yet)");
+		usage(EXIT_USAGE);
+	}
+	if (optind < argc)
+		o.filter = filter = join_args(argc - optind, argv + optind);
+	/* Offline nobody watches .active/: write buffers out by size alone. */
+	o.cfg.writer.flush_ns = 0;
+	if (getrandom(&o.cfg.flow.seed, sizeof o.cfg.flow.seed, 0) != sizeof o.cfg.flow.seed)
+		o.cfg.flow.seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL;
+	rc = offline_run(&o);
+	free(filter);
+	return rc;
+}

@@ -1,0 +1,75 @@
+/*
+ * writer.h: per-flow output files. Each flow's records collect in a buffer
+ * of its own and reach the disk in one write when the buffer is full, when
+ * all buffers together exceed their budget (oldest first), when it is older
+ * than the flush interval, or when the flow ends; so the packet path makes
+ * no system call per packet. At most max_open_files descriptors are open
+ * (least recently written closed, reopened in append mode). Files grow under
+ * <output>/.active/ and are renamed into <output>/ (or a dated sub-folder)
+ * once complete, never over an existing file.
+ */
+#ifndef TRACEFLOW_WRITER_H
+#define TRACEFLOW_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "flow.h"
+
+enum writer_format { FMT_PCAP = 0, FMT_JSON, FMT_PLIST, FMT_TREE, FMT_NONE, FMT_COUNT };
+
+struct writer_config {
+	int format;              /* enum writer_format */
+	int big;                 /* big-endian pcap files */
+	int nanosecond;          /* nanosecond pcap timestamps and labels */
+	const char *layout;      /* strftime(3) pattern on the flow's start; "" = flat */
+	unsigned max_open_files; /* descriptor budget */
+	size_t flow_buffer;      /* one flow's buffer is written out at this size */
+	size_t buffer_total;     /* all buffers; beyond it the oldest is written out */
+	uint64_t flush_ns;       /* a buffer is written within this time; 0 = no time bound */
+};
+
+struct writer_stats {
+	uint64_t files;  /* files completed and renamed into place */
+	uint64_t bytes;  /* bytes written */
+	uint64_t writes; /* write system calls */
+	uint64_t opens;  /* open system calls (creates and reopens) */
+	uint64_t write_errors;
+	uint64_t bytes_lost; /* buffered bytes that could not be written (logged) */
+	uint32_t open_files; /* descriptors open now */
+	uint64_t buffered;   /* bytes in buffers now */
+};
+
+struct writer;
+
+/* Create .active/ under outdir (which must exist). NULL and *cause on failure. */
+struct writer *writer_new(const char *outdir, const struct writer_config *cfg, char **cause);
+/* Close everything. Flows still active must have been finished first. */
+void writer_free(struct writer *w);
+
+/* Append one packet of flow f. linktype and snaplen describe its source. */
+void writer_packet(struct writer *w, struct flow *f, const struct packet *pkt, const uint8_t *data,
+    uint32_t linktype, uint32_t snaplen, uint64_t now);
+
+/*
+ * Complete the flow's current file: flush, close and rename it into place.
+ * Returns its path relative to the output folder (valid until the next
+ * call), or NULL when the format writes no files or the file was lost.
+ */
+const char *writer_finish(struct writer *w, struct flow *f);
+
+/* Write out buffers older than the flush interval. */
+void writer_tick(struct writer *w, uint64_t now);
+
+/* Write out every buffer (the files stay open and active). */
+void writer_flush_all(struct writer *w);
+
+const struct writer_stats *writer_stats(const struct writer *w);
+
+/* Format names: "pcap", "json", "plist", "tree", "none" (and pcapkit's aliases). */
+int writer_format_parse(const char *name);
+const char *writer_format_name(int format);
+const char *writer_format_list(void);
+
+#endif
