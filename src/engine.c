@@ -19,7 +19,8 @@ struct engine {
 	struct frag_table *frags;
 	struct writer *writer;
 	struct flow_index *index;
-	struct source *sources[MAX_SOURCES];
+	char *source_names[MAX_SOURCES]; /* NULL for a capture file */
+	uint64_t source_frames[MAX_SOURCES];
 	uint32_t nsources;
 	struct engine_stats st;
 };
@@ -29,13 +30,12 @@ static void
 on_segment_done(struct flow *f, void *arg)
 {
 	struct engine *e = arg;
-	const struct source *src;
-	const char *fpout;
+	const char *fpout, *iface;
 	json_t *entry;
 
 	fpout = writer_finish(e->writer, f);
-	src = f->key.iface < e->nsources ? e->sources[f->key.iface] : NULL;
-	entry = index_entry(f, fpout, src ? src->name : NULL, e->cfg.writer.nanosecond, 1);
+	iface = f->key.iface < e->nsources ? e->source_names[f->key.iface] : NULL;
+	entry = index_entry(f, fpout, iface, e->cfg.writer.nanosecond, 1);
 	index_append(e->index, entry);
 	json_decref(entry);
 	e->st.segments++;
@@ -86,8 +86,12 @@ fail:
 void
 engine_free(struct engine *e)
 {
+	uint32_t i;
+
 	if (e == NULL)
 		return;
+	for (i = 0; i < e->nsources; i++)
+		free(e->source_names[i]);
 	if (e->flows != NULL)
 		flowtab_free(e->flows);
 	if (e->frags != NULL)
@@ -101,16 +105,30 @@ engine_free(struct engine *e)
 void
 engine_add_source(struct engine *e, struct source *src)
 {
+	uint32_t i;
+
+	for (i = 0; src->name != NULL && i < e->nsources; i++) {
+		if (e->source_names[i] != NULL && strcmp(e->source_names[i], src->name) == 0) {
+			src->id = i;
+			return;
+		}
+	}
 	if (e->nsources == MAX_SOURCES)
-		fatalx("too many sources (at most %d)", MAX_SOURCES);
+		fatalx("too many inputs (at most %d)", MAX_SOURCES);
 	src->id = e->nsources;
-	e->sources[e->nsources++] = src;
+	e->source_names[e->nsources++] = src->name ? xstrdup(src->name) : NULL;
+}
+
+uint64_t
+engine_source_frames(const struct engine *e, uint32_t id)
+{
+	return id < e->nsources ? e->source_frames[id] : 0;
 }
 
 void
 engine_skip(struct engine *e, struct source *src)
 {
-	src->frames++;
+	e->source_frames[src->id]++;
 	e->st.frames++;
 }
 
@@ -149,14 +167,13 @@ engine_frame(struct engine *e, struct source *src, uint64_t ts, uint32_t caplen,
 	struct flow *f;
 	enum decode_result r;
 
-	src->frames++;
+	p.frame = ++e->source_frames[src->id];
 	e->st.frames++;
 	r = decode_frame(src->dlt, data, caplen, &p);
 	if (r != DECODE_OK) {
 		count_reject(e, r);
 		return;
 	}
-	p.frame = src->frames;
 	p.ts = ts;
 	p.caplen = caplen;
 	p.wirelen = wirelen;

@@ -54,7 +54,15 @@ void engine_defaults(struct engine_config *cfg);
 struct engine *engine_new(const struct engine_config *cfg, char **cause);
 void engine_free(struct engine *e);
 
+/*
+ * Register an input and set src->id. A name registered before gets its old
+ * id back, so an interface that comes back keeps its flows and its frame
+ * numbering.
+ */
 void engine_add_source(struct engine *e, struct source *src);
+
+/* Frames numbered so far on source id (the next frame is this + 1). */
+uint64_t engine_source_frames(const struct engine *e, uint32_t id);
 
 /* One captured frame. ts is the capture timestamp in ns since the epoch. */
 void engine_frame(struct engine *e, struct source *src, uint64_t ts, uint32_t caplen,

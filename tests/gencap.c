@@ -1,0 +1,630 @@
+/*
+ * gencap.c: a reproducible capture generator for traceflow's tests.
+ *
+ * Writes a pcap file of complete, well-formed TCP connections (handshake,
+ * data both ways, close) interleaved the way concurrent connections are on
+ * a real link. The output depends only on the options and the seed, so a
+ * test can regenerate its input instead of storing it, and a benchmark can
+ * make a million packets in about a second. With -m the connections also
+ * carry the encapsulations and TCP edge cases traceflow must handle, mixed
+ * with non-TCP frames. No libpcap: the file format is simple enough to
+ * write by hand, which also keeps the generator independent of the code it
+ * tests.
+ */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* getopt, with -std=c11 */
+#endif
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "decode.h"
+#include "frames.h"
+
+#define MAX_PAYLOAD 60000
+
+/* What a connection does next; OP_DATA repeats for the -p data packets. */
+enum op {
+	OP_END,
+	OP_SYN,
+	OP_SYNACK,
+	OP_ACK_C,    /* client ACK of everything the server sent */
+	OP_ACK_S,    /* server ACK of everything the client sent */
+	OP_DATA,     /* data packets alternating client/server */
+	OP_FIN_C,    /* client FIN/ACK */
+	OP_FIN_C_RE, /* the same FIN again: a retransmission */
+	OP_FINACK_S, /* server FIN/ACK, acking the client's FIN */
+	OP_SIMFIN_S, /* server FIN sent before the client's FIN arrived */
+	OP_RST_C,    /* client RST/ACK */
+	OP_REUSE     /* same 4-tuple, new ISNs: the next SYN starts a new connection */
+};
+
+/* Edge cases of -m, spread over the connections by index. */
+enum behavior { B_NORMAL, B_IPOPTS, B_FRAG, B_RST, B_NOSYN, B_REUSE, B_SIMCLOSE, B_REFIN, B_N };
+enum encap { E_NONE, E_VLAN, E_QINQ, E_PPPOE, E_MPLS, E_N };
+
+#define HANDSHAKE OP_SYN, OP_SYNACK, OP_ACK_C
+#define CLOSE     OP_FIN_C, OP_FINACK_S, OP_ACK_C
+
+static const uint8_t script_normal[] = {HANDSHAKE, OP_DATA, CLOSE, OP_END};
+static const uint8_t script_rst[] = {HANDSHAKE, OP_DATA, OP_RST_C, OP_END};
+static const uint8_t script_nosyn[] = {OP_DATA, CLOSE, OP_END};
+static const uint8_t script_reuse[] = {
+    HANDSHAKE, OP_DATA, CLOSE, OP_REUSE, HANDSHAKE, OP_DATA, CLOSE, OP_END};
+static const uint8_t script_simclose[] = {
+    HANDSHAKE, OP_DATA, OP_FIN_C, OP_SIMFIN_S, OP_ACK_C, OP_ACK_S, OP_END};
+static const uint8_t script_refin[] = {
+    HANDSHAKE, OP_DATA, OP_FIN_C, OP_FIN_C_RE, OP_FINACK_S, OP_ACK_C, OP_END};
+
+struct conn {
+	uint64_t idx;
+	int af;
+	int behavior;
+	int encap;
+	const uint8_t *script;
+	int pc;         /* index into script */
+	uint64_t ndata; /* data packets sent by the current OP_DATA */
+	uint32_t caddr, saddr;
+	uint8_t caddr6[16], saddr6[16];
+	uint16_t cport, sport;
+	uint32_t cnxt, snxt; /* next sequence number of each side */
+	uint16_t cipid, sipid;
+	uint32_t frag_id;
+};
+
+struct gen {
+	/* options */
+	uint64_t nconns;
+	unsigned concurrent;
+	uint64_t pkts;
+	size_t payload;
+	unsigned pct6;
+	int mixed;
+	int dlt;           /* DLT_T_* used to build frames */
+	uint32_t linktype; /* LINKTYPE_* written in the file */
+	int big;
+	int nano;
+	uint64_t seed;
+	uint64_t start;
+
+	/* state */
+	uint64_t rng;
+	uint64_t ts; /* nanoseconds */
+	FILE *out;
+	struct fb f;
+	struct fb dgram; /* a whole datagram, before fragmentation */
+	uint64_t npackets, ntcp, nsessions, ntuples;
+};
+
+static const struct {
+	const char *name;
+	int dlt;
+	uint32_t linktype;
+} links[] = {
+    {"en10mb", DLT_T_EN10MB, 1},
+    {"sll", DLT_T_SLL, 113},
+    {"sll2", DLT_T_SLL2, 276},
+    {"null", DLT_T_NULL, 0},
+    {"loop", DLT_T_LOOP, 108},
+    {"raw", DLT_T_RAW, 101},
+};
+
+static const uint8_t opt_mss[] = {2, 4, 0x05, 0xb4};      /* MSS 1460 */
+static const uint8_t opt_ra[] = {0x94, 0x04, 0x00, 0x00}; /* IPv4 Router Alert */
+static const uint16_t server_ports[] = {80, 443, 8080, 5432};
+
+static void __attribute__((noreturn)) usage(void)
+{
+	fprintf(stderr,
+	    "usage: gencap [-c CONNS] [-C CONCURRENT] [-p PKTS] [-s PAYLOAD] [-6 PCT] [-m]\n"
+	    "              [-l en10mb|sll|sll2|null|loop|raw] [-b] [-n] [-S SEED] [-t START]\n"
+	    "              -o OUT.pcap|-\n");
+	exit(2);
+}
+
+/* splitmix64: tiny, fast, and the same sequence on every platform. */
+static uint64_t
+rnd(struct gen *g)
+{
+	uint64_t z = (g->rng += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t
+number(const char *s, uint64_t min, uint64_t max)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*s == '\0' || *s == '-' || *end != '\0' || errno != 0 || v < min || v > max)
+		usage();
+	return v;
+}
+
+static void
+put32x(uint8_t *p, uint32_t v, int big)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		p[big ? i : 3 - i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static void
+put16x(uint8_t *p, uint16_t v, int big)
+{
+	p[big ? 0 : 1] = (uint8_t)(v >> 8);
+	p[big ? 1 : 0] = (uint8_t)v;
+}
+
+static void
+write_header(struct gen *g)
+{
+	uint8_t h[24];
+
+	put32x(h, g->nano ? 0xa1b23c4d : 0xa1b2c3d4, g->big);
+	put16x(h + 4, 2, g->big);
+	put16x(h + 6, 4, g->big);
+	put32x(h + 8, 0, g->big);  /* thiszone */
+	put32x(h + 12, 0, g->big); /* sigfigs */
+	put32x(h + 16, 262144, g->big);
+	put32x(h + 20, g->linktype, g->big);
+	fwrite(h, 1, sizeof(h), g->out);
+}
+
+/* Write the frame in g->f, a little later than the previous one. */
+static void
+write_frame(struct gen *g)
+{
+	uint8_t h[16];
+	uint64_t sub;
+
+	/* 50..150 us apart: about 100 us, never equal, with sub-microsecond digits. */
+	g->ts += 50000 + rnd(g) % 100000;
+	sub = g->ts % 1000000000;
+	put32x(h, (uint32_t)(g->ts / 1000000000), g->big);
+	put32x(h + 4, (uint32_t)(g->nano ? sub : sub / 1000), g->big);
+	put32x(h + 8, (uint32_t)g->f.len, g->big);
+	put32x(h + 12, (uint32_t)g->f.len, g->big);
+	fwrite(h, 1, sizeof(h), g->out);
+	fwrite(g->f.buf, 1, g->f.len, g->out);
+	g->npackets++;
+}
+
+static void
+put_link(struct gen *g, struct fb *f, const struct conn *c)
+{
+	uint16_t et = c->af == 6 ? 0x86dd : 0x0800;
+
+	if (g->dlt != DLT_T_EN10MB || c == NULL || c->encap == E_NONE) {
+		fb_link(f, g->dlt, c != NULL ? c->af : 4);
+		return;
+	}
+	switch (c->encap) {
+	case E_VLAN:
+		fb_eth(f, 0x8100);
+		fb_vlan(f, (uint16_t)(100 + c->idx % 50), et);
+		break;
+	case E_QINQ:
+		fb_eth(f, 0x88a8);
+		fb_vlan(f, (uint16_t)(200 + c->idx % 50), 0x8100);
+		fb_vlan(f, (uint16_t)(300 + c->idx % 50), et);
+		break;
+	case E_PPPOE:
+		fb_eth(f, 0x8864);
+		fb_pppoe(f, c->af == 6 ? 0x0057 : 0x0021);
+		break;
+	case E_MPLS: /* one or two labels, alternating by connection */
+		fb_eth(f, 0x8847);
+		if ((c->idx / E_N) % 2)
+			fb_mpls(f, (uint32_t)(1000 + c->idx % 1000), 0);
+		fb_mpls(f, (uint32_t)(2000 + c->idx % 1000), 1);
+		break;
+	}
+}
+
+/*
+ * The IP header of a packet of c sent by the client (from_client) or the
+ * server. A fragment passes its id and position; a whole datagram passes
+ * frag_id 0 and fragment 0.
+ */
+static void
+put_ip(struct fb *f, struct conn *c, int from_client, int fragment, uint32_t frag_id, int mf,
+    uint16_t off8)
+{
+	struct fb_ip4 ip4;
+	struct fb_ip6 ip6;
+
+	if (c->af == 4) {
+		memset(&ip4, 0, sizeof(ip4));
+		ip4.src = from_client ? c->caddr : c->saddr;
+		ip4.dst = from_client ? c->saddr : c->caddr;
+		if (fragment)
+			ip4.id = (uint16_t)frag_id;
+		else
+			ip4.id = from_client ? c->cipid++ : c->sipid++;
+		ip4.proto = 6;
+		ip4.mf = mf;
+		ip4.frag_off = off8;
+		if (c->behavior == B_IPOPTS) {
+			ip4.opt = opt_ra;
+			ip4.optlen = sizeof(opt_ra);
+		}
+		fb_ipv4(f, &ip4);
+		return;
+	}
+	memset(&ip6, 0, sizeof(ip6));
+	memcpy(ip6.src, from_client ? c->caddr6 : c->saddr6, 16);
+	memcpy(ip6.dst, from_client ? c->saddr6 : c->caddr6, 16);
+	ip6.nh = 6;
+	fb_ipv6(f, &ip6);
+	if (c->behavior == B_IPOPTS) {
+		fb_ip6_ext(f, 0, 8);
+		fb_ip6_ext(f, 60, 8);
+	}
+	if (fragment)
+		fb_ip6_frag(f, 6, off8, mf, frag_id);
+}
+
+static uint32_t
+round8(uint32_t n)
+{
+	return (n + 7) & ~7u;
+}
+
+/*
+ * Send the TCP segment in g->dgram as 2 or 3 IP fragments, in order: the
+ * first carries the TCP header, the others only data. Returns 0, or -1 when
+ * the segment is too small to split (the caller sends it whole).
+ */
+static int
+send_fragments(struct gen *g, struct conn *c, int from_client)
+{
+	const uint8_t *seg = g->dgram.buf + g->dgram.l4;
+	uint32_t seglen = (uint32_t)(g->dgram.len - g->dgram.l4);
+	uint32_t hlen = (uint32_t)(seg[12] >> 4) * 4;
+	uint32_t nfr = 2 + (uint32_t)(rnd(g) % 2), cut[4], i, id;
+
+	cut[0] = 0;
+	cut[1] = round8(seglen / nfr > hlen ? seglen / nfr : hlen);
+	if (cut[1] >= seglen)
+		return -1;
+	cut[2] = cut[1] + round8((seglen - cut[1]) / 2);
+	if (nfr == 2 || cut[2] >= seglen || cut[2] == cut[1]) {
+		nfr = 2;
+		cut[2] = seglen;
+	} else
+		cut[3] = seglen;
+	id = c->af == 6 ? ++c->frag_id : (from_client ? c->cipid++ : c->sipid++);
+
+	for (i = 0; i < nfr; i++) {
+		fb_init(&g->f);
+		put_link(g, &g->f, c);
+		put_ip(&g->f, c, from_client, 1, id, i + 1 < nfr, (uint16_t)(cut[i] / 8));
+		fb_bytes(&g->f, seg + cut[i], cut[i + 1] - cut[i]);
+		fb_finish(&g->f);
+		write_frame(g);
+		g->ntcp++;
+	}
+	return 0;
+}
+
+static void
+send_tcp(struct gen *g, struct conn *c, int from_client, uint8_t flags, uint32_t seq, uint32_t ack,
+    size_t paylen)
+{
+	struct fb_tcp t;
+
+	memset(&t, 0, sizeof(t));
+	t.sport = from_client ? c->cport : c->sport;
+	t.dport = from_client ? c->sport : c->cport;
+	t.seq = seq;
+	t.ack = ack;
+	t.flags = flags;
+	t.paylen = paylen;
+	t.fill = (uint8_t)('a' + c->idx % 26);
+	if (flags & TCPF_SYN) {
+		t.opt = opt_mss;
+		t.optlen = sizeof(opt_mss);
+	}
+
+	if (c->behavior == B_FRAG && paylen > 0) {
+		fb_init(&g->dgram);
+		put_ip(&g->dgram, c, from_client, 0, 0, 0, 0);
+		fb_tcp(&g->dgram, &t);
+		fb_finish(&g->dgram);
+		if (send_fragments(g, c, from_client) == 0)
+			return;
+	}
+	fb_init(&g->f);
+	put_link(g, &g->f, c);
+	put_ip(&g->f, c, from_client, 0, 0, 0, 0);
+	fb_tcp(&g->f, &t);
+	fb_finish(&g->f);
+	write_frame(g);
+	g->ntcp++;
+}
+
+/* A UDP datagram or, on Ethernet, an ARP request: frames that are not TCP. */
+static void
+send_other(struct gen *g)
+{
+	struct fb_ip4 ip4;
+
+	fb_init(&g->f);
+	if (g->dlt == DLT_T_EN10MB && rnd(g) % 2) {
+		fb_eth(&g->f, 0x0806);
+		fb_arp(&g->f);
+	} else {
+		fb_link(&g->f, g->dlt, 4);
+		memset(&ip4, 0, sizeof(ip4));
+		ip4.src = 0x0a020001; /* 10.2.0.1 */
+		ip4.dst = 0x0a000009; /* 10.0.0.9 */
+		ip4.id = (uint16_t)g->npackets;
+		fb_ipv4(&g->f, &ip4);
+		fb_udp(&g->f, 40000, 9, 32); /* discard: no dissector guesses at it */
+	}
+	fb_finish(&g->f);
+	write_frame(g);
+}
+
+static void
+conn_isn(struct gen *g, struct conn *c)
+{
+	c->cnxt = (uint32_t)rnd(g);
+	c->snxt = (uint32_t)rnd(g);
+}
+
+static void
+conn_init(struct gen *g, struct conn *c, uint64_t idx)
+{
+	memset(c, 0, sizeof(*c));
+	c->idx = idx;
+	c->af = rnd(g) % 100 < g->pct6 ? 6 : 4;
+	c->behavior = g->mixed ? (int)(idx % B_N) : B_NORMAL;
+	c->encap = g->mixed && g->dlt == DLT_T_EN10MB ? (int)(idx % E_N) : E_NONE;
+
+	/*
+	 * Client ports from Linux's ephemeral range, where no tshark dissector
+	 * claims the traffic. (client address, client port) is unique for 7 M
+	 * connections: the port repeats every 28000 connections, and then the
+	 * third octet differs.
+	 */
+	c->cport = (uint16_t)(32768 + idx % 28000);
+	c->caddr = 0x0a010000 | (uint32_t)(idx / 28000 % 256) << 8 | (uint32_t)(1 + idx % 250);
+	c->sport = server_ports[idx % 4];
+	c->saddr = 0x0a000001 + (uint32_t)(idx % 4);
+	fb_ip6addr(
+	    c->caddr6, 0x000c0000 | (uint32_t)(idx / 64000 % 65536), (uint32_t)(1 + idx % 250));
+	fb_ip6addr(c->saddr6, 0x00050000, (uint32_t)(1 + idx % 4));
+
+	switch (c->behavior) {
+	case B_RST:
+		c->script = script_rst;
+		break;
+	case B_NOSYN:
+		c->script = script_nosyn;
+		break;
+	case B_REUSE:
+		c->script = script_reuse;
+		break;
+	case B_SIMCLOSE:
+		c->script = script_simclose;
+		break;
+	case B_REFIN:
+		c->script = script_refin;
+		break;
+	default:
+		c->script = script_normal;
+		break;
+	}
+	conn_isn(g, c);
+	c->cipid = (uint16_t)rnd(g);
+	c->sipid = (uint16_t)rnd(g);
+	c->frag_id = (uint32_t)rnd(g);
+	g->nsessions++;
+	g->ntuples++;
+}
+
+/* Send the connection's next packet. Returns 0 while it has more to send, 1 when done. */
+static int
+conn_step(struct gen *g, struct conn *c)
+{
+	const uint8_t A = TCPF_ACK;
+	int client;
+
+	for (;;) {
+		switch (c->script[c->pc]) {
+		case OP_END:
+			return 1;
+		case OP_SYN:
+			send_tcp(g, c, 1, TCPF_SYN, c->cnxt++, 0, 0);
+			break;
+		case OP_SYNACK:
+			send_tcp(g, c, 0, TCPF_SYN | A, c->snxt++, c->cnxt, 0);
+			break;
+		case OP_ACK_C:
+			send_tcp(g, c, 1, A, c->cnxt, c->snxt, 0);
+			break;
+		case OP_ACK_S:
+			send_tcp(g, c, 0, A, c->snxt, c->cnxt, 0);
+			break;
+		case OP_DATA:
+			if (c->ndata == g->pkts) {
+				c->ndata = 0;
+				c->pc++;
+				continue;
+			}
+			client = c->ndata++ % 2 == 0;
+			if (client) {
+				send_tcp(g, c, 1, TCPF_PSH | A, c->cnxt, c->snxt, g->payload);
+				c->cnxt += (uint32_t)g->payload;
+			} else {
+				send_tcp(g, c, 0, TCPF_PSH | A, c->snxt, c->cnxt, g->payload);
+				c->snxt += (uint32_t)g->payload;
+			}
+			return 0; /* stay on OP_DATA */
+		case OP_FIN_C:
+			send_tcp(g, c, 1, TCPF_FIN | A, c->cnxt++, c->snxt, 0);
+			break;
+		case OP_FIN_C_RE:
+			send_tcp(g, c, 1, TCPF_FIN | A, c->cnxt - 1, c->snxt, 0);
+			break;
+		case OP_FINACK_S:
+			send_tcp(g, c, 0, TCPF_FIN | A, c->snxt++, c->cnxt, 0);
+			break;
+		case OP_SIMFIN_S: /* crosses the client's FIN: does not ack it */
+			send_tcp(g, c, 0, TCPF_FIN | A, c->snxt++, c->cnxt - 1, 0);
+			break;
+		case OP_RST_C:
+			send_tcp(g, c, 1, TCPF_RST | A, c->cnxt, c->snxt, 0);
+			break;
+		case OP_REUSE: /* no packet: the next SYN starts over on the same tuple */
+			conn_isn(g, c);
+			g->nsessions++;
+			c->pc++;
+			continue;
+		}
+		c->pc++;
+		return c->script[c->pc] == OP_END;
+	}
+}
+
+static void
+generate(struct gen *g)
+{
+	struct conn *active;
+	uint64_t next = 0;
+	unsigned nactive = 0, k;
+
+	active = calloc(g->concurrent, sizeof(*active));
+	if (active == NULL) {
+		fprintf(stderr, "gencap: out of memory\n");
+		exit(1);
+	}
+	write_header(g);
+	while (nactive < g->concurrent && next < g->nconns)
+		conn_init(g, &active[nactive++], next++);
+
+	while (nactive > 0) {
+		/* In mixed mode, a non-TCP frame early on for sure, then now and then. */
+		if (g->mixed && (g->npackets == 2 || rnd(g) % 32 == 0))
+			send_other(g);
+		k = (unsigned)(rnd(g) % nactive);
+		if (conn_step(g, &active[k]) == 0)
+			continue;
+		if (next < g->nconns)
+			conn_init(g, &active[k], next++);
+		else
+			active[k] = active[--nactive];
+	}
+	free(active);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct gen *g;
+	const char *out = NULL;
+	size_t i;
+	int ch, found;
+
+	/* Large: two 64 KB frame buffers. */
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return 1;
+	g->nconns = 20;
+	g->concurrent = 5;
+	g->pkts = 6;
+	g->payload = 200;
+	g->dlt = DLT_T_EN10MB;
+	g->linktype = 1;
+	g->seed = 1;
+	g->start = 1700000000;
+
+	while ((ch = getopt(argc, argv, "6:bC:c:l:mno:p:S:s:t:")) != -1) {
+		switch (ch) {
+		case '6':
+			g->pct6 = (unsigned)number(optarg, 0, 100);
+			break;
+		case 'b':
+			g->big = 1;
+			break;
+		case 'C':
+			g->concurrent = (unsigned)number(optarg, 1, 1000000);
+			break;
+		case 'c':
+			g->nconns = number(optarg, 0, 7000000);
+			break;
+		case 'l':
+			found = 0;
+			for (i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+				if (strcmp(optarg, links[i].name) == 0) {
+					g->dlt = links[i].dlt;
+					g->linktype = links[i].linktype;
+					found = 1;
+				}
+			}
+			if (!found)
+				usage();
+			break;
+		case 'm':
+			g->mixed = 1;
+			break;
+		case 'n':
+			g->nano = 1;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'p':
+			g->pkts = number(optarg, 0, UINT32_MAX);
+			break;
+		case 'S':
+			g->seed = number(optarg, 0, UINT64_MAX);
+			break;
+		case 's':
+			g->payload = number(optarg, 0, MAX_PAYLOAD);
+			break;
+		case 't':
+			g->start = number(optarg, 0, UINT32_MAX);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || out == NULL)
+		usage();
+
+	if (strcmp(out, "-") == 0)
+		g->out = stdout;
+	else if ((g->out = fopen(out, "wb")) == NULL) {
+		fprintf(stderr, "gencap: %s: %s\n", out, strerror(errno));
+		return 1;
+	}
+	/* One write per megabyte, not per packet. */
+	setvbuf(g->out, NULL, _IOFBF, 1 << 20);
+	g->rng = g->seed;
+	/* Start off the whole second with sub-microsecond digits, for -n. */
+	g->ts = g->start * 1000000000ull + 123456789;
+
+	generate(g);
+	if (fflush(g->out) != 0 || ferror(g->out) || (g->out != stdout && fclose(g->out) != 0)) {
+		fprintf(stderr, "gencap: %s: write error\n", out);
+		return 1;
+	}
+	fprintf(stderr,
+	    "gencap: %" PRIu64 " packets, %" PRIu64 " tcp packets, %" PRIu64
+	    " connections (%" PRIu64 " 4-tuples)\n",
+	    g->npackets, g->ntcp, g->nsessions, g->ntuples);
+	free(g);
+	return 0;
+}
