@@ -23,6 +23,8 @@ struct engine {
 	uint64_t source_frames[MAX_SOURCES];
 	uint32_t nsources;
 	struct engine_stats st;
+	engine_end_hook hook;
+	void *hook_arg;
 };
 
 /* A flow (or a full segment of one) is complete: file into place, line into the index. */
@@ -37,6 +39,8 @@ on_segment_done(struct flow *f, void *arg)
 	iface = f->key.iface < e->nsources ? e->source_names[f->key.iface] : NULL;
 	entry = index_entry(f, fpout, iface, e->cfg.writer.nanosecond, 1);
 	index_append(e->index, entry);
+	if (e->hook != NULL)
+		e->hook(f, entry, f->reason != FLOW_R_ROTATE, e->hook_arg);
 	json_decref(entry);
 	e->st.segments++;
 	e->st.ended[f->reason < FLOW_R_NREASONS ? f->reason : FLOW_R_NONE]++;
@@ -188,6 +192,21 @@ engine_frame(struct engine *e, struct source *src, uint64_t ts, uint32_t caplen,
 		e->st.flows++;
 	writer_packet(e->writer, f, &p, data, src->linktype, src->snaplen, ts);
 	flowtab_release(e->flows, f);
+}
+
+void
+engine_set_end_hook(struct engine *e, engine_end_hook fn, void *arg)
+{
+	e->hook = fn;
+	e->hook_arg = arg;
+}
+
+void
+engine_reconfigure(struct engine *e, const struct engine_config *cfg)
+{
+	flowtab_setconfig(e->flows, &cfg->flow);
+	writer_setlimits(e->writer, &cfg->writer);
+	e->cfg.flow = cfg->flow;
 }
 
 void

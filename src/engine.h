@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "decode.h"
 #include "flow.h"
 #include "writer.h"
@@ -70,6 +72,18 @@ void engine_frame(struct engine *e, struct source *src, uint64_t ts, uint32_t ca
 
 /* A frame that the user's filter dropped: numbered, not traced. */
 void engine_skip(struct engine *e, struct source *src);
+
+/*
+ * Called after every index line is written, with the flow (its current
+ * segment), the entry as written (the callee may json_incref it) and
+ * whether the flow ended (0: a segment of a flow that goes on). For the
+ * control channel's list of finished flows.
+ */
+typedef void (*engine_end_hook)(const struct flow *f, json_t *entry, int ended, void *arg);
+void engine_set_end_hook(struct engine *e, engine_end_hook fn, void *arg);
+
+/* New settings on reload: flow timeouts and limits, writer limits. */
+void engine_reconfigure(struct engine *e, const struct engine_config *cfg);
 
 /* Time passes without packets (live timers): expire flows, flush old buffers. */
 void engine_tick(struct engine *e, uint64_t now);

@@ -14,14 +14,16 @@
 
 static const char *log_name = "traceflow";
 static int log_level = LOG_LVL_INFO;
-static int log_journal;
+static int log_target = LOG_TO_STDERR;
 
 void
-log_init(const char *name, int level, int to_journal)
+log_init(const char *name, int level, int target)
 {
 	log_name = name;
 	log_level = level;
-	log_journal = to_journal;
+	log_target = target;
+	if (target == LOG_TO_SYSLOG)
+		openlog(name, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
 void
@@ -51,11 +53,18 @@ log_vemit(int lvl, int with_errno, const char *fmt, va_list ap)
 		n = strlen(msg);
 		snprintf(msg + n, sizeof msg - n, ": %s", strerror(saved));
 	}
-	if (log_journal)
+	switch (log_target) {
+	case LOG_TO_JOURNAL:
 		sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", prio[lvl], "SYSLOG_IDENTIFIER=%s",
 		    log_name, NULL);
-	else
+		break;
+	case LOG_TO_SYSLOG:
+		syslog(prio[lvl], "%s", msg);
+		break;
+	default:
 		fprintf(stderr, "%s: %s\n", log_name, msg);
+		break;
+	}
 	errno = saved;
 }
 

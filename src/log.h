@@ -11,8 +11,10 @@
 
 enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
-/* Where messages go: journal when to_journal, else stderr prefixed by name. */
-void log_init(const char *name, int level, int to_journal);
+enum log_target { LOG_TO_STDERR = 0, LOG_TO_JOURNAL, LOG_TO_SYSLOG };
+
+/* Where messages go: stderr (prefixed by name), the journal (structured), or syslog. */
+void log_init(const char *name, int level, int target);
 void log_setlevel(int level);
 int log_getlevel(void);
 

@@ -1,7 +1,7 @@
 /*
  * traceflowd.c: the command line. With --read it splits a capture file
- * offline; the live daemon (interfaces, config file, control socket) is
- * built on the same engine.
+ * offline; without, it is the live daemon (daemon.c). Both run the same
+ * engine.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,7 +12,9 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
+#include "notify.h"
 #include "offline.h"
 #include "xmalloc.h"
 
@@ -23,7 +25,14 @@ static void __attribute__((noreturn)) usage(int status)
 	FILE *fp = status ? stderr : stdout;
 
 	fprintf(fp,
-	    "usage: traceflowd --read FILE|- --output DIR [options] [BPF expression]\n"
+	    "usage: traceflowd [-c FILE] [-f] [-n] [-v] [-i IFACE]...\n"
+	    "       traceflowd --read FILE|- --output DIR [options] [BPF expression]\n"
+	    "daemon:\n"
+	    "  -c, --config FILE        configuration (default %s)\n"
+	    "  -f, --foreground         do not detach (for systemd)\n"
+	    "  -n, --check              check the configuration and exit (-v: print it)\n"
+	    "  -i, --interface IFACE    capture on IFACE (repeatable; replaces the config's)\n"
+	    "offline:\n"
 	    "  -r, --read FILE          capture file to split (pcap or pcapng, - = stdin)\n"
 	    "  -o, --output DIR         output folder (created if missing)\n"
 	    "  -F, --format FMT         %s (default pcap)\n"
@@ -44,7 +53,7 @@ static void __attribute__((noreturn)) usage(int status)
 	    "  -v, --verbose            debug logging\n"
 	    "  -V, --version            print the version\n"
 	    "  -h, --help               this text\n",
-	    writer_format_list());
+	    CONFIG_PATH, writer_format_list());
 	exit(status);
 }
 
@@ -197,15 +206,34 @@ int
 main(int argc, char **argv)
 {
 	struct offline_opts o;
+	struct daemon_opts d;
 	char *filter = NULL;
 	int ch, rc, verbose = 0;
 
-	log_init("traceflowd", LOG_LVL_INFO, 0);
+	log_init(
+	    "traceflowd", LOG_LVL_INFO, notify_under_systemd() ? LOG_TO_JOURNAL : LOG_TO_STDERR);
 	memset(&o, 0, sizeof o);
+	memset(&d, 0, sizeof d);
+	d.config = CONFIG_PATH;
 	engine_defaults(&o.cfg);
 	o.nanosecond = -1;
-	while ((ch = getopt_long(argc, argv, "r:o:F:vVh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "r:o:F:c:fni:vVh", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			d.config = optarg;
+			d.config_explicit = 1;
+			break;
+		case 'f':
+			d.foreground = 1;
+			break;
+		case 'n':
+			d.check_only = 1;
+			break;
+		case 'i':
+			d.interfaces =
+			    xreallocarray(d.interfaces, d.ninterfaces + 1, sizeof *d.interfaces);
+			d.interfaces[d.ninterfaces++] = optarg;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -220,9 +248,19 @@ main(int argc, char **argv)
 	}
 	if (verbose)
 		log_setlevel(LOG_LVL_DEBUG);
+	if (o.input == NULL && o.cfg.outdir == NULL) {
+		d.verbose = verbose;
+		if (optind < argc) {
+			log_warnx("unexpected argument \"%s\" (a filter goes in the config)",
+			    argv[optind]);
+			usage(EXIT_USAGE);
+		}
+		rc = daemon_main(&d);
+		free(d.interfaces);
+		return rc;
+	}
 	if (o.input == NULL || o.cfg.outdir == NULL) {
-		log_warnx("offline mode needs --read FILE and --output DIR%s",
-		    o.input ? "" : " (the live daemon is not built yet)");
+		log_warnx("offline mode needs both --read FILE and --output DIR");
 		usage(EXIT_USAGE);
 	}
 	if (optind < argc)

@@ -590,6 +590,18 @@ writer_packet(struct writer *w, struct flow *f, const struct packet *p, const ui
 }
 
 void
+writer_setlimits(struct writer *w, const struct writer_config *cfg)
+{
+	w->cfg.max_open_files = cfg->max_open_files < 1 ? 1 : cfg->max_open_files;
+	w->cfg.flow_buffer = cfg->flow_buffer;
+	w->cfg.buffer_total = cfg->buffer_total;
+	w->cfg.flush_ns = cfg->flush_ns;
+	while (w->st.open_files > w->cfg.max_open_files && w->open.head != NULL)
+		fd_close(w, w->open.head);
+	budget_enforce(w);
+}
+
+void
 writer_tick(struct writer *w, uint64_t now)
 {
 	struct wfile *wf;

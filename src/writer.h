@@ -59,6 +59,13 @@ void writer_packet(struct writer *w, struct flow *f, const struct packet *pkt, c
  */
 const char *writer_finish(struct writer *w, struct flow *f);
 
+/*
+ * New limits (reload): descriptor budget, buffer sizes, flush interval.
+ * Format, byte order, precision and layout stay as they were: files in
+ * progress must not change shape halfway.
+ */
+void writer_setlimits(struct writer *w, const struct writer_config *cfg);
+
 /* Write out buffers older than the flush interval. */
 void writer_tick(struct writer *w, uint64_t now);
 

@@ -1,0 +1,341 @@
+/*
+ * capture.c: live capture. Each interface has a libpcap handle in
+ * non-blocking mode whose selectable descriptor is watched by libevent;
+ * when it is readable we drain it with pcap_dispatch in batches (the
+ * TPACKET_V3 ring hands over whole blocks, so this is a handful of calls
+ * per block, not one per packet).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pcap/pcap.h>
+
+#include "capture.h"
+#include "log.h"
+#include "pcapfile.h"
+#include "xmalloc.h"
+
+#define RETRY_SEC       5
+#define BATCH           512
+#define MAX_BATCHES     64 /* per readiness event: let timers and other handles run */
+#define READ_TIMEOUT_MS 100
+
+struct capture {
+	char *name;
+	struct event_base *base;
+	struct engine *engine;
+	struct capture_opts opts;
+	char *filter; /* owned copy of opts.filter */
+	pcap_t *pcap;
+	struct event *ev;
+	struct event *retry;
+	struct source src;
+	int nano;                     /* the handle delivers nanoseconds */
+	struct capture_stats base_st; /* totals of handles closed before */
+	char errbuf[PCAP_ERRBUF_SIZE];
+	int logged_down; /* the failure was logged: say nothing until it changes */
+};
+
+/*
+ * TCP as we decode it: plain IPv4/IPv6, IPv6 whose first header is an
+ * extension header (the decoder walks the chain: "ip6 protochain" would,
+ * but its loop is refused by the kernel and libpcap then filters in user
+ * space, slowly), and the same inside VLAN tags. The user's expression
+ * comes first because "vlan" shifts the offsets of everything after it.
+ * Lower levels are fallbacks for link types where a keyword does not
+ * compile.
+ */
+#define TCP6_EXT "(ip6 and (ip6[6] == 0 or ip6[6] == 43 or ip6[6] == 44 or ip6[6] == 60))"
+char *
+capture_filter_text(const char *user, int level)
+{
+	static const char *base[] = {
+	    "tcp or " TCP6_EXT " or (vlan and (tcp or " TCP6_EXT ")) or "
+	    "(vlan and vlan and (tcp or " TCP6_EXT "))",
+	    "tcp or " TCP6_EXT,
+	    "tcp",
+	};
+	char *s;
+
+	if (level < 0 || level > 2)
+		return NULL;
+	if (user != NULL && user[0] != '\0')
+		xasprintf(&s, "(%s) and (%s)", user, base[level]);
+	else
+		s = xstrdup(base[level]);
+	return s;
+}
+
+const char *
+capture_name(const struct capture *c)
+{
+	return c->name;
+}
+
+const char *
+capture_error(const struct capture *c)
+{
+	return c->pcap == NULL && c->errbuf[0] ? c->errbuf : NULL;
+}
+
+static void
+on_frame(u_char *arg, const struct pcap_pkthdr *h, const u_char *data)
+{
+	struct capture *c = (struct capture *)arg;
+	uint64_t ts =
+	    (uint64_t)h->ts.tv_sec * NS_PER_SEC + (uint64_t)h->ts.tv_usec * (c->nano ? 1 : 1000);
+
+	engine_frame(c->engine, &c->src, ts, h->caplen, h->len, data);
+}
+
+static void capture_fail(struct capture *c, const char *why);
+
+static void
+on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct capture *c = arg;
+	int i, n;
+
+	for (i = 0; i < MAX_BATCHES; i++) {
+		n = pcap_dispatch(c->pcap, BATCH, on_frame, (u_char *)c);
+		if (n < 0) {
+			capture_fail(c, pcap_geterr(c->pcap));
+			break;
+		}
+		if (n < BATCH)
+			break;
+	}
+	engine_batch_end(c->engine);
+}
+
+static int
+set_filter(struct capture *c, pcap_t *p, char **cause)
+{
+	struct bpf_program prog;
+	char *text;
+	int level, rc;
+
+	for (level = 0; (text = capture_filter_text(c->filter, level)) != NULL; level++) {
+		rc = pcap_compile(p, &prog, text, 1, PCAP_NETMASK_UNKNOWN);
+		if (rc == 0) {
+			rc = pcap_setfilter(p, &prog);
+			pcap_freecode(&prog);
+			if (rc == 0) {
+				log_debug("%s: filter %s", c->name, text);
+				free(text);
+				return 0;
+			}
+		}
+		free(text);
+	}
+	xasprintf(cause, "%s: filter \"%s\": %s", c->name, c->filter, pcap_geterr(p));
+	return -1;
+}
+
+static void
+accumulate_stats(struct capture *c)
+{
+	struct pcap_stat ps;
+
+	if (c->pcap != NULL && pcap_stats(c->pcap, &ps) == 0) {
+		c->base_st.received += ps.ps_recv;
+		c->base_st.kernel_drops += ps.ps_drop;
+		c->base_st.if_drops += ps.ps_ifdrop;
+	}
+}
+
+static void
+handle_close(struct capture *c)
+{
+	if (c->ev != NULL) {
+		event_free(c->ev);
+		c->ev = NULL;
+	}
+	if (c->pcap != NULL) {
+		accumulate_stats(c);
+		pcap_close(c->pcap);
+		c->pcap = NULL;
+	}
+}
+
+static void
+on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	capture_start(arg);
+}
+
+static void
+schedule_retry(struct capture *c)
+{
+	struct timeval tv = {RETRY_SEC, 0};
+
+	evtimer_add(c->retry, &tv);
+}
+
+static void
+capture_fail(struct capture *c, const char *why)
+{
+	snprintf(c->errbuf, sizeof c->errbuf, "%s", why);
+	log_warnx("%s: capture stopped: %s; retrying every %d s", c->name, why, RETRY_SEC);
+	c->logged_down = 1;
+	handle_close(c);
+	schedule_retry(c);
+}
+
+static pcap_t *
+handle_open(struct capture *c, char **cause)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	pcap_t *p;
+	int rc;
+
+	if ((p = pcap_create(c->name, errbuf)) == NULL) {
+		xasprintf(cause, "%s", errbuf);
+		return NULL;
+	}
+	pcap_set_snaplen(p, c->opts.snaplen);
+	pcap_set_promisc(p, c->opts.promisc);
+	pcap_set_timeout(p, READ_TIMEOUT_MS);
+	pcap_set_buffer_size(
+	    p, (int)(c->opts.buffer_size > INT32_MAX ? INT32_MAX : c->opts.buffer_size));
+	c->nano =
+	    c->opts.nanosecond && pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO) == 0;
+	rc = pcap_activate(p);
+	if (rc < 0) {
+		if (rc == PCAP_ERROR_NO_SUCH_DEVICE || rc == PCAP_ERROR_PERM_DENIED ||
+		    rc == PCAP_ERROR)
+			xasprintf(cause, "%s", pcap_geterr(p));
+		else
+			xasprintf(cause, "%s", pcap_statustostr(rc));
+		pcap_close(p);
+		return NULL;
+	}
+	if (rc > 0)
+		log_warnx("%s: %s", c->name, pcap_statustostr(rc));
+	if (!decode_supported(pcap_datalink(p))) {
+		xasprintf(cause, "link type %s is not supported",
+		    pcap_datalink_val_to_name(pcap_datalink(p)));
+		pcap_close(p);
+		return NULL;
+	}
+	if (set_filter(c, p, cause) == -1 || pcap_setnonblock(p, 1, errbuf) == -1) {
+		if (*cause == NULL)
+			xasprintf(cause, "%s", errbuf);
+		pcap_close(p);
+		return NULL;
+	}
+	return p;
+}
+
+int
+capture_start(struct capture *c)
+{
+	char *cause = NULL;
+	int fd;
+
+	if (c->pcap != NULL)
+		return 0;
+	if ((c->pcap = handle_open(c, &cause)) == NULL ||
+	    (fd = pcap_get_selectable_fd(c->pcap)) == -1) {
+		if (!c->logged_down)
+			log_warnx("%s: cannot capture: %s; retrying every %d s", c->name,
+			    cause ? cause : "no selectable descriptor", RETRY_SEC);
+		snprintf(c->errbuf, sizeof c->errbuf, "%s", cause ? cause : "no descriptor");
+		c->logged_down = 1;
+		free(cause);
+		handle_close(c);
+		schedule_retry(c);
+		return -1;
+	}
+	c->src.dlt = pcap_datalink(c->pcap);
+	c->src.linktype = pcapfile_linktype(c->src.dlt);
+	c->src.snaplen = (uint32_t)pcap_snapshot(c->pcap);
+	c->ev = event_new(c->base, fd, EV_READ | EV_PERSIST, on_readable, c);
+	if (c->engine != NULL)
+		event_add(c->ev, NULL);
+	c->errbuf[0] = '\0';
+	log_info("%s: capturing (link type %s, snaplen %u%s)", c->name,
+	    pcap_datalink_val_to_name(c->src.dlt), c->src.snaplen,
+	    c->nano ? ", nanosecond timestamps" : "");
+	c->logged_down = 0;
+	return 0;
+}
+
+void
+capture_attach(struct capture *c, struct engine *e)
+{
+	c->engine = e;
+	engine_add_source(e, &c->src);
+	if (c->ev != NULL)
+		event_add(c->ev, NULL);
+}
+
+void
+capture_drain(struct capture *c)
+{
+	if (c->pcap != NULL && c->engine != NULL)
+		on_readable(-1, EV_READ, c);
+}
+
+struct capture *
+capture_new(struct event_base *base, const char *ifname, const struct capture_opts *opts)
+{
+	struct capture *c;
+
+	c = xcalloc(1, sizeof *c);
+	c->name = xstrdup(ifname);
+	c->base = base;
+	c->opts = *opts;
+	c->filter = xstrdup(opts->filter ? opts->filter : "");
+	c->opts.filter = c->filter;
+	c->src.name = c->name;
+	c->retry = evtimer_new(base, on_retry, c);
+	return c;
+}
+
+void
+capture_free(struct capture *c)
+{
+	if (c == NULL)
+		return;
+	handle_close(c);
+	event_free(c->retry);
+	free(c->filter);
+	free(c->name);
+	free(c);
+}
+
+int
+capture_set_opts(struct capture *c, const struct capture_opts *opts, char **cause)
+{
+	char *old = c->filter;
+
+	c->filter = xstrdup(opts->filter ? opts->filter : "");
+	c->opts = *opts;
+	c->opts.filter = c->filter;
+	if (c->pcap != NULL && set_filter(c, c->pcap, cause) == -1) {
+		free(c->filter);
+		c->filter = old;
+		c->opts.filter = old;
+		return -1;
+	}
+	free(old);
+	return 0;
+}
+
+void
+capture_stats(struct capture *c, struct capture_stats *st)
+{
+	struct pcap_stat ps;
+
+	*st = c->base_st;
+	st->frames = c->engine ? engine_source_frames(c->engine, c->src.id) : 0;
+	st->up = c->pcap != NULL;
+	if (c->pcap != NULL && pcap_stats(c->pcap, &ps) == 0) {
+		st->received += ps.ps_recv;
+		st->kernel_drops += ps.ps_drop;
+		st->if_drops += ps.ps_ifdrop;
+	}
+}

@@ -1,0 +1,1258 @@
+/*
+ * config.c: the configuration file, libconfig syntax. Every setting is one
+ * row of cfg_table below: its name, type, bounds, default, where it lives in
+ * struct tf_config, a line of documentation and whether a reload may change
+ * it. Nothing else in this file knows a setting by name: the defaults, the
+ * parser and its error messages, config_print(), the sample file, the JSON
+ * for the control channel and the reload check all walk the table, so a new
+ * setting is one new row (and a field, and a line in config_to_engine()).
+ *
+ * Numbers: durations are kept in nanoseconds and written with a unit
+ * ("500ms", "5m", or an integer number of seconds); sizes in bytes, written
+ * with a power-of-1024 unit ("256M") or as an integer.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libconfig.h>
+#include <pcap/pcap.h>
+
+#include "config.h"
+#include "log.h"
+#include "xmalloc.h"
+
+enum cfg_type {
+	CT_BOOL,     /* int: 0 or 1 */
+	CT_INT,      /* int */
+	CT_COUNT,    /* uint64_t, a plain integer */
+	CT_SIZE,     /* uint64_t bytes */
+	CT_DURATION, /* uint64_t ns */
+	CT_STRING,   /* char * */
+	CT_ENUM,     /* int, one of words */
+	CT_STRLIST,  /* char ** and an unsigned count */
+	CT_MODE      /* int, a file mode written in octal */
+};
+
+#define CF_NORELOAD 0x01 /* a reload may not change it: restart */
+#define CF_ZERO     0x02 /* 0 ("none", "unlimited") is allowed besides min..max */
+#define CF_ABSPATH  0x04 /* an absolute path */
+#define CF_RELPATH  0x08 /* a relative path without ".." */
+#define CF_BPF      0x10 /* a pcap-filter(7) expression */
+
+struct cfg_word {
+	const char *word;
+	int value;
+	int alias; /* accepted, not listed */
+};
+
+struct cfg_entry {
+	const char *section; /* a heading in the sample before this row, or NULL */
+	const char *name;
+	enum cfg_type type;
+	size_t off;       /* the field */
+	size_t off_n;     /* CT_STRLIST: the count */
+	uint64_t def;     /* numeric default */
+	const char *sdef; /* CT_STRING default; CT_STRLIST: its one element */
+	uint64_t min;     /* CT_STRLIST: fewest elements */
+	uint64_t max;
+	unsigned flags;
+	const struct cfg_word *words;
+	const char *doc;
+};
+
+#define KiB (1024ULL)
+#define MiB (1024ULL * KiB)
+#define GiB (1024ULL * MiB)
+#define TiB (1024ULL * GiB)
+#define PiB (1024ULL * TiB)
+#define EiB (1024ULL * PiB)
+
+#define MS   (NS_PER_SEC / 1000)
+#define SEC  NS_PER_SEC
+#define MIN  (60 * SEC)
+#define HOUR (60 * MIN)
+#define DAY  (24 * HOUR)
+
+#define F(field) offsetof(struct tf_config, field)
+
+/* clang-format off */
+static const struct cfg_word words_format[] = {
+	{ "pcap", FMT_PCAP, 0 },
+	{ "json", FMT_JSON, 0 },
+	{ "plist", FMT_PLIST, 0 },
+	{ "tree", FMT_TREE, 0 },
+	{ "none", FMT_NONE, 0 },
+	{ "cap", FMT_PCAP, 1 },
+	{ "xml", FMT_PLIST, 1 },
+	{ "txt", FMT_TREE, 1 },
+	{ "text", FMT_TREE, 1 },
+	{ NULL, 0, 0 },
+};
+
+static const struct cfg_word words_byteorder[] = {
+	{ "little", 0, 0 },
+	{ "big", 1, 0 },
+	{ NULL, 0, 0 },
+};
+
+static const struct cfg_word words_flow_end[] = {
+	{ "teardown", FLOW_END_TEARDOWN, 0 },
+	{ "first-fin", FLOW_END_FIRST_FIN, 0 },
+	{ NULL, 0, 0 },
+};
+
+static const struct cfg_word words_log_level[] = {
+	{ "error", LOG_LVL_ERR, 0 },
+	{ "warning", LOG_LVL_WARN, 0 },
+	{ "info", LOG_LVL_INFO, 0 },
+	{ "debug", LOG_LVL_DEBUG, 0 },
+	{ "warn", LOG_LVL_WARN, 1 },
+	{ NULL, 0, 0 },
+};
+
+static const struct cfg_entry cfg_table[] = {
+	{ "Capture", "interfaces", CT_STRLIST, F(interfaces), F(ninterfaces), 0, "any", 1, 256, 0, NULL,
+	  "Interfaces to capture on; \"any\" captures on every interface." },
+	{ NULL, "filter", CT_STRING, F(filter), 0, 0, "", 0, 0, CF_BPF, NULL,
+	  "pcap-filter(7) expression ANDed with the built-in TCP filter; \"\" traces all TCP." },
+	{ NULL, "snaplen", CT_INT, F(snaplen), 0, 262144, NULL, 64, 262144, CF_NORELOAD, NULL,
+	  "Bytes captured of each packet; longer packets are cut." },
+	{ NULL, "promisc", CT_BOOL, F(promisc), 0, 1, NULL, 0, 1, CF_NORELOAD, NULL,
+	  "Put the interfaces into promiscuous mode." },
+	{ NULL, "buffer_size", CT_SIZE, F(buffer_size), 0, 32 * MiB, NULL, MiB, 2 * GiB, CF_NORELOAD, NULL,
+	  "Kernel capture buffer of each interface." },
+	{ NULL, "nanosecond", CT_BOOL, F(nanosecond), 0, 0, NULL, 0, 1, CF_NORELOAD, NULL,
+	  "Nanosecond timestamps: nanosecond pcap files and labels." },
+
+	{ "Output", "spool_dir", CT_STRING, F(spool_dir), 0, 0, "/var/spool/traceflow", 0, 0,
+	  CF_ABSPATH | CF_NORELOAD, NULL,
+	  "Folder that receives the flow files and index.jsonl." },
+	{ NULL, "layout", CT_STRING, F(layout), 0, 0, "", 0, 0, CF_RELPATH | CF_NORELOAD, NULL,
+	  "strftime(3) sub-folder pattern for finished files, e.g. \"%Y/%m/%d\"; \"\" = flat." },
+	{ NULL, "format", CT_ENUM, F(format), 0, FMT_PCAP, NULL, 0, 0, CF_NORELOAD, words_format,
+	  "Format of the flow files; none writes the index only." },
+	{ NULL, "byteorder", CT_ENUM, F(byteorder_big), 0, 0, NULL, 0, 0, CF_NORELOAD, words_byteorder,
+	  "Byte order of pcap files." },
+
+	{ "Flows and files", "flow_end", CT_ENUM, F(flow_end), 0, FLOW_END_TEARDOWN, NULL, 0, 0, 0,
+	  words_flow_end,
+	  "teardown: FIN both ways and ACK, or RST, then linger; first-fin: the first FIN ends it." },
+	{ NULL, "idle_timeout", CT_DURATION, F(idle_timeout), 0, 300 * SEC, NULL, SEC, 365 * DAY, 0,
+	  NULL, "A flow with no packet for this long ends." },
+	{ NULL, "linger", CT_DURATION, F(linger), 0, 2 * SEC, NULL, 0, HOUR, 0, NULL,
+	  "A torn-down flow stays open this long for trailing packets." },
+	{ NULL, "max_flows", CT_COUNT, F(max_flows), 0, 1000000, NULL, 1, 100000000, 0, NULL,
+	  "Flows tracked at most; beyond, the longest idle one ends (evicted)." },
+	{ NULL, "max_open_files", CT_COUNT, F(max_open_files), 0, 256, NULL, 8, 1000000, 0, NULL,
+	  "Output files open at most; the least recently written is closed and reopened later." },
+	{ NULL, "segment_packets", CT_COUNT, F(segment_packets), 0, 1000000, NULL, 1, 4294967295ULL,
+	  0, NULL, "A flow goes on in a new numbered file after this many packets." },
+	{ NULL, "segment_size", CT_SIZE, F(segment_size), 0, 0, NULL, MiB, TiB, CF_ZERO, NULL,
+	  "... or after this many bytes; 0 = no bound." },
+	{ NULL, "write_buffer", CT_SIZE, F(write_buffer), 0, 256 * MiB, NULL, MiB, 64 * GiB, 0, NULL,
+	  "All per-flow write buffers together; beyond it the oldest is written out." },
+	{ NULL, "flush_interval", CT_DURATION, F(flush_interval), 0, SEC, NULL, 10 * MS, HOUR, 0,
+	  NULL, "Buffered packets reach the disk within this time." },
+
+	{ "Retention", "max_spool_size", CT_SIZE, F(max_spool_size), 0, 0, NULL, MiB, EiB, CF_ZERO,
+	  NULL, "Oldest files are removed while the spool is larger; 0 = unlimited." },
+	{ NULL, "max_age", CT_DURATION, F(max_age), 0, 0, NULL, MIN, 3650 * DAY, CF_ZERO, NULL,
+	  "Files older than this are removed; 0 = kept forever." },
+
+	{ "Control channel", "control_socket", CT_STRING, F(control_socket), 0, 0,
+	  "/run/traceflow/control.sock", 0, 0, CF_ABSPATH | CF_NORELOAD, NULL,
+	  "Unix socket that traceflowctl(8) talks to." },
+	{ NULL, "control_mode", CT_MODE, F(control_mode), 0, 0660, NULL, 0, 0777, CF_NORELOAD, NULL,
+	  "File mode of the socket, in octal: write 0660 or \"0660\"." },
+	{ NULL, "control_group", CT_STRING, F(control_group), 0, 0, "traceflow", 0, 0, CF_NORELOAD,
+	  NULL, "Group of the socket: its members may use the read-only commands." },
+	{ NULL, "admin_group", CT_STRING, F(admin_group), 0, 0, "", 0, 0, 0, NULL,
+	  "Members may also submit flows and reload; \"\" = root only." },
+
+	{ "Privileges", "user", CT_STRING, F(user), 0, 0, "traceflow", 0, 0, CF_NORELOAD, NULL,
+	  "Run as this user once the capture is open; \"\" = keep privileges." },
+	{ NULL, "group", CT_STRING, F(group), 0, 0, "traceflow", 0, 0, CF_NORELOAD, NULL,
+	  "... and this group." },
+
+	{ "Logging", "log_level", CT_ENUM, F(log_level), 0, LOG_LVL_INFO, NULL, 0, 0, 0,
+	  words_log_level, "Least important messages logged." },
+};
+/* clang-format on */
+
+#define CFG_N (sizeof cfg_table / sizeof cfg_table[0])
+
+/* --- fields -------------------------------------------------------------- */
+
+static int *
+field_int(const struct cfg_entry *e, const struct tf_config *c)
+{
+	return (int *)((char *)c + e->off);
+}
+
+static uint64_t *
+field_u64(const struct cfg_entry *e, const struct tf_config *c)
+{
+	return (uint64_t *)((char *)c + e->off);
+}
+
+static char **
+field_str(const struct cfg_entry *e, const struct tf_config *c)
+{
+	return (char **)((char *)c + e->off);
+}
+
+static char ***
+field_list(const struct cfg_entry *e, const struct tf_config *c)
+{
+	return (char ***)((char *)c + e->off);
+}
+
+static unsigned *
+field_count(const struct cfg_entry *e, const struct tf_config *c)
+{
+	return (unsigned *)((char *)c + e->off_n);
+}
+
+static void
+list_free(char **list, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+static void
+set_string(const struct cfg_entry *e, struct tf_config *c, const char *s)
+{
+	char **p = field_str(e, c);
+
+	free(*p);
+	*p = xstrdup(s);
+}
+
+static void
+set_list(const struct cfg_entry *e, struct tf_config *c, char **list, unsigned n)
+{
+	list_free(*field_list(e, c), *field_count(e, c));
+	*field_list(e, c) = list;
+	*field_count(e, c) = n;
+}
+
+static const struct cfg_entry *
+find_entry(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CFG_N; i++)
+		if (strcmp(cfg_table[i].name, name) == 0)
+			return &cfg_table[i];
+	return NULL;
+}
+
+/* --- words, units and their rendering ------------------------------------ */
+
+static const char *
+word_name(const struct cfg_word *w, int value)
+{
+	for (; w->word != NULL; w++)
+		if (!w->alias && w->value == value)
+			return w->word;
+	return "?";
+}
+
+/* "a, b, c": the words a setting allows (not the aliases). Static buffer. */
+static const char *
+word_list(const struct cfg_word *w)
+{
+	static char buf[256];
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (; w->word != NULL; w++) {
+		if (w->alias)
+			continue;
+		len +=
+		    (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", len ? ", " : "", w->word);
+		if (len >= sizeof buf)
+			break;
+	}
+	return buf;
+}
+
+static const struct {
+	const char *suffix;
+	uint64_t scale;
+} size_units[] = {
+    {"E", EiB},
+    {"P", PiB},
+    {"T", TiB},
+    {"G", GiB},
+    {"M", MiB},
+    {"k", KiB},
+};
+
+static const struct {
+	const char *suffix;
+	uint64_t scale;
+} duration_units[] = {
+    {"d", DAY},
+    {"h", HOUR},
+    {"m", MIN},
+    {"s", SEC},
+    {"ms", MS},
+    {"us", 1000},
+    {"ns", 1},
+};
+
+#define NSIZE_UNITS     (sizeof size_units / sizeof size_units[0])
+#define NDURATION_UNITS (sizeof duration_units / sizeof duration_units[0])
+
+/* A size with the largest unit that divides it: "256M"; "1000" if none. */
+static void
+fmt_size(char *buf, size_t len, uint64_t v)
+{
+	size_t i;
+
+	for (i = 0; v != 0 && i < NSIZE_UNITS; i++) {
+		if (v % size_units[i].scale == 0) {
+			snprintf(buf, len, "%" PRIu64 "%s", v / size_units[i].scale,
+			    size_units[i].suffix);
+			return;
+		}
+	}
+	snprintf(buf, len, "%" PRIu64, v);
+}
+
+/* A duration with the largest unit that divides it: "5m", "500ms"; "0". */
+static void
+fmt_duration(char *buf, size_t len, uint64_t ns)
+{
+	size_t i;
+
+	for (i = 0; ns != 0 && i < NDURATION_UNITS; i++) {
+		if (ns % duration_units[i].scale == 0) {
+			snprintf(buf, len, "%" PRIu64 "%s", ns / duration_units[i].scale,
+			    duration_units[i].suffix);
+			return;
+		}
+	}
+	snprintf(buf, len, "%" PRIu64, ns);
+}
+
+/* A number of the setting's kind, as its bounds are shown. */
+static void
+fmt_number(const struct cfg_entry *e, char *buf, size_t len, uint64_t v)
+{
+	if (e->type == CT_SIZE)
+		fmt_size(buf, len, v);
+	else if (e->type == CT_DURATION)
+		fmt_duration(buf, len, v);
+	else if (e->type == CT_MODE)
+		snprintf(buf, len, "0%03" PRIo64, v);
+	else
+		snprintf(buf, len, "%" PRIu64, v);
+}
+
+/* "64..262144", "0 or 1M..1T". Static buffer. */
+static const char *
+range_text(const struct cfg_entry *e)
+{
+	static char buf[128];
+	char lo[32], hi[32];
+
+	fmt_number(e, lo, sizeof lo, e->min);
+	fmt_number(e, hi, sizeof hi, e->max);
+	snprintf(buf, sizeof buf, "%s%s..%s", (e->flags & CF_ZERO) ? "0 or " : "", lo, hi);
+	return buf;
+}
+
+/* Split "64 KiB" into a number and its unit: -1 if there is no number. */
+static int
+split_number(const char *s, uint64_t *num, const char **unit)
+{
+	char *end;
+
+	while (*s == ' ')
+		s++;
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*num = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -1;
+	while (*end == ' ')
+		end++;
+	*unit = end;
+	return 0;
+}
+
+/* "64k", "256M", "2GiB", "1000": bytes, powers of 1024. */
+static int
+parse_size_string(const char *s, uint64_t *out)
+{
+	const char *unit;
+	uint64_t num, scale = 1;
+	size_t i, n;
+
+	if (split_number(s, &num, &unit) == -1)
+		return -1;
+	if (*unit != '\0' && strcasecmp(unit, "b") != 0) {
+		for (i = 0; i < NSIZE_UNITS; i++) {
+			n = strlen(size_units[i].suffix);
+			if (strncasecmp(unit, size_units[i].suffix, n) == 0 &&
+			    (unit[n] == '\0' || strcasecmp(unit + n, "b") == 0 ||
+			        strcasecmp(unit + n, "ib") == 0))
+				break;
+		}
+		if (i == NSIZE_UNITS)
+			return -1;
+		scale = size_units[i].scale;
+	}
+	if (num > UINT64_MAX / scale)
+		return -1;
+	*out = num * scale;
+	return 0;
+}
+
+/* "500ms", "2s", "5m", "1h", "1d", "300" (seconds): nanoseconds. */
+static int
+parse_duration_string(const char *s, uint64_t *out)
+{
+	const char *unit;
+	uint64_t num, scale = SEC;
+	size_t i;
+
+	if (split_number(s, &num, &unit) == -1)
+		return -1;
+	if (*unit != '\0') {
+		for (i = 0; i < NDURATION_UNITS; i++)
+			if (strcmp(unit, duration_units[i].suffix) == 0)
+				break;
+		if (i == NDURATION_UNITS)
+			return -1;
+		scale = duration_units[i].scale;
+	}
+	if (num > UINT64_MAX / scale)
+		return -1;
+	*out = num * scale;
+	return 0;
+}
+
+/* --- reading one setting ------------------------------------------------- */
+
+static const char *
+type_name(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a float";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	}
+	return "something else";
+}
+
+static int
+setting_integer(const config_setting_t *s, int64_t *v)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		*v = config_setting_get_int(s);
+		return 0;
+	case CONFIG_TYPE_INT64:
+		*v = config_setting_get_int64(s);
+		return 0;
+	}
+	return -1;
+}
+
+static int
+wrong_type(const config_setting_t *s, const char *expects, char **why)
+{
+	xasprintf(why, "expects %s, not %s", expects, type_name(s));
+	return -1;
+}
+
+/* Check v against the bounds; shown is how the user wrote it. */
+static int
+check_range(const struct cfg_entry *e, uint64_t v, const char *shown, char **why)
+{
+	if ((v == 0 && (e->flags & CF_ZERO)) || (v >= e->min && v <= e->max))
+		return 0;
+	xasprintf(why, "%s is out of range %s", shown, range_text(e));
+	return -1;
+}
+
+/* An integer setting: within bounds, never negative. */
+static int
+read_integer(const struct cfg_entry *e, const config_setting_t *s, uint64_t *v, char **why)
+{
+	int64_t i;
+	char shown[32];
+
+	if (setting_integer(s, &i) == -1)
+		return wrong_type(s, "an integer", why);
+	snprintf(shown, sizeof shown, "%" PRId64, i);
+	if (i < 0) {
+		xasprintf(why, "%s is out of range %s", shown, range_text(e));
+		return -1;
+	}
+	*v = (uint64_t)i;
+	return check_range(e, *v, shown, why);
+}
+
+static int
+read_size(const struct cfg_entry *e, const config_setting_t *s, uint64_t *v, char **why)
+{
+	const char *str;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return read_integer(e, s, v, why);
+	str = config_setting_get_string(s);
+	if (parse_size_string(str, v) == -1) {
+		xasprintf(why, "\"%s\" is not a size (bytes, or a number with k, M, G, T)", str);
+		return -1;
+	}
+	return check_range(e, *v, str, why);
+}
+
+static int
+read_duration(const struct cfg_entry *e, const config_setting_t *s, uint64_t *v, char **why)
+{
+	const char *str;
+	int64_t i;
+	double d;
+	char shown[64];
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_STRING:
+		str = config_setting_get_string(s);
+		if (parse_duration_string(str, v) == -1) {
+			xasprintf(why,
+			    "\"%s\" is not a duration (seconds, or a number with ms, s, m, h, d)",
+			    str);
+			return -1;
+		}
+		return check_range(e, *v, str, why);
+	case CONFIG_TYPE_FLOAT:
+		d = config_setting_get_float(s);
+		snprintf(shown, sizeof shown, "%g", d);
+		if (!(d >= 0 && d < 1e10)) {
+			xasprintf(why, "%s is out of range %s", shown, range_text(e));
+			return -1;
+		}
+		*v = (uint64_t)(d * 1e9 + 0.5);
+		return check_range(e, *v, shown, why);
+	}
+	if (setting_integer(s, &i) == -1)
+		return wrong_type(s, "a duration (seconds, or a string like \"5m\")", why);
+	snprintf(shown, sizeof shown, "%" PRId64, i);
+	if (i < 0 || (uint64_t)i > UINT64_MAX / SEC) {
+		xasprintf(why, "%s is out of range %s", shown, range_text(e));
+		return -1;
+	}
+	*v = (uint64_t)i * SEC;
+	return check_range(e, *v, shown, why);
+}
+
+/*
+ * libconfig 1.5 reads 0660 as decimal 660; later versions may read it as
+ * octal. Ask the library once per load rather than guess from its version.
+ */
+static int
+libconfig_reads_octal(void)
+{
+	config_t t;
+	int v = 0;
+
+	config_init(&t);
+	if (config_read_string(&t, "x = 010;") == CONFIG_TRUE)
+		config_lookup_int(&t, "x", &v);
+	config_destroy(&t);
+	return v == 8;
+}
+
+/* The decimal digits of v read as octal ones: 660 -> 0660. */
+static int
+digits_as_octal(int64_t v, uint64_t *out)
+{
+	uint64_t r = 0, place = 1;
+
+	if (v < 0)
+		return -1;
+	do {
+		if (v % 10 > 7)
+			return -1;
+		r += (uint64_t)(v % 10) * place;
+		place *= 8;
+		v /= 10;
+	} while (v != 0 && place < (1ULL << 40));
+	if (v != 0)
+		return -1;
+	*out = r;
+	return 0;
+}
+
+static int
+read_mode(const struct cfg_entry *e, const config_setting_t *s, uint64_t *v, int octal, char **why)
+{
+	const char *str;
+	char *end, shown[32];
+	int64_t i;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		str = config_setting_get_string(s);
+		errno = 0;
+		i = strtoll(str, &end, 8);
+		if (*str == '\0' || *end != '\0' || errno != 0 || i < 0) {
+			xasprintf(why, "\"%s\" is not an octal mode", str);
+			return -1;
+		}
+		*v = (uint64_t)i;
+		return check_range(e, *v, str, why);
+	}
+	if (setting_integer(s, &i) == -1)
+		return wrong_type(s, "an octal mode (0660 or \"0660\")", why);
+	if (octal || config_setting_get_format(s) == CONFIG_FORMAT_HEX) {
+		snprintf(shown, sizeof shown, "0%" PRIo64, (uint64_t)i);
+		if (i < 0) {
+			xasprintf(why, "%" PRId64 " is not a file mode", i);
+			return -1;
+		}
+		*v = (uint64_t)i;
+		return check_range(e, *v, shown, why);
+	}
+	snprintf(shown, sizeof shown, "0%" PRId64, i);
+	if (digits_as_octal(i, v) == -1) {
+		xasprintf(why, "%s is not an octal mode (digits 0-7)", shown);
+		return -1;
+	}
+	return check_range(e, *v, shown, why);
+}
+
+static int
+read_enum(const struct cfg_entry *e, const config_setting_t *s, int *v, char **why)
+{
+	const struct cfg_word *w;
+	const char *str;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		xasprintf(why, "expects one of %s, not %s", word_list(e->words), type_name(s));
+		return -1;
+	}
+	str = config_setting_get_string(s);
+	for (w = e->words; w->word != NULL; w++) {
+		if (strcmp(w->word, str) == 0) {
+			*v = w->value;
+			return 0;
+		}
+	}
+	xasprintf(why, "unknown word \"%s\" (allowed: %s)", str, word_list(e->words));
+	return -1;
+}
+
+/* Whether the filter compiles for one of the link types the daemon captures. */
+static int
+check_bpf(const char *expr, char **why)
+{
+	static const int dlts[] = {DLT_EN10MB, DLT_LINUX_SLL};
+	struct bpf_program prog;
+	pcap_t *p;
+	size_t i;
+	int ok = 0;
+
+	for (i = 0; i < sizeof dlts / sizeof dlts[0] && !ok; i++) {
+		if ((p = pcap_open_dead(dlts[i], 262144)) == NULL)
+			continue;
+		if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) == 0) {
+			pcap_freecode(&prog);
+			ok = 1;
+		} else if (i == 0)
+			xasprintf(why, "bad filter: %s", pcap_geterr(p));
+		pcap_close(p);
+	}
+	if (ok && *why != NULL) {
+		free(*why);
+		*why = NULL;
+	}
+	return ok ? 0 : -1;
+}
+
+static int
+check_string(const struct cfg_entry *e, const char *str, char **why)
+{
+	if ((e->flags & CF_ABSPATH) && str[0] != '/') {
+		xasprintf(why, "\"%s\" is not an absolute path", str);
+		return -1;
+	}
+	if ((e->flags & CF_RELPATH) &&
+	    (str[0] == '/' || strcmp(str, "..") == 0 || strncmp(str, "../", 3) == 0 ||
+	        strstr(str, "/../") != NULL ||
+	        (strlen(str) >= 3 && strcmp(str + strlen(str) - 3, "/..") == 0))) {
+		xasprintf(why, "\"%s\" must stay inside the folder (relative, no \"..\")", str);
+		return -1;
+	}
+	if ((e->flags & CF_BPF) && *str != '\0')
+		return check_bpf(str, why);
+	return 0;
+}
+
+static int
+read_string(const struct cfg_entry *e, const config_setting_t *s, struct tf_config *c, char **why)
+{
+	const char *str;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return wrong_type(s, "a string", why);
+	str = config_setting_get_string(s);
+	if (check_string(e, str, why) == -1)
+		return -1;
+	set_string(e, c, str);
+	return 0;
+}
+
+static int
+read_list(const struct cfg_entry *e, const config_setting_t *s, struct tf_config *c, char **why)
+{
+	const config_setting_t *elem;
+	char **list;
+	int i, n;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		list = xcalloc(1, sizeof *list);
+		list[0] = xstrdup(config_setting_get_string(s));
+		n = 1;
+	} else if (config_setting_is_list(s) || config_setting_is_array(s)) {
+		n = config_setting_length(s);
+		list = xcalloc((size_t)n + 1, sizeof *list);
+		for (i = 0; i < n; i++) {
+			elem = config_setting_get_elem(s, (unsigned)i);
+			if (config_setting_type(elem) != CONFIG_TYPE_STRING) {
+				xasprintf(
+				    why, "element %d is %s, not a string", i + 1, type_name(elem));
+				list_free(list, (unsigned)i);
+				return -1;
+			}
+			list[i] = xstrdup(config_setting_get_string(elem));
+		}
+	} else
+		return wrong_type(s, "a list of strings or a string", why);
+	for (i = 0; i < n; i++) {
+		if (*list[i] == '\0') {
+			xasprintf(why, "element %d is empty", i + 1);
+			break;
+		}
+	}
+	if (*why == NULL && ((uint64_t)n < e->min || (uint64_t)n > e->max))
+		xasprintf(why, "%d elements, expects %" PRIu64 "..%" PRIu64, n, e->min, e->max);
+	if (*why != NULL) {
+		list_free(list, (unsigned)n);
+		return -1;
+	}
+	set_list(e, c, list, (unsigned)n);
+	return 0;
+}
+
+static int
+read_bool(const config_setting_t *s, int *v, char **why)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return wrong_type(s, "true or false", why);
+	*v = config_setting_get_bool(s) ? 1 : 0;
+	return 0;
+}
+
+/* One setting into c; -1 and *why (without file, line and name) if it is wrong. */
+static int
+read_setting(const struct cfg_entry *e, const config_setting_t *s, struct tf_config *c, int octal,
+    char **why)
+{
+	uint64_t v = 0;
+	int r = -1;
+
+	switch (e->type) {
+	case CT_BOOL:
+		return read_bool(s, field_int(e, c), why);
+	case CT_ENUM:
+		return read_enum(e, s, field_int(e, c), why);
+	case CT_STRING:
+		return read_string(e, s, c, why);
+	case CT_STRLIST:
+		return read_list(e, s, c, why);
+	case CT_INT:
+	case CT_MODE:
+		if (e->type == CT_INT)
+			r = read_integer(e, s, &v, why);
+		else
+			r = read_mode(e, s, &v, octal, why);
+		if (r == 0)
+			*field_int(e, c) = (int)v;
+		return r;
+	case CT_COUNT:
+		r = read_integer(e, s, field_u64(e, c), why);
+		break;
+	case CT_SIZE:
+		r = read_size(e, s, field_u64(e, c), why);
+		break;
+	case CT_DURATION:
+		r = read_duration(e, s, field_u64(e, c), why);
+		break;
+	}
+	return r;
+}
+
+/* --- defaults, loading, freeing ------------------------------------------ */
+
+static void
+set_default(const struct cfg_entry *e, struct tf_config *c)
+{
+	char **list;
+
+	switch (e->type) {
+	case CT_BOOL:
+	case CT_INT:
+	case CT_ENUM:
+	case CT_MODE:
+		*field_int(e, c) = (int)e->def;
+		break;
+	case CT_COUNT:
+	case CT_SIZE:
+	case CT_DURATION:
+		*field_u64(e, c) = e->def;
+		break;
+	case CT_STRING:
+		set_string(e, c, e->sdef);
+		break;
+	case CT_STRLIST:
+		list = xcalloc(2, sizeof *list);
+		list[0] = xstrdup(e->sdef);
+		set_list(e, c, list, 1);
+		break;
+	}
+}
+
+void
+config_defaults(struct tf_config *c)
+{
+	size_t i;
+
+	memset(c, 0, sizeof *c);
+	for (i = 0; i < CFG_N; i++)
+		set_default(&cfg_table[i], c);
+}
+
+void
+config_free(struct tf_config *c)
+{
+	const struct cfg_entry *e;
+	size_t i;
+
+	for (i = 0; i < CFG_N; i++) {
+		e = &cfg_table[i];
+		if (e->type == CT_STRING)
+			free(*field_str(e, c));
+		else if (e->type == CT_STRLIST)
+			list_free(*field_list(e, c), *field_count(e, c));
+	}
+	free(c->path);
+	memset(c, 0, sizeof *c);
+}
+
+/* "FILE:LINE: setting NAME: why", the file being the one the setting is in. */
+static void
+setting_error(const char *path, const config_setting_t *s, const char *why, char **cause)
+{
+	const char *file = config_setting_source_file(s);
+
+	xasprintf(cause, "%s:%u: setting %s: %s", file != NULL ? file : path,
+	    config_setting_source_line(s), config_setting_name(s), why);
+}
+
+static int
+read_root(const char *path, const config_setting_t *root, struct tf_config *c, char **cause)
+{
+	const config_setting_t *s;
+	const struct cfg_entry *e;
+	char *why;
+	int i, octal = libconfig_reads_octal();
+
+	for (i = 0; i < config_setting_length(root); i++) {
+		s = config_setting_get_elem(root, (unsigned)i);
+		why = NULL;
+		if ((e = find_entry(config_setting_name(s))) == NULL)
+			why = xstrdup("unknown setting");
+		else if (read_setting(e, s, c, octal, &why) == -1 && why == NULL)
+			why = xstrdup("bad value");
+		if (why != NULL) {
+			setting_error(path, s, why, cause);
+			free(why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+config_load(const char *path, struct tf_config *c, char **cause)
+{
+	config_t cf;
+	FILE *fp;
+	int r = -1;
+
+	config_defaults(c);
+	c->path = xstrdup(path);
+	if ((fp = fopen(path, "r")) == NULL) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		config_free(c);
+		return -1;
+	}
+	fclose(fp);
+
+	/*
+	 * No include directory: libconfig 1.5 would prefix it to absolute
+	 * @include paths too. Relative ones are relative to the working
+	 * directory.
+	 */
+	config_init(&cf);
+	if (config_read_file(&cf, path) != CONFIG_TRUE) {
+		if (config_error_file(&cf) != NULL)
+			xasprintf(cause, "%s:%d: %s", config_error_file(&cf),
+			    config_error_line(&cf), config_error_text(&cf));
+		else
+			xasprintf(cause, "%s: %s", path, config_error_text(&cf));
+	} else
+		r = read_root(path, config_root_setting(&cf), c, cause);
+	config_destroy(&cf);
+	if (r == -1)
+		config_free(c);
+	return r;
+}
+
+/* --- comparing ----------------------------------------------------------- */
+
+static int
+str_equal(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+}
+
+static int
+entry_equal(const struct cfg_entry *e, const struct tf_config *a, const struct tf_config *b)
+{
+	unsigned i;
+
+	switch (e->type) {
+	case CT_BOOL:
+	case CT_INT:
+	case CT_ENUM:
+	case CT_MODE:
+		return *field_int(e, a) == *field_int(e, b);
+	case CT_COUNT:
+	case CT_SIZE:
+	case CT_DURATION:
+		return *field_u64(e, a) == *field_u64(e, b);
+	case CT_STRING:
+		return str_equal(*field_str(e, a), *field_str(e, b));
+	case CT_STRLIST:
+		if (*field_count(e, a) != *field_count(e, b))
+			return 0;
+		for (i = 0; i < *field_count(e, a); i++)
+			if (!str_equal((*field_list(e, a))[i], (*field_list(e, b))[i]))
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
+int
+config_reload_check(const struct tf_config *old, const struct tf_config *new_, char **cause)
+{
+	const struct cfg_entry *e;
+	size_t i;
+
+	for (i = 0; i < CFG_N; i++) {
+		e = &cfg_table[i];
+		if ((e->flags & CF_NORELOAD) && !entry_equal(e, old, new_)) {
+			xasprintf(cause, "setting %s cannot change on reload: restart traceflowd",
+			    e->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+char *
+config_changes(const struct tf_config *old, const struct tf_config *new_)
+{
+	char *list = NULL, *tmp;
+	size_t i;
+
+	for (i = 0; i < CFG_N; i++) {
+		if (entry_equal(&cfg_table[i], old, new_))
+			continue;
+		if (list == NULL)
+			list = xstrdup(cfg_table[i].name);
+		else {
+			xasprintf(&tmp, "%s, %s", list, cfg_table[i].name);
+			free(list);
+			list = tmp;
+		}
+	}
+	return list;
+}
+
+/* --- printing ------------------------------------------------------------ */
+
+/* A libconfig string literal. */
+static void
+print_string(FILE *fp, const char *s)
+{
+	fputc('"', fp);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(fp, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", fp);
+		else if (*s == '\t')
+			fputs("\\t", fp);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(fp, "\\x%02x", (unsigned char)*s);
+		else
+			fputc(*s, fp);
+	}
+	fputc('"', fp);
+}
+
+/* An integer libconfig reads back whatever its version: L beyond 32 bits. */
+static void
+print_integer(FILE *fp, uint64_t v)
+{
+	fprintf(fp, "%" PRIu64 "%s", v, v > INT32_MAX ? "L" : "");
+}
+
+/* A size or duration: "256M" when a unit fits, else a plain integer. */
+static void
+print_unit(FILE *fp, const struct cfg_entry *e, uint64_t v)
+{
+	char buf[64];
+
+	fmt_number(e, buf, sizeof buf, v);
+	if (v == 0 || (e->type == CT_SIZE && strchr("EPTGMk", buf[strlen(buf) - 1]) == NULL))
+		print_integer(fp, v);
+	else
+		print_string(fp, buf);
+}
+
+static void
+print_value(FILE *fp, const struct cfg_entry *e, const struct tf_config *c)
+{
+	unsigned i;
+
+	switch (e->type) {
+	case CT_BOOL:
+		fputs(*field_int(e, c) ? "true" : "false", fp);
+		break;
+	case CT_INT:
+	case CT_COUNT:
+		print_integer(
+		    fp, e->type == CT_INT ? (uint64_t)*field_int(e, c) : *field_u64(e, c));
+		break;
+	case CT_SIZE:
+	case CT_DURATION:
+		print_unit(fp, e, *field_u64(e, c));
+		break;
+	case CT_MODE:
+		fprintf(fp, "0%03o", (unsigned)*field_int(e, c));
+		break;
+	case CT_ENUM:
+		print_string(fp, word_name(e->words, *field_int(e, c)));
+		break;
+	case CT_STRING:
+		print_string(fp, *field_str(e, c) != NULL ? *field_str(e, c) : "");
+		break;
+	case CT_STRLIST:
+		fputs("[ ", fp);
+		for (i = 0; i < *field_count(e, c); i++) {
+			if (i > 0)
+				fputs(", ", fp);
+			print_string(fp, (*field_list(e, c))[i]);
+		}
+		fputs(" ]", fp);
+		break;
+	}
+}
+
+void
+config_print(FILE *fp, const struct tf_config *c)
+{
+	size_t i;
+
+	for (i = 0; i < CFG_N; i++) {
+		fprintf(fp, "%s = ", cfg_table[i].name);
+		print_value(fp, &cfg_table[i], c);
+		fputs(";\n", fp);
+	}
+}
+
+/* The second comment line of a setting in the sample: what it accepts. */
+static void
+print_kind(FILE *fp, const struct cfg_entry *e)
+{
+	switch (e->type) {
+	case CT_BOOL:
+		fputs("# true or false", fp);
+		break;
+	case CT_INT:
+	case CT_COUNT:
+		fprintf(fp, "# integer, %s", range_text(e));
+		break;
+	case CT_SIZE:
+		fprintf(fp, "# size, %s", range_text(e));
+		break;
+	case CT_DURATION:
+		fprintf(fp, "# duration, %s", range_text(e));
+		break;
+	case CT_MODE:
+		fprintf(fp, "# octal mode, %s", range_text(e));
+		break;
+	case CT_ENUM:
+		fprintf(fp, "# one of: %s", word_list(e->words));
+		break;
+	case CT_STRING:
+		fprintf(fp, "# string%s", (e->flags & CF_ABSPATH) ? ", an absolute path" : "");
+		break;
+	case CT_STRLIST:
+		fputs("# list of strings, or one string", fp);
+		break;
+	}
+	fputs((e->flags & CF_NORELOAD) ? "; a reload does not change it (restart)\n" : "\n", fp);
+}
+
+void
+config_sample(FILE *fp)
+{
+	struct tf_config def;
+	const struct cfg_entry *e;
+	size_t i;
+
+	config_defaults(&def);
+	fputs("# traceflow.conf: configuration of traceflowd(8), see traceflow.conf(5).\n"
+	      "#\n"
+	      "# Every setting is shown at its default. Durations are seconds or a string\n"
+	      "# with a unit: \"500ms\", \"2s\", \"5m\", \"1h\", \"1d\". Sizes are bytes or a\n"
+	      "# string with a unit of 1024: \"64k\", \"256M\", \"2G\" (or \"KiB\", \"MiB\", "
+	      "\"GiB\").\n"
+	      "# Integers beyond 2147483647 need an L suffix (4294967295L) or a unit.\n"
+	      "# Unknown settings are errors. traceflowd -n checks this file; SIGHUP\n"
+	      "# reloads it.\n",
+	    fp);
+	for (i = 0; i < CFG_N; i++) {
+		e = &cfg_table[i];
+		if (e->section != NULL)
+			fprintf(fp, "\n# --- %s ---\n", e->section);
+		fprintf(fp, "\n# %s\n", e->doc);
+		print_kind(fp, e);
+		fprintf(fp, "%s = ", e->name);
+		print_value(fp, e, &def);
+		fputs(";\n", fp);
+	}
+	config_free(&def);
+}
+
+/* --- JSON ---------------------------------------------------------------- */
+
+static json_t *
+json_seconds(uint64_t ns)
+{
+	if (ns % SEC == 0)
+		return json_integer((json_int_t)(ns / SEC));
+	return json_real((double)ns / (double)SEC);
+}
+
+static json_t *
+json_value(const struct cfg_entry *e, const struct tf_config *c)
+{
+	json_t *a;
+	char buf[16];
+	unsigned i;
+
+	switch (e->type) {
+	case CT_BOOL:
+		return json_boolean(*field_int(e, c));
+	case CT_INT:
+		return json_integer(*field_int(e, c));
+	case CT_COUNT:
+	case CT_SIZE:
+		return json_integer((json_int_t)*field_u64(e, c));
+	case CT_DURATION:
+		return json_seconds(*field_u64(e, c));
+	case CT_MODE:
+		snprintf(buf, sizeof buf, "0%03o", (unsigned)*field_int(e, c));
+		return json_string(buf);
+	case CT_ENUM:
+		return json_string(word_name(e->words, *field_int(e, c)));
+	case CT_STRING:
+		return json_string(*field_str(e, c) != NULL ? *field_str(e, c) : "");
+	case CT_STRLIST:
+		a = json_array();
+		for (i = 0; i < *field_count(e, c); i++)
+			json_array_append_new(a, json_string((*field_list(e, c))[i]));
+		return a;
+	}
+	return json_null();
+}
+
+json_t *
+config_json(const struct tf_config *c)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < CFG_N; i++)
+		json_object_set_new(o, cfg_table[i].name, json_value(&cfg_table[i], c));
+	return o;
+}
+
+/* --- the engine's view --------------------------------------------------- */
+
+void
+config_to_engine(const struct tf_config *c, struct engine_config *e)
+{
+	engine_defaults(e);
+	e->outdir = c->spool_dir;
+	e->flow.idle_ns = c->idle_timeout;
+	e->flow.linger_ns = c->linger;
+	e->flow.max_flows = (uint32_t)c->max_flows;
+	e->flow.end_mode = c->flow_end;
+	e->flow.seg_packets = (uint32_t)c->segment_packets;
+	e->flow.seg_size = c->segment_size;
+	e->writer.format = c->format;
+	e->writer.big = c->byteorder_big;
+	e->writer.nanosecond = c->nanosecond;
+	e->writer.layout = c->layout;
+	e->writer.max_open_files = (unsigned)c->max_open_files;
+	e->writer.buffer_total = (size_t)c->write_buffer;
+	if (e->writer.flow_buffer > e->writer.buffer_total)
+		e->writer.flow_buffer = e->writer.buffer_total;
+	e->writer.flush_ns = c->flush_interval;
+}

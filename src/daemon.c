@@ -1,0 +1,509 @@
+/*
+ * daemon.c: the life of traceflowd: read the config, open the capture
+ * handles while still privileged, drop privileges, recover what a crash
+ * left, start the engine on the spool, and run the libevent loop with its
+ * timers and signals until SIGTERM, when every flow is finished and filed.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cap-ng.h>
+
+#include "capture.h"
+#include "daemon.h"
+#include "log.h"
+#include "notify.h"
+#include "spool.h"
+#include "xmalloc.h"
+
+#define TICK_MS       100
+#define STATUS_SEC    5
+#define RETENTION_SEC 10
+#define MAX_CAPTURES  64
+
+struct daemon {
+	struct daemon_opts opts;
+	struct tf_config cfg;
+	struct event_base *base;
+	struct engine *engine;
+	struct capture *caps[MAX_CAPTURES];
+	unsigned ncaps;
+	struct event *tick, *status, *retention, *watchdog;
+	struct event *sigterm, *sigint, *sighup;
+	uint64_t started;
+	uid_t uid;
+	gid_t gid;
+	int drop; /* change user after opening the handles */
+	struct spool_usage usage;
+	int exit_status;
+};
+
+uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+struct engine *
+daemon_engine(struct daemon *d)
+{
+	return d->engine;
+}
+
+const struct tf_config *
+daemon_config(struct daemon *d)
+{
+	return &d->cfg;
+}
+
+uint64_t
+daemon_started_ns(struct daemon *d)
+{
+	return d->started;
+}
+
+unsigned
+daemon_ncaptures(struct daemon *d)
+{
+	return d->ncaps;
+}
+
+void
+daemon_spool_usage(struct daemon *d, uint64_t *files, uint64_t *bytes)
+{
+	*files = d->usage.files;
+	*bytes = d->usage.bytes;
+}
+
+struct capture *
+daemon_capture(struct daemon *d, unsigned i)
+{
+	return i < d->ncaps ? d->caps[i] : NULL;
+}
+
+/* --- configuration -------------------------------------------------------- */
+
+static void
+apply_cli_interfaces(const struct daemon_opts *o, struct tf_config *c)
+{
+	unsigned i;
+
+	if (o->ninterfaces == 0)
+		return;
+	for (i = 0; i < c->ninterfaces; i++)
+		free(c->interfaces[i]);
+	free(c->interfaces);
+	c->interfaces = xcalloc(o->ninterfaces, sizeof *c->interfaces);
+	for (i = 0; i < o->ninterfaces; i++)
+		c->interfaces[i] = xstrdup(o->interfaces[i]);
+	c->ninterfaces = o->ninterfaces;
+}
+
+/* Load the file (defaults alone if the default file is missing). */
+static int
+load_config(const struct daemon_opts *o, struct tf_config *c, char **cause)
+{
+	if (!o->config_explicit && access(o->config, F_OK) == -1 && errno == ENOENT) {
+		config_defaults(c);
+		log_info("%s not found: running on the built-in defaults", o->config);
+	} else if (config_load(o->config, c, cause) == -1)
+		return -1;
+	apply_cli_interfaces(o, c);
+	return 0;
+}
+
+static void
+capture_opts_of(const struct tf_config *c, struct capture_opts *co)
+{
+	co->snaplen = c->snaplen;
+	co->promisc = c->promisc;
+	co->buffer_size = c->buffer_size;
+	co->nanosecond = c->nanosecond;
+	co->filter = c->filter;
+}
+
+/* --- privileges and the spool ------------------------------------------- */
+
+static void
+resolve_user(struct daemon *d)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	d->drop = geteuid() == 0 && d->cfg.user != NULL && d->cfg.user[0] != '\0';
+	if (!d->drop)
+		return;
+	if ((pw = getpwnam(d->cfg.user)) == NULL)
+		fatalx("user \"%s\" (setting user) does not exist", d->cfg.user);
+	d->uid = pw->pw_uid;
+	d->gid = pw->pw_gid;
+	if (d->cfg.group != NULL && d->cfg.group[0] != '\0') {
+		if ((gr = getgrnam(d->cfg.group)) == NULL)
+			fatalx("group \"%s\" (setting group) does not exist", d->cfg.group);
+		d->gid = gr->gr_gid;
+	}
+}
+
+static void
+mkdir_p(const char *path, mode_t mode)
+{
+	char *p, *copy = xstrdup(path);
+
+	for (p = copy + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0755) == -1 && errno != EEXIST)
+			fatal("mkdir %s", copy);
+		*p = '/';
+	}
+	if (mkdir(copy, mode) == -1 && errno != EEXIST)
+		fatal("mkdir %s", copy);
+	free(copy);
+}
+
+/* The spool must belong to the user we become, or we could not write it. */
+static void
+prepare_spool(struct daemon *d)
+{
+	static const char *own[] = {"", "/.active", "/index.jsonl"};
+	char *path;
+	size_t i;
+
+	mkdir_p(d->cfg.spool_dir, 0750);
+	if (!d->drop)
+		return;
+	for (i = 0; i < sizeof own / sizeof own[0]; i++) {
+		xasprintf(&path, "%s%s", d->cfg.spool_dir, own[i]);
+		if (chown(path, d->uid, d->gid) == -1 && errno != ENOENT)
+			fatal("chown %s", path);
+		free(path);
+	}
+}
+
+/*
+ * Become the configured user with no capability left (libcap-ng clears
+ * the bounding set too). Under systemd we already run as that user with
+ * CAP_NET_RAW/CAP_NET_ADMIN ambient, and keep them to reopen interfaces.
+ */
+static void
+drop_privileges(struct daemon *d)
+{
+	if (!d->drop)
+		return;
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_change_id((int)d->uid, (int)d->gid, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) !=
+	    0)
+		fatalx("cannot change to user %s", d->cfg.user);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		log_warn("PR_SET_NO_NEW_PRIVS");
+	log_info("running as %s:%s without capabilities", d->cfg.user,
+	    d->cfg.group && d->cfg.group[0] ? d->cfg.group : "(user's group)");
+}
+
+/* --- captures ------------------------------------------------------------ */
+
+static int
+find_capture(struct daemon *d, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < d->ncaps; i++)
+		if (strcmp(capture_name(d->caps[i]), name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+add_capture(struct daemon *d, const char *name)
+{
+	struct capture_opts co;
+	struct capture *c;
+
+	if (d->ncaps == MAX_CAPTURES) {
+		log_warnx("%s: too many interfaces (at most %d)", name, MAX_CAPTURES);
+		return;
+	}
+	capture_opts_of(&d->cfg, &co);
+	c = capture_new(d->base, name, &co);
+	d->caps[d->ncaps++] = c;
+	capture_start(c);
+	if (d->engine != NULL)
+		capture_attach(c, d->engine);
+}
+
+static void
+remove_capture(struct daemon *d, unsigned i)
+{
+	log_info("%s: no longer captured", capture_name(d->caps[i]));
+	capture_drain(d->caps[i]);
+	capture_free(d->caps[i]);
+	d->caps[i] = d->caps[--d->ncaps];
+}
+
+/* Interfaces added or removed by a reload; the filter applies to all. */
+static void
+sync_captures(struct daemon *d)
+{
+	struct capture_opts co;
+	char *cause = NULL;
+	unsigned i;
+
+	for (i = 0; i < d->ncaps;) {
+		unsigned j, keep = 0;
+
+		for (j = 0; j < d->cfg.ninterfaces; j++)
+			keep |= strcmp(d->cfg.interfaces[j], capture_name(d->caps[i])) == 0;
+		if (!keep)
+			remove_capture(d, i);
+		else
+			i++;
+	}
+	capture_opts_of(&d->cfg, &co);
+	for (i = 0; i < d->ncaps; i++) {
+		if (capture_set_opts(d->caps[i], &co, &cause) == -1) {
+			log_warnx("%s", cause);
+			free(cause);
+			cause = NULL;
+		}
+	}
+	for (i = 0; i < d->cfg.ninterfaces; i++)
+		if (find_capture(d, d->cfg.interfaces[i]) == -1)
+			add_capture(d, d->cfg.interfaces[i]);
+}
+
+/* --- timers and signals ----------------------------------------------------- */
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	engine_tick(d->engine, now_ns());
+	engine_batch_end(d->engine);
+}
+
+static void
+on_status(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	const struct engine_stats *st = engine_stats(d->engine);
+	struct capture_stats cs;
+	uint64_t drops = 0;
+	unsigned i, up = 0;
+
+	for (i = 0; i < d->ncaps; i++) {
+		capture_stats(d->caps[i], &cs);
+		drops += cs.kernel_drops + cs.if_drops;
+		up += cs.up;
+	}
+	notify_status("capturing on %u/%u interfaces; %u flows active, %" PRIu64
+	              " finished; %" PRIu64 " TCP packets, %" PRIu64 " drops",
+	    up, d->ncaps, flowtab_count(engine_flows(d->engine)), st->finished, st->tcp, drops);
+}
+
+static void
+on_retention(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	/* Also the spool usage that stats reports, so it runs without limits too. */
+	spool_retention(
+	    d->cfg.spool_dir, d->cfg.max_spool_size, d->cfg.max_age, now_ns(), &d->usage);
+}
+
+static void
+on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	notify_watchdog();
+}
+
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	unsigned i;
+
+	struct capture_stats cs;
+	const struct engine_stats *st;
+
+	log_info("%s: finishing every flow", strsignal((int)sig));
+	notify_stopping();
+	for (i = 0; i < d->ncaps; i++) {
+		capture_drain(d->caps[i]);
+		capture_stats(d->caps[i], &cs);
+		log_info("%s: %" PRIu64 " frames read, %" PRIu64 " received, %" PRIu64
+		         " dropped by the kernel, %" PRIu64 " by the interface",
+		    capture_name(d->caps[i]), cs.frames, cs.received, cs.kernel_drops, cs.if_drops);
+	}
+	engine_finish_all(d->engine, FLOW_R_SHUTDOWN);
+	st = engine_stats(d->engine);
+	log_info("%" PRIu64 " TCP frames, %" PRIu64 " malformed, %" PRIu64 " flows finished",
+	    st->tcp, st->malformed, st->finished);
+	event_base_loopbreak(d->base);
+}
+
+int
+daemon_reload(struct daemon *d, char **cause)
+{
+	struct tf_config nc;
+	struct engine_config ec;
+	char *changes;
+
+	memset(&nc, 0, sizeof nc);
+	if (load_config(&d->opts, &nc, cause) == -1 ||
+	    config_reload_check(&d->cfg, &nc, cause) == -1) {
+		config_free(&nc);
+		return -1;
+	}
+	changes = config_changes(&d->cfg, &nc);
+	config_free(&d->cfg);
+	d->cfg = nc;
+	log_setlevel(d->opts.verbose ? LOG_LVL_DEBUG : d->cfg.log_level);
+	config_to_engine(&d->cfg, &ec);
+	engine_reconfigure(d->engine, &ec);
+	sync_captures(d);
+	log_info("reloaded %s: %s", d->cfg.path ? d->cfg.path : "defaults",
+	    changes ? changes : "nothing changed");
+	free(changes);
+	return 0;
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	char *cause = NULL;
+
+	notify_reloading();
+	if (daemon_reload(d, &cause) == -1) {
+		log_warnx("reload refused, the running configuration stays: %s", cause);
+		free(cause);
+	}
+	notify_ready();
+}
+
+static void
+start_timers(struct daemon *d)
+{
+	struct timeval tick = {0, TICK_MS * 1000}, status = {STATUS_SEC, 0},
+	               ret = {RETENTION_SEC, 0}, wd;
+	uint64_t wd_usec;
+
+	d->tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
+	event_add(d->tick, &tick);
+	d->status = event_new(d->base, -1, EV_PERSIST, on_status, d);
+	event_add(d->status, &status);
+	d->retention = event_new(d->base, -1, EV_PERSIST, on_retention, d);
+	event_add(d->retention, &ret);
+	if ((wd_usec = notify_watchdog_usec()) > 0) {
+		wd.tv_sec = (time_t)(wd_usec / 2 / 1000000);
+		wd.tv_usec = (suseconds_t)(wd_usec / 2 % 1000000);
+		d->watchdog = event_new(d->base, -1, EV_PERSIST, on_watchdog, d);
+		event_add(d->watchdog, &wd);
+	}
+	d->sigterm = evsignal_new(d->base, SIGTERM, on_stop, d);
+	d->sigint = evsignal_new(d->base, SIGINT, on_stop, d);
+	d->sighup = evsignal_new(d->base, SIGHUP, on_hup, d);
+	event_add(d->sigterm, NULL);
+	event_add(d->sigint, NULL);
+	event_add(d->sighup, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+daemon_free(struct daemon *d)
+{
+	struct event **evs[] = {
+	    &d->tick, &d->status, &d->retention, &d->watchdog, &d->sigterm, &d->sigint, &d->sighup};
+	size_t i;
+
+	while (d->ncaps > 0)
+		capture_free(d->caps[--d->ncaps]);
+	for (i = 0; i < sizeof evs / sizeof evs[0]; i++)
+		if (*evs[i] != NULL)
+			event_free(*evs[i]);
+	engine_free(d->engine);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	config_free(&d->cfg);
+	free(d);
+}
+
+static void
+start_engine(struct daemon *d)
+{
+	struct engine_config ec;
+	char *cause = NULL;
+	unsigned i;
+	int n;
+
+	if ((n = spool_recover(d->cfg.spool_dir)) > 0)
+		log_info("recovered %d files left by an earlier run", n);
+	config_to_engine(&d->cfg, &ec);
+	if ((d->engine = engine_new(&ec, &cause)) == NULL)
+		fatalx("%s", cause);
+	for (i = 0; i < d->ncaps; i++)
+		capture_attach(d->caps[i], d->engine);
+}
+
+int
+daemon_main(const struct daemon_opts *o)
+{
+	struct daemon *d;
+	char *cause = NULL;
+	unsigned i;
+	int status;
+
+	d = xcalloc(1, sizeof *d);
+	d->opts = *o;
+	if (load_config(o, &d->cfg, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		free(d);
+		return 1;
+	}
+	if (o->check_only) {
+		if (o->verbose)
+			config_print(stdout, &d->cfg);
+		printf("%s: configuration OK\n", d->cfg.path ? d->cfg.path : "defaults");
+		daemon_free(d);
+		return 0;
+	}
+	log_setlevel(o->verbose ? LOG_LVL_DEBUG : d->cfg.log_level);
+	if (!o->foreground) {
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+		log_init("traceflowd", log_getlevel(), LOG_TO_SYSLOG);
+	}
+	d->started = now_ns();
+	if ((d->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	resolve_user(d);
+	prepare_spool(d);
+	for (i = 0; i < d->cfg.ninterfaces; i++)
+		add_capture(d, d->cfg.interfaces[i]);
+	drop_privileges(d);
+	start_engine(d);
+	start_timers(d);
+	notify_ready();
+	log_info("started: spool %s, %u interfaces", d->cfg.spool_dir, d->ncaps);
+	event_base_dispatch(d->base);
+	status = d->exit_status;
+	log_info("stopped");
+	daemon_free(d);
+	return status;
+}

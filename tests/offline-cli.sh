@@ -1,0 +1,179 @@
+#!/bin/bash
+#
+# offline-cli.sh: traceflowd --read's command line and its failure modes:
+# output folder missing / not empty / --force / a file in the way, unknown
+# --format, unreadable input, --read - (stdin), a BPF expression (frame
+# numbers still count every input frame), and input cut mid-record.
+
+set -eu
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+need_cmd tshark
+need_traceflowd
+
+# The input: a gencap capture with non-TCP frames, else a shared capture.
+in=$WORK/in.pcap
+if [ -x "$GENCAP" ]; then
+	"$GENCAP" -c 12 -C 4 -p 12 -m -S 5 -o "$in" 2>"$WORK/gencap.err" ||
+	    fail "gencap failed: $(cat "$WORK/gencap.err")"
+	"$GENCAP" -c 12 -C 4 -p 12 -S 5 -o "$WORK/plain.pcap" 2>>"$WORK/gencap.err" ||
+	    fail "gencap failed: $(cat "$WORK/gencap.err")"
+elif [ -n "$SHARED_PCAPS" ] && [ -f "$SHARED_PCAPS/tcpreplay/test.pcap" ]; then
+	cp "$SHARED_PCAPS/tcpreplay/test.pcap" "$in"
+	cp "$in" "$WORK/plain.pcap"
+else
+	skip "neither gencap nor the shared captures are available"
+fi
+
+# 1. A missing output folder is created.
+out=$WORK/new
+if tf_ok missing --read "$in" --output "$out" && pcapcmp_ok "$in" "$out" &&
+    judge_ok "$in" "$out"; then
+	ok "missing output folder created: $JUDGE_LINE"
+fi
+
+# 2. An existing non-empty folder is refused, and left as it was.
+if [ -f "$out/index.jsonl" ]; then
+	before=$(cksum "$out/index.jsonl")
+	tf nonempty --read "$in" --output "$out"
+	if [ "$TF_RC" -eq 0 ]; then
+		check_fail "non-empty output folder accepted without --force"
+	elif ! grep -q -- '--force' "$TF_ERR"; then
+		check_fail "non-empty output folder: the message does not mention --force:" \
+		    "$(head -c 300 "$TF_ERR")"
+	elif [ "$(cksum "$out/index.jsonl")" != "$before" ]; then
+		check_fail "non-empty output folder refused, but its index.jsonl changed"
+	else
+		ok "non-empty output folder refused (exit $TF_RC)"
+	fi
+
+	# 3. ... unless --force, which adds to the folder: nothing there is
+	# replaced or truncated, names already taken get a "-N" suffix, and the
+	# new run's index lines follow the old ones.
+	old_index=$(cat "$out/index.jsonl")
+	old_lines=$(wc -l <"$out/index.jsonl")
+	old_sums=$(cd "$out" && find . -name '*.pcap' -exec cksum {} + | sort)
+	if tf_ok force --read "$in" --output "$out" --force; then
+		new_lines=$(($(wc -l <"$out/index.jsonl") - old_lines))
+		if [ "$(head -n "$old_lines" "$out/index.jsonl")" != "$old_index" ]; then
+			check_fail "--force: the earlier index lines changed"
+		elif [ "$(cd "$out" && find . -name '*.pcap' -exec cksum {} + | sort |
+			grep -c -F -x -f <(echo "$old_sums"))" -ne "$(echo "$old_sums" | wc -l)" ]; then
+			check_fail "--force: an earlier file changed"
+		elif [ "$new_lines" -ne "$old_lines" ]; then
+			check_fail "--force: $new_lines new index lines, expected $old_lines"
+		elif ! tail -n "$new_lines" "$out/index.jsonl" | python3 -c '
+import json, os, sys, filecmp
+out = sys.argv[1]
+for line in sys.stdin:
+    e = json.loads(line)
+    assert e["label"].endswith("-1"), e["label"]
+    orig = e["fpout"].replace("-1.pcap", ".pcap")
+    assert filecmp.cmp(os.path.join(out, e["fpout"]), os.path.join(out, orig), shallow=False), e["fpout"]
+' "$out" 2>"$WORK/force.err"; then
+			check_fail "--force: new files are not suffixed copies: $(tail -n 3 "$WORK/force.err")"
+		else
+			ok "--force into a non-empty folder: $new_lines new flows, suffixed, nothing replaced"
+		fi
+	fi
+fi
+
+# 4. A regular file where the folder should be.
+: >"$WORK/afile"
+tf afile --read "$in" --output "$WORK/afile"
+if [ "$TF_RC" -eq 0 ]; then
+	check_fail "a regular file as the output folder accepted"
+elif [ ! -f "$WORK/afile" ] || [ -s "$WORK/afile" ]; then
+	check_fail "a regular file as the output folder: the file was changed"
+else
+	ok "regular file as output folder refused (exit $TF_RC)"
+fi
+
+# 5. An unknown --format: usage error listing the valid ones.
+tf badformat --read "$in" --output "$WORK/badformat" --format pcapx
+if [ "$TF_RC" -ne 2 ]; then
+	check_fail "--format pcapx: exit $TF_RC, expected 2"
+else
+	for f in pcap json plist tree none; do
+		grep -qw "$f" "$TF_ERR" ||
+		    check_fail "--format pcapx: the message does not list $f: $(head -c 300 "$TF_ERR")"
+	done
+	ok "--format pcapx refused"
+fi
+
+# 6. Unreadable input: not a capture, or missing.
+printf 'this is not a capture\n' >"$WORK/text.txt"
+for bad in "$WORK/text.txt" "$WORK/no-such-file.pcap"; do
+	tf unreadable --read "$bad" --output "$WORK/unreadable"
+	if [ "$TF_RC" -eq 0 ]; then
+		check_fail "--read $bad: exit 0"
+	elif ! grep -qF "$(basename "$bad")" "$TF_ERR"; then
+		check_fail "--read $bad: the message does not name the file: $(head -c 300 "$TF_ERR")"
+	else
+		ok "--read $(basename "$bad") refused (exit $TF_RC)"
+	fi
+	rm -rf "$WORK/unreadable"
+done
+
+# 7. --read - reads the capture from stdin.
+out=$WORK/stdin
+rc=0
+"$TRACEFLOWD" --read - --output "$out" <"$in" >"$WORK/stdin.out" 2>"$WORK/stdin.err" || rc=$?
+if [ "$rc" -ne 0 ]; then
+	check_fail "--read -: exit $rc: $(head -c 300 "$WORK/stdin.err")"
+elif pcapcmp_ok "$in" "$out" && judge_ok "$in" "$out"; then
+	ok "--read - (stdin): $JUDGE_LINE"
+fi
+
+# 8. A BPF expression limits the flows, frame numbers still count every
+# frame. The client port of the second connection selects one flow whose
+# frames are not the first ones.
+plain=$WORK/plain.pcap
+port=$(tshark -r "$plain" -n -Y 'tcp.stream == 1' -T fields -e tcp.srcport 2>/dev/null |
+    head -n 1)
+if [ -z "$port" ]; then
+	check_fail "no second TCP connection in $plain for the BPF test"
+else
+	out=$WORK/bpf
+	tshark -r "$plain" -n -Y "tcp.port == $port" -T fields -e frame.number \
+	    >"$WORK/bpf.want" 2>/dev/null || true
+	if tf_ok bpf --read "$plain" --output "$out" "port $port" &&
+	    pcapcmp_ok "$plain" "$out"; then
+		cut -f1 "$out.cmp" >"$WORK/bpf.got"
+		if ! [ -s "$WORK/bpf.want" ]; then
+			check_fail "tshark finds no frame on port $port"
+		elif ! cmp -s "$WORK/bpf.want" "$WORK/bpf.got"; then
+			check_fail "BPF 'port $port': frames written differ from tshark's" \
+			    "tcp.port == $port: $(diff "$WORK/bpf.want" "$WORK/bpf.got" | head -n 6)"
+		else
+			ok "BPF 'port $port': $(wc -l <"$WORK/bpf.got") frames, numbered as tshark does"
+		fi
+	fi
+fi
+
+# 9. Input cut mid-record: exit 1 with a message; what came before is indexed.
+size=$(wc -c <"$in")
+cut=$WORK/cut.pcap
+head -c $((size * 2 / 3)) "$in" >"$cut"
+# Make sure the cut is inside a record: libpcap must complain.
+if tcpdump -r "$cut" -w /dev/null 2>&1 | grep -qi trunc ||
+    tshark -r "$cut" -T fields -e frame.number 2>&1 >/dev/null | grep -qi 'cut short'; then
+	out=$WORK/cut
+	tf cut --read "$cut" --output "$out"
+	if [ "$TF_RC" -ne 1 ]; then
+		check_fail "truncated input: exit $TF_RC, expected 1: $(head -c 300 "$TF_ERR")"
+	elif ! [ -s "$TF_ERR" ]; then
+		check_fail "truncated input: no message on stderr"
+	elif pcapcmp_ok "$cut" "$out" && judge_ok "$cut" "$out" --truncated; then
+		if [ "$(judge_field written)" -gt 0 ]; then
+			ok "truncated input: exit 1, '$(head -n 1 "$TF_ERR")', $JUDGE_LINE"
+		else
+			check_fail "truncated input: nothing before the cut was indexed"
+		fi
+	fi
+else
+	check_fail "test setup: cutting $in at $((size * 2 / 3)) bytes did not truncate a record"
+fi
+
+finish
