@@ -39,27 +39,28 @@ struct capture {
 };
 
 /*
- * TCP as we decode it: plain IPv4/IPv6, IPv6 whose first header is an
- * extension header (the decoder walks the chain: "ip6 protochain" would,
- * but its loop is refused by the kernel and libpcap then filters in user
- * space, slowly), and the same inside VLAN tags. The user's expression
- * comes first because "vlan" shifts the offsets of everything after it.
- * Lower levels are fallbacks for link types where a keyword does not
- * compile.
+ * The kernel filter keeps what may be TCP as we decode it, by rejecting
+ * what surely is not: ARP, and plain IPv4/IPv6 carrying something else.
+ * Frames in VLAN, PPPoE or MPLS encapsulations pass and the decoder
+ * decides: libpcap's "vlan", "pppoes" and "mpls" keywords shift the offsets
+ * of everything after them, even across "or", so no single expression can
+ * select TCP in all of them at once; and "ip6 protochain" compiles to a loop
+ * the kernel refuses (libpcap would then filter in user space, slowly).
+ * IPv6 whose first header is an extension header passes for the decoder
+ * to walk. With the kernel's VLAN offload the tag is not in the data, so
+ * tagged TCP is filtered exactly. The user's expression comes first.
  */
-#define TCP6_EXT "(ip6 and (ip6[6] == 0 or ip6[6] == 43 or ip6[6] == 44 or ip6[6] == 60))"
 char *
 capture_filter_text(const char *user, int level)
 {
 	static const char *base[] = {
-	    "tcp or " TCP6_EXT " or (vlan and (tcp or " TCP6_EXT ")) or "
-	    "(vlan and vlan and (tcp or " TCP6_EXT "))",
-	    "tcp or " TCP6_EXT,
-	    "tcp",
+		"not arp and not (ip and not ip proto 6) and not (ip6 and not (ip6[6] == 6 or "
+		"ip6[6] == 0 or ip6[6] == 43 or ip6[6] == 44 or ip6[6] == 60 or ip6[6] == 51))",
+		"tcp",
 	};
 	char *s;
 
-	if (level < 0 || level > 2)
+	if (level < 0 || level > 1)
 		return NULL;
 	if (user != NULL && user[0] != '\0')
 		xasprintf(&s, "(%s) and (%s)", user, base[level]);

@@ -1,0 +1,65 @@
+#!/bin/bash
+# live-replay.sh: the live daemon against offline mode on the same traffic.
+#
+# In a network namespace with a veth pair, tcpreplay sends captures (made by
+# gencap, and the Ethernet captures of ../shared/pcaps) into one end while
+# traceflowd captures on the other. Its spool must hold the same flows as
+# traceflowd --read on the same capture, every TCP frame exactly once, with
+# no kernel drop at the replay rate used.
+
+set -eu
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+need_root
+need_cmd tcpreplay
+need_traceflowd
+need_file "$GENCAP" gencap
+netns_setup
+
+caps=()
+"$GENCAP" -m -c 300 -C 30 -p 8 -6 30 -S 7 -o "$WORK/mixed.pcap" 2>/dev/null
+"$GENCAP" -c 2000 -C 200 -p 20 -s 300 -S 8 -o "$WORK/bulk.pcap" 2>/dev/null
+caps+=("$WORK/mixed.pcap" "$WORK/bulk.pcap")
+if [ -n "$SHARED_PCAPS" ]; then
+	# Ethernet captures whose frames fit the veth's MTU.
+	for f in zeek/methods.pcap zeek/bruteforce.pcap zeek/ipv6.pcap zeek/ssh-dups.pcap \
+	    tcpreplay/test.pcap tcpdump/pptp.pcap; do
+		[ -f "$SHARED_PCAPS/$f" ] && caps+=("$SHARED_PCAPS/$f")
+	done
+fi
+
+n=0
+for cap in "${caps[@]}"; do
+	n=$((n + 1))
+	name=$(basename "$cap" .pcap)
+	off=$WORK/$n-$name.offline
+	live=$WORK/$n-$name.live
+	# Offline, the idle timeout runs on capture time; live, on replay time.
+	# A long one keeps both from splitting a connection the other keeps whole.
+	tf_ok "$n-offline" --read "$cap" --output "$off" --idle-timeout 86400 || continue
+	daemon_conf "$WORK/$n.conf" "$live" 'idle_timeout = "1d"'
+	daemon_start "$n-daemon" "$WORK/$n.conf" -i vb
+	if ! in_ns tcpreplay -q --topspeed -i va "$cap" >"$WORK/$n.replay" 2>&1; then
+		check_fail "$name: tcpreplay failed: $(tail -n 3 "$WORK/$n.replay")"
+	fi
+	sleep 0.5
+	daemon_stop
+	if [ "$DAEMON_RC" -ne 0 ]; then
+		check_fail "$name: traceflowd exited $DAEMON_RC: $(tail -n 5 "$DAEMON_LOG")"
+		continue
+	fi
+	drops=$(sed -n 's/.*vb: .* \([0-9]*\) dropped by the kernel, \([0-9]*\) by the interface/\1 \2/p' \
+	    "$DAEMON_LOG")
+	sent=$(sed -n 's/.*Successful packets: *\([0-9]*\).*/\1/p' "$WORK/$n.replay" | head -n 1)
+	if [ "$drops" != "0 0" ]; then
+		check_fail "$name: drops (kernel, interface): '$drops'"
+	elif [ -d "$live/.active" ] && [ -n "$(ls -A "$live/.active")" ]; then
+		check_fail "$name: files left in .active after SIGTERM"
+	elif python3 "$top_srcdir/tests/livecmp.py" "$off" "$live" >"$WORK/$n.cmp" 2>&1; then
+		ok "$name: ${sent:-?} packets replayed, 0 drops; $(tail -n 1 "$WORK/$n.cmp")"
+	else
+		check_fail "$name: $(head -n 8 "$WORK/$n.cmp")"
+	fi
+done
+finish
