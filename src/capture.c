@@ -17,10 +17,9 @@
 #include "pcapfile.h"
 #include "xmalloc.h"
 
-#define RETRY_SEC       5
-#define BATCH           512
-#define MAX_BATCHES     64 /* per readiness event: let timers and other handles run */
-#define READ_TIMEOUT_MS 100
+#define RETRY_SEC   5
+#define BATCH       512
+#define MAX_BATCHES 64 /* per readiness event: let timers and other handles run */
 
 struct capture {
 	char *name;
@@ -54,9 +53,9 @@ char *
 capture_filter_text(const char *user, int level)
 {
 	static const char *base[] = {
-		"not arp and not (ip and not ip proto 6) and not (ip6 and not (ip6[6] == 6 or "
-		"ip6[6] == 0 or ip6[6] == 43 or ip6[6] == 44 or ip6[6] == 60 or ip6[6] == 51))",
-		"tcp",
+	    "not arp and not (ip and not ip proto 6) and not (ip6 and not (ip6[6] == 6 or "
+	    "ip6[6] == 0 or ip6[6] == 43 or ip6[6] == 44 or ip6[6] == 60 or ip6[6] == 51))",
+	    "tcp",
 	};
 	char *s;
 
@@ -198,7 +197,7 @@ handle_open(struct capture *c, char **cause)
 	}
 	pcap_set_snaplen(p, c->opts.snaplen);
 	pcap_set_promisc(p, c->opts.promisc);
-	pcap_set_timeout(p, READ_TIMEOUT_MS);
+	pcap_set_timeout(p, CAPTURE_BLOCK_MS);
 	pcap_set_buffer_size(
 	    p, (int)(c->opts.buffer_size > INT32_MAX ? INT32_MAX : c->opts.buffer_size));
 	c->nano =

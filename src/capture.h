@@ -12,6 +12,13 @@
 
 #include "engine.h"
 
+/*
+ * The kernel hands packets over in blocks, a block at the latest this long
+ * after its first packet: what arrived just before shutdown is readable
+ * only after that.
+ */
+#define CAPTURE_BLOCK_MS 100
+
 struct capture_opts {
 	int snaplen;
 	int promisc;

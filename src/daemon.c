@@ -342,6 +342,8 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 
 	log_info("%s: finishing every flow", strsignal((int)sig));
 	notify_stopping();
+	/* Let the kernel retire its last, partly filled block, then read it. */
+	usleep((CAPTURE_BLOCK_MS + 20) * 1000);
 	for (i = 0; i < d->ncaps; i++) {
 		capture_drain(d->caps[i]);
 		capture_stats(d->caps[i], &cs);

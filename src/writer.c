@@ -42,7 +42,9 @@ struct wfile {
 	uint32_t linktype;
 	uint32_t snaplen;
 	int fd;
+	uint64_t size;   /* bytes on disk: the header and whole records */
 	uint8_t created; /* the file exists under .active/ */
+	uint8_t hdr;     /* its file header is on disk */
 	uint8_t dirty;   /* on the dirty list */
 	uint8_t failed;  /* creating it failed: its data is counted as lost */
 };
@@ -307,10 +309,11 @@ file_header(const struct writer *w, const struct wfile *wf, uint8_t *out, const 
 }
 
 static int
-write_all(int fd, struct iovec *iov, int iovcnt, struct writer *w)
+write_all(int fd, struct iovec *iov, int iovcnt, struct writer *w, uint64_t *done)
 {
 	ssize_t n;
 
+	*done = 0;
 	while (iovcnt > 0) {
 		n = writev(fd, iov, iovcnt);
 		w->st.writes++;
@@ -320,6 +323,7 @@ write_all(int fd, struct iovec *iov, int iovcnt, struct writer *w)
 			return -1;
 		}
 		w->st.bytes += (uint64_t)n;
+		*done += (uint64_t)n;
 		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
 			n -= (ssize_t)iov->iov_len;
 			iov++;
@@ -358,31 +362,42 @@ wfile_flush(struct writer *w, struct wfile *wf)
 	struct iovec iov[2];
 	char name[PATH_LEN];
 	int n = 0, isnew;
+	uint64_t done, total;
 
-	if (wf->len == 0 && wf->created) {
+	if (wf->len == 0 && wf->hdr) {
 		buf_drop(w, wf);
 		return;
 	}
 	if (wf->failed || fd_open(w, wf) == -1) {
-		wf->failed = 1;
+		/* A file that could not be created stays lost; a failed reopen loses this buffer.
+		 */
+		if (!wf->created)
+			wf->failed = 1;
 		w->st.bytes_lost += wf->len;
 		buf_drop(w, wf);
 		return;
 	}
-	isnew = !wf->created;
+	wf->created = 1;
+	isnew = !wf->hdr;
 	if (isnew) {
 		iov[n].iov_len = file_header(w, wf, hdr, (const void **)&iov[n].iov_base);
 		if (iov[n].iov_len > 0)
 			n++;
-		wf->created = 1;
 	}
 	iov[n].iov_base = wf->buf;
 	iov[n].iov_len = wf->len;
 	n++;
-	if (write_all(wf->fd, iov, n, w) == -1) {
+	total = (isnew && n == 2 ? iov[0].iov_len : 0) + wf->len;
+	if (write_all(wf->fd, iov, n, w, &done) == -1) {
 		file_name(w, wf->flow, name, sizeof name);
 		log_write_error(w, "write", name);
 		w->st.bytes_lost += wf->len;
+		/* No half record (or half header) stays behind: cut back to the last whole one. */
+		if (done > 0 && ftruncate(wf->fd, (off_t)wf->size) == 0)
+			w->st.bytes -= done;
+	} else {
+		wf->size += total;
+		wf->hdr = 1;
 	}
 	buf_drop(w, wf);
 }
@@ -541,7 +556,7 @@ rec_pcap(const struct writer *w, struct wfile *wf, const struct packet *p, const
 }
 
 static struct wfile *
-wfile_get(struct writer *w, struct flow *f, uint32_t linktype, uint32_t snaplen)
+wfile_get(struct flow *f, uint32_t linktype, uint32_t snaplen)
 {
 	struct wfile *wf = f->wstate;
 
@@ -567,7 +582,7 @@ writer_packet(struct writer *w, struct flow *f, const struct packet *p, const ui
 
 	if (w->cfg.format == FMT_NONE)
 		return;
-	wf = wfile_get(w, f, linktype, snaplen);
+	wf = wfile_get(f, linktype, snaplen);
 	before = wf->len;
 	if (w->cfg.format == FMT_PCAP)
 		rec_pcap(w, wf, p, data);

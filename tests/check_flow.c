@@ -1,0 +1,1356 @@
+/*
+ * check_flow.c: unit tests for the flow table (src/flow.c) and flow labels
+ * (src/label.c).
+ *
+ * Packets are built by hand as struct packet records, so every test states
+ * exactly the flags, sequence numbers and times the state machine sees. An
+ * end callback copies what a flow looked like when it ended (reason, label,
+ * segment, frame numbers) into a log that the tests then check.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+#include "label.h"
+
+#define NS             1000000000ULL
+#define MS             1000000ULL
+#define BASE_TS        (1700000000ULL * NS + 100000ULL) /* 1700000000.000100 */
+#define IDLE_NS        (60 * NS)
+#define LINGER_NS      (2 * NS)
+#define MAX_FRAMES     64
+#define MAX_RECORDS    64
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+
+/* What a flow looked like when the callback saw it. */
+struct rec {
+	int reason;
+	char label[LABEL_MAX];
+	char label_ns[LABEL_MAX];
+	uint64_t id;
+	uint32_t seg_no;
+	uint32_t seg_packets;
+	uint64_t seg_first;
+	uint64_t seg_last;
+	uint64_t seg_bytes;
+	uint64_t packets;
+	uint64_t bytes;
+	uint8_t flags;
+	uint8_t init;
+	uint64_t frames[MAX_FRAMES];
+	size_t nframes;
+};
+
+struct ctx {
+	struct flow_config cfg;
+	struct flow_table *t;
+	struct rec rec[MAX_RECORDS];
+	size_t n;
+	uint64_t frame;   /* last frame number handed out */
+	struct flow last; /* copy of the flow of the last packet, taken before release */
+};
+
+static void
+on_end(struct flow *f, void *arg)
+{
+	struct ctx *c = arg;
+	struct rec *r;
+	struct flow_fn_iter it;
+	uint64_t fr;
+
+	ck_assert_uint_lt(c->n, MAX_RECORDS);
+	r = &c->rec[c->n++];
+	memset(r, 0, sizeof *r);
+	r->reason = f->reason;
+	label_make(r->label, f, 0);
+	label_make(r->label_ns, f, 1);
+	r->id = f->id;
+	r->seg_no = f->seg_no;
+	r->seg_packets = f->seg_packets;
+	r->seg_first = f->seg_first;
+	r->seg_last = f->seg_last;
+	r->seg_bytes = f->seg_bytes;
+	r->packets = f->packets;
+	r->bytes = f->bytes;
+	r->flags = f->flags;
+	r->init = f->init;
+	flow_fn_begin(f, &it);
+	while (flow_fn_next(&it, &fr)) {
+		ck_assert_uint_lt(r->nframes, MAX_FRAMES);
+		r->frames[r->nframes++] = fr;
+	}
+}
+
+static void
+ctx_cfg_default(struct flow_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->idle_ns = IDLE_NS;
+	cfg->linger_ns = LINGER_NS;
+	cfg->max_flows = 1000;
+	cfg->end_mode = FLOW_END_TEARDOWN;
+	cfg->seed = 0x1234;
+}
+
+static void
+ctx_init(struct ctx *c, const struct flow_config *cfg)
+{
+	memset(c, 0, sizeof *c);
+	if (cfg != NULL)
+		c->cfg = *cfg;
+	else
+		ctx_cfg_default(&c->cfg);
+	c->t = flowtab_new(&c->cfg, on_end, c);
+}
+
+static void
+ctx_free(struct ctx *c)
+{
+	flowtab_free(c->t);
+	c->t = NULL;
+}
+
+/* An IPv4 TCP packet; addresses in host order. */
+static struct packet
+pkt4(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint8_t flags, uint32_t seq,
+    uint32_t ack, uint32_t plen, uint64_t ts)
+{
+	struct packet p;
+	uint32_t s = htonl(src), d = htonl(dst);
+
+	memset(&p, 0, sizeof p);
+	p.af = 4;
+	memcpy(p.src, &s, 4);
+	memcpy(p.dst, &d, 4);
+	p.srcport = sport;
+	p.dstport = dport;
+	p.flags = flags;
+	p.seq = seq;
+	p.ack = ack;
+	p.payload_len = plen;
+	p.ts = ts;
+	p.caplen = p.wirelen = 54 + plen;
+	return p;
+}
+
+static struct packet
+pkt6(const char *src, uint16_t sport, const char *dst, uint16_t dport, uint8_t flags, uint32_t seq,
+    uint32_t ack, uint32_t plen, uint64_t ts)
+{
+	struct packet p;
+
+	memset(&p, 0, sizeof p);
+	p.af = 6;
+	ck_assert_int_eq(inet_pton(AF_INET6, src, p.src), 1);
+	ck_assert_int_eq(inet_pton(AF_INET6, dst, p.dst), 1);
+	p.srcport = sport;
+	p.dstport = dport;
+	p.flags = flags;
+	p.seq = seq;
+	p.ack = ack;
+	p.payload_len = plen;
+	p.ts = ts;
+	p.caplen = p.wirelen = 74 + plen;
+	return p;
+}
+
+/*
+ * Feed one packet on interface iface at its own time, as the engine does:
+ * classify, (write), release. Returns the flow's id; c->last keeps a copy
+ * of the flow taken before the release (its frame buffer is not to be used).
+ */
+static uint64_t
+feed_if(struct ctx *c, struct packet *p, uint32_t iface)
+{
+	struct flow *f;
+
+	p->frame = ++c->frame;
+	f = flowtab_packet(c->t, p, iface, p->ts);
+	ck_assert_ptr_nonnull(f);
+	c->last = *f;
+	flowtab_release(c->t, f);
+	return c->last.id;
+}
+
+static uint64_t
+feed(struct ctx *c, struct packet p)
+{
+	return feed_if(c, &p, 0);
+}
+
+static void
+assert_frames(const struct rec *r, uint64_t first, size_t n)
+{
+	size_t i;
+
+	ck_assert_uint_eq(r->nframes, n);
+	for (i = 0; i < n; i++)
+		ck_assert_uint_eq(r->frames[i], first + i);
+}
+
+#define A  IP(10, 0, 0, 1)
+#define B  IP(10, 0, 0, 2)
+#define AP 1234
+#define BP 80
+
+/*
+ * A full connection A:1234 -> B:80 starting at ts: handshake, 100 bytes of
+ * data each way, FIN/ACK, FIN/ACK, ACK. Returns the time of the last packet.
+ */
+static uint64_t
+conn_full(struct ctx *c, uint64_t ts, uint64_t *id)
+{
+	uint64_t i0;
+
+	i0 = feed(c, pkt4(A, AP, B, BP, TCPF_SYN, 1000, 0, 0, ts));
+	ck_assert_uint_eq(
+	    feed(c, pkt4(B, BP, A, AP, TCPF_SYN | TCPF_ACK, 5000, 1001, 0, ts + MS)), i0);
+	feed(c, pkt4(A, AP, B, BP, TCPF_ACK, 1001, 5001, 0, ts + 2 * MS));
+	feed(c, pkt4(A, AP, B, BP, TCPF_ACK | TCPF_PSH, 1001, 5001, 100, ts + 3 * MS));
+	feed(c, pkt4(B, BP, A, AP, TCPF_ACK | TCPF_PSH, 5001, 1101, 100, ts + 4 * MS));
+	feed(c, pkt4(A, AP, B, BP, TCPF_FIN | TCPF_ACK, 1101, 5101, 0, ts + 5 * MS));
+	feed(c, pkt4(B, BP, A, AP, TCPF_FIN | TCPF_ACK, 5101, 1102, 0, ts + 6 * MS));
+	ck_assert_uint_eq(feed(c, pkt4(A, AP, B, BP, TCPF_ACK, 1102, 5102, 0, ts + 7 * MS)), i0);
+	if (id != NULL)
+		*id = i0;
+	return ts + 7 * MS;
+}
+
+/* --- teardown ----------------------------------------------------------- */
+
+START_TEST(test_handshake_fin)
+{
+	struct ctx c;
+	uint64_t last, id;
+	struct rec *r;
+
+	ctx_init(&c, NULL);
+	last = conn_full(&c, BASE_TS, &id);
+	ck_assert_uint_eq(c.n, 0);
+	ck_assert_uint_eq(flowtab_count(c.t), 1);
+	ck_assert_int_eq(c.last.state, FLOW_LINGER);
+	ck_assert_int_eq(c.last.reason, FLOW_R_FIN);
+	ck_assert_uint_eq(flowtab_next_due(c.t), last + LINGER_NS);
+
+	/* Nothing ends before the linger time is up. */
+	flowtab_expire(c.t, last + LINGER_NS - 1);
+	ck_assert_uint_eq(c.n, 0);
+	flowtab_expire(c.t, last + LINGER_NS);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_uint_eq(flowtab_count(c.t), 0);
+	ck_assert_uint_eq(flowtab_next_due(c.t), UINT64_MAX);
+
+	r = &c.rec[0];
+	ck_assert_int_eq(r->reason, FLOW_R_FIN);
+	ck_assert_uint_eq(r->id, id);
+	assert_frames(r, 1, 8);
+	ck_assert_uint_eq(r->packets, 8);
+	ck_assert_uint_eq(r->bytes, 8 * 54 + 200);
+	ck_assert_uint_eq(r->seg_packets, 8);
+	ck_assert_uint_eq(r->seg_bytes, 8 * 54 + 200);
+	ck_assert_uint_eq(r->seg_no, 0);
+	ck_assert_uint_eq(r->seg_first, BASE_TS);
+	ck_assert_uint_eq(r->seg_last, last);
+	ck_assert_uint_eq(r->init, 0);
+	ck_assert_uint_eq(r->flags & FLOWF_PARTIAL, 0);
+	ck_assert_str_eq(r->label, "10.0.0.1_1234-10.0.0.2_80-1700000000.000100");
+	ck_assert_str_eq(r->label_ns, "10.0.0.1_1234-10.0.0.2_80-1700000000.000100000");
+	ck_assert_str_eq(flow_reason_name(r->reason), "fin");
+	ctx_free(&c);
+}
+END_TEST
+
+/* The SYN sender is the source even when it is the higher side of the key. */
+START_TEST(test_init_side_b)
+{
+	struct ctx c;
+	uint32_t cl = IP(192, 168, 1, 9), sv = IP(10, 0, 0, 1);
+
+	ctx_init(&c, NULL);
+	feed(&c, pkt4(cl, 40000, sv, 443, TCPF_SYN, 7, 0, 0, BASE_TS + 123));
+	ck_assert_uint_eq(c.last.init, 1);
+	feed(&c, pkt4(sv, 443, cl, 40000, TCPF_SYN | TCPF_ACK, 70, 8, 0, BASE_TS + MS));
+	ck_assert_uint_eq(c.last.init, 1);
+	flowtab_end_all(c.t, FLOW_R_EOF);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_str_eq(c.rec[0].label, "192.168.1.9_40000-10.0.0.1_443-1700000000.000100");
+	ck_assert_str_eq(c.rec[0].label_ns, "192.168.1.9_40000-10.0.0.1_443-1700000000.000100123");
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_EOF);
+	ctx_free(&c);
+}
+END_TEST
+
+START_TEST(test_label_ipv6)
+{
+	struct ctx c;
+	char buf[64];
+
+	ctx_init(&c, NULL);
+	feed(&c, pkt6("2001:db8::2", 5555, "2001:db8::1", 443, TCPF_SYN, 1, 0, 0,
+	             1700000001ULL * NS + 999999999ULL));
+	flowtab_end_all(c.t, FLOW_R_EOF);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_str_eq(c.rec[0].label, "2001.db8..2_5555-2001.db8..1_443-1700000001.999999");
+	ck_assert_str_eq(
+	    c.rec[0].label_ns, "2001.db8..2_5555-2001.db8..1_443-1700000001.999999999");
+	ctx_free(&c);
+
+	/* The plain address form (index, dumpers) keeps its colons. */
+	{
+		uint8_t a[16];
+
+		ck_assert_int_eq(inet_pton(AF_INET6, "fe80::1:2", a), 1);
+		label_addr(buf, sizeof buf, 6, a, 0);
+		ck_assert_str_eq(buf, "fe80::1:2");
+		label_addr(buf, sizeof buf, 6, a, 1);
+		ck_assert_str_eq(buf, "fe80..1.2");
+	}
+	label_time(buf, sizeof buf, 0, 0);
+	ck_assert_str_eq(buf, "0.000000");
+	label_time(buf, sizeof buf, 5 * NS + 1, 1);
+	ck_assert_str_eq(buf, "5.000000001");
+	label_time(buf, sizeof buf, 5 * NS + 999, 0);
+	ck_assert_str_eq(buf, "5.000000");
+}
+END_TEST
+
+START_TEST(test_label_suffix)
+{
+	struct flow f;
+	char buf[LABEL_MAX];
+	uint32_t a = htonl(A), b = htonl(B);
+	size_t n;
+
+	memset(&f, 0, sizeof f);
+	f.key.af = 4;
+	memcpy(f.key.a, &a, 4);
+	memcpy(f.key.b, &b, 4);
+	f.key.aport = 1;
+	f.key.bport = 2;
+	f.first = BASE_TS;
+	f.init = 1;
+	n = label_make(buf, &f, 0);
+	ck_assert_str_eq(buf, "10.0.0.2_2-10.0.0.1_1-1700000000.000100");
+	ck_assert_uint_eq(n, strlen(buf));
+	f.suffix = 3;
+	label_make(buf, &f, 0);
+	ck_assert_str_eq(buf, "10.0.0.2_2-10.0.0.1_1-1700000000.000100-3");
+}
+END_TEST
+
+/* --- keys --------------------------------------------------------------- */
+
+START_TEST(test_key_canonical)
+{
+	struct ctx c;
+	uint64_t ab, ba, swapped, v10, v20, v10b, qinq, if1;
+	struct packet p;
+
+	ctx_init(&c, NULL);
+	ab = feed(&c, pkt4(A, 1, B, 2, TCPF_SYN, 1, 0, 0, BASE_TS));
+	ck_assert_uint_eq(c.last.dir, 0);
+	ba = feed(&c, pkt4(B, 2, A, 1, TCPF_SYN | TCPF_ACK, 9, 2, 0, BASE_TS + MS));
+	ck_assert_uint_eq(c.last.dir, 1);
+	ck_assert_uint_eq(ab, ba);
+	ck_assert_uint_eq(c.last.packets, 2);
+	ck_assert_uint_eq(flowtab_count(c.t), 1);
+
+	/* Same addresses, ports swapped between them: another connection. */
+	swapped = feed(&c, pkt4(A, 2, B, 1, TCPF_SYN, 1, 0, 0, BASE_TS + 2 * MS));
+	ck_assert_uint_ne(swapped, ab);
+	ck_assert_uint_eq(c.last.packets, 1);
+	ck_assert_uint_eq(flowtab_count(c.t), 2);
+	/* ... and its reply direction finds it, not the first one. */
+	ck_assert_uint_eq(feed(&c, pkt4(B, 1, A, 2, TCPF_ACK, 5, 2, 0, BASE_TS + 3 * MS)), swapped);
+
+	/* VLAN tags are part of the key. */
+	p = pkt4(A, 1, B, 2, TCPF_SYN, 1, 0, 0, BASE_TS + 4 * MS);
+	p.nvlan = 1;
+	p.vlan[0] = 10;
+	v10 = feed_if(&c, &p, 0);
+	p = pkt4(B, 2, A, 1, TCPF_ACK, 1, 2, 0, BASE_TS + 5 * MS);
+	p.nvlan = 1;
+	p.vlan[0] = 10;
+	v10b = feed_if(&c, &p, 0);
+	ck_assert_uint_eq(v10, v10b);
+	p = pkt4(A, 1, B, 2, TCPF_SYN, 1, 0, 0, BASE_TS + 6 * MS);
+	p.nvlan = 1;
+	p.vlan[0] = 20;
+	v20 = feed_if(&c, &p, 0);
+	p = pkt4(A, 1, B, 2, TCPF_SYN, 1, 0, 0, BASE_TS + 7 * MS);
+	p.nvlan = 2;
+	p.vlan[0] = 10;
+	p.vlan[1] = 20;
+	qinq = feed_if(&c, &p, 0);
+	/* The input interface too. */
+	p = pkt4(A, 1, B, 2, TCPF_SYN, 1, 0, 0, BASE_TS + 8 * MS);
+	if1 = feed_if(&c, &p, 1);
+
+	ck_assert_uint_ne(v10, ab);
+	ck_assert_uint_ne(v20, ab);
+	ck_assert_uint_ne(v20, v10);
+	ck_assert_uint_ne(qinq, v10);
+	ck_assert_uint_ne(qinq, v20);
+	ck_assert_uint_ne(if1, ab);
+	ck_assert_uint_eq(flowtab_count(c.t), 6);
+	ck_assert_uint_eq(c.n, 0);
+
+	/* The same tuple again on interface 1 joins that flow. */
+	p = pkt4(B, 2, A, 1, TCPF_ACK, 1, 2, 0, BASE_TS + 9 * MS);
+	ck_assert_uint_eq(feed_if(&c, &p, 1), if1);
+	ck_assert_uint_eq(flowtab_count(c.t), 6);
+
+	flowtab_end_all(c.t, FLOW_R_EOF);
+	ck_assert_uint_eq(c.n, 6);
+	ck_assert_uint_eq(flowtab_count(c.t), 0);
+	ctx_free(&c);
+}
+END_TEST
+
+/* Same address on both sides (loopback): the ports decide the canonical order. */
+START_TEST(test_key_same_address)
+{
+	struct ctx c;
+	uint64_t a, b;
+	uint32_t lo = IP(127, 0, 0, 1);
+
+	ctx_init(&c, NULL);
+	a = feed(&c, pkt4(lo, 50000, lo, 80, TCPF_SYN, 1, 0, 0, BASE_TS));
+	ck_assert_uint_eq(c.last.init, 1);
+	b = feed(&c, pkt4(lo, 80, lo, 50000, TCPF_SYN | TCPF_ACK, 1, 2, 0, BASE_TS + 1));
+	ck_assert_uint_eq(a, b);
+	flowtab_end_all(c.t, FLOW_R_EOF);
+	ck_assert_str_eq(c.rec[0].label, "127.0.0.1_50000-127.0.0.1_80-1700000000.000100");
+	ctx_free(&c);
+}
+END_TEST
+
+/* --- more teardowns ------------------------------------------------------- */
+
+START_TEST(test_simultaneous_close)
+{
+	struct ctx c;
+	uint64_t id, t0 = BASE_TS;
+
+	ctx_init(&c, NULL);
+	id = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 100, 0, 0, t0));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_SYN | TCPF_ACK, 200, 101, 0, t0 + 1));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 101, 201, 0, t0 + 2));
+	/* Both FINs cross: each acknowledges only the data, not the other FIN. */
+	feed(&c, pkt4(A, AP, B, BP, TCPF_FIN | TCPF_ACK, 101, 201, 0, t0 + 3));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_FIN | TCPF_ACK, 201, 101, 0, t0 + 4));
+	ck_assert_int_eq(c.last.state, FLOW_OPEN);
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 102, 202, 0, t0 + 5));
+	ck_assert_int_eq(c.last.state, FLOW_OPEN);
+	ck_assert_uint_eq(feed(&c, pkt4(B, BP, A, AP, TCPF_ACK, 202, 102, 0, t0 + 6)), id);
+	ck_assert_int_eq(c.last.state, FLOW_LINGER);
+	flowtab_expire(c.t, t0 + 6 + LINGER_NS);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_FIN);
+	assert_frames(&c.rec[0], 1, 7);
+	ctx_free(&c);
+}
+END_TEST
+
+START_TEST(test_half_close_then_idle)
+{
+	struct ctx c;
+	uint64_t t0 = BASE_TS, tl = t0 + 4 * MS;
+
+	ctx_init(&c, NULL);
+	feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 100, 0, 0, t0));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_SYN | TCPF_ACK, 200, 101, 0, t0 + MS));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 101, 201, 0, t0 + 2 * MS));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_FIN | TCPF_ACK, 101, 201, 0, t0 + 3 * MS));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_ACK, 201, 102, 0, tl));
+	ck_assert_int_eq(c.last.state, FLOW_OPEN);
+	ck_assert_uint_eq(flowtab_next_due(c.t), tl + IDLE_NS);
+	/* No linger: well past the linger time, the half-closed flow stays. */
+	flowtab_expire(c.t, tl + 10 * LINGER_NS);
+	ck_assert_uint_eq(c.n, 0);
+	flowtab_expire(c.t, tl + IDLE_NS - 1);
+	ck_assert_uint_eq(c.n, 0);
+	flowtab_expire(c.t, tl + IDLE_NS);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_IDLE);
+	assert_frames(&c.rec[0], 1, 5);
+	ctx_free(&c);
+}
+END_TEST
+
+START_TEST(test_retransmitted_fin)
+{
+	struct ctx c;
+	uint64_t id, t0 = BASE_TS;
+
+	ctx_init(&c, NULL);
+	id = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 100, 0, 0, t0));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_SYN | TCPF_ACK, 200, 101, 0, t0 + 1));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 101, 201, 0, t0 + 2));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_FIN | TCPF_ACK, 101, 201, 0, t0 + 3));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_FIN | TCPF_ACK, 101, 201, 0, t0 + 4)); /* again */
+	feed(&c, pkt4(B, BP, A, AP, TCPF_FIN | TCPF_ACK, 201, 102, 0, t0 + 5));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_FIN | TCPF_ACK, 201, 102, 0, t0 + 6)); /* again */
+	ck_assert_uint_eq(feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 102, 202, 0, t0 + 7)), id);
+	ck_assert_int_eq(c.last.state, FLOW_LINGER);
+	/* A retransmitted last ACK during linger joins the flow too. */
+	ck_assert_uint_eq(feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 102, 202, 0, t0 + 8)), id);
+	ck_assert_uint_eq(flowtab_count(c.t), 1);
+	flowtab_expire(c.t, t0 + 8 + LINGER_NS);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_FIN);
+	assert_frames(&c.rec[0], 1, 9);
+	ctx_free(&c);
+}
+END_TEST
+
+/* A FIN acknowledged by an ACK that does not cover it does not count. */
+START_TEST(test_fin_ack_must_cover)
+{
+	struct ctx c;
+	uint64_t t0 = BASE_TS;
+
+	ctx_init(&c, NULL);
+	feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 100, 0, 0, t0));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_SYN | TCPF_ACK, 200, 101, 0, t0 + 1));
+	/* FIN with 10 bytes of data: it stands at 111, acknowledged by 112. */
+	feed(&c, pkt4(A, AP, B, BP, TCPF_FIN | TCPF_ACK | TCPF_PSH, 101, 201, 10, t0 + 2));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_FIN | TCPF_ACK, 201, 111, 0, t0 + 3)); /* data only */
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 112, 202, 0, t0 + 4));
+	ck_assert_int_eq(c.last.state, FLOW_OPEN);
+	feed(&c, pkt4(B, BP, A, AP, TCPF_ACK, 202, 112, 0, t0 + 5));
+	ck_assert_int_eq(c.last.state, FLOW_LINGER);
+	ck_assert_int_eq(c.last.reason, FLOW_R_FIN);
+	ctx_free(&c);
+}
+END_TEST
+
+START_TEST(test_rst_linger)
+{
+	struct ctx c;
+	uint64_t id, t0 = BASE_TS;
+
+	ctx_init(&c, NULL);
+	id = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 100, 0, 0, t0));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_SYN | TCPF_ACK, 200, 101, 0, t0 + MS));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 101, 201, 0, t0 + 2 * MS));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_RST, 201, 0, 0, t0 + 3 * MS));
+	ck_assert_int_eq(c.last.state, FLOW_LINGER);
+	ck_assert_int_eq(c.last.reason, FLOW_R_RST);
+	/* A trailing ACK during linger joins the same flow and restarts linger. */
+	ck_assert_uint_eq(feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 101, 201, 0, t0 + 1 * NS)), id);
+	ck_assert_uint_eq(c.last.packets, 5);
+	flowtab_expire(c.t, t0 + 3 * MS + LINGER_NS);
+	ck_assert_uint_eq(c.n, 0);
+	ck_assert_uint_eq(flowtab_next_due(c.t), t0 + 1 * NS + LINGER_NS);
+	flowtab_expire(c.t, t0 + 1 * NS + LINGER_NS);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_RST);
+	assert_frames(&c.rec[0], 1, 5);
+	ctx_free(&c);
+}
+END_TEST
+
+START_TEST(test_syn_during_linger)
+{
+	struct ctx c;
+	uint64_t id, id2, t0 = BASE_TS;
+
+	ctx_init(&c, NULL);
+	id = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 100, 0, 0, t0));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_RST | TCPF_ACK, 0, 101, 0, t0 + MS));
+	ck_assert_int_eq(c.last.state, FLOW_LINGER);
+	/* The client retries at once: a new connection. */
+	id2 = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 100, 0, 0, t0 + 2 * MS));
+	ck_assert_uint_ne(id2, id);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_uint_eq(c.rec[0].id, id);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_RST);
+	assert_frames(&c.rec[0], 1, 2);
+	ck_assert_uint_eq(flowtab_count(c.t), 1);
+	ck_assert_int_eq(c.last.state, FLOW_OPEN);
+	ck_assert_uint_eq(c.last.packets, 1);
+	ck_assert_uint_eq(c.last.flags & FLOWF_PARTIAL, 0);
+	ck_assert_uint_eq(c.last.first, t0 + 2 * MS);
+
+	/* A SYN/ACK during linger is not a new connection. */
+	feed(&c, pkt4(B, BP, A, AP, TCPF_RST | TCPF_ACK, 0, 101, 0, t0 + 3 * MS));
+	ck_assert_uint_eq(
+	    feed(&c, pkt4(B, BP, A, AP, TCPF_SYN | TCPF_ACK, 5, 101, 0, t0 + 4 * MS)), id2);
+	flowtab_end_all(c.t, FLOW_R_EOF);
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_int_eq(c.rec[1].reason, FLOW_R_RST);
+	assert_frames(&c.rec[1], 3, 3);
+	ctx_free(&c);
+}
+END_TEST
+
+/* --- reuse ---------------------------------------------------------------- */
+
+START_TEST(test_port_reuse_after_end)
+{
+	struct ctx c;
+	uint64_t last, id, id2;
+
+	ctx_init(&c, NULL);
+	last = conn_full(&c, BASE_TS, &id);
+	flowtab_expire(c.t, last + LINGER_NS);
+	ck_assert_uint_eq(c.n, 1);
+	id2 = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 9000, 0, 0, last + 3 * NS));
+	ck_assert_uint_ne(id2, id);
+	ck_assert_uint_eq(c.last.packets, 1);
+	ck_assert_uint_eq(c.last.flags & FLOWF_PARTIAL, 0);
+	flowtab_end_all(c.t, FLOW_R_EOF);
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_int_eq(c.rec[1].reason, FLOW_R_EOF);
+	assert_frames(&c.rec[1], 9, 1);
+	ctx_free(&c);
+}
+END_TEST
+
+START_TEST(test_reuse_new_isn)
+{
+	struct ctx c;
+	uint64_t id, id2, t0 = BASE_TS;
+
+	ctx_init(&c, NULL);
+	id = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 1000, 0, 0, t0));
+	/* A retransmitted SYN (same ISN) belongs to the flow. */
+	ck_assert_uint_eq(feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 1000, 0, 0, t0 + 1 * NS)), id);
+	ck_assert_uint_eq(c.last.packets, 2);
+	feed(&c, pkt4(B, BP, A, AP, TCPF_SYN | TCPF_ACK, 5000, 1001, 0, t0 + 1 * NS + 1));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 1001, 5001, 0, t0 + 1 * NS + 2));
+	ck_assert_uint_eq(c.n, 0);
+	/* The close was never seen; a SYN with another ISN takes over the tuple. */
+	id2 = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 777777, 0, 0, t0 + 5 * NS));
+	ck_assert_uint_ne(id2, id);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_REUSE);
+	assert_frames(&c.rec[0], 1, 4);
+	ck_assert_uint_eq(flowtab_count(c.t), 1);
+	ck_assert_uint_eq(c.last.packets, 1);
+	ck_assert_uint_eq(c.last.first, t0 + 5 * NS);
+	ck_assert_str_eq(flow_reason_name(FLOW_R_REUSE), "reuse");
+	ctx_free(&c);
+}
+END_TEST
+
+/* Both sides send a SYN (simultaneous open): one flow. */
+START_TEST(test_simultaneous_open)
+{
+	struct ctx c;
+	uint64_t id;
+
+	ctx_init(&c, NULL);
+	id = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 1000, 0, 0, BASE_TS));
+	ck_assert_uint_eq(feed(&c, pkt4(B, BP, A, AP, TCPF_SYN, 5000, 0, 0, BASE_TS + 1)), id);
+	ck_assert_uint_eq(flowtab_count(c.t), 1);
+	ck_assert_uint_eq(c.n, 0);
+	ctx_free(&c);
+}
+END_TEST
+
+/* --- missing SYN ---------------------------------------------------------- */
+
+START_TEST(test_partial_data_first)
+{
+	struct ctx c;
+	uint32_t hi = IP(10, 9, 9, 9), lo = IP(10, 0, 0, 1);
+	uint64_t id, id2;
+
+	ctx_init(&c, NULL);
+	/* The higher side sends first: it becomes the source. */
+	id = feed(&c, pkt4(hi, 5555, lo, 80, TCPF_ACK | TCPF_PSH, 1, 1, 10, BASE_TS));
+	ck_assert_uint_eq(c.last.flags & FLOWF_PARTIAL, FLOWF_PARTIAL);
+	ck_assert_uint_eq(c.last.init, 1);
+	feed(&c, pkt4(lo, 80, hi, 5555, TCPF_ACK, 1, 11, 0, BASE_TS + 1));
+	ck_assert_uint_eq(c.last.init, 1);
+	/* A SYN on a flow that began mid-stream starts a new one. */
+	id2 = feed(&c, pkt4(hi, 5555, lo, 80, TCPF_SYN, 50, 0, 0, BASE_TS + 2));
+	ck_assert_uint_ne(id, id2);
+	ck_assert_uint_eq(c.last.flags & FLOWF_PARTIAL, 0);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_uint_eq(c.rec[0].flags & FLOWF_PARTIAL, FLOWF_PARTIAL);
+	ck_assert_str_eq(c.rec[0].label, "10.9.9.9_5555-10.0.0.1_80-1700000000.000100");
+	ctx_free(&c);
+}
+END_TEST
+
+START_TEST(test_partial_synack_first)
+{
+	struct ctx c;
+	uint32_t hi = IP(10, 9, 9, 9), lo = IP(10, 0, 0, 1);
+
+	ctx_init(&c, NULL);
+	/* SYN/ACK from the lower side: the SYN's sender (the target) is the source. */
+	feed(&c, pkt4(lo, 80, hi, 5555, TCPF_SYN | TCPF_ACK, 1, 1, 0, BASE_TS));
+	ck_assert_uint_eq(c.last.flags & FLOWF_PARTIAL, FLOWF_PARTIAL);
+	ck_assert_uint_eq(c.last.init, 1);
+	/* SYN/ACK from the higher side: the lower one opened. */
+	feed(&c, pkt4(hi, 443, lo, 6666, TCPF_SYN | TCPF_ACK, 1, 1, 0, BASE_TS + 1));
+	ck_assert_uint_eq(c.last.init, 0);
+	ck_assert_uint_eq(c.last.flags & FLOWF_PARTIAL, FLOWF_PARTIAL);
+	flowtab_end_all(c.t, FLOW_R_EOF);
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_str_eq(c.rec[0].label, "10.9.9.9_5555-10.0.0.1_80-1700000000.000100");
+	ck_assert_str_eq(c.rec[1].label, "10.0.0.1_6666-10.9.9.9_443-1700000000.000100");
+	ctx_free(&c);
+}
+END_TEST
+
+/* --- timers --------------------------------------------------------------- */
+
+START_TEST(test_idle)
+{
+	struct ctx c;
+	uint64_t t0 = BASE_TS, t1 = BASE_TS + 10 * NS, t2 = BASE_TS + 20 * NS;
+	uint64_t f1, f2;
+
+	ctx_init(&c, NULL);
+	ck_assert_uint_eq(flowtab_next_due(c.t), UINT64_MAX);
+	f1 = feed(&c, pkt4(A, 1, B, 2, TCPF_SYN, 1, 0, 0, t0));
+	ck_assert_uint_eq(flowtab_next_due(c.t), t0 + IDLE_NS);
+	f2 = feed(&c, pkt4(A, 3, B, 4, TCPF_SYN, 1, 0, 0, t1));
+	ck_assert_uint_eq(flowtab_next_due(c.t), t0 + IDLE_NS);
+	/* Activity on the first flow moves the due time to the second. */
+	feed(&c, pkt4(B, 2, A, 1, TCPF_SYN | TCPF_ACK, 1, 2, 0, t2));
+	ck_assert_uint_eq(flowtab_next_due(c.t), t1 + IDLE_NS);
+	flowtab_expire(c.t, t1 + IDLE_NS - 1);
+	ck_assert_uint_eq(c.n, 0);
+	flowtab_expire(c.t, t1 + IDLE_NS);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_uint_eq(c.rec[0].id, f2);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_IDLE);
+	ck_assert_uint_eq(flowtab_next_due(c.t), t2 + IDLE_NS);
+	flowtab_expire(c.t, t2 + IDLE_NS);
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_uint_eq(c.rec[1].id, f1);
+	ck_assert_int_eq(c.rec[1].reason, FLOW_R_IDLE);
+	ck_assert_uint_eq(c.rec[1].nframes, 2);
+	ck_assert_uint_eq(c.rec[1].frames[0], 1);
+	ck_assert_uint_eq(c.rec[1].frames[1], 3);
+	ck_assert_uint_eq(flowtab_next_due(c.t), UINT64_MAX);
+	ctx_free(&c);
+}
+END_TEST
+
+/* Linger and idle due times together: next_due is the earlier. */
+START_TEST(test_next_due_linger)
+{
+	struct ctx c;
+	uint64_t last;
+
+	ctx_init(&c, NULL);
+	feed(&c, pkt4(A, 7, B, 8, TCPF_SYN, 1, 0, 0, BASE_TS));
+	last = conn_full(&c, BASE_TS + 1 * NS, NULL);
+	ck_assert_uint_eq(flowtab_next_due(c.t), last + LINGER_NS);
+	flowtab_expire(c.t, last + LINGER_NS);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_uint_eq(flowtab_next_due(c.t), BASE_TS + IDLE_NS);
+	ctx_free(&c);
+}
+END_TEST
+
+START_TEST(test_time_backwards)
+{
+	struct ctx c;
+	uint64_t t0 = BASE_TS + 100 * NS, old = BASE_TS, f1, f2;
+
+	ctx_init(&c, NULL);
+	f1 = feed(&c, pkt4(A, 1, B, 2, TCPF_SYN, 1, 0, 0, t0));
+	/* A packet stamped 100 s earlier (another input, or a clock step). */
+	f2 = feed(&c, pkt4(A, 3, B, 4, TCPF_SYN, 1, 0, 0, old));
+	ck_assert_uint_eq(c.last.first, old);
+	ck_assert_uint_eq(c.last.touch, t0);
+	/* Its idle time counts from the table clock, not from its own stamp. */
+	ck_assert_uint_eq(flowtab_next_due(c.t), t0 + IDLE_NS);
+	flowtab_expire(c.t, old + IDLE_NS);
+	ck_assert_uint_eq(c.n, 0);
+	/* An expire call with an older time does not step the clock back either. */
+	flowtab_expire(c.t, 0);
+	ck_assert_uint_eq(c.n, 0);
+	/* An old packet on the first flow keeps it in activity order. */
+	feed(&c, pkt4(B, 2, A, 1, TCPF_ACK, 1, 2, 0, old + 1));
+	flowtab_expire(c.t, t0 + IDLE_NS);
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_uint_eq(c.rec[0].id, f2);
+	ck_assert_uint_eq(c.rec[1].id, f1);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_IDLE);
+	ck_assert_int_eq(c.rec[1].reason, FLOW_R_IDLE);
+	ck_assert_str_eq(c.rec[0].label, "10.0.0.1_3-10.0.0.2_4-1700000000.000100");
+	ck_assert_uint_eq(c.rec[1].seg_last, old + 1);
+	ck_assert_uint_eq(flowtab_count(c.t), 0);
+	ctx_free(&c);
+}
+END_TEST
+
+/* --- eviction ------------------------------------------------------------- */
+
+START_TEST(test_eviction_idle_order)
+{
+	struct flow_config cfg;
+	struct ctx c;
+	uint64_t f1, f2, f3, f4;
+
+	ctx_cfg_default(&cfg);
+	cfg.max_flows = 3;
+	ctx_init(&c, &cfg);
+	f1 = feed(&c, pkt4(A, 1, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + 1));
+	f2 = feed(&c, pkt4(A, 2, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + 2));
+	f3 = feed(&c, pkt4(A, 3, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + 3));
+	feed(&c, pkt4(B, 80, A, 1, TCPF_SYN | TCPF_ACK, 1, 2, 0, BASE_TS + 4)); /* f1 busy */
+	ck_assert_uint_eq(c.n, 0);
+	f4 = feed(&c, pkt4(A, 4, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + 5));
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_uint_eq(c.rec[0].id, f2);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_EVICTED);
+	ck_assert_uint_eq(flowtab_count(c.t), 3);
+	/* The survivors are the ones we expect. */
+	ck_assert_uint_eq(feed(&c, pkt4(A, 1, B, 80, TCPF_ACK, 2, 2, 0, BASE_TS + 6)), f1);
+	ck_assert_uint_eq(feed(&c, pkt4(A, 3, B, 80, TCPF_ACK, 2, 2, 0, BASE_TS + 7)), f3);
+	ck_assert_uint_eq(feed(&c, pkt4(A, 4, B, 80, TCPF_ACK, 2, 2, 0, BASE_TS + 8)), f4);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_str_eq(flow_reason_name(FLOW_R_EVICTED), "evicted");
+	ctx_free(&c);
+}
+END_TEST
+
+START_TEST(test_eviction_linger_first)
+{
+	struct flow_config cfg;
+	struct ctx c;
+	uint64_t f1, f3;
+
+	ctx_cfg_default(&cfg);
+	cfg.max_flows = 3;
+	ctx_init(&c, &cfg);
+	f1 = feed(&c, pkt4(A, 1, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + 1));
+	feed(&c, pkt4(A, 2, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + 2));
+	f3 = feed(&c, pkt4(A, 3, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + 3));
+	feed(&c, pkt4(B, 80, A, 3, TCPF_RST | TCPF_ACK, 0, 2, 0, BASE_TS + 4));
+	ck_assert_int_eq(c.last.state, FLOW_LINGER);
+	feed(&c, pkt4(A, 4, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + 5));
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_uint_eq(c.rec[0].id, f3);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_RST); /* keeps its reason */
+	/* The next one evicts the longest idle open flow. */
+	feed(&c, pkt4(A, 5, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + 6));
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_uint_eq(c.rec[1].id, f1);
+	ck_assert_int_eq(c.rec[1].reason, FLOW_R_EVICTED);
+	ck_assert_uint_eq(flowtab_count(c.t), 3);
+	ctx_free(&c);
+}
+END_TEST
+
+/* --- first-fin mode --------------------------------------------------------- */
+
+START_TEST(test_first_fin_mode)
+{
+	struct flow_config cfg;
+	struct ctx c;
+	uint64_t id, id2, t0 = BASE_TS;
+
+	ctx_cfg_default(&cfg);
+	cfg.end_mode = FLOW_END_FIRST_FIN;
+	ctx_init(&c, &cfg);
+	id = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 100, 0, 0, t0));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_SYN | TCPF_ACK, 200, 101, 0, t0 + 1));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK | TCPF_PSH, 101, 201, 10, t0 + 2));
+	ck_assert_uint_eq(c.n, 0);
+	feed(&c, pkt4(B, BP, A, AP, TCPF_FIN | TCPF_ACK, 201, 111, 0, t0 + 3));
+	/* Ended by the release right after the FIN, which it includes. */
+	ck_assert_int_eq(c.last.state, FLOW_CLOSED);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_uint_eq(c.rec[0].id, id);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_FIN);
+	assert_frames(&c.rec[0], 1, 4);
+	ck_assert_uint_eq(flowtab_count(c.t), 0);
+	/* The next packet on the tuple starts a new (partial) flow. */
+	id2 = feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 111, 202, 0, t0 + 4));
+	ck_assert_uint_ne(id2, id);
+	ck_assert_uint_eq(c.last.flags & FLOWF_PARTIAL, FLOWF_PARTIAL);
+	ck_assert_uint_eq(c.last.init, 0);
+	feed(&c, pkt4(A, AP, B, BP, TCPF_FIN | TCPF_ACK, 111, 202, 0, t0 + 5));
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_uint_eq(c.rec[1].id, id2);
+	assert_frames(&c.rec[1], 5, 2);
+	ck_assert_uint_eq(flowtab_count(c.t), 0);
+	ctx_free(&c);
+}
+END_TEST
+
+/* Without the release call the closed flow is still ended by the next packet. */
+START_TEST(test_first_fin_no_release)
+{
+	struct flow_config cfg;
+	struct ctx c;
+	struct packet p;
+	struct flow *f;
+
+	ctx_cfg_default(&cfg);
+	cfg.end_mode = FLOW_END_FIRST_FIN;
+	ctx_init(&c, &cfg);
+	p = pkt4(A, AP, B, BP, TCPF_FIN | TCPF_ACK, 1, 1, 0, BASE_TS);
+	p.frame = 1;
+	f = flowtab_packet(c.t, &p, 0, p.ts);
+	ck_assert_int_eq(f->state, FLOW_CLOSED);
+	p = pkt4(B, BP, A, AP, TCPF_ACK, 1, 2, 0, BASE_TS + 1);
+	p.frame = 2;
+	f = flowtab_packet(c.t, &p, 0, p.ts);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_FIN);
+	assert_frames(&c.rec[0], 1, 1);
+	ck_assert_uint_eq(f->packets, 1);
+	flowtab_release(c.t, f);
+	ck_assert_uint_eq(flowtab_count(c.t), 1);
+	ctx_free(&c);
+}
+END_TEST
+
+/* --- segments ------------------------------------------------------------------ */
+
+START_TEST(test_segments_packets)
+{
+	struct flow_config cfg;
+	struct ctx c;
+	uint64_t id, t0 = BASE_TS;
+	int i;
+
+	ctx_cfg_default(&cfg);
+	cfg.seg_packets = 3;
+	ctx_init(&c, &cfg);
+	id = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 100, 0, 0, t0));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_SYN | TCPF_ACK, 200, 101, 0, t0 + 1));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 101, 201, 0, t0 + 2));
+	ck_assert_uint_eq(c.n, 0);
+	/* The fourth packet hands over the full segment first. */
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK | TCPF_PSH, 101, 201, 5, t0 + 3));
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_ROTATE);
+	ck_assert_uint_eq(c.rec[0].id, id);
+	ck_assert_uint_eq(c.rec[0].seg_no, 0);
+	ck_assert_uint_eq(c.rec[0].seg_packets, 3);
+	ck_assert_uint_eq(c.rec[0].seg_first, t0);
+	ck_assert_uint_eq(c.rec[0].seg_last, t0 + 2);
+	ck_assert_uint_eq(c.rec[0].seg_bytes, 3 * 54);
+	assert_frames(&c.rec[0], 1, 3);
+	ck_assert_uint_eq(c.last.seg_no, 1);
+	ck_assert_uint_eq(c.last.seg_packets, 1);
+	ck_assert_uint_eq(c.last.seg_first, t0 + 3);
+	ck_assert_uint_eq(c.last.packets, 4);
+	for (i = 0; i < 3; i++)
+		feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 106, 201, 0, t0 + 4 + (uint64_t)i));
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_int_eq(c.rec[1].reason, FLOW_R_ROTATE);
+	ck_assert_uint_eq(c.rec[1].seg_no, 1);
+	assert_frames(&c.rec[1], 4, 3);
+	ck_assert_uint_eq(c.rec[1].seg_bytes, 3 * 54 + 5);
+	flowtab_end_all(c.t, FLOW_R_EOF);
+	ck_assert_uint_eq(c.n, 3);
+	ck_assert_int_eq(c.rec[2].reason, FLOW_R_EOF);
+	ck_assert_uint_eq(c.rec[2].seg_no, 2);
+	ck_assert_uint_eq(c.rec[2].seg_packets, 1);
+	assert_frames(&c.rec[2], 7, 1);
+	ck_assert_uint_eq(c.rec[2].packets, 7);
+	ck_assert_uint_eq(c.rec[2].bytes, 7 * 54 + 5);
+	ck_assert_uint_eq(c.rec[2].id, id);
+	/* One label for the whole flow: its first packet's time. */
+	ck_assert_str_eq(c.rec[2].label, c.rec[0].label);
+	ctx_free(&c);
+}
+END_TEST
+
+/* A segment ends before the packet whose record would take it past seg_size. */
+START_TEST(test_segments_size)
+{
+	struct flow_config cfg;
+	struct ctx c;
+
+	ctx_cfg_default(&cfg);
+	cfg.seg_size = 3 * (16 + 54) + 10; /* three empty segments fit, plus 10 bytes */
+	ctx_init(&c, &cfg);
+	feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 100, 0, 0, BASE_TS));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 101, 0, 0, BASE_TS + 1));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 101, 0, 10, BASE_TS + 2)); /* exactly fits */
+	ck_assert_uint_eq(c.n, 0);
+	ck_assert_uint_eq(c.last.seg_size, cfg.seg_size);
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 111, 0, 0, BASE_TS + 3));
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_ROTATE);
+	assert_frames(&c.rec[0], 1, 3);
+	ck_assert_uint_eq(c.last.seg_size, 16 + 54);
+	/* A single packet larger than the bound still makes a segment of its own. */
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 111, 0, 1000, BASE_TS + 4));
+	ck_assert_uint_eq(c.n, 2);
+	assert_frames(&c.rec[1], 4, 1);
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 1111, 0, 0, BASE_TS + 5));
+	ck_assert_uint_eq(c.n, 3);
+	assert_frames(&c.rec[2], 5, 1);
+	ck_assert_uint_eq(c.rec[2].seg_no, 2);
+	ctx_free(&c);
+}
+END_TEST
+
+/* Rotation keeps the teardown state: a lingering flow rotates and still ends fin. */
+START_TEST(test_segments_keep_reason)
+{
+	struct flow_config cfg;
+	struct ctx c;
+	uint64_t last;
+
+	ctx_cfg_default(&cfg);
+	cfg.seg_packets = 8;
+	ctx_init(&c, &cfg);
+	last = conn_full(&c, BASE_TS, NULL);
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 1102, 5102, 0, last + 1)); /* 9th: rotates */
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_ROTATE);
+	ck_assert_int_eq(c.last.state, FLOW_LINGER);
+	ck_assert_int_eq(c.last.reason, FLOW_R_FIN);
+	flowtab_expire(c.t, last + 1 + LINGER_NS);
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_int_eq(c.rec[1].reason, FLOW_R_FIN);
+	ck_assert_uint_eq(c.rec[1].seg_no, 1);
+	assert_frames(&c.rec[1], 9, 1);
+	ctx_free(&c);
+}
+END_TEST
+
+/* --- ending everything ---------------------------------------------------------- */
+
+START_TEST(test_end_all)
+{
+	struct ctx c;
+	uint64_t t0 = BASE_TS, fo, ff, fr;
+	size_t i;
+	int seen = 0;
+
+	ctx_init(&c, NULL);
+	fo = feed(&c, pkt4(A, 1, B, 2, TCPF_SYN, 1, 0, 0, t0));
+	ff = feed(&c, pkt4(A, 3, B, 4, TCPF_FIN | TCPF_ACK, 1, 1, 0, t0 + 1));
+	feed(&c, pkt4(B, 4, A, 3, TCPF_FIN | TCPF_ACK, 1, 2, 0, t0 + 2));
+	feed(&c, pkt4(A, 3, B, 4, TCPF_ACK, 2, 2, 0, t0 + 3));
+	ck_assert_int_eq(c.last.state, FLOW_LINGER);
+	fr = feed(&c, pkt4(A, 5, B, 6, TCPF_RST, 1, 0, 0, t0 + 4));
+	ck_assert_int_eq(c.last.state, FLOW_LINGER);
+	ck_assert_uint_eq(flowtab_count(c.t), 3);
+	flowtab_end_all(c.t, FLOW_R_EOF);
+	ck_assert_uint_eq(c.n, 3);
+	ck_assert_uint_eq(flowtab_count(c.t), 0);
+	for (i = 0; i < c.n; i++) {
+		if (c.rec[i].id == fo) {
+			ck_assert_int_eq(c.rec[i].reason, FLOW_R_EOF);
+			seen |= 1;
+		} else if (c.rec[i].id == ff) {
+			ck_assert_int_eq(c.rec[i].reason, FLOW_R_FIN);
+			seen |= 2;
+		} else if (c.rec[i].id == fr) {
+			ck_assert_int_eq(c.rec[i].reason, FLOW_R_RST);
+			ck_assert_uint_eq(c.rec[i].flags & FLOWF_PARTIAL, FLOWF_PARTIAL);
+			seen |= 4;
+		}
+	}
+	ck_assert_int_eq(seen, 7);
+	ck_assert_uint_eq(flowtab_next_due(c.t), UINT64_MAX);
+	ctx_free(&c);
+}
+END_TEST
+
+START_TEST(test_end_one)
+{
+	struct ctx c;
+	struct packet p;
+	struct flow *f;
+
+	ctx_init(&c, NULL);
+	feed(&c, pkt4(A, 1, B, 2, TCPF_SYN, 1, 0, 0, BASE_TS));
+	p = pkt4(A, 3, B, 4, TCPF_SYN, 1, 0, 0, BASE_TS + 1);
+	p.frame = 2;
+	f = flowtab_packet(c.t, &p, 0, p.ts);
+	flowtab_end(c.t, f, FLOW_R_SUBMIT);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_SUBMIT);
+	assert_frames(&c.rec[0], 2, 1);
+	ck_assert_uint_eq(flowtab_count(c.t), 1);
+	ck_assert_str_eq(flow_reason_name(FLOW_R_SUBMIT), "submit");
+	ck_assert_str_eq(flow_reason_name(FLOW_R_NREASONS), "unknown");
+	ctx_free(&c);
+}
+END_TEST
+
+/* flowtab_free with flows still in it frees them without calling back. */
+START_TEST(test_free_with_flows)
+{
+	struct ctx c;
+	uint64_t last;
+
+	ctx_init(&c, NULL);
+	feed(&c, pkt4(A, 1, B, 2, TCPF_SYN, 1, 0, 0, BASE_TS));
+	last = conn_full(&c, BASE_TS + 1, NULL);
+	(void)last;
+	ck_assert_uint_eq(flowtab_count(c.t), 2);
+	ctx_free(&c);
+	ck_assert_uint_eq(c.n, 0);
+}
+END_TEST
+
+/* --- stress ------------------------------------------------------------------------ */
+
+#define STRESS_FLOWS 100000
+#define STRESS_PKTS  4
+
+struct stress {
+	uint64_t frames[STRESS_FLOWS][STRESS_PKTS];
+	uint8_t nf[STRESS_FLOWS];
+	uint8_t ended[STRESS_FLOWS];
+	uint64_t nended;
+	uint64_t bad;
+};
+
+static uint64_t
+xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static void
+stress_end(struct flow *f, void *arg)
+{
+	struct stress *s = arg;
+	struct flow_fn_iter it;
+	uint64_t fr, i = f->isn[f->init];
+	unsigned k = 0;
+
+	if (i >= STRESS_FLOWS || s->ended[i] || f->reason != FLOW_R_EOF || f->packets != s->nf[i] ||
+	    f->seg_packets != s->nf[i]) {
+		s->bad++;
+		return;
+	}
+	s->ended[i] = 1;
+	s->nended++;
+	flow_fn_begin(f, &it);
+	while (flow_fn_next(&it, &fr)) {
+		if (k >= s->nf[i] || s->frames[i][k] != fr)
+			s->bad++;
+		k++;
+	}
+	if (k != s->nf[i])
+		s->bad++;
+}
+
+/* Flow i: a unique 10/8 source (an odd multiplier is a bijection), random rest. */
+static struct packet
+stress_pkt(uint32_t i, uint64_t r, int reply, uint8_t flags, uint64_t ts)
+{
+	uint32_t src = IP(10, 0, 0, 0) | ((i * 2654435761u) & 0xffffff);
+	uint32_t dst = IP(172, 16, 0, 0) | (uint32_t)(r & 0xfffff);
+	uint16_t sp = (uint16_t)(r >> 20), dp = (uint16_t)(r >> 36);
+	struct packet p;
+
+	if (reply)
+		p = pkt4(dst, dp, src, sp, flags, 0, i + 1, 0, ts);
+	else
+		p = pkt4(src, sp, dst, dp, flags, i, 0, 0, ts);
+	return p;
+}
+
+START_TEST(test_stress)
+{
+	struct flow_config cfg;
+	struct flow_table *t;
+	struct stress *s;
+	uint64_t *rnd, seed = 0x9e3779b97f4a7c15ULL, frame = 0, ts = BASE_TS;
+	struct packet p;
+	struct flow *f;
+	uint32_t i, j;
+
+	s = calloc(1, sizeof *s);
+	rnd = calloc(STRESS_FLOWS, sizeof *rnd);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(rnd);
+	ctx_cfg_default(&cfg);
+	cfg.max_flows = 10 * STRESS_FLOWS;
+	cfg.idle_ns = 1000000 * NS;
+	t = flowtab_new(&cfg, stress_end, s);
+	for (i = 0; i < STRESS_FLOWS; i++) {
+		rnd[i] = xorshift(&seed);
+		p = stress_pkt(i, rnd[i], 0, TCPF_SYN, ts++);
+		p.frame = ++frame;
+		f = flowtab_packet(t, &p, 0, p.ts);
+		ck_assert_uint_eq(f->packets, 1);
+		s->frames[i][s->nf[i]++] = p.frame;
+		flowtab_release(t, f);
+		/* Now and then a packet, either way, on a random earlier flow. */
+		if (xorshift(&seed) % 3 == 0) {
+			j = (uint32_t)(xorshift(&seed) % (i + 1));
+			if (s->nf[j] < STRESS_PKTS) {
+				p = stress_pkt(j, rnd[j], s->nf[j] & 1, TCPF_ACK, ts++);
+				p.frame = ++frame;
+				f = flowtab_packet(t, &p, 0, p.ts);
+				ck_assert_uint_eq(f->isn[f->init], j);
+				s->frames[j][s->nf[j]++] = p.frame;
+				ck_assert_uint_eq(f->packets, s->nf[j]);
+				flowtab_release(t, f);
+			}
+		}
+	}
+	ck_assert_uint_eq(flowtab_count(t), STRESS_FLOWS);
+	ck_assert_uint_eq(s->nended, 0);
+	flowtab_end_all(t, FLOW_R_EOF);
+	ck_assert_uint_eq(s->bad, 0);
+	ck_assert_uint_eq(s->nended, STRESS_FLOWS);
+	ck_assert_uint_eq(flowtab_count(t), 0);
+	flowtab_free(t);
+	free(rnd);
+	free(s);
+}
+END_TEST
+
+/* --- frame numbers ------------------------------------------------------------------ */
+
+START_TEST(test_frame_varint)
+{
+	static const uint64_t fr[] = {
+	    1, 2, 130, 20000, 1ULL << 40, (1ULL << 40) + 127, (1ULL << 40) + 255, (1ULL << 62)};
+	size_t n = sizeof fr / sizeof fr[0], i;
+	struct flow_fn_iter it;
+	struct flow_config cfg;
+	struct ctx c;
+	struct packet p;
+	struct flow *f = NULL;
+	uint64_t v;
+
+	ctx_cfg_default(&cfg);
+	ctx_init(&c, &cfg);
+	for (i = 0; i < n; i++) {
+		p = pkt4(A, AP, B, BP, TCPF_ACK, 1, 1, 0, BASE_TS + i);
+		p.frame = fr[i];
+		f = flowtab_packet(c.t, &p, 0, p.ts);
+		flowtab_release(c.t, f);
+	}
+	ck_assert_uint_eq(f->packets, n);
+	/* 1 + 1 + 2 + 3 + 6 + 1 + 2 + 9 bytes of deltas. */
+	ck_assert_uint_eq(f->fn_len, 25);
+	flow_fn_begin(f, &it);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_eq(flow_fn_next(&it, &v), 1);
+		ck_assert_uint_eq(v, fr[i]);
+	}
+	ck_assert_int_eq(flow_fn_next(&it, &v), 0);
+	ck_assert_int_eq(flow_fn_next(&it, &v), 0);
+	flowtab_end_all(c.t, FLOW_R_EOF);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_uint_eq(c.rec[0].nframes, n);
+	for (i = 0; i < n; i++)
+		ck_assert_uint_eq(c.rec[0].frames[i], fr[i]);
+	ctx_free(&c);
+}
+END_TEST
+
+/* Many frames: the buffer grows and keeps every number. */
+START_TEST(test_frame_many)
+{
+	struct flow_fn_iter it;
+	struct ctx c;
+	struct packet p;
+	struct flow *f = NULL;
+	uint64_t v, i, want = 0;
+
+	ctx_init(&c, NULL);
+	for (i = 0; i < 5000; i++) {
+		p = pkt4(A, AP, B, BP, TCPF_ACK, 1, 1, 0, BASE_TS + i);
+		p.frame = 1 + i * i; /* deltas grow from 1 to ~10000 bytes */
+		f = flowtab_packet(c.t, &p, 0, p.ts);
+		flowtab_release(c.t, f);
+	}
+	flow_fn_begin(f, &it);
+	for (i = 0; flow_fn_next(&it, &v); i++) {
+		want = 1 + i * i;
+		ck_assert_uint_eq(v, want);
+	}
+	ck_assert_uint_eq(i, 5000);
+	ctx_free(&c);
+}
+END_TEST
+
+static Suite *
+flow_suite(void)
+{
+	Suite *s = suite_create("flow");
+	TCase *tc;
+
+	tc = tcase_create("labels");
+	tcase_add_test(tc, test_handshake_fin);
+	tcase_add_test(tc, test_init_side_b);
+	tcase_add_test(tc, test_label_ipv6);
+	tcase_add_test(tc, test_label_suffix);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("keys");
+	tcase_add_test(tc, test_key_canonical);
+	tcase_add_test(tc, test_key_same_address);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("teardown");
+	tcase_add_test(tc, test_simultaneous_close);
+	tcase_add_test(tc, test_half_close_then_idle);
+	tcase_add_test(tc, test_retransmitted_fin);
+	tcase_add_test(tc, test_fin_ack_must_cover);
+	tcase_add_test(tc, test_rst_linger);
+	tcase_add_test(tc, test_syn_during_linger);
+	tcase_add_test(tc, test_port_reuse_after_end);
+	tcase_add_test(tc, test_reuse_new_isn);
+	tcase_add_test(tc, test_simultaneous_open);
+	tcase_add_test(tc, test_partial_data_first);
+	tcase_add_test(tc, test_partial_synack_first);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("timers");
+	tcase_add_test(tc, test_idle);
+	tcase_add_test(tc, test_next_due_linger);
+	tcase_add_test(tc, test_time_backwards);
+	tcase_add_test(tc, test_eviction_idle_order);
+	tcase_add_test(tc, test_eviction_linger_first);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("modes");
+	tcase_add_test(tc, test_first_fin_mode);
+	tcase_add_test(tc, test_first_fin_no_release);
+	tcase_add_test(tc, test_segments_packets);
+	tcase_add_test(tc, test_segments_size);
+	tcase_add_test(tc, test_segments_keep_reason);
+	tcase_add_test(tc, test_end_all);
+	tcase_add_test(tc, test_end_one);
+	tcase_add_test(tc, test_free_with_flows);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("scale");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_stress);
+	tcase_add_test(tc, test_frame_varint);
+	tcase_add_test(tc, test_frame_many);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(flow_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
