@@ -56,13 +56,18 @@ PY
 listener=$!
 for _ in $(seq 50); do [ -S "$WORK/notify.sock" ] && break; sleep 0.1; done
 
+# nosuch0 is missing at start: logged, retried, the daemon captures on vb.
 spool=$WORK/spool1
-daemon_conf "$WORK/a.conf" "$spool" 'interfaces = ["vb"]' 'linger = "1s"'
-NOTIFY_SOCKET=$WORK/notify.sock daemon_start d1 "$WORK/a.conf"
+daemon_conf "$WORK/a.conf" "$spool" 'interfaces = ["vb", "nosuch0"]' 'linger = "1s"'
+NOTIFY_SOCKET=$WORK/notify.sock WATCHDOG_USEC=400000 daemon_start d1 "$WORK/a.conf"
 wait_for "$WORK/notify.log" "READY=1" 5 || check_fail "no READY=1 on NOTIFY_SOCKET"
+grep -q "nosuch0: cannot capture: .*retrying every 5 s" "$DAEMON_LOG" ||
+    check_fail "a missing interface was not reported: $(head -n 3 "$DAEMON_LOG")"
 replay "$WORK/open.pcap"
-wait_for "$WORK/notify.log" "STATUS=capturing on 1/1 interfaces" 8 ||
+wait_for "$WORK/notify.log" "STATUS=capturing on 1/2 interfaces" 8 ||
     check_fail "no STATUS= within 8 s: $(cat "$WORK/notify.log")"
+[ "$(grep -c "WATCHDOG=1" "$WORK/notify.log")" -ge 5 ] ||
+    check_fail "WATCHDOG=1 not sent every 200 ms: $(grep -c "WATCHDOG=1" "$WORK/notify.log") times"
 
 # A good reload: linger changes, logged, READY again.
 daemon_conf "$WORK/a.conf" "$spool" 'interfaces = ["vb"]' 'linger = "3s"'
@@ -86,7 +91,7 @@ daemon_stop
 [ "$DAEMON_RC" -eq 0 ] || check_fail "SIGTERM: exit $DAEMON_RC"
 wait "$listener" || true
 grep -q "STOPPING=1" "$WORK/notify.log" || check_fail "no STOPPING=1"
-grep -q "READY=1" "$WORK/notify.log" && ok "READY, STATUS, RELOADING, STOPPING received"
+grep -q "READY=1" "$WORK/notify.log" && ok "READY, STATUS, RELOADING, STOPPING, WATCHDOG received"
 after=$(find "$spool" -name '*.pcap' | wc -l)
 [ "$after" -gt "$before" ] || check_fail "no new files after the reloads"
 # SIGTERM finished every open flow: nothing active, reason shutdown.

@@ -237,7 +237,7 @@ daemon_start() {
 	fi
 	DAEMON_PID=$!
 	for i in $(seq 100); do
-		grep -q 'started:' "$DAEMON_LOG" && return 0
+		grep -qs 'started:' "$DAEMON_LOG" && return 0
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.1
 	done
