@@ -20,6 +20,7 @@
 #include <cap-ng.h>
 
 #include "capture.h"
+#include "control.h"
 #include "daemon.h"
 #include "log.h"
 #include "notify.h"
@@ -36,6 +37,7 @@ struct daemon {
 	struct tf_config cfg;
 	struct event_base *base;
 	struct engine *engine;
+	struct control *control;
 	struct capture *caps[MAX_CAPTURES];
 	unsigned ncaps;
 	struct event *tick, *status, *retention, *watchdog;
@@ -433,6 +435,8 @@ daemon_free(struct daemon *d)
 	    &d->tick, &d->status, &d->retention, &d->watchdog, &d->sigterm, &d->sigint, &d->sighup};
 	size_t i;
 
+	if (d->control != NULL)
+		control_free(d->control);
 	while (d->ncaps > 0)
 		capture_free(d->caps[--d->ncaps]);
 	for (i = 0; i < sizeof evs / sizeof evs[0]; i++)
@@ -496,10 +500,13 @@ daemon_main(const struct daemon_opts *o)
 		fatalx("event_base_new failed");
 	resolve_user(d);
 	prepare_spool(d);
+	if ((d->control = control_new(d, d->base, &cause)) == NULL)
+		fatalx("%s", cause);
 	for (i = 0; i < d->cfg.ninterfaces; i++)
 		add_capture(d, d->cfg.interfaces[i]);
 	drop_privileges(d);
 	start_engine(d);
+	control_attach_engine(d->control, d->engine);
 	start_timers(d);
 	notify_ready();
 	log_info("started: spool %s, %u interfaces", d->cfg.spool_dir, d->ncaps);

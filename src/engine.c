@@ -123,6 +123,12 @@ engine_add_source(struct engine *e, struct source *src)
 	e->source_names[e->nsources++] = src->name ? xstrdup(src->name) : NULL;
 }
 
+const char *
+engine_source_name(const struct engine *e, uint32_t id)
+{
+	return id < e->nsources ? e->source_names[id] : NULL;
+}
+
 uint64_t
 engine_source_frames(const struct engine *e, uint32_t id)
 {

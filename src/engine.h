@@ -63,6 +63,9 @@ void engine_free(struct engine *e);
  */
 void engine_add_source(struct engine *e, struct source *src);
 
+/* The interface name of source id (NULL for a capture file or an unknown id). */
+const char *engine_source_name(const struct engine *e, uint32_t id);
+
 /* Frames numbered so far on source id (the next frame is this + 1). */
 uint64_t engine_source_frames(const struct engine *e, uint32_t id);
 

@@ -236,8 +236,7 @@ offline_run(struct offline_opts *o)
 	if (pcap_loop(p, -1, on_frame, (u_char *)&c) == PCAP_ERROR) {
 		/* Keep what was read: the flows so far are finished and indexed. */
 		log_warnx("%s: read error after %" PRIu64 " frames: %s", o->input,
-		    engine_source_frames(c.e, c.src.id),
-		    pcap_geterr(p));
+		    engine_source_frames(c.e, c.src.id), pcap_geterr(p));
 		status = 1;
 	}
 	engine_finish_all(c.e, FLOW_R_EOF);

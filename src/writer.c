@@ -199,16 +199,24 @@ writer_stats(const struct writer *w)
 
 /* --- file names and descriptors ---------------------------------------- */
 
-static void
-file_name(const struct writer *w, const struct flow *f, char *buf, size_t len)
+void
+writer_file_name(int format, int nanosecond, const struct flow *f, char *buf, size_t len)
 {
 	char label[LABEL_MAX];
 
-	label_make(label, f, w->cfg.nanosecond);
+	label_make(label, f, nanosecond);
+	if (format < 0 || format >= FMT_COUNT)
+		format = FMT_NONE;
 	if (f->seg_no == 0)
-		snprintf(buf, len, "%s%s", label, format_ext[w->cfg.format]);
+		snprintf(buf, len, "%s%s", label, format_ext[format]);
 	else
-		snprintf(buf, len, "%s.seg%u%s", label, f->seg_no, format_ext[w->cfg.format]);
+		snprintf(buf, len, "%s.seg%u%s", label, f->seg_no, format_ext[format]);
+}
+
+static void
+file_name(const struct writer *w, const struct flow *f, char *buf, size_t len)
+{
+	writer_file_name(w->cfg.format, w->cfg.nanosecond, f, buf, len);
 }
 
 static void

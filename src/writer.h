@@ -74,6 +74,12 @@ void writer_flush_all(struct writer *w);
 
 const struct writer_stats *writer_stats(const struct writer *w);
 
+/*
+ * The name of the flow's current file in a given format (its label, the
+ * segment, the extension): in .active/ while the flow lives, then in place.
+ */
+void writer_file_name(int format, int nanosecond, const struct flow *f, char *buf, size_t len);
+
 /* Format names: "pcap", "json", "plist", "tree", "none" (and pcapkit's aliases). */
 int writer_format_parse(const char *name);
 const char *writer_format_name(int format);

@@ -534,8 +534,10 @@ START_TEST(test_sample_file)
 	pd = render(config_print, &def);
 	pc = render(config_print, &c);
 	ck_assert_str_eq(pd, pc);
-	ck_assert_ptr_nonnull(strstr(sample, "# one of: pcap, json, plist, tree, none; a reload does not change it (restart)\n"));
-	ck_assert_ptr_nonnull(strstr(sample, "# integer, 64..262144; a reload does not change it (restart)\n"));
+	ck_assert_ptr_nonnull(strstr(sample,
+	    "# one of: pcap, json, plist, tree, none; a reload does not change it (restart)\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(sample, "# integer, 64..262144; a reload does not change it (restart)\n"));
 	free(pd);
 	free(pc);
 	config_free(&def);
