@@ -52,17 +52,20 @@ pcapfile_header(
 	put32(out + 20, linktype, big);
 }
 
+/* On the packet path: four words in the chosen order, one store each. */
 void
 pcapfile_record(
     uint8_t out[PCAP_RECHDR_LEN], uint64_t ts_ns, uint32_t caplen, uint32_t len, int big, int nano)
 {
-	uint32_t sec = (uint32_t)(ts_ns / 1000000000u);
 	uint32_t frac = (uint32_t)(ts_ns % 1000000000u);
+	uint32_t w[4] = {(uint32_t)(ts_ns / 1000000000u), nano ? frac : frac / 1000, caplen, len};
+	int swap = big != (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__);
+	int i;
 
-	put32(out, sec, big);
-	put32(out + 4, nano ? frac : frac / 1000, big);
-	put32(out + 8, caplen, big);
-	put32(out + 12, len, big);
+	if (swap)
+		for (i = 0; i < 4; i++)
+			w[i] = __builtin_bswap32(w[i]);
+	memcpy(out, w, sizeof w);
 }
 
 uint32_t

@@ -27,7 +27,7 @@
 #include "xmalloc.h"
 
 #define ACTIVE_DIR ".active"
-#define WBUF_MIN   2048
+#define WBUF_MIN   256 /* small: a million idle flows must fit the budget */
 #define MAX_SUFFIX 10000
 #define PATH_LEN   (PATH_MAX)
 
@@ -348,7 +348,7 @@ write_all(int fd, struct iovec *iov, int iovcnt, struct writer *w, uint64_t *don
 static void
 buf_drop(struct writer *w, struct wfile *wf)
 {
-	w->st.buffered -= wf->len;
+	w->st.buffered -= wf->cap;
 	free(wf->buf);
 	wf->buf = NULL;
 	wf->len = wf->cap = 0;
@@ -591,7 +591,7 @@ writer_packet(struct writer *w, struct flow *f, const struct packet *p, const ui
 	if (w->cfg.format == FMT_NONE)
 		return;
 	wf = wfile_get(f, linktype, snaplen);
-	before = wf->len;
+	before = wf->cap;
 	if (w->cfg.format == FMT_PCAP)
 		rec_pcap(w, wf, p, data);
 	else {
@@ -601,7 +601,8 @@ writer_packet(struct writer *w, struct flow *f, const struct packet *p, const ui
 		else
 			rec_text(wf, p, r, n, w->cfg.nanosecond, w->cfg.format == FMT_PLIST);
 	}
-	w->st.buffered += wf->len - before;
+	/* The budget counts what buffers hold in memory, not just what they hold. */
+	w->st.buffered += wf->cap - before;
 	if (!wf->dirty) {
 		wf->dirty = 1;
 		wf->dirty_since = now;
@@ -725,8 +726,10 @@ writer_finish(struct writer *w, struct flow *f)
 	if (wf == NULL)
 		return NULL;
 	if (w->cfg.format == FMT_PLIST) {
+		size_t before = wf->cap;
+
 		buf_add(wf, plist_tail, sizeof plist_tail - 1);
-		w->st.buffered += sizeof plist_tail - 1;
+		w->st.buffered += wf->cap - before;
 	}
 	wfile_flush(w, wf);
 	fd_close(w, wf);

@@ -38,7 +38,7 @@ struct writer_stats {
 	uint64_t write_errors;
 	uint64_t bytes_lost; /* buffered bytes that could not be written (logged) */
 	uint32_t open_files; /* descriptors open now */
-	uint64_t buffered;   /* bytes in buffers now */
+	uint64_t buffered;   /* bytes of buffer memory now (capacity, >= what they hold) */
 };
 
 struct writer;
