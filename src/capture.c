@@ -123,7 +123,7 @@ set_filter(struct capture *c, pcap_t *p, char **cause)
 			rc = pcap_setfilter(p, &prog);
 			pcap_freecode(&prog);
 			if (rc == 0) {
-				log_debug("%s: filter %s", c->name, text);
+				log_info("%s: filter %s", c->name, text);
 				free(text);
 				return 0;
 			}

@@ -69,10 +69,15 @@ wait_for "$WORK/notify.log" "STATUS=capturing on 1/2 interfaces" 8 ||
 [ "$(grep -c "WATCHDOG=1" "$WORK/notify.log")" -ge 5 ] ||
     check_fail "WATCHDOG=1 not sent every 200 ms: $(grep -c "WATCHDOG=1" "$WORK/notify.log") times"
 
-# A good reload: linger changes, logged, READY again.
-daemon_conf "$WORK/a.conf" "$spool" 'interfaces = ["vb"]' 'linger = "3s"'
+# A good reload: an interface removed, the filter replaced, linger changed;
+# the open flows stay open (none is finished by it).
+daemon_conf "$WORK/a.conf" "$spool" 'interfaces = ["vb"]' 'linger = "3s"' 'filter = "not port 9"'
 kill -HUP "$DAEMON_PID"
-wait_for "$DAEMON_LOG" "reloaded .*linger" 5 || check_fail "good reload not logged: $(tail -n 3 "$DAEMON_LOG")"
+wait_for "$DAEMON_LOG" "reloaded .*interfaces, filter, linger" 5 ||
+    check_fail "good reload not logged: $(tail -n 3 "$DAEMON_LOG")"
+grep -q "nosuch0: no longer captured" "$DAEMON_LOG" || check_fail "reload did not drop nosuch0"
+grep -q "vb: filter (not port 9) and" "$DAEMON_LOG" || check_fail "reload did not replace the filter"
+[ ! -s "$spool/index.jsonl" ] || check_fail "the reload finished flows: $(wc -l <"$spool/index.jsonl")"
 # A bad one: refused with file, line and setting; the old config stays.
 printf 'interfaces = ["vb"];\nspool_dir = "%s";\nuser = "";\nlinger = "forever";\n' \
     "$spool" >"$WORK/a.conf"
