@@ -172,7 +172,7 @@ ring_trim_frames(struct ring *r)
 }
 
 static void
-ring_add(struct ring *r, const struct flow *f, json_t *entry)
+ring_add(struct ring *r, const struct flow_key *key, uint8_t init, json_t *entry)
 {
 	struct done *dn = &r->slot[r->added % RING_MAX];
 	json_t *copy, *frames, *label;
@@ -192,10 +192,10 @@ ring_add(struct ring *r, const struct flow *f, json_t *entry)
 	label = json_object_get(copy, "label");
 	dn->label = xstrdup(json_is_string(label) ? json_string_value(label) : "");
 	json_decref(copy);
-	dn->af = f->key.af;
-	a = flow_src(f, &dn->sport);
+	dn->af = key->af;
+	a = flow_key_src(key, init, &dn->sport);
 	memcpy(dn->src, a, sizeof dn->src);
-	a = flow_dst(f, &dn->dport);
+	a = flow_key_dst(key, init, &dn->dport);
 	memcpy(dn->dst, a, sizeof dn->dst);
 	if (dn->frames != NULL)
 		r->fbytes += strlen(dn->frames);
@@ -219,12 +219,14 @@ ring_first(const struct ring *r)
 }
 
 static void
-on_flow_done(const struct flow *f, json_t *entry, int ended, void *arg)
+on_flow_done(const struct flow_key *key, uint8_t init, json_t *entry, int ended, void *arg)
 {
 	struct control *ctl = arg;
 
-	ring_add(&ctl->ring, f, entry);
-	if (ctl->submitted != NULL)
+	ring_add(&ctl->ring, key, init, entry);
+	/* Flows that ended otherwise may be reported in the same poll. */
+	if (ctl->submitted != NULL &&
+	    strcmp(json_string_value(json_object_get(entry, "reason")) ?: "", "submit") == 0)
 		json_array_append(ctl->submitted, entry);
 }
 
@@ -810,7 +812,8 @@ cmd_submit(struct client *c, int argc, char **argv)
 	ctl->submitted = json_array();
 	for (i = 0; i < fc.n; i++)
 		flowtab_end(engine_flows(ctl->engine), fc.flows[i], FLOW_R_SUBMIT);
-	engine_batch_end(ctl->engine);
+	/* Files in place and indexed before the reply says so. */
+	engine_sync(ctl->engine);
 	log_info("control: uid %d submitted %zu flows", (int)c->uid, fc.n);
 	doc = json_pack("{s:o,s:I}", "submitted", ctl->submitted, "count", (json_int_t)fc.n);
 	ctl->submitted = NULL;

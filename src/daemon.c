@@ -40,7 +40,7 @@ struct daemon {
 	struct control *control;
 	struct capture *caps[MAX_CAPTURES];
 	unsigned ncaps;
-	struct event *tick, *status, *retention, *watchdog;
+	struct event *tick, *status, *retention, *watchdog, *filed;
 	struct event *sigterm, *sigint, *sighup;
 	uint64_t started;
 	uid_t uid;
@@ -327,6 +327,15 @@ on_retention(evutil_socket_t fd, short what, void *arg)
 	    d->cfg.spool_dir, d->cfg.max_spool_size, d->cfg.max_age, now_ns(), &d->usage);
 }
 
+/* The file writer thread finished flows: report them (the control channel's list). */
+static void
+on_filed(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	engine_poll(d->engine);
+}
+
 static void
 on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
@@ -413,6 +422,11 @@ start_timers(struct daemon *d)
 	event_add(d->status, &status);
 	d->retention = event_new(d->base, -1, EV_PERSIST, on_retention, d);
 	event_add(d->retention, &ret);
+	if (engine_event_fd(d->engine) != -1) {
+		d->filed = event_new(
+		    d->base, engine_event_fd(d->engine), EV_READ | EV_PERSIST, on_filed, d);
+		event_add(d->filed, NULL);
+	}
 	if ((wd_usec = notify_watchdog_usec()) > 0) {
 		wd.tv_sec = (time_t)(wd_usec / 2 / 1000000);
 		wd.tv_usec = (suseconds_t)(wd_usec / 2 % 1000000);
@@ -431,8 +445,8 @@ start_timers(struct daemon *d)
 static void
 daemon_free(struct daemon *d)
 {
-	struct event **evs[] = {
-	    &d->tick, &d->status, &d->retention, &d->watchdog, &d->sigterm, &d->sigint, &d->sighup};
+	struct event **evs[] = {&d->tick, &d->status, &d->retention, &d->watchdog, &d->filed,
+	    &d->sigterm, &d->sigint, &d->sighup};
 	size_t i;
 
 	if (d->control != NULL)

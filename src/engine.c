@@ -27,21 +27,21 @@ struct engine {
 	void *hook_arg;
 };
 
-/* A flow (or a full segment of one) is complete: file into place, line into the index. */
+/*
+ * A flow (or a full segment of one) is complete: its file goes into place
+ * and its line into the index, in that order, on the writer's side; what
+ * became of it comes back through engine_poll.
+ */
 static void
 on_segment_done(struct flow *f, void *arg)
 {
 	struct engine *e = arg;
-	const char *fpout, *iface;
+	const char *iface;
 	json_t *entry;
 
-	fpout = writer_finish(e->writer, f);
 	iface = f->key.iface < e->nsources ? e->source_names[f->key.iface] : NULL;
-	entry = index_entry(f, fpout, iface, e->cfg.writer.nanosecond, 1);
-	index_append(e->index, entry);
-	if (e->hook != NULL)
-		e->hook(f, entry, f->reason != FLOW_R_ROTATE, e->hook_arg);
-	json_decref(entry);
+	entry = index_entry(f, NULL, iface, e->cfg.writer.nanosecond, 1);
+	writer_finish_entry(e->writer, f, entry, f->reason != FLOW_R_ROTATE);
 	e->st.segments++;
 	e->st.ended[f->reason < FLOW_R_NREASONS ? f->reason : FLOW_R_NONE]++;
 	if (f->reason != FLOW_R_ROTATE)
@@ -64,6 +64,7 @@ engine_defaults(struct engine_config *cfg)
 	cfg->writer.flow_buffer = 64 * 1024;
 	cfg->writer.buffer_total = 256 * 1024 * 1024;
 	cfg->writer.flush_ns = NS_PER_SEC;
+	cfg->writer.threaded = 1;
 	cfg->frag_max = 4096;
 	cfg->frag_timeout_ns = 30 * NS_PER_SEC;
 }
@@ -79,6 +80,7 @@ engine_new(const struct engine_config *cfg, char **cause)
 		goto fail;
 	if ((e->index = index_open(cfg->outdir, cause)) == NULL)
 		goto fail;
+	writer_set_index(e->writer, e->index);
 	e->flows = flowtab_new(&cfg->flow, on_segment_done, e);
 	e->frags = frag_new(cfg->frag_max, cfg->frag_timeout_ns);
 	return e;
@@ -100,9 +102,9 @@ engine_free(struct engine *e)
 		flowtab_free(e->flows);
 	if (e->frags != NULL)
 		frag_free(e->frags);
+	writer_free(e->writer); /* its thread writes the index until it stops */
 	if (e->index != NULL)
 		index_close(e->index);
-	writer_free(e->writer);
 	free(e);
 }
 
@@ -223,10 +225,42 @@ engine_tick(struct engine *e, uint64_t now)
 	frag_expire(e->frags, now);
 }
 
+static void
+on_done(const struct writer_done *d, void *arg)
+{
+	struct engine *e = arg;
+
+	if (e->hook != NULL)
+		e->hook(&d->key, d->init, d->entry, d->ended, e->hook_arg);
+}
+
+void
+engine_poll(struct engine *e)
+{
+	writer_poll(e->writer, on_done, e);
+}
+
+int
+engine_event_fd(const struct engine *e)
+{
+	return writer_event_fd(e->writer);
+}
+
+void
+engine_sync(struct engine *e)
+{
+	writer_sync(e->writer);
+	if (writer_event_fd(e->writer) == -1)
+		index_flush(e->index); /* inline: nobody else flushes it */
+	engine_poll(e);
+}
+
 void
 engine_batch_end(struct engine *e)
 {
-	index_flush(e->index);
+	if (writer_event_fd(e->writer) == -1)
+		index_flush(e->index);
+	engine_poll(e);
 }
 
 void
@@ -234,7 +268,7 @@ engine_finish_all(struct engine *e, enum flow_reason reason)
 {
 	flowtab_end_all(e->flows, reason);
 	writer_flush_all(e->writer);
-	index_flush(e->index);
+	engine_sync(e);
 }
 
 const struct engine_stats *
@@ -244,7 +278,7 @@ engine_stats(const struct engine *e)
 }
 
 const struct writer_stats *
-engine_writer_stats(const struct engine *e)
+engine_writer_stats(struct engine *e)
 {
 	return writer_stats(e->writer);
 }

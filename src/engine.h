@@ -77,12 +77,13 @@ void engine_frame(struct engine *e, struct source *src, uint64_t ts, uint32_t ca
 void engine_skip(struct engine *e, struct source *src);
 
 /*
- * Called after every index line is written, with the flow (its current
- * segment), the entry as written (the callee may json_incref it) and
- * whether the flow ended (0: a segment of a flow that goes on). For the
- * control channel's list of finished flows.
+ * Called (from engine_poll) after every index line is written, with the
+ * flow's key and initiator side, the entry as written (the callee may
+ * json_incref it) and whether the flow ended (0: a segment of a flow that
+ * goes on). For the control channel's list of finished flows.
  */
-typedef void (*engine_end_hook)(const struct flow *f, json_t *entry, int ended, void *arg);
+typedef void (*engine_end_hook)(
+    const struct flow_key *key, uint8_t init, json_t *entry, int ended, void *arg);
 void engine_set_end_hook(struct engine *e, engine_end_hook fn, void *arg);
 
 /* New settings on reload: flow timeouts and limits, writer limits. */
@@ -91,14 +92,23 @@ void engine_reconfigure(struct engine *e, const struct engine_config *cfg);
 /* Time passes without packets (live timers): expire flows, flush old buffers. */
 void engine_tick(struct engine *e, uint64_t now);
 
-/* End of a batch of packets: index lines reach the file. */
+/* End of a batch of packets: index lines reach the file, finished flows are reported. */
 void engine_batch_end(struct engine *e);
+
+/* Report finished flows whose files and index lines are done (calls the end hook). */
+void engine_poll(struct engine *e);
+
+/* Readable when engine_poll has something to report; -1 if everything is inline. */
+int engine_event_fd(const struct engine *e);
+
+/* Wait until every finished flow is on disk and indexed, then report them. */
+void engine_sync(struct engine *e);
 
 /* End every flow with reason (eof, shutdown, submit) and flush everything. */
 void engine_finish_all(struct engine *e, enum flow_reason reason);
 
 const struct engine_stats *engine_stats(const struct engine *e);
-const struct writer_stats *engine_writer_stats(const struct engine *e);
+const struct writer_stats *engine_writer_stats(struct engine *e);
 struct flow_table *engine_flows(struct engine *e);
 
 #endif

@@ -571,15 +571,27 @@ flowtab_count(const struct flow_table *t)
 }
 
 const uint8_t *
+flow_key_src(const struct flow_key *k, uint8_t init, uint16_t *port)
+{
+	*port = init ? k->bport : k->aport;
+	return init ? k->b : k->a;
+}
+
+const uint8_t *
+flow_key_dst(const struct flow_key *k, uint8_t init, uint16_t *port)
+{
+	*port = init ? k->aport : k->bport;
+	return init ? k->a : k->b;
+}
+
+const uint8_t *
 flow_src(const struct flow *f, uint16_t *port)
 {
-	*port = f->init ? f->key.bport : f->key.aport;
-	return f->init ? f->key.b : f->key.a;
+	return flow_key_src(&f->key, f->init, port);
 }
 
 const uint8_t *
 flow_dst(const struct flow *f, uint16_t *port)
 {
-	*port = f->init ? f->key.aport : f->key.bport;
-	return f->init ? f->key.a : f->key.b;
+	return flow_key_dst(&f->key, f->init, port);
 }

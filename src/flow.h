@@ -162,5 +162,7 @@ const char *flow_reason_name(enum flow_reason r);
 /* Initiator and responder endpoints, for labels and the index. */
 const uint8_t *flow_src(const struct flow *f, uint16_t *port);
 const uint8_t *flow_dst(const struct flow *f, uint16_t *port);
+const uint8_t *flow_key_src(const struct flow_key *k, uint8_t init, uint16_t *port);
+const uint8_t *flow_key_dst(const struct flow_key *k, uint8_t init, uint16_t *port);
 
 #endif

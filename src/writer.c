@@ -1,69 +1,46 @@
 /*
- * writer.c: per-flow files, buffered, with a descriptor budget, written
- * under .active/ and renamed into place when complete.
+ * writer.c: per-flow output buffers. Records collect in a buffer per flow
+ * and go to the filer (filer.c, which owns the files, on a thread of its
+ * own in the daemon) when the buffer is full, when all buffers together
+ * exceed their budget (oldest first), when it is older than the flush
+ * interval, or when the flow ends: the packet path makes no system call.
  *
- * Two intrusive lists order the per-flow state: the dirty list (flows with
- * buffered bytes, oldest first: the order in which the budget and the flush
- * interval write them out) and the open list (descriptors, least recently
- * used first: the order in which the descriptor budget closes them).
+ * The dirty list orders flows with buffered bytes, oldest first: the order
+ * in which the budget and the flush interval hand them over.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
+#include "filer.h"
 #include "label.h"
 #include "log.h"
 #include "pcapfile.h"
 #include "writer.h"
 #include "xmalloc.h"
 
-#define ACTIVE_DIR ".active"
-#define WBUF_MIN   256 /* small: a million idle flows must fit the budget */
-#define MAX_SUFFIX 10000
-#define PATH_LEN   (PATH_MAX)
+#define WBUF_MIN 256 /* small: a million idle flows must fit the budget */
 
 struct wfile {
 	struct flow *flow;
 	struct wfile *dprev, *dnext; /* dirty list */
-	struct wfile *oprev, *onext; /* open-descriptor LRU */
+	struct ifile *io;            /* the file, on the filer's side */
 	uint8_t *buf;
 	size_t len;
 	size_t cap;
 	uint64_t dirty_since;
-	uint32_t linktype;
-	uint32_t snaplen;
-	int fd;
-	uint64_t size;   /* bytes on disk: the header and whole records */
-	uint8_t created; /* the file exists under .active/ */
-	uint8_t hdr;     /* its file header is on disk */
-	uint8_t dirty;   /* on the dirty list */
-	uint8_t failed;  /* creating it failed: its data is counted as lost */
-};
-
-struct wlist {
-	struct wfile *head;
-	struct wfile *tail;
+	uint8_t dirty; /* on the dirty list */
 };
 
 struct writer {
 	struct writer_config cfg;
-	int outfd;
-	int activefd;
-	struct wlist dirty;
-	struct wlist open;
-	struct writer_stats st;
-	char lastdir[PATH_LEN]; /* the dated folder made last, to skip mkdir */
-	char fpout[PATH_LEN];
-	uint64_t errors_logged;
+	struct filer *filer;
+	struct wfile *dhead, *dtail;
+	uint64_t buffered; /* capacity of the buffers held here */
+	struct writer_stats snap;
 };
 
 static const char *format_names[FMT_COUNT] = {"pcap", "json", "plist", "tree", "none"};
@@ -78,12 +55,6 @@ static const struct {
     {"txt", FMT_TREE},
     {"text", FMT_TREE},
 };
-
-static const char plist_head[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                                 "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
-                                 "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
-                                 "<plist version=\"1.0\">\n<array>\n";
-static const char plist_tail[] = "</array>\n</plist>\n";
 
 int
 writer_format_parse(const char *name)
@@ -113,92 +84,6 @@ writer_format_list(void)
 	return "pcap, json, plist, tree, none";
 }
 
-/* --- lists ------------------------------------------------------------- */
-
-#define WLIST_FNS(name, prev, next)                                  \
-	static void name##_append(struct wlist *l, struct wfile *wf) \
-	{                                                            \
-		wf->next = NULL;                                     \
-		wf->prev = l->tail;                                  \
-		if (l->tail != NULL)                                 \
-			l->tail->next = wf;                          \
-		else                                                 \
-			l->head = wf;                                \
-		l->tail = wf;                                        \
-	}                                                            \
-	static void name##_remove(struct wlist *l, struct wfile *wf) \
-	{                                                            \
-		if (wf->prev != NULL)                                \
-			wf->prev->next = wf->next;                   \
-		else                                                 \
-			l->head = wf->next;                          \
-		if (wf->next != NULL)                                \
-			wf->next->prev = wf->prev;                   \
-		else                                                 \
-			l->tail = wf->prev;                          \
-		wf->prev = wf->next = NULL;                          \
-	}
-WLIST_FNS(dlist, dprev, dnext)
-WLIST_FNS(olist, oprev, onext)
-
-/* --- set-up ------------------------------------------------------------ */
-
-struct writer *
-writer_new(const char *outdir, const struct writer_config *cfg, char **cause)
-{
-	struct writer *w;
-
-	w = xcalloc(1, sizeof *w);
-	w->cfg = *cfg;
-	if (w->cfg.max_open_files < 1)
-		w->cfg.max_open_files = 1;
-	w->outfd = w->activefd = -1;
-	if (cfg->format == FMT_NONE)
-		return w;
-	if ((w->outfd = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		xasprintf(cause, "%s: %s", outdir, strerror(errno));
-		goto fail;
-	}
-	if (mkdirat(w->outfd, ACTIVE_DIR, 0755) == -1 && errno != EEXIST) {
-		xasprintf(cause, "%s/%s: %s", outdir, ACTIVE_DIR, strerror(errno));
-		goto fail;
-	}
-	w->activefd = openat(w->outfd, ACTIVE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (w->activefd == -1) {
-		xasprintf(cause, "%s/%s: %s", outdir, ACTIVE_DIR, strerror(errno));
-		goto fail;
-	}
-	return w;
-fail:
-	writer_free(w);
-	return NULL;
-}
-
-void
-writer_free(struct writer *w)
-{
-	if (w == NULL)
-		return;
-	while (w->open.head != NULL) {
-		close(w->open.head->fd);
-		w->open.head->fd = -1;
-		olist_remove(&w->open, w->open.head);
-	}
-	if (w->activefd != -1)
-		close(w->activefd);
-	if (w->outfd != -1)
-		close(w->outfd);
-	free(w);
-}
-
-const struct writer_stats *
-writer_stats(const struct writer *w)
-{
-	return &w->st;
-}
-
-/* --- file names and descriptors ---------------------------------------- */
-
 void
 writer_file_name(int format, int nanosecond, const struct flow *f, char *buf, size_t len)
 {
@@ -213,69 +98,72 @@ writer_file_name(int format, int nanosecond, const struct flow *f, char *buf, si
 		snprintf(buf, len, "%s.seg%u%s", label, f->seg_no, format_ext[format]);
 }
 
-static void
-file_name(const struct writer *w, const struct flow *f, char *buf, size_t len)
+/* --- set-up ------------------------------------------------------------ */
+
+struct writer *
+writer_new(const char *outdir, const struct writer_config *cfg, char **cause)
 {
-	writer_file_name(w->cfg.format, w->cfg.nanosecond, f, buf, len);
+	struct writer *w;
+
+	w = xcalloc(1, sizeof *w);
+	w->cfg = *cfg;
+	if ((w->filer = filer_new(outdir, cfg, cfg->threaded, cause)) == NULL) {
+		free(w);
+		return NULL;
+	}
+	return w;
 }
 
-static void
-log_write_error(struct writer *w, const char *what, const char *name)
+void
+writer_free(struct writer *w)
 {
-	/* A full disk fails every write: say so, but not a million times. */
-	w->st.write_errors++;
-	if (w->errors_logged++ < 10 || w->st.write_errors % 10000 == 0)
-		log_warn("%s %s/%s (%llu write errors so far)", what, ACTIVE_DIR, name,
-		    (unsigned long long)w->st.write_errors);
-}
-
-static void
-fd_close(struct writer *w, struct wfile *wf)
-{
-	if (wf->fd == -1)
+	if (w == NULL)
 		return;
-	close(wf->fd);
-	wf->fd = -1;
-	olist_remove(&w->open, wf);
-	w->st.open_files--;
+	filer_free(w->filer);
+	free(w);
 }
 
-/* Create the file (new name if taken) or reopen it for appending. */
-static int
-fd_open(struct writer *w, struct wfile *wf)
+void
+writer_set_index(struct writer *w, struct flow_index *idx)
 {
-	char name[PATH_LEN];
-	unsigned tries;
+	filer_set_index(w->filer, idx);
+}
 
-	if (wf->fd != -1) {
-		olist_remove(&w->open, wf);
-		olist_append(&w->open, wf);
-		return 0;
-	}
-	if (w->st.open_files >= w->cfg.max_open_files && w->open.head != NULL)
-		fd_close(w, w->open.head);
-	for (tries = 0; tries < MAX_SUFFIX; tries++) {
-		file_name(w, wf->flow, name, sizeof name);
-		w->st.opens++;
-		if (wf->created)
-			wf->fd = openat(w->activefd, name, O_WRONLY | O_APPEND | O_CLOEXEC);
-		else
-			wf->fd = openat(w->activefd, name,
-			    O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (wf->fd != -1 || wf->created || errno != EEXIST)
-			break;
-		wf->flow->suffix++; /* never truncate a file that is there */
-	}
-	if (wf->fd == -1) {
-		log_write_error(w, wf->created ? "reopen" : "create", name);
-		return -1;
-	}
-	olist_append(&w->open, wf);
-	w->st.open_files++;
-	return 0;
+const struct writer_stats *
+writer_stats(struct writer *w)
+{
+	filer_stats(w->filer, &w->snap);
+	w->snap.buffered = w->buffered + filer_inflight(w->filer);
+	return &w->snap;
 }
 
 /* --- buffers ------------------------------------------------------------ */
+
+static void
+dlist_append(struct writer *w, struct wfile *wf)
+{
+	wf->dnext = NULL;
+	wf->dprev = w->dtail;
+	if (w->dtail != NULL)
+		w->dtail->dnext = wf;
+	else
+		w->dhead = wf;
+	w->dtail = wf;
+}
+
+static void
+dlist_remove(struct writer *w, struct wfile *wf)
+{
+	if (wf->dprev != NULL)
+		wf->dprev->dnext = wf->dnext;
+	else
+		w->dhead = wf->dnext;
+	if (wf->dnext != NULL)
+		wf->dnext->dprev = wf->dprev;
+	else
+		w->dtail = wf->dprev;
+	wf->dprev = wf->dnext = NULL;
+}
 
 static void
 buf_reserve(struct wfile *wf, size_t n)
@@ -299,122 +187,35 @@ buf_add(struct wfile *wf, const void *p, size_t n)
 	wf->len += n;
 }
 
-static size_t
-file_header(const struct writer *w, const struct wfile *wf, uint8_t *out, const void **ptr)
-{
-	switch (w->cfg.format) {
-	case FMT_PCAP:
-		pcapfile_header(out, wf->linktype, wf->snaplen, w->cfg.big, w->cfg.nanosecond);
-		*ptr = out;
-		return PCAP_FILEHDR_LEN;
-	case FMT_PLIST:
-		*ptr = plist_head;
-		return sizeof plist_head - 1;
-	default:
-		*ptr = NULL;
-		return 0;
-	}
-}
-
-static int
-write_all(int fd, struct iovec *iov, int iovcnt, struct writer *w, uint64_t *done)
-{
-	ssize_t n;
-
-	*done = 0;
-	while (iovcnt > 0) {
-		n = writev(fd, iov, iovcnt);
-		w->st.writes++;
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		w->st.bytes += (uint64_t)n;
-		*done += (uint64_t)n;
-		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
-			n -= (ssize_t)iov->iov_len;
-			iov++;
-			iovcnt--;
-		}
-		if (iovcnt > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + n;
-			iov->iov_len -= (size_t)n;
-		}
-	}
-	return 0;
-}
-
-static void
-buf_drop(struct writer *w, struct wfile *wf)
-{
-	w->st.buffered -= wf->cap;
-	free(wf->buf);
-	wf->buf = NULL;
-	wf->len = wf->cap = 0;
-	if (wf->dirty) {
-		dlist_remove(&w->dirty, wf);
-		wf->dirty = 0;
-	}
-}
-
 /*
- * Write the buffer out (with the file header if the file is new) and free
- * it: an idle flow holds no buffer memory. Data that cannot be written is
- * counted and logged, never silently dropped.
+ * Hand the buffer to the filer: it is theirs now, and an idle flow holds
+ * no buffer memory. If the disk falls behind by more than the budget, wait
+ * for it: the kernel's ring then fills and counts what it drops, instead of
+ * our memory growing without bound.
  */
 static void
 wfile_flush(struct writer *w, struct wfile *wf)
 {
-	uint8_t hdr[PCAP_FILEHDR_LEN];
-	struct iovec iov[2];
-	char name[PATH_LEN];
-	int n = 0, isnew;
-	uint64_t done, total;
-
-	if (wf->len == 0 && wf->hdr) {
-		buf_drop(w, wf);
-		return;
+	if (wf->dirty) {
+		dlist_remove(w, wf);
+		wf->dirty = 0;
 	}
-	if (wf->failed || fd_open(w, wf) == -1) {
-		/* A file that could not be created stays lost; a failed reopen loses this buffer.
-		 */
-		if (!wf->created)
-			wf->failed = 1;
-		w->st.bytes_lost += wf->len;
-		buf_drop(w, wf);
-		return;
-	}
-	wf->created = 1;
-	isnew = !wf->hdr;
-	if (isnew) {
-		iov[n].iov_len = file_header(w, wf, hdr, (const void **)&iov[n].iov_base);
-		if (iov[n].iov_len > 0)
-			n++;
-	}
-	iov[n].iov_base = wf->buf;
-	iov[n].iov_len = wf->len;
-	n++;
-	total = (isnew && n == 2 ? iov[0].iov_len : 0) + wf->len;
-	if (write_all(wf->fd, iov, n, w, &done) == -1) {
-		file_name(w, wf->flow, name, sizeof name);
-		log_write_error(w, "write", name);
-		w->st.bytes_lost += wf->len;
-		/* No half record (or half header) stays behind: cut back to the last whole one. */
-		if (done > 0 && ftruncate(wf->fd, (off_t)wf->size) == 0)
-			w->st.bytes -= done;
+	if (wf->len == 0) {
+		free(wf->buf);
 	} else {
-		wf->size += total;
-		wf->hdr = 1;
+		filer_write(w->filer, wf->io, wf->buf, wf->len, wf->cap);
+		filer_wait_below(w->filer, w->cfg.buffer_total);
 	}
-	buf_drop(w, wf);
+	w->buffered -= wf->cap;
+	wf->buf = NULL;
+	wf->len = wf->cap = 0;
 }
 
 static void
 budget_enforce(struct writer *w)
 {
-	while (w->st.buffered > w->cfg.buffer_total && w->dirty.head != NULL)
-		wfile_flush(w, w->dirty.head);
+	while (w->buffered > w->cfg.buffer_total && w->dhead != NULL)
+		wfile_flush(w, w->dhead);
 }
 
 /* --- records ------------------------------------------------------------ */
@@ -564,7 +365,7 @@ rec_pcap(const struct writer *w, struct wfile *wf, const struct packet *p, const
 }
 
 static struct wfile *
-wfile_get(struct flow *f, uint32_t linktype, uint32_t snaplen)
+wfile_get(struct writer *w, struct flow *f, uint32_t linktype, uint32_t snaplen)
 {
 	struct wfile *wf = f->wstate;
 
@@ -572,9 +373,7 @@ wfile_get(struct flow *f, uint32_t linktype, uint32_t snaplen)
 		return wf;
 	wf = xcalloc(1, sizeof *wf);
 	wf->flow = f;
-	wf->fd = -1;
-	wf->linktype = linktype;
-	wf->snaplen = snaplen;
+	wf->io = filer_open(w->filer, f, linktype, snaplen);
 	f->wstate = wf;
 	return wf;
 }
@@ -590,7 +389,7 @@ writer_packet(struct writer *w, struct flow *f, const struct packet *p, const ui
 
 	if (w->cfg.format == FMT_NONE)
 		return;
-	wf = wfile_get(f, linktype, snaplen);
+	wf = wfile_get(w, f, linktype, snaplen);
 	before = wf->cap;
 	if (w->cfg.format == FMT_PCAP)
 		rec_pcap(w, wf, p, data);
@@ -602,11 +401,11 @@ writer_packet(struct writer *w, struct flow *f, const struct packet *p, const ui
 			rec_text(wf, p, r, n, w->cfg.nanosecond, w->cfg.format == FMT_PLIST);
 	}
 	/* The budget counts what buffers hold in memory, not just what they hold. */
-	w->st.buffered += wf->cap - before;
+	w->buffered += wf->cap - before;
 	if (!wf->dirty) {
 		wf->dirty = 1;
 		wf->dirty_since = now;
-		dlist_append(&w->dirty, wf);
+		dlist_append(w, wf);
 	}
 	if (wf->len >= w->cfg.flow_buffer)
 		wfile_flush(w, wf);
@@ -620,8 +419,7 @@ writer_setlimits(struct writer *w, const struct writer_config *cfg)
 	w->cfg.flow_buffer = cfg->flow_buffer;
 	w->cfg.buffer_total = cfg->buffer_total;
 	w->cfg.flush_ns = cfg->flush_ns;
-	while (w->st.open_files > w->cfg.max_open_files && w->open.head != NULL)
-		fd_close(w, w->open.head);
+	filer_setlimits(w->filer, w->cfg.max_open_files);
 	budget_enforce(w);
 }
 
@@ -632,112 +430,59 @@ writer_tick(struct writer *w, uint64_t now)
 
 	if (w->cfg.flush_ns == 0)
 		return;
-	while ((wf = w->dirty.head) != NULL && wf->dirty_since + w->cfg.flush_ns <= now)
+	while ((wf = w->dhead) != NULL && wf->dirty_since + w->cfg.flush_ns <= now)
 		wfile_flush(w, wf);
 }
 
 void
 writer_flush_all(struct writer *w)
 {
-	while (w->dirty.head != NULL)
-		wfile_flush(w, w->dirty.head);
+	while (w->dhead != NULL)
+		wfile_flush(w, w->dhead);
+}
+
+void
+writer_sync(struct writer *w)
+{
+	filer_sync(w->filer);
+}
+
+void
+writer_poll(struct writer *w, writer_done_cb cb, void *arg)
+{
+	filer_poll(w->filer, cb, arg);
+}
+
+int
+writer_event_fd(const struct writer *w)
+{
+	return filer_event_fd(w->filer);
 }
 
 /* --- completion ---------------------------------------------------------- */
 
-/* mkdir -p for the dated folder, relative to the output folder. */
-static int
-make_dirs(struct writer *w, const char *dir)
+void
+writer_finish_entry(struct writer *w, struct flow *f, json_t *entry, int ended)
 {
-	char path[PATH_LEN], *p;
+	struct wfile *wf = f->wstate;
 
-	if (strcmp(dir, w->lastdir) == 0)
-		return 0;
-	snprintf(path, sizeof path, "%s", dir);
-	for (p = path + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdirat(w->outfd, path, 0755) == -1 && errno != EEXIST) {
-			log_warn("mkdir %s", path);
-			return -1;
-		}
-		*p = c;
-		if (c == '\0')
-			break;
+	if (wf != NULL) {
+		wfile_flush(w, wf);
+		f->wstate = NULL;
 	}
-	snprintf(w->lastdir, sizeof w->lastdir, "%s", dir);
-	return 0;
-}
-
-static void
-dated_dir(const struct writer *w, const struct flow *f, char *buf, size_t len)
-{
-	time_t t = (time_t)(f->first / 1000000000u);
-	struct tm tm;
-
-	buf[0] = '\0';
-	if (w->cfg.layout == NULL || w->cfg.layout[0] == '\0')
-		return;
-	localtime_r(&t, &tm);
-	if (strftime(buf, len, w->cfg.layout, &tm) == 0)
-		buf[0] = '\0';
-	/* No way out of the output folder, whatever the pattern says. */
-	if (strstr(buf, "..") != NULL || buf[0] == '/')
-		buf[0] = '\0';
-}
-
-/* Rename .active/src into place; on a name already taken, take the next suffix. */
-static const char *
-move_into_place(struct writer *w, struct wfile *wf, const char *src)
-{
-	char dir[256], name[PATH_LEN - 512];
-	struct flow *f = wf->flow;
-	unsigned tries;
-
-	dated_dir(w, f, dir, sizeof dir);
-	if (dir[0] != '\0' && make_dirs(w, dir) == -1)
-		dir[0] = '\0';
-	for (tries = 0; tries < MAX_SUFFIX; tries++) {
-		file_name(w, f, name, sizeof name);
-		snprintf(w->fpout, sizeof w->fpout, "%s%s%s", dir, dir[0] ? "/" : "", name);
-		if (renameat2(w->activefd, src, w->outfd, w->fpout, RENAME_NOREPLACE) == 0) {
-			w->st.files++;
-			return w->fpout;
-		}
-		if (errno != EEXIST)
-			break;
-		f->suffix++;
-	}
-	log_warn("rename %s/%s to %s", ACTIVE_DIR, src, w->fpout);
-	w->st.write_errors++;
-	return NULL;
+	filer_finish(w->filer, wf ? wf->io : NULL, f, entry, ended);
+	free(wf);
 }
 
 const char *
 writer_finish(struct writer *w, struct flow *f)
 {
-	struct wfile *wf = f->wstate;
-	char name[PATH_LEN];
-	const char *fpout = NULL;
+	const char *fpout;
+	uint16_t suffix;
 
-	if (wf == NULL)
-		return NULL;
-	if (w->cfg.format == FMT_PLIST) {
-		size_t before = wf->cap;
-
-		buf_add(wf, plist_tail, sizeof plist_tail - 1);
-		w->st.buffered += wf->cap - before;
-	}
-	wfile_flush(w, wf);
-	fd_close(w, wf);
-	if (wf->created && !wf->failed) {
-		file_name(w, f, name, sizeof name);
-		fpout = move_into_place(w, wf, name);
-	}
-	free(wf);
-	f->wstate = NULL;
+	writer_finish_entry(w, f, NULL, 1);
+	filer_sync(w->filer);
+	fpout = filer_last_fpout(w->filer, &suffix);
+	f->suffix = suffix; /* the label the file went by */
 	return fpout;
 }

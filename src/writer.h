@@ -14,8 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "decode.h"
 #include "flow.h"
+#include "index.h"
 
 enum writer_format { FMT_PCAP = 0, FMT_JSON, FMT_PLIST, FMT_TREE, FMT_NONE, FMT_COUNT };
 
@@ -28,6 +31,7 @@ struct writer_config {
 	size_t flow_buffer;      /* one flow's buffer is written out at this size */
 	size_t buffer_total;     /* all buffers; beyond it the oldest is written out */
 	uint64_t flush_ns;       /* a buffer is written within this time; 0 = no time bound */
+	int threaded;            /* the file system work on a thread of its own (filer.c) */
 };
 
 struct writer_stats {
@@ -45,19 +49,47 @@ struct writer;
 
 /* Create .active/ under outdir (which must exist). NULL and *cause on failure. */
 struct writer *writer_new(const char *outdir, const struct writer_config *cfg, char **cause);
-/* Close everything. Flows still active must have been finished first. */
+/* Finish what is queued and close everything. Active flows must be finished first. */
 void writer_free(struct writer *w);
+
+/* Where finished flows' index lines go; they are appended after the file is in place. */
+void writer_set_index(struct writer *w, struct flow_index *idx);
 
 /* Append one packet of flow f. linktype and snaplen describe its source. */
 void writer_packet(struct writer *w, struct flow *f, const struct packet *pkt, const uint8_t *data,
     uint32_t linktype, uint32_t snaplen, uint64_t now);
 
 /*
- * Complete the flow's current file: flush, close and rename it into place.
- * Returns its path relative to the output folder (valid until the next
+ * Complete the flow's current file: its last records, close, rename into
+ * place; then entry (the index line, may be NULL) gets its "label" and
+ * "fpout" and is appended to the index. All of it happens in order on the
+ * filer's side; entry's reference passes to the writer and comes back
+ * through writer_poll. ended is 0 for a full segment of a flow that goes on.
+ */
+void writer_finish_entry(struct writer *w, struct flow *f, json_t *entry, int ended);
+
+/*
+ * The same without an index line, waiting for the file to be in place:
+ * returns its path relative to the output folder (valid until the next
  * call), or NULL when the format writes no files or the file was lost.
  */
 const char *writer_finish(struct writer *w, struct flow *f);
+
+/* Wait until everything handed over so far is on disk and indexed. */
+void writer_sync(struct writer *w);
+
+/* What became of finished flows, in order; entry references are the callee's to keep. */
+struct writer_done {
+	struct flow_key key;
+	uint8_t init;
+	int ended;
+	json_t *entry;
+};
+typedef void (*writer_done_cb)(const struct writer_done *d, void *arg);
+void writer_poll(struct writer *w, writer_done_cb cb, void *arg);
+
+/* Readable when writer_poll has something; -1 without a filer thread. */
+int writer_event_fd(const struct writer *w);
 
 /*
  * New limits (reload): descriptor budget, buffer sizes, flush interval.
@@ -72,7 +104,7 @@ void writer_tick(struct writer *w, uint64_t now);
 /* Write out every buffer (the files stay open and active). */
 void writer_flush_all(struct writer *w);
 
-const struct writer_stats *writer_stats(const struct writer *w);
+const struct writer_stats *writer_stats(struct writer *w);
 
 /*
  * The name of the flow's current file in a given format (its label, the

@@ -1,0 +1,751 @@
+/*
+ * filer.c: output files on disk: descriptors, creation, appends, renames
+ * into place and index lines, on a thread of its own (or inline).
+ *
+ * The writer hands over jobs (write these whole records to that file;
+ * finish that file and index it) through one queue; one thread runs them in
+ * order, so a file's records, its rename and its index line never pass one
+ * another. Ownership is simple: a job's buffer, an ifile and an index entry
+ * belong to the writer until handed over, then to the filer, and finished
+ * entries come back through the done list. The only state both threads
+ * touch is the queue, the done list and the counters.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "filer.h"
+#include "label.h"
+#include "log.h"
+#include "pcapfile.h"
+#include "xmalloc.h"
+
+#define ACTIVE_DIR ".active"
+#define MAX_SUFFIX 10000
+#define PATH_LEN   PATH_MAX
+
+struct ifile {
+	struct ifile *oprev, *onext; /* open-descriptor LRU */
+	char *label;                 /* the flow's label when the file was opened */
+	uint64_t first;              /* the flow's start, for the dated folder */
+	uint32_t seg_no;
+	uint32_t linktype;
+	uint32_t snaplen;
+	uint16_t suffix; /* the name was taken: label-N */
+	int fd;
+	uint64_t size;   /* bytes on disk: the header and whole records */
+	uint8_t created; /* it exists under .active/ */
+	uint8_t hdr;     /* its header is on disk */
+	uint8_t failed;  /* creating it failed: what it gets is counted as lost */
+};
+
+enum job_op { J_WRITE, J_FINISH };
+
+struct job {
+	struct job *next;
+	enum job_op op;
+	struct ifile *io;
+	uint8_t *buf;
+	size_t len;
+	size_t cap;
+	struct writer_done done; /* J_FINISH */
+	uint64_t seq;
+};
+
+struct done_item {
+	struct done_item *next;
+	struct writer_done d;
+};
+
+struct counters {
+	_Atomic uint64_t files, bytes, writes, opens, write_errors, bytes_lost, open_files;
+};
+
+struct filer {
+	struct writer_config cfg;
+	int threaded;
+
+	/* The file system side: the filer thread's alone (or the caller's, inline). */
+	int outfd;
+	int activefd;
+	struct ifile *ohead, *otail;
+	unsigned nopen;
+	_Atomic unsigned max_open;
+	struct flow_index *idx;
+	char lastdir[PATH_LEN];
+	char fpout[PATH_LEN];
+	uint16_t last_suffix; /* of the file finished last */
+	uint64_t errors_logged;
+
+	/* The queue. */
+	pthread_mutex_t lock;
+	pthread_cond_t work;     /* a job was queued, or stop */
+	pthread_cond_t progress; /* a job was done */
+	struct job *qhead, *qtail;
+	uint64_t queued_seq; /* seq of the last job queued */
+	uint64_t done_seq;   /* seq of the last job done */
+	uint64_t inflight;   /* bytes of buffers queued */
+	int stop;
+	pthread_t thread;
+
+	/* Finished entries on their way back. */
+	pthread_mutex_t dlock;
+	struct done_item *dhead, *dtail;
+	int efd;
+
+	struct counters c;
+};
+
+static const char *format_ext[FMT_COUNT] = {".pcap", ".json", ".plist", ".txt", ""};
+
+static const char plist_head[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                                 "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
+                                 "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
+                                 "<plist version=\"1.0\">\n<array>\n";
+
+/* --- names and descriptors (filer side) ---------------------------------- */
+
+static void
+io_name(const struct filer *fl, const struct ifile *io, char *buf, size_t len)
+{
+	char suffix[16] = "", seg[24] = "";
+
+	if (io->suffix)
+		snprintf(suffix, sizeof suffix, "-%u", io->suffix);
+	if (io->seg_no)
+		snprintf(seg, sizeof seg, ".seg%u", io->seg_no);
+	snprintf(buf, len, "%s%s%s%s", io->label, suffix, seg, format_ext[fl->cfg.format]);
+}
+
+static void
+count_error(struct filer *fl, const char *what, const char *name)
+{
+	uint64_t n = ++fl->c.write_errors;
+
+	/* A full disk fails every write: say so, but not a million times. */
+	if (fl->errors_logged++ < 10 || n % 10000 == 0)
+		log_warn("%s %s/%s (%llu write errors so far)", what, ACTIVE_DIR, name,
+		    (unsigned long long)n);
+}
+
+static void
+olist_remove(struct filer *fl, struct ifile *io)
+{
+	if (io->oprev != NULL)
+		io->oprev->onext = io->onext;
+	else
+		fl->ohead = io->onext;
+	if (io->onext != NULL)
+		io->onext->oprev = io->oprev;
+	else
+		fl->otail = io->oprev;
+	io->oprev = io->onext = NULL;
+}
+
+static void
+olist_append(struct filer *fl, struct ifile *io)
+{
+	io->onext = NULL;
+	io->oprev = fl->otail;
+	if (fl->otail != NULL)
+		fl->otail->onext = io;
+	else
+		fl->ohead = io;
+	fl->otail = io;
+}
+
+static void
+fd_close(struct filer *fl, struct ifile *io)
+{
+	if (io->fd == -1)
+		return;
+	close(io->fd);
+	io->fd = -1;
+	olist_remove(fl, io);
+	fl->nopen--;
+	fl->c.open_files = fl->nopen;
+}
+
+/* Create the file (a free name if taken: never truncate) or reopen it to append. */
+static int
+fd_open(struct filer *fl, struct ifile *io)
+{
+	char name[PATH_LEN];
+	unsigned tries;
+
+	if (io->fd != -1) {
+		olist_remove(fl, io);
+		olist_append(fl, io);
+		return 0;
+	}
+	while (fl->nopen >= fl->max_open && fl->ohead != NULL)
+		fd_close(fl, fl->ohead);
+	for (tries = 0; tries < MAX_SUFFIX; tries++) {
+		io_name(fl, io, name, sizeof name);
+		fl->c.opens++;
+		if (io->created)
+			io->fd = openat(fl->activefd, name, O_WRONLY | O_APPEND | O_CLOEXEC);
+		else
+			io->fd = openat(fl->activefd, name,
+			    O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (io->fd != -1 || io->created || errno != EEXIST)
+			break;
+		io->suffix++;
+	}
+	if (io->fd == -1) {
+		count_error(fl, io->created ? "reopen" : "create", name);
+		return -1;
+	}
+	olist_append(fl, io);
+	fl->nopen++;
+	fl->c.open_files = fl->nopen;
+	return 0;
+}
+
+/* --- appending (filer side) ------------------------------------------------ */
+
+static size_t
+file_header(const struct filer *fl, const struct ifile *io, uint8_t *out, const void **ptr)
+{
+	switch (fl->cfg.format) {
+	case FMT_PCAP:
+		pcapfile_header(out, io->linktype, io->snaplen, fl->cfg.big, fl->cfg.nanosecond);
+		*ptr = out;
+		return PCAP_FILEHDR_LEN;
+	case FMT_PLIST:
+		*ptr = plist_head;
+		return sizeof plist_head - 1;
+	default:
+		*ptr = NULL;
+		return 0;
+	}
+}
+
+static int
+write_all(struct filer *fl, int fd, struct iovec *iov, int iovcnt, uint64_t *done)
+{
+	ssize_t n;
+
+	*done = 0;
+	while (iovcnt > 0) {
+		n = writev(fd, iov, iovcnt);
+		fl->c.writes++;
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		fl->c.bytes += (uint64_t)n;
+		*done += (uint64_t)n;
+		while (iovcnt > 0 && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			iovcnt--;
+		}
+		if (iovcnt > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Append whole records (with the file header first if the file is new).
+ * Data that cannot be written is counted and logged, never silently
+ * dropped, and a failed write is cut back to the last whole record.
+ */
+static void
+io_append(struct filer *fl, struct ifile *io, const uint8_t *buf, size_t len)
+{
+	uint8_t hdr[PCAP_FILEHDR_LEN];
+	struct iovec iov[2];
+	char name[PATH_LEN];
+	uint64_t done, total = len;
+	int n = 0;
+
+	if (len == 0 && io->hdr)
+		return;
+	if (io->failed || fd_open(fl, io) == -1) {
+		/* A file that could not be created stays lost; a failed reopen loses this. */
+		if (!io->created)
+			io->failed = 1;
+		fl->c.bytes_lost += len;
+		return;
+	}
+	io->created = 1;
+	if (!io->hdr) {
+		iov[n].iov_len = file_header(fl, io, hdr, (const void **)&iov[n].iov_base);
+		total += iov[n].iov_len;
+		if (iov[n].iov_len > 0)
+			n++;
+	}
+	iov[n].iov_base = (void *)buf;
+	iov[n].iov_len = len;
+	n++;
+	if (write_all(fl, io->fd, iov, n, &done) == -1) {
+		io_name(fl, io, name, sizeof name);
+		count_error(fl, "write", name);
+		fl->c.bytes_lost += len;
+		if (done > 0 && ftruncate(io->fd, (off_t)io->size) == 0)
+			fl->c.bytes -= done;
+	} else {
+		io->size += total;
+		io->hdr = 1;
+	}
+}
+
+/* --- finishing (filer side) ------------------------------------------------ */
+
+static int
+make_dirs(struct filer *fl, const char *dir)
+{
+	char path[PATH_LEN], *p, c;
+
+	if (strcmp(dir, fl->lastdir) == 0)
+		return 0;
+	snprintf(path, sizeof path, "%s", dir);
+	for (p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (mkdirat(fl->outfd, path, 0755) == -1 && errno != EEXIST) {
+			log_warn("mkdir %s", path);
+			return -1;
+		}
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	snprintf(fl->lastdir, sizeof fl->lastdir, "%s", dir);
+	return 0;
+}
+
+static void
+dated_dir(const struct filer *fl, uint64_t first, char *buf, size_t len)
+{
+	time_t t = (time_t)(first / 1000000000u);
+	struct tm tm;
+
+	buf[0] = '\0';
+	if (fl->cfg.layout == NULL || fl->cfg.layout[0] == '\0')
+		return;
+	localtime_r(&t, &tm);
+	if (strftime(buf, len, fl->cfg.layout, &tm) == 0)
+		buf[0] = '\0';
+	/* No way out of the output folder, whatever the pattern says. */
+	if (strstr(buf, "..") != NULL || buf[0] == '/')
+		buf[0] = '\0';
+}
+
+/* Rename .active/src into place; on a name already taken, take the next suffix. */
+static const char *
+move_into_place(struct filer *fl, struct ifile *io, const char *src)
+{
+	char dir[256], name[PATH_LEN - 512];
+	unsigned tries;
+
+	dated_dir(fl, io->first, dir, sizeof dir);
+	if (dir[0] != '\0' && make_dirs(fl, dir) == -1)
+		dir[0] = '\0';
+	for (tries = 0; tries < MAX_SUFFIX; tries++) {
+		io_name(fl, io, name, sizeof name);
+		snprintf(fl->fpout, sizeof fl->fpout, "%s%s%s", dir, dir[0] ? "/" : "", name);
+		if (renameat2(fl->activefd, src, fl->outfd, fl->fpout, RENAME_NOREPLACE) == 0) {
+			fl->c.files++;
+			return fl->fpout;
+		}
+		if (errno != EEXIST)
+			break;
+		io->suffix++;
+	}
+	log_warn("rename %s/%s to %s", ACTIVE_DIR, src, fl->fpout);
+	fl->c.write_errors++;
+	fl->fpout[0] = '\0';
+	return NULL;
+}
+
+/* Close and rename; the path into place, or NULL if there is no file. */
+static const char *
+io_finish(struct filer *fl, struct ifile *io)
+{
+	char name[PATH_LEN];
+	const char *fpout = NULL;
+
+	if (fl->cfg.format == FMT_PLIST && io->hdr) {
+		static const char tail[] = "</array>\n</plist>\n";
+
+		io_append(fl, io, (const uint8_t *)tail, sizeof tail - 1);
+	} else if (!io->hdr)
+		io_append(fl, io, NULL, 0); /* an empty flow still gets a valid file */
+	fd_close(fl, io);
+	if (io->created && !io->failed) {
+		io_name(fl, io, name, sizeof name);
+		fpout = move_into_place(fl, io, name);
+	}
+	return fpout;
+}
+
+static void
+done_push(struct filer *fl, const struct writer_done *d)
+{
+	struct done_item *it = xmalloc(sizeof *it);
+	uint64_t one = 1;
+
+	it->d = *d;
+	it->next = NULL;
+	pthread_mutex_lock(&fl->dlock);
+	if (fl->dtail != NULL)
+		fl->dtail->next = it;
+	else
+		fl->dhead = it;
+	fl->dtail = it;
+	pthread_mutex_unlock(&fl->dlock);
+	if (fl->efd != -1 && write(fl->efd, &one, sizeof one) == -1 && errno != EAGAIN)
+		log_warn("eventfd");
+}
+
+/* The entry says what became of the file, then it goes to the index. */
+static void
+finish_entry(struct filer *fl, struct ifile *io, const char *fpout, struct writer_done *d)
+{
+	char label[LABEL_MAX + 16];
+
+	if (d->entry == NULL)
+		return;
+	if (io != NULL && io->suffix) {
+		snprintf(label, sizeof label, "%s-%u", io->label, io->suffix);
+		json_object_set_new(d->entry, "label", json_string(label));
+	}
+	json_object_set_new(d->entry, "fpout", fpout ? json_string(fpout) : json_null());
+	if (fl->idx != NULL)
+		index_append(fl->idx, d->entry);
+	done_push(fl, d);
+}
+
+static void
+io_free(struct ifile *io)
+{
+	if (io == NULL)
+		return;
+	free(io->label);
+	free(io);
+}
+
+static void
+run_job(struct filer *fl, struct job *j)
+{
+	const char *fpout = NULL;
+
+	switch (j->op) {
+	case J_WRITE:
+		io_append(fl, j->io, j->buf, j->len);
+		break;
+	case J_FINISH:
+		/* Only this side touches fpout and last_suffix (read after filer_sync). */
+		fl->fpout[0] = '\0';
+		fl->last_suffix = 0;
+		if (j->io != NULL) {
+			fpout = io_finish(fl, j->io);
+			fl->last_suffix = j->io->suffix;
+		}
+		finish_entry(fl, j->io, fpout, &j->done);
+		io_free(j->io);
+		break;
+	}
+	free(j->buf);
+}
+
+/* --- the thread ------------------------------------------------------------ */
+
+static void *
+filer_main(void *arg)
+{
+	struct filer *fl = arg;
+	struct job *j, *batch;
+
+	pthread_mutex_lock(&fl->lock);
+	for (;;) {
+		while (fl->qhead == NULL && !fl->stop)
+			pthread_cond_wait(&fl->work, &fl->lock);
+		if (fl->qhead == NULL && fl->stop)
+			break;
+		batch = fl->qhead;
+		fl->qhead = fl->qtail = NULL;
+		pthread_mutex_unlock(&fl->lock);
+		while ((j = batch) != NULL) {
+			batch = j->next;
+			run_job(fl, j);
+			pthread_mutex_lock(&fl->lock);
+			fl->inflight -= j->cap;
+			fl->done_seq = j->seq;
+			pthread_cond_broadcast(&fl->progress);
+			pthread_mutex_unlock(&fl->lock);
+			free(j);
+		}
+		/* The queue ran dry: index lines reach the file now. */
+		if (fl->idx != NULL)
+			index_flush(fl->idx);
+		pthread_mutex_lock(&fl->lock);
+	}
+	pthread_mutex_unlock(&fl->lock);
+	return NULL;
+}
+
+static void
+enqueue(struct filer *fl, struct job *j)
+{
+	if (!fl->threaded) {
+		run_job(fl, j);
+		free(j);
+		return;
+	}
+	j->next = NULL;
+	pthread_mutex_lock(&fl->lock);
+	j->seq = ++fl->queued_seq;
+	fl->inflight += j->cap;
+	if (fl->qtail != NULL)
+		fl->qtail->next = j;
+	else
+		fl->qhead = j;
+	fl->qtail = j;
+	pthread_cond_signal(&fl->work);
+	pthread_mutex_unlock(&fl->lock);
+}
+
+/* --- the writer's side ------------------------------------------------------ */
+
+struct filer *
+filer_new(const char *outdir, const struct writer_config *cfg, int threaded, char **cause)
+{
+	struct filer *fl;
+
+	fl = xcalloc(1, sizeof *fl);
+	fl->cfg = *cfg;
+	fl->max_open = cfg->max_open_files < 1 ? 1 : cfg->max_open_files;
+	fl->outfd = fl->activefd = fl->efd = -1;
+	pthread_mutex_init(&fl->lock, NULL);
+	pthread_mutex_init(&fl->dlock, NULL);
+	pthread_cond_init(&fl->work, NULL);
+	pthread_cond_init(&fl->progress, NULL);
+	if (cfg->format != FMT_NONE) {
+		if ((fl->outfd = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+			xasprintf(cause, "%s: %s", outdir, strerror(errno));
+			goto fail;
+		}
+		if (mkdirat(fl->outfd, ACTIVE_DIR, 0755) == -1 && errno != EEXIST) {
+			xasprintf(cause, "%s/%s: %s", outdir, ACTIVE_DIR, strerror(errno));
+			goto fail;
+		}
+		fl->activefd = openat(fl->outfd, ACTIVE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fl->activefd == -1) {
+			xasprintf(cause, "%s/%s: %s", outdir, ACTIVE_DIR, strerror(errno));
+			goto fail;
+		}
+	}
+	if (threaded) {
+		if ((fl->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+			xasprintf(cause, "eventfd: %s", strerror(errno));
+			goto fail;
+		}
+		if (pthread_create(&fl->thread, NULL, filer_main, fl) != 0) {
+			xasprintf(cause, "cannot start the file writer thread");
+			goto fail;
+		}
+		fl->threaded = 1;
+	}
+	return fl;
+fail:
+	filer_free(fl);
+	return NULL;
+}
+
+void
+filer_free(struct filer *fl)
+{
+	struct done_item *it;
+
+	if (fl == NULL)
+		return;
+	if (fl->threaded) {
+		pthread_mutex_lock(&fl->lock);
+		fl->stop = 1;
+		pthread_cond_signal(&fl->work);
+		pthread_mutex_unlock(&fl->lock);
+		pthread_join(fl->thread, NULL);
+	}
+	while (fl->ohead != NULL)
+		fd_close(fl, fl->ohead);
+	while ((it = fl->dhead) != NULL) {
+		fl->dhead = it->next;
+		json_decref(it->d.entry);
+		free(it);
+	}
+	if (fl->activefd != -1)
+		close(fl->activefd);
+	if (fl->outfd != -1)
+		close(fl->outfd);
+	if (fl->efd != -1)
+		close(fl->efd);
+	pthread_mutex_destroy(&fl->lock);
+	pthread_mutex_destroy(&fl->dlock);
+	pthread_cond_destroy(&fl->work);
+	pthread_cond_destroy(&fl->progress);
+	free(fl);
+}
+
+void
+filer_set_index(struct filer *fl, struct flow_index *idx)
+{
+	fl->idx = idx;
+}
+
+void
+filer_setlimits(struct filer *fl, unsigned max_open_files)
+{
+	/* The filer closes descriptors beyond it at its next open. */
+	fl->max_open = max_open_files < 1 ? 1 : max_open_files;
+}
+
+struct ifile *
+filer_open(struct filer *fl, const struct flow *f, uint32_t linktype, uint32_t snaplen)
+{
+	char label[LABEL_MAX];
+	struct ifile *io;
+
+	if (fl->cfg.format == FMT_NONE)
+		return NULL;
+	label_make(label, f, fl->cfg.nanosecond);
+	io = xcalloc(1, sizeof *io);
+	io->label = xstrdup(label);
+	io->first = f->first;
+	io->seg_no = f->seg_no;
+	io->linktype = linktype;
+	io->snaplen = snaplen;
+	io->fd = -1;
+	return io;
+}
+
+void
+filer_write(struct filer *fl, struct ifile *io, uint8_t *buf, size_t len, size_t cap)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+
+	j->op = J_WRITE;
+	j->io = io;
+	j->buf = buf;
+	j->len = len;
+	j->cap = cap;
+	enqueue(fl, j);
+}
+
+void
+filer_finish(struct filer *fl, struct ifile *io, const struct flow *f, json_t *entry, int ended)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+
+	j->op = J_FINISH;
+	j->io = io;
+	j->done.entry = entry;
+	j->done.ended = ended;
+	if (f != NULL) {
+		j->done.key = f->key;
+		j->done.init = f->init;
+	}
+	enqueue(fl, j);
+}
+
+const char *
+filer_last_fpout(const struct filer *fl, uint16_t *suffix)
+{
+	*suffix = fl->last_suffix;
+	return fl->fpout[0] != '\0' ? fl->fpout : NULL;
+}
+
+void
+filer_sync(struct filer *fl)
+{
+	uint64_t target;
+
+	if (!fl->threaded)
+		return;
+	pthread_mutex_lock(&fl->lock);
+	target = fl->queued_seq;
+	while (fl->done_seq < target)
+		pthread_cond_wait(&fl->progress, &fl->lock);
+	pthread_mutex_unlock(&fl->lock);
+}
+
+uint64_t
+filer_inflight(struct filer *fl)
+{
+	uint64_t n;
+
+	if (!fl->threaded)
+		return 0;
+	pthread_mutex_lock(&fl->lock);
+	n = fl->inflight;
+	pthread_mutex_unlock(&fl->lock);
+	return n;
+}
+
+void
+filer_wait_below(struct filer *fl, uint64_t limit)
+{
+	if (!fl->threaded)
+		return;
+	pthread_mutex_lock(&fl->lock);
+	while (fl->inflight > limit)
+		pthread_cond_wait(&fl->progress, &fl->lock);
+	pthread_mutex_unlock(&fl->lock);
+}
+
+void
+filer_poll(struct filer *fl, writer_done_cb cb, void *arg)
+{
+	struct done_item *it, *list;
+	uint64_t n;
+
+	if (fl->efd != -1 && read(fl->efd, &n, sizeof n) == -1 && errno != EAGAIN)
+		log_warn("eventfd");
+	pthread_mutex_lock(&fl->dlock);
+	list = fl->dhead;
+	fl->dhead = fl->dtail = NULL;
+	pthread_mutex_unlock(&fl->dlock);
+	while ((it = list) != NULL) {
+		list = it->next;
+		if (cb != NULL)
+			cb(&it->d, arg);
+		json_decref(it->d.entry);
+		free(it);
+	}
+}
+
+int
+filer_event_fd(const struct filer *fl)
+{
+	return fl->efd;
+}
+
+void
+filer_stats(struct filer *fl, struct writer_stats *st)
+{
+	st->files = fl->c.files;
+	st->bytes = fl->c.bytes;
+	st->writes = fl->c.writes;
+	st->opens = fl->c.opens;
+	st->write_errors = fl->c.write_errors;
+	st->bytes_lost = fl->c.bytes_lost;
+	st->open_files = (uint32_t)fl->c.open_files;
+}

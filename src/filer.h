@@ -1,0 +1,71 @@
+/*
+ * filer.h: the file system side of the writer. It owns the output files'
+ * descriptors (at most max_open_files, least recently used closed), creates
+ * files under .active/ without ever truncating one, appends whole records,
+ * renames finished files into place and appends their index lines, in the
+ * order the writer asked. It runs on a thread of its own in the daemon, so
+ * that a slow disk (file creation on a busy file system can take
+ * milliseconds) never stops the packet path; inline for unit tests.
+ */
+#ifndef TRACEFLOW_FILER_H
+#define TRACEFLOW_FILER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "flow.h"
+#include "index.h"
+#include "writer.h"
+
+struct filer;
+struct ifile;
+
+/* outdir must exist; .active/ is made in it. NULL and *cause on failure. */
+struct filer *filer_new(
+    const char *outdir, const struct writer_config *cfg, int threaded, char **cause);
+/* Finish the queue, stop the thread, close everything. */
+void filer_free(struct filer *fl);
+
+/* Where finished flows' index lines go (NULL: nowhere). */
+void filer_set_index(struct filer *fl, struct flow_index *idx);
+void filer_setlimits(struct filer *fl, unsigned max_open_files);
+
+/* A file for the current segment of f; its name is fixed from the flow now. */
+struct ifile *filer_open(
+    struct filer *fl, const struct flow *f, uint32_t linktype, uint32_t snaplen);
+
+/* Append len bytes of whole records; buf (of cap bytes) passes to the filer. */
+void filer_write(struct filer *fl, struct ifile *io, uint8_t *buf, size_t len, size_t cap);
+
+/*
+ * Complete io (NULL when the format writes no files): close it and rename
+ * it into place; then set the entry's "label" and "fpout" to what they
+ * became and append it to the index. io is freed; the entry's reference
+ * passes to the filer and comes back through filer_poll.
+ */
+void filer_finish(
+    struct filer *fl, struct ifile *io, const struct flow *f, json_t *entry, int ended);
+
+/* After filer_sync: the path (relative to the output folder) and the name suffix of the
+ * file finished last. */
+const char *filer_last_fpout(const struct filer *fl, uint16_t *suffix);
+
+/* Block until everything queued so far is on disk and indexed. */
+void filer_sync(struct filer *fl);
+
+/* Bytes handed over and not yet written; block while above limit (back pressure). */
+uint64_t filer_inflight(struct filer *fl);
+void filer_wait_below(struct filer *fl, uint64_t limit);
+
+/* Entries whose lines reached the index since the last call, in order. */
+void filer_poll(struct filer *fl, writer_done_cb cb, void *arg);
+
+/* Readable when filer_poll has something (for the daemon's event loop); -1 inline. */
+int filer_event_fd(const struct filer *fl);
+
+/* The file system counters of writer_stats. */
+void filer_stats(struct filer *fl, struct writer_stats *st);
+
+#endif
