@@ -253,6 +253,7 @@ capture_start(struct capture *c)
 	c->src.linktype = pcapfile_linktype(c->src.dlt);
 	c->src.snaplen = (uint32_t)pcap_snapshot(c->pcap);
 	c->ev = event_new(c->base, fd, EV_READ | EV_PERSIST, on_readable, c);
+	event_priority_set(c->ev, 0); /* PRIO_CAPTURE: packets before anything else */
 	if (c->engine != NULL)
 		event_add(c->ev, NULL);
 	c->errbuf[0] = '\0';

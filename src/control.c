@@ -1080,6 +1080,8 @@ on_accept(struct evconnlistener *lst, evutil_socket_t fd, struct sockaddr *sa, i
 	c->ctl = ctl;
 	peer_credentials(c, fd);
 	c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev != NULL)
+		bufferevent_priority_set(c->bev, PRIO_CONTROL); /* capture goes first */
 	if (c->bev == NULL) {
 		log_warnx("control: cannot serve a client");
 		close(fd);

@@ -510,7 +510,8 @@ daemon_main(const struct daemon_opts *o)
 		log_init("traceflowd", log_getlevel(), LOG_TO_SYSLOG);
 	}
 	d->started = now_ns();
-	if ((d->base = event_base_new()) == NULL)
+	if ((d->base = event_base_new()) == NULL ||
+	    event_base_priority_init(d->base, PRIO_COUNT) != 0)
 		fatalx("event_base_new failed");
 	resolve_user(d);
 	prepare_spool(d);

@@ -25,6 +25,16 @@ struct daemon_opts {
 
 struct daemon;
 
+/*
+ * libevent priorities: when several events are ready, packets come first,
+ * then timers and signals, then control clients, so that a big listing
+ * never holds up the capture.
+ */
+#define PRIO_CAPTURE 0
+#define PRIO_TIMER   1
+#define PRIO_CONTROL 2
+#define PRIO_COUNT   3
+
 /* Run the daemon; returns the exit status. */
 int daemon_main(const struct daemon_opts *o);
 
