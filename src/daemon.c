@@ -30,6 +30,7 @@
 #define TICK_MS       100
 #define STATUS_SEC    5
 #define RETENTION_SEC 10
+#define USAGE_EVERY   6 /* retention turns between spool measurements without limits */
 #define MAX_CAPTURES  64
 
 struct daemon {
@@ -47,6 +48,7 @@ struct daemon {
 	gid_t gid;
 	int drop; /* change user after opening the handles */
 	struct spool_usage usage;
+	uint64_t retention_turns;
 	int exit_status;
 };
 
@@ -322,7 +324,13 @@ on_retention(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
-	/* Also the spool usage that stats reports, so it runs without limits too. */
+	/*
+	 * The walk also measures the spool for stats; without limits to enforce
+	 * it runs only every USAGE_EVERY turns, since it stats every file.
+	 */
+	if (d->cfg.max_spool_size == 0 && d->cfg.max_age == 0 &&
+	    d->retention_turns++ % USAGE_EVERY != 0)
+		return;
 	spool_retention(
 	    d->cfg.spool_dir, d->cfg.max_spool_size, d->cfg.max_age, now_ns(), &d->usage);
 }

@@ -658,6 +658,9 @@ filer_finish(struct filer *fl, struct ifile *io, const struct flow *f, json_t *e
 	j->op = J_FINISH;
 	j->io = io;
 	j->done.entry = entry;
+	/* An index entry in memory: about 48 bytes a frame number, counted while queued. */
+	if (entry != NULL && f != NULL)
+		j->cap = 512 + 48 * (size_t)f->seg_packets;
 	j->done.ended = ended;
 	if (f != NULL) {
 		j->done.key = f->key;

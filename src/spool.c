@@ -218,8 +218,6 @@ struct spool_file {
 static struct {
 	struct spool_file *v;
 	size_t n, cap;
-	const char *active;
-	size_t activelen;
 } walk;
 
 static int
@@ -227,10 +225,13 @@ walk_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
 	const char *base = path + ftw->base;
 
+	/* Active files are never candidates: do not even stat them. */
+	if (type == FTW_D && ftw->level == 1 && strcmp(base, ".active") == 0)
+		return FTW_SKIP_SUBTREE;
 	if (type != FTW_F)
-		return 0;
-	if (strncmp(path, walk.active, walk.activelen) == 0 || strcmp(base, "index.jsonl") == 0)
-		return 0;
+		return FTW_CONTINUE;
+	if (strcmp(base, "index.jsonl") == 0 && ftw->level == 1)
+		return FTW_CONTINUE;
 	if (walk.n == walk.cap) {
 		walk.cap = walk.cap ? walk.cap * 2 : 256;
 		walk.v = xreallocarray(walk.v, walk.cap, sizeof *walk.v);
@@ -240,7 +241,7 @@ walk_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 	    (uint64_t)sb->st_mtim.tv_sec * 1000000000u + (uint64_t)sb->st_mtim.tv_nsec;
 	walk.v[walk.n].size = (uint64_t)sb->st_size;
 	walk.n++;
-	return 0;
+	return FTW_CONTINUE;
 }
 
 static int
@@ -255,15 +256,11 @@ void
 spool_retention(const char *spool, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns,
     struct spool_usage *u)
 {
-	char *active;
 	size_t i;
 
 	memset(u, 0, sizeof *u);
-	xasprintf(&active, "%s%s/", spool, ACTIVE_DIR);
 	memset(&walk, 0, sizeof walk);
-	walk.active = active;
-	walk.activelen = strlen(active);
-	if (nftw(spool, walk_cb, 16, FTW_PHYS) == -1)
+	if (nftw(spool, walk_cb, 16, FTW_PHYS | FTW_ACTIONRETVAL) == -1)
 		log_warn("retention: %s", spool);
 	qsort(walk.v, walk.n, sizeof *walk.v, by_age);
 	for (i = 0; i < walk.n; i++) {
@@ -292,5 +289,4 @@ spool_retention(const char *spool, uint64_t max_bytes, uint64_t max_age_ns, uint
 	for (i = 0; i < walk.n; i++)
 		free(walk.v[i].path);
 	free(walk.v);
-	free(active);
 }

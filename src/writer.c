@@ -188,11 +188,20 @@ buf_add(struct wfile *wf, const void *p, size_t n)
 }
 
 /*
- * Hand the buffer to the filer: it is theirs now, and an idle flow holds
- * no buffer memory. If the disk falls behind by more than the budget, wait
- * for it: the kernel's ring then fills and counts what it drops, instead of
- * our memory growing without bound.
+ * What the buffers hold and what waits for the disk share one budget. If
+ * the disk falls behind by more than that, wait for it: the kernel's ring
+ * then fills and counts what it drops, instead of our memory growing
+ * without bound.
  */
+static void
+backpressure(struct writer *w)
+{
+	uint64_t total = w->cfg.buffer_total;
+
+	filer_wait_below(w->filer, total > w->buffered ? total - w->buffered : 0);
+}
+
+/* Hand the buffer to the filer: it is theirs now, and an idle flow holds none. */
 static void
 wfile_flush(struct writer *w, struct wfile *wf)
 {
@@ -200,15 +209,14 @@ wfile_flush(struct writer *w, struct wfile *wf)
 		dlist_remove(w, wf);
 		wf->dirty = 0;
 	}
-	if (wf->len == 0) {
+	if (wf->len == 0)
 		free(wf->buf);
-	} else {
+	else
 		filer_write(w->filer, wf->io, wf->buf, wf->len, wf->cap);
-		filer_wait_below(w->filer, w->cfg.buffer_total);
-	}
 	w->buffered -= wf->cap;
 	wf->buf = NULL;
 	wf->len = wf->cap = 0;
+	backpressure(w);
 }
 
 static void
@@ -472,6 +480,7 @@ writer_finish_entry(struct writer *w, struct flow *f, json_t *entry, int ended)
 	}
 	filer_finish(w->filer, wf ? wf->io : NULL, f, entry, ended);
 	free(wf);
+	backpressure(w);
 }
 
 const char *
