@@ -357,20 +357,15 @@ decode_ethertype(
 			 */
 			if (caplen - off < 1)
 				return DECODE_TRUNCATED;
-			switch (buf[off] >> 4) {
-			case 4:
-				return decode_ipv4(buf, caplen, off, pkt);
-			case 6:
-				return decode_ipv6(buf, caplen, off, pkt);
-			case 0: /* pseudowire control word, then an Ethernet frame */
-				if (caplen - off < 4 + ETHER_HDR_LEN)
-					return DECODE_TRUNCATED;
-				off += 4 + ETHER_HDR_LEN;
-				type = get16(buf + off - 2);
-				break;
-			default:
+			if (buf[off] >> 4 == 4 || buf[off] >> 4 == 6)
+				return decode_ip(buf, caplen, off, pkt);
+			if (buf[off] >> 4 != 0)
 				return DECODE_NOT_TCP;
-			}
+			/* A pseudowire control word, then an Ethernet frame. */
+			if (caplen - off < 4 + ETHER_HDR_LEN)
+				return DECODE_TRUNCATED;
+			off += 4 + ETHER_HDR_LEN;
+			type = get16(buf + off - 2);
 			break;
 		default: /* ARP, LLC lengths, LLDP, ...: not ours */
 			return DECODE_NOT_TCP;
