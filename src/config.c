@@ -157,7 +157,7 @@ static const struct cfg_entry cfg_table[] = {
 	{ NULL, "segment_size", CT_SIZE, F(segment_size), 0, 0, NULL, MiB, TiB, CF_ZERO, NULL,
 	  "... or after this many bytes; 0 = no bound." },
 	{ NULL, "write_buffer", CT_SIZE, F(write_buffer), 0, 256 * MiB, NULL, MiB, 64 * GiB, 0, NULL,
-	  "All per-flow write buffers together; beyond it the oldest is written out." },
+	  "Write buffers and data waiting for the disk, together; beyond it reading waits." },
 	{ NULL, "flush_interval", CT_DURATION, F(flush_interval), 0, SEC, NULL, 10 * MS, HOUR, 0,
 	  NULL, "Buffered packets reach the disk within this time." },
 
