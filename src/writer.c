@@ -27,7 +27,9 @@
 struct wfile {
 	struct flow *flow;
 	struct wfile *dprev, *dnext; /* dirty list */
-	struct ifile *io;            /* the file, on the filer's side */
+	struct ifile *io; /* the file, on the filer's side; made at the first hand-over */
+	uint32_t linktype;
+	uint32_t snaplen;
 	uint8_t *buf;
 	size_t len;
 	size_t cap;
@@ -201,6 +203,18 @@ backpressure(struct writer *w)
 	filer_wait_below(w->filer, total > w->buffered ? total - w->buffered : 0);
 }
 
+/*
+ * The filer's side of the file, made when there is something to hand over:
+ * a flow whose packets all still sit in its buffer costs no more memory.
+ */
+static struct ifile *
+wfile_io(struct writer *w, struct wfile *wf)
+{
+	if (wf->io == NULL)
+		wf->io = filer_open(w->filer, wf->flow, wf->linktype, wf->snaplen);
+	return wf->io;
+}
+
 /* Hand the buffer to the filer: it is theirs now, and an idle flow holds none. */
 static void
 wfile_flush(struct writer *w, struct wfile *wf)
@@ -212,7 +226,7 @@ wfile_flush(struct writer *w, struct wfile *wf)
 	if (wf->len == 0)
 		free(wf->buf);
 	else
-		filer_write(w->filer, wf->io, wf->buf, wf->len, wf->cap);
+		filer_write(w->filer, wfile_io(w, wf), wf->buf, wf->len, wf->cap);
 	w->buffered -= wf->cap;
 	wf->buf = NULL;
 	wf->len = wf->cap = 0;
@@ -237,8 +251,7 @@ struct rec_field {
 };
 
 static size_t
-rec_fields(const struct packet *p, const struct flow *f, struct rec_field *r, char *src, char *dst,
-    int nano)
+rec_fields(const struct packet *p, struct rec_field *r, char *src, char *dst)
 {
 	size_t n = 0;
 
@@ -263,8 +276,6 @@ rec_fields(const struct packet *p, const struct flow *f, struct rec_field *r, ch
 	RF("fragment", RF_BOOL, p->frag != FRAG_NONE, NULL);
 	RF("vlan", RF_VLAN, 0, NULL);
 #undef RF
-	(void)f;
-	(void)nano;
 	return n;
 }
 
@@ -381,7 +392,8 @@ wfile_get(struct writer *w, struct flow *f, uint32_t linktype, uint32_t snaplen)
 		return wf;
 	wf = xcalloc(1, sizeof *wf);
 	wf->flow = f;
-	wf->io = filer_open(w->filer, f, linktype, snaplen);
+	wf->linktype = linktype;
+	wf->snaplen = snaplen;
 	f->wstate = wf;
 	return wf;
 }
@@ -402,7 +414,7 @@ writer_packet(struct writer *w, struct flow *f, const struct packet *p, const ui
 	if (w->cfg.format == FMT_PCAP)
 		rec_pcap(w, wf, p, data);
 	else {
-		n = rec_fields(p, f, r, src, dst, w->cfg.nanosecond);
+		n = rec_fields(p, r, src, dst);
 		if (w->cfg.format == FMT_JSON)
 			rec_json(wf, p, r, n, w->cfg.nanosecond);
 		else
@@ -478,7 +490,7 @@ writer_finish_entry(struct writer *w, struct flow *f, json_t *entry, int ended)
 		wfile_flush(w, wf);
 		f->wstate = NULL;
 	}
-	filer_finish(w->filer, wf ? wf->io : NULL, f, entry, ended);
+	filer_finish(w->filer, wf ? wfile_io(w, wf) : NULL, f, entry, ended);
 	free(wf);
 	backpressure(w);
 }
