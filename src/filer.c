@@ -36,7 +36,6 @@
 
 struct ifile {
 	struct ifile *oprev, *onext; /* open-descriptor LRU */
-	char *label;                 /* the flow's label when the file was opened */
 	uint64_t first;              /* the flow's start, for the dated folder */
 	uint32_t seg_no;
 	uint32_t linktype;
@@ -47,6 +46,7 @@ struct ifile {
 	uint8_t created; /* it exists under .active/ */
 	uint8_t hdr;     /* its header is on disk */
 	uint8_t failed;  /* creating it failed: what it gets is counted as lost */
+	char label[];    /* the flow's label when the file was opened (one allocation) */
 };
 
 enum job_op { J_WRITE, J_FINISH };
@@ -439,7 +439,6 @@ io_free(struct ifile *io)
 {
 	if (io == NULL)
 		return;
-	free(io->label);
 	free(io);
 }
 
@@ -627,8 +626,8 @@ filer_open(struct filer *fl, const struct flow *f, uint32_t linktype, uint32_t s
 	if (fl->cfg.format == FMT_NONE)
 		return NULL;
 	label_make(label, f, fl->cfg.nanosecond);
-	io = xcalloc(1, sizeof *io);
-	io->label = xstrdup(label);
+	io = xcalloc(1, sizeof *io + strlen(label) + 1);
+	memcpy(io->label, label, strlen(label) + 1);
 	io->first = f->first;
 	io->seg_no = f->seg_no;
 	io->linktype = linktype;
