@@ -35,6 +35,7 @@
 #include "label.h"
 #include "log.h"
 #include "pcapfile.h"
+#include "frames.h"
 #include "writer.h"
 
 #define NS             1000000000ULL
@@ -53,60 +54,32 @@
 
 /* --- frames ------------------------------------------------------------- */
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 /* An Ethernet (optionally 802.1Q) + IPv4 + TCP frame with plen payload bytes. */
 static size_t
 frame_build(uint8_t *b, uint32_t src, uint16_t sp, uint32_t dst, uint16_t dp, uint8_t flags,
     uint32_t seq, uint32_t ack, uint32_t plen, uint16_t vlan)
 {
-	static const uint8_t mac[12] = {2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1};
-	uint8_t *ip, *tcp;
-	size_t o = 12;
-	uint32_t i;
+	static struct fb f;
+	struct fb_ip4 ip = {.src = src, .dst = dst, .id = (uint16_t)seq};
+	struct fb_tcp t = {.sport = sp,
+	    .dport = dp,
+	    .seq = seq,
+	    .ack = ack,
+	    .flags = flags,
+	    .paylen = plen,
+	    .fill = (uint8_t)(seq * 7)};
 
-	memcpy(b, mac, 12);
+	fb_init(&f);
 	if (vlan != 0) {
-		put16(b + o, 0x8100);
-		put16(b + o + 2, vlan);
-		o += 4;
-	}
-	put16(b + o, 0x0800);
-	o += 2;
-	ip = b + o;
-	memset(ip, 0, 20);
-	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(40 + plen));
-	put16(ip + 4, (uint16_t)seq);
-	put16(ip + 6, 0x4000);
-	ip[8] = 64;
-	ip[9] = 6;
-	put32(ip + 12, src);
-	put32(ip + 16, dst);
-	tcp = ip + 20;
-	memset(tcp, 0, 20);
-	put16(tcp, sp);
-	put16(tcp + 2, dp);
-	put32(tcp + 4, seq);
-	put32(tcp + 8, ack);
-	tcp[12] = 0x50;
-	tcp[13] = flags;
-	put16(tcp + 14, 65535);
-	for (i = 0; i < plen; i++)
-		tcp[20 + i] = (uint8_t)(seq * 7 + i);
-	return o + 40 + plen;
+		fb_eth(&f, 0x8100);
+		fb_vlan(&f, vlan, 0x0800);
+	} else
+		fb_eth(&f, 0x0800);
+	fb_ipv4(&f, &ip);
+	fb_tcp(&f, &t);
+	fb_finish(&f);
+	memcpy(b, f.buf, f.len);
+	return f.len;
 }
 
 static double
