@@ -172,10 +172,11 @@ ring_trim_frames(struct ring *r)
 }
 
 static void
-ring_add(struct ring *r, const struct flow_key *key, uint8_t init, json_t *entry)
+ring_add(struct ring *r, const struct flow_key *key, uint8_t init, json_t *entry,
+    const char *frames_text)
 {
 	struct done *dn = &r->slot[r->added % RING_MAX];
-	json_t *copy, *frames, *label;
+	json_t *copy, *label;
 	const uint8_t *a;
 
 	if (r->added >= RING_MAX)
@@ -183,10 +184,8 @@ ring_add(struct ring *r, const struct flow_key *key, uint8_t init, json_t *entry
 	if (r->fcursor + RING_MAX <= r->added)
 		r->fcursor = r->added + 1 - RING_MAX;
 	copy = json_copy(entry); /* shallow: only the top level changes */
-	if ((frames = json_object_get(copy, "index")) != NULL) {
-		dn->frames = json_dumps(frames, JSON_COMPACT);
-		json_object_del(copy, "index");
-	}
+	if (frames_text != NULL)
+		dn->frames = xstrdup(frames_text);
 	json_object_set_new(copy, "state", json_string("finished"));
 	dn->summary = json_dumps(copy, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	label = json_object_get(copy, "label");
@@ -219,15 +218,21 @@ ring_first(const struct ring *r)
 }
 
 static void
-on_flow_done(const struct flow_key *key, uint8_t init, json_t *entry, int ended, void *arg)
+on_flow_done(const struct flow_key *key, uint8_t init, json_t *entry, const char *frames, int ended,
+    void *arg)
 {
 	struct control *ctl = arg;
+	json_t *full;
 
-	ring_add(&ctl->ring, key, init, entry);
+	ring_add(&ctl->ring, key, init, entry, frames);
 	/* Flows that ended otherwise may be reported in the same poll. */
 	if (ctl->submitted != NULL &&
-	    strcmp(json_string_value(json_object_get(entry, "reason")) ?: "", "submit") == 0)
-		json_array_append(ctl->submitted, entry);
+	    strcmp(json_string_value(json_object_get(entry, "reason")) ?: "", "submit") == 0) {
+		/* The entry as the index has it, frame numbers included. */
+		full = json_copy(entry);
+		json_object_set_new(full, "index", json_loads(frames ? frames : "[]", 0, NULL));
+		json_array_append_new(ctl->submitted, full);
+	}
 }
 
 /* --- replies ------------------------------------------------------------ */

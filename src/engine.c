@@ -40,7 +40,8 @@ on_segment_done(struct flow *f, void *arg)
 	json_t *entry;
 
 	iface = f->key.iface < e->nsources ? e->source_names[f->key.iface] : NULL;
-	entry = index_entry(f, NULL, iface, e->cfg.writer.nanosecond, 1);
+	/* Without frame numbers: the writer adds them to the line as text. */
+	entry = index_entry(f, NULL, iface, e->cfg.writer.nanosecond, 0);
 	writer_finish_entry(e->writer, f, entry, f->reason != FLOW_R_ROTATE);
 	e->st.segments++;
 	e->st.ended[f->reason < FLOW_R_NREASONS ? f->reason : FLOW_R_NONE]++;
@@ -231,7 +232,7 @@ on_done(const struct writer_done *d, void *arg)
 	struct engine *e = arg;
 
 	if (e->hook != NULL)
-		e->hook(&d->key, d->init, d->entry, d->ended, e->hook_arg);
+		e->hook(&d->key, d->init, d->entry, d->frames, d->ended, e->hook_arg);
 }
 
 void

@@ -59,6 +59,8 @@ struct job {
 	size_t len;
 	size_t cap;
 	struct writer_done done; /* J_FINISH */
+	uint8_t *fn; /* J_FINISH: the segment's frame numbers, as struct flow keeps them */
+	size_t fnlen;
 	uint64_t seq;
 };
 
@@ -418,9 +420,10 @@ done_push(struct filer *fl, const struct writer_done *d)
 
 /* The entry says what became of the file, then it goes to the index. */
 static void
-finish_entry(struct filer *fl, struct ifile *io, const char *fpout, struct writer_done *d)
+finish_entry(struct filer *fl, struct ifile *io, const char *fpout, struct writer_done *d,
+    const uint8_t *fn, size_t fnlen)
 {
-	char label[LABEL_MAX + 16];
+	char label[LABEL_MAX + 16], *frames;
 
 	if (d->entry == NULL)
 		return;
@@ -429,8 +432,10 @@ finish_entry(struct filer *fl, struct ifile *io, const char *fpout, struct write
 		json_object_set_new(d->entry, "label", json_string(label));
 	}
 	json_object_set_new(d->entry, "fpout", fpout ? json_string(fpout) : json_null());
+	frames = index_frames_text(fn, fnlen);
 	if (fl->idx != NULL)
-		index_append(fl->idx, d->entry);
+		index_append_frames(fl->idx, d->entry, frames);
+	d->frames = frames;
 	done_push(fl, d);
 }
 
@@ -459,8 +464,9 @@ run_job(struct filer *fl, struct job *j)
 			fpout = io_finish(fl, j->io);
 			fl->last_suffix = j->io->suffix;
 		}
-		finish_entry(fl, j->io, fpout, &j->done);
+		finish_entry(fl, j->io, fpout, &j->done, j->fn, j->fnlen);
 		io_free(j->io);
+		free(j->fn);
 		break;
 	}
 	free(j->buf);
@@ -589,6 +595,7 @@ filer_free(struct filer *fl)
 	while ((it = fl->dhead) != NULL) {
 		fl->dhead = it->next;
 		json_decref(it->d.entry);
+		free((char *)it->d.frames);
 		free(it);
 	}
 	if (fl->activefd != -1)
@@ -657,9 +664,13 @@ filer_finish(struct filer *fl, struct ifile *io, const struct flow *f, json_t *e
 	j->op = J_FINISH;
 	j->io = io;
 	j->done.entry = entry;
-	/* An index entry in memory: about 48 bytes a frame number, counted while queued. */
-	if (entry != NULL && f != NULL)
-		j->cap = 512 + 48 * (size_t)f->seg_packets;
+	/* The index line's frame numbers travel compact; counted while queued. */
+	if (entry != NULL && f != NULL) {
+		j->fnlen = f->fn_len;
+		j->fn = xmalloc(j->fnlen);
+		memcpy(j->fn, f->fn_buf, j->fnlen);
+		j->cap = 512 + j->fnlen;
+	}
 	j->done.ended = ended;
 	if (f != NULL) {
 		j->done.key = f->key;
@@ -730,6 +741,7 @@ filer_poll(struct filer *fl, writer_done_cb cb, void *arg)
 		if (cb != NULL)
 			cb(&it->d, arg);
 		json_decref(it->d.entry);
+		free((char *)it->d.frames);
 		free(it);
 	}
 }

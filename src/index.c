@@ -120,6 +120,61 @@ index_append(struct flow_index *idx, json_t *entry)
 	return rc;
 }
 
+char *
+index_frames_text(const uint8_t *fn, size_t len)
+{
+	uint64_t frame = 0, d;
+	size_t i = 0, n = 1, cap = 2 + len * 4 + 24;
+	char *s = xmalloc(cap), digits[24];
+	unsigned shift, k;
+
+	s[0] = '[';
+	while (i < len) {
+		for (d = 0, shift = 0; i < len; shift += 7) {
+			uint8_t c = fn[i++];
+
+			d |= (uint64_t)(c & 0x7f) << shift;
+			if (!(c & 0x80))
+				break;
+		}
+		frame += d;
+		for (k = 0, d = frame; k == 0 || d > 0; d /= 10)
+			digits[k++] = (char)('0' + d % 10);
+		if (cap - n < k + 3) {
+			cap = cap * 2 + k + 3;
+			s = xreallocarray(s, cap, 1);
+		}
+		if (n > 1)
+			s[n++] = ',';
+		while (k > 0)
+			s[n++] = digits[--k];
+	}
+	s[n++] = ']';
+	s[n] = '\0';
+	return s;
+}
+
+int
+index_append_frames(struct flow_index *idx, json_t *entry, const char *frames)
+{
+	char *text;
+	size_t len;
+	int rc = 0;
+
+	if ((text = json_dumps(entry, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
+		fatalx("json_dumps: out of memory");
+	len = strlen(text);
+	/* The object's closing brace makes way for the frame numbers. */
+	if (len < 2 || fwrite(text, 1, len - 1, idx->fp) != len - 1 ||
+	    fprintf(idx->fp, "%s\"index\":%s}\n", len > 2 ? "," : "", frames) < 0) {
+		if (idx->errors++ < 10)
+			log_warn("%s", idx->path);
+		rc = -1;
+	}
+	free(text);
+	return rc;
+}
+
 void
 index_flush(struct flow_index *idx)
 {

@@ -28,6 +28,16 @@ json_t *index_entry(
 /* Append one entry as a line. Returns -1 (logged) if the write failed. */
 int index_append(struct flow_index *idx, json_t *entry);
 
+/*
+ * The frame numbers of a flow segment as a JSON array text ("[1,2,5]"),
+ * from the LEB128 deltas struct flow keeps them in. Written by hand: a
+ * json_t per frame number cost more than all the rest of the index line.
+ */
+char *index_frames_text(const uint8_t *fn, size_t len);
+
+/* Append entry as a line, with "index": frames (a JSON array text) as its last member. */
+int index_append_frames(struct flow_index *idx, json_t *entry, const char *frames);
+
 /* Push buffered lines to the file (at the end of a batch of packets). */
 void index_flush(struct flow_index *idx);
 

@@ -83,7 +83,8 @@ struct writer_done {
 	struct flow_key key;
 	uint8_t init;
 	int ended;
-	json_t *entry;
+	json_t *entry;      /* the index line, without its "index" member */
+	const char *frames; /* that member: the frame numbers as a JSON array text */
 };
 typedef void (*writer_done_cb)(const struct writer_done *d, void *arg);
 void writer_poll(struct writer *w, writer_done_cb cb, void *arg);

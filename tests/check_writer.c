@@ -1583,6 +1583,23 @@ START_TEST(test_writer_new_fails)
 }
 END_TEST
 
+/* The index's frame numbers, written by hand from struct flow's LEB128 deltas. */
+START_TEST(test_index_frames_text)
+{
+	/* Frames 1, 2, 130, 20000, 2^40: deltas 1, 1, 128, 19870, 2^40 - 20000. */
+	static const uint8_t fn[] = {
+	    0x01, 0x01, 0x80, 0x01, 0x9e, 0x9b, 0x01, 0xe0, 0xe3, 0xfe, 0xff, 0xff, 0x1f};
+	char *t;
+
+	t = index_frames_text(fn, sizeof fn);
+	ck_assert_str_eq(t, "[1,2,130,20000,1099511627776]");
+	free(t);
+	t = index_frames_text(NULL, 0);
+	ck_assert_str_eq(t, "[]");
+	free(t);
+}
+END_TEST
+
 static Suite *
 writer_suite(void)
 {
@@ -1594,6 +1611,7 @@ writer_suite(void)
 	tcase_add_test(tc, test_pcap_snaplen_cut);
 	tcase_add_test(tc, test_pcapfile_headers);
 	tcase_add_test(tc, test_valid_prefix);
+	tcase_add_test(tc, test_index_frames_text);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("files");
