@@ -108,8 +108,6 @@ struct filer {
 	struct counters c;
 };
 
-static const char *format_ext[FMT_COUNT] = {".pcap", ".json", ".plist", ".txt", ""};
-
 static const char plist_head[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                                  "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
                                  "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
@@ -120,13 +118,7 @@ static const char plist_head[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 static void
 io_name(const struct filer *fl, const struct ifile *io, char *buf, size_t len)
 {
-	char suffix[16] = "", seg[24] = "";
-
-	if (io->suffix)
-		snprintf(suffix, sizeof suffix, "-%u", io->suffix);
-	if (io->seg_no)
-		snprintf(seg, sizeof seg, ".seg%u", io->seg_no);
-	snprintf(buf, len, "%s%s%s%s", io->label, suffix, seg, format_ext[fl->cfg.format]);
+	writer_compose_name(buf, len, io->label, io->suffix, io->seg_no, fl->cfg.format);
 }
 
 static void

@@ -87,17 +87,27 @@ writer_format_list(void)
 }
 
 void
+writer_compose_name(
+    char *buf, size_t len, const char *label, unsigned suffix, unsigned seg_no, int format)
+{
+	char sfx[16] = "", seg[24] = "";
+
+	if (format < 0 || format >= FMT_COUNT)
+		format = FMT_NONE;
+	if (suffix)
+		snprintf(sfx, sizeof sfx, "-%u", suffix);
+	if (seg_no)
+		snprintf(seg, sizeof seg, ".seg%u", seg_no);
+	snprintf(buf, len, "%s%s%s%s", label, sfx, seg, format_ext[format]);
+}
+
+void
 writer_file_name(int format, int nanosecond, const struct flow *f, char *buf, size_t len)
 {
 	char label[LABEL_MAX];
 
-	label_make(label, f, nanosecond);
-	if (format < 0 || format >= FMT_COUNT)
-		format = FMT_NONE;
-	if (f->seg_no == 0)
-		snprintf(buf, len, "%s%s", label, format_ext[format]);
-	else
-		snprintf(buf, len, "%s.seg%u%s", label, f->seg_no, format_ext[format]);
+	label_make(label, f, nanosecond); /* with the flow's suffix, if it has one */
+	writer_compose_name(buf, len, label, 0, f->seg_no, format);
 }
 
 /* --- set-up ------------------------------------------------------------ */
@@ -223,14 +233,15 @@ wfile_flush(struct writer *w, struct wfile *wf)
 		dlist_remove(w, wf);
 		wf->dirty = 0;
 	}
+	w->buffered -= wf->cap;
 	if (wf->len == 0)
 		free(wf->buf);
-	else
+	else {
 		filer_write(w->filer, wfile_io(w, wf), wf->buf, wf->len, wf->cap);
-	w->buffered -= wf->cap;
+		backpressure(w);
+	}
 	wf->buf = NULL;
 	wf->len = wf->cap = 0;
-	backpressure(w);
 }
 
 static void

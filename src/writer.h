@@ -113,6 +113,10 @@ const struct writer_stats *writer_stats(struct writer *w);
  */
 void writer_file_name(int format, int nanosecond, const struct flow *f, char *buf, size_t len);
 
+/* The same from its parts: label[-suffix][.segN].ext (suffix and seg_no 0: none). */
+void writer_compose_name(
+    char *buf, size_t len, const char *label, unsigned suffix, unsigned seg_no, int format);
+
 /* Format names: "pcap", "json", "plist", "tree", "none" (and pcapkit's aliases). */
 int writer_format_parse(const char *name);
 const char *writer_format_name(int format);
