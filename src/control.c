@@ -43,6 +43,7 @@
 #include "index.h"
 #include "label.h"
 #include "log.h"
+#include "spool.h"
 #include "xmalloc.h"
 
 #define MAX_CLIENTS        64          /* served at once; more wait in the backlog */
@@ -1170,7 +1171,7 @@ make_parent(const char *path)
 {
 	char *copy = xstrdup(path), *dir = dirname(copy);
 
-	if (mkdir(dir, 0755) == 0)
+	if (access(dir, F_OK) == -1 && spool_mkdir(dir, 0755) == 0)
 		log_info("created %s", dir);
 	free(copy);
 }

@@ -161,24 +161,6 @@ resolve_user(struct daemon *d)
 	}
 }
 
-static void
-mkdir_p(const char *path, mode_t mode)
-{
-	char *p, *copy = xstrdup(path);
-
-	for (p = copy + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0755) == -1 && errno != EEXIST)
-			fatal("mkdir %s", copy);
-		*p = '/';
-	}
-	if (mkdir(copy, mode) == -1 && errno != EEXIST)
-		fatal("mkdir %s", copy);
-	free(copy);
-}
-
 /* The spool must belong to the user we become, or we could not write it. */
 static void
 prepare_spool(struct daemon *d)
@@ -187,7 +169,8 @@ prepare_spool(struct daemon *d)
 	char *path;
 	size_t i;
 
-	mkdir_p(d->cfg.spool_dir, 0750);
+	if (spool_mkdir(d->cfg.spool_dir, 0750) == -1)
+		fatal("mkdir %s", d->cfg.spool_dir);
 	if (!d->drop)
 		return;
 	for (i = 0; i < sizeof own / sizeof own[0]; i++) {

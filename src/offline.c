@@ -17,6 +17,7 @@
 #include "log.h"
 #include "offline.h"
 #include "pcapfile.h"
+#include "spool.h"
 #include "xmalloc.h"
 
 struct offline_ctx {
@@ -89,26 +90,6 @@ dir_is_empty(const char *path)
 	return empty;
 }
 
-static int
-mkdir_p(const char *path)
-{
-	char *p, *copy = xstrdup(path);
-	int rc = 0;
-
-	for (p = copy + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0755) == -1 && errno != EEXIST)
-			rc = -1;
-		*p = '/';
-	}
-	if (rc == 0 && mkdir(copy, 0755) == -1 && errno != EEXIST)
-		rc = -1;
-	free(copy);
-	return rc;
-}
-
 /* The output folder: created if missing; a non-empty one only with --force. */
 static int
 prepare_output(const char *dir, int force)
@@ -126,7 +107,7 @@ prepare_output(const char *dir, int force)
 		}
 		return 0;
 	}
-	if (errno != ENOENT || mkdir_p(dir) == -1) {
+	if (errno != ENOENT || spool_mkdir(dir, 0755) == -1) {
 		log_warn("%s", dir);
 		return 1;
 	}

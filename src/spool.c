@@ -81,6 +81,26 @@ pcap_scan(int fd, struct rec_summary *rs)
 	return off;
 }
 
+int
+spool_mkdir(const char *path, mode_t mode)
+{
+	char *p, *copy = xstrdup(path);
+	int rc = 0;
+
+	for (p = copy + 1; *p != '\0' && rc == 0; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0755) == -1 && errno != EEXIST)
+			rc = -1;
+		*p = '/';
+	}
+	if (rc == 0 && mkdir(copy, mode) == -1 && errno != EEXIST)
+		rc = -1;
+	free(copy);
+	return rc;
+}
+
 /* "label.segN.ext" or "label.ext" -> "label" */
 static char *
 label_of(const char *name)

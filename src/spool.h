@@ -7,6 +7,7 @@
 #define TRACEFLOW_SPOOL_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 struct spool_usage {
 	uint64_t files;
@@ -14,6 +15,12 @@ struct spool_usage {
 	uint64_t deleted;       /* by this pass */
 	uint64_t deleted_bytes; /* by this pass */
 };
+
+/*
+ * mkdir -p: the folder and its missing parents (parents 0755, the folder
+ * itself mode). -1 with errno set if one could not be made.
+ */
+int spool_mkdir(const char *path, mode_t mode);
 
 /*
  * Move every file left in <spool>/.active/ into <spool>/, cut to its last
