@@ -145,7 +145,7 @@ engine_skip(struct engine *e, struct source *src)
 	e->st.frames++;
 }
 
-static int
+static void
 count_reject(struct engine *e, enum decode_result r)
 {
 	if (r == DECODE_NOT_TCP)
@@ -154,7 +154,6 @@ count_reject(struct engine *e, enum decode_result r)
 		e->st.reasons[r]++;
 		e->st.malformed++;
 	}
-	return -1;
 }
 
 /* Later fragments borrow the ports of their datagram's first fragment. */
