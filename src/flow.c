@@ -416,7 +416,27 @@ seq_geq(uint32_t a, uint32_t b)
 	return (int32_t)(a - b) >= 0;
 }
 
-/* Follow the teardown: FIN both ways, each acknowledged, or a reset. */
+/*
+ * First-fin mode: this packet's FIN ends the flow once it is written. Nothing
+ * that came before matters, not even an RST: a flow still lingering from a
+ * teardown (the mode was switched by a reload) comes back to the open list,
+ * where a closed flow lives until flowtab_release.
+ */
+static void
+close_on_fin(struct flow_table *t, struct flow *f)
+{
+	if (f->state == FLOW_LINGER) {
+		list_remove(&t->linger, f);
+		list_append(&t->open, f);
+	}
+	f->state = FLOW_CLOSED;
+	f->reason = FLOW_R_FIN;
+}
+
+/*
+ * Follow the teardown: FIN both ways, each acknowledged, or a reset. In
+ * first-fin mode (pcapkit's rule) only a FIN ends the flow; an RST does not.
+ */
 static void
 track_state(struct flow_table *t, struct flow *f, const struct packet *p, uint8_t dir)
 {
@@ -434,11 +454,11 @@ track_state(struct flow_table *t, struct flow *f, const struct packet *p, uint8_
 	if (p->flags & TCPF_FIN) {
 		f->fin_seq[dir] = p->seq + p->payload_len + !!(p->flags & TCPF_SYN);
 		f->flags |= dir ? FLOWF_FIN_B : FLOWF_FIN_A;
-		if (t->cfg.end_mode == FLOW_END_FIRST_FIN && f->state == FLOW_OPEN) {
-			f->state = FLOW_CLOSED;
-			f->reason = FLOW_R_FIN;
-			return;
-		}
+	}
+	if (t->cfg.end_mode == FLOW_END_FIRST_FIN) {
+		if ((p->flags & TCPF_FIN) && f->state != FLOW_CLOSED)
+			close_on_fin(t, f);
+		return;
 	}
 	if (f->state != FLOW_OPEN)
 		return;

@@ -15,8 +15,9 @@
 
 enum flow_reason {
 	FLOW_R_NONE = 0,
-	FLOW_R_FIN,       /* FIN both ways and the last FIN acknowledged, then linger */
-	FLOW_R_RST,       /* reset, then linger */
+	FLOW_R_FIN,       /* FIN both ways and the last FIN acknowledged, then linger;
+	                     first-fin mode: the first FIN */
+	FLOW_R_RST,       /* reset, then linger (set in teardown mode only) */
 	FLOW_R_IDLE,      /* no packet for idle_timeout */
 	FLOW_R_SUBMIT,    /* forced by the operator */
 	FLOW_R_EOF,       /* end of the input file */
@@ -28,10 +29,13 @@ enum flow_reason {
 	FLOW_R_NREASONS
 };
 
-enum flow_end_mode {
-	FLOW_END_TEARDOWN = 0, /* FIN both ways + ACK, or RST, then linger */
-	FLOW_END_FIRST_FIN     /* pcapkit: the first FIN ends the flow, inclusive */
-};
+/*
+ * Teardown: FIN both ways and the last one acknowledged, or an RST; then
+ * linger. First-fin (pcapkit's rule): the first FIN ends the flow, that
+ * packet included, whatever came before it (an RST ends nothing, and nothing
+ * lingers): the packet after the FIN starts a new flow on the tuple.
+ */
+enum flow_end_mode { FLOW_END_TEARDOWN = 0, FLOW_END_FIRST_FIN };
 
 enum flow_state {
 	FLOW_OPEN = 0,

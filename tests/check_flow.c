@@ -912,6 +912,143 @@ START_TEST(test_first_fin_no_release)
 }
 END_TEST
 
+/*
+ * The sequence data, RST, FIN, RST, ACK, RST on one tuple (no handshake
+ * seen). Frame numbers 1..6; dt apart.
+ */
+static void
+feed_rst_fin_sequence(struct ctx *c, uint64_t t0)
+{
+	feed(c, pkt4(A, AP, B, BP, TCPF_ACK | TCPF_PSH, 1001, 5001, 100, t0));
+	feed(c, pkt4(B, BP, A, AP, TCPF_RST, 5001, 0, 0, t0 + 1 * MS));
+	feed(c, pkt4(A, AP, B, BP, TCPF_FIN | TCPF_ACK, 1101, 5001, 0, t0 + 2 * MS));
+	feed(c, pkt4(B, BP, A, AP, TCPF_RST, 5001, 0, 0, t0 + 3 * MS));
+	feed(c, pkt4(A, AP, B, BP, TCPF_ACK, 1102, 5001, 0, t0 + 4 * MS));
+	feed(c, pkt4(B, BP, A, AP, TCPF_RST, 5001, 0, 0, t0 + 5 * MS));
+}
+
+/*
+ * pcapkit's rule: only a FIN ends a flow, so an RST before it changes
+ * nothing. Two flows of three frames: data,RST,FIN | RST,ACK,RST.
+ */
+START_TEST(test_first_fin_after_rst)
+{
+	struct flow_config cfg;
+	struct ctx c;
+	uint64_t t0 = BASE_TS;
+
+	ctx_cfg_default(&cfg);
+	cfg.end_mode = FLOW_END_FIRST_FIN;
+	ctx_init(&c, &cfg);
+	feed_rst_fin_sequence(&c, t0);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_FIN);
+	ck_assert_uint_eq(c.rec[0].packets, 3);
+	assert_frames(&c.rec[0], 1, 3);
+	/* The second flow is still open: its RSTs end nothing. */
+	ck_assert_int_eq(c.last.state, FLOW_OPEN);
+	ck_assert_uint_ne(c.last.id, c.rec[0].id);
+	ck_assert_uint_eq(c.last.flags & FLOWF_PARTIAL, FLOWF_PARTIAL);
+	ck_assert_uint_eq(flowtab_count(c.t), 1);
+	ck_assert_uint_eq(flowtab_next_due(c.t), t0 + 5 * MS + IDLE_NS);
+	flowtab_end_all(c.t, FLOW_R_EOF);
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_int_eq(c.rec[1].reason, FLOW_R_EOF);
+	ck_assert_uint_eq(c.rec[1].packets, 3);
+	assert_frames(&c.rec[1], 4, 3);
+	ctx_free(&c);
+}
+END_TEST
+
+/*
+ * The same sequence in the default mode: the first RST ends the connection
+ * and the rest are stragglers caught by linger, so one flow of six frames,
+ * reason rst, ended when linger runs out after the last packet.
+ */
+START_TEST(test_teardown_rst_then_fin)
+{
+	struct ctx c;
+	uint64_t t0 = BASE_TS;
+
+	ctx_init(&c, NULL);
+	feed_rst_fin_sequence(&c, t0);
+	ck_assert_uint_eq(c.n, 0);
+	ck_assert_int_eq(c.last.state, FLOW_LINGER);
+	ck_assert_int_eq(c.last.reason, FLOW_R_RST);
+	ck_assert_uint_eq(flowtab_count(c.t), 1);
+	ck_assert_uint_eq(flowtab_next_due(c.t), t0 + 5 * MS + LINGER_NS);
+	flowtab_expire(c.t, t0 + 5 * MS + LINGER_NS - 1);
+	ck_assert_uint_eq(c.n, 0);
+	flowtab_expire(c.t, t0 + 5 * MS + LINGER_NS);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_RST);
+	ck_assert_uint_eq(c.rec[0].packets, 6);
+	assert_frames(&c.rec[0], 1, 6);
+	ck_assert_uint_eq(flowtab_count(c.t), 0);
+	ctx_free(&c);
+}
+END_TEST
+
+/* First-fin mode: an RST alone ends nothing; no linger, the idle timeout applies. */
+START_TEST(test_first_fin_rst_ignored)
+{
+	struct flow_config cfg;
+	struct ctx c;
+	uint64_t id, t0 = BASE_TS;
+
+	ctx_cfg_default(&cfg);
+	cfg.end_mode = FLOW_END_FIRST_FIN;
+	ctx_init(&c, &cfg);
+	id = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 100, 0, 0, t0));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_SYN | TCPF_ACK, 200, 101, 0, t0 + MS));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 101, 201, 0, t0 + 2 * MS));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_RST, 201, 0, 0, t0 + 3 * MS));
+	ck_assert_int_eq(c.last.state, FLOW_OPEN);
+	ck_assert_int_eq(c.last.reason, FLOW_R_NONE);
+	ck_assert_uint_eq(flowtab_next_due(c.t), t0 + 3 * MS + IDLE_NS);
+	/* Past linger, well within idle: still the same flow. */
+	flowtab_expire(c.t, t0 + 3 * MS + 2 * LINGER_NS);
+	ck_assert_uint_eq(c.n, 0);
+	ck_assert_uint_eq(
+	    feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 101, 201, 0, t0 + 3 * MS + 2 * LINGER_NS)), id);
+	flowtab_expire(c.t, t0 + 3 * MS + 2 * LINGER_NS + IDLE_NS);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_IDLE);
+	assert_frames(&c.rec[0], 1, 5);
+	ctx_free(&c);
+}
+END_TEST
+
+/*
+ * Switched to first-fin (a reload) while a flow lingers after an RST: its
+ * next FIN ends it, that packet included, and the tuple starts anew.
+ */
+START_TEST(test_first_fin_reload_during_linger)
+{
+	struct flow_config cfg;
+	struct ctx c;
+	uint64_t id, t0 = BASE_TS;
+
+	ctx_init(&c, NULL);
+	id = feed(&c, pkt4(A, AP, B, BP, TCPF_ACK | TCPF_PSH, 1001, 5001, 100, t0));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_RST, 5001, 0, 0, t0 + MS));
+	ck_assert_int_eq(c.last.state, FLOW_LINGER);
+	cfg = c.cfg;
+	cfg.end_mode = FLOW_END_FIRST_FIN;
+	flowtab_setconfig(c.t, &cfg);
+	ck_assert_uint_eq(
+	    feed(&c, pkt4(A, AP, B, BP, TCPF_FIN | TCPF_ACK, 1101, 5001, 0, t0 + 2 * MS)), id);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_FIN);
+	assert_frames(&c.rec[0], 1, 3);
+	ck_assert_uint_eq(flowtab_count(c.t), 0);
+	ck_assert_uint_eq(flowtab_next_due(c.t), UINT64_MAX);
+	ck_assert_uint_ne(feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 1102, 5001, 0, t0 + 3 * MS)), id);
+	ck_assert_uint_eq(flowtab_count(c.t), 1);
+	ctx_free(&c);
+}
+END_TEST
+
 /* --- segments ------------------------------------------------------------------ */
 
 START_TEST(test_segments_packets)
@@ -1326,6 +1463,10 @@ flow_suite(void)
 	tc = tcase_create("modes");
 	tcase_add_test(tc, test_first_fin_mode);
 	tcase_add_test(tc, test_first_fin_no_release);
+	tcase_add_test(tc, test_first_fin_after_rst);
+	tcase_add_test(tc, test_teardown_rst_then_fin);
+	tcase_add_test(tc, test_first_fin_rst_ignored);
+	tcase_add_test(tc, test_first_fin_reload_during_linger);
 	tcase_add_test(tc, test_segments_packets);
 	tcase_add_test(tc, test_segments_size);
 	tcase_add_test(tc, test_segments_keep_reason);
