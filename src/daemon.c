@@ -46,7 +46,8 @@ struct daemon {
 	uint64_t started;
 	uid_t uid;
 	gid_t gid;
-	int drop; /* change user after opening the handles */
+	int drop;    /* change user after opening the handles */
+	int spoolfd; /* the spool, opened once: all file work is relative to it */
 	struct spool_usage usage;
 	uint64_t retention_turns;
 	int exit_status;
@@ -161,24 +162,25 @@ resolve_user(struct daemon *d)
 	}
 }
 
-/* The spool must belong to the user we become, or we could not write it. */
+/*
+ * Open the spool once, as root, and keep its descriptor: all later work
+ * is relative to it. It must belong to the user we become (or we could
+ * not write it), and nothing in it or on the way to it may be a link
+ * someone planted or a folder others can write to (spool.h).
+ */
 static void
 prepare_spool(struct daemon *d)
 {
-	static const char *own[] = {"", "/.active", "/index.jsonl"};
-	char *path;
-	size_t i;
+	struct spool_owner own = {geteuid(), getegid()};
+	char *cause = NULL;
 
-	if (spool_mkdir(d->cfg.spool_dir, 0750) == -1)
-		fatal("mkdir %s", d->cfg.spool_dir);
-	if (!d->drop)
-		return;
-	for (i = 0; i < sizeof own / sizeof own[0]; i++) {
-		xasprintf(&path, "%s%s", d->cfg.spool_dir, own[i]);
-		if (chown(path, d->uid, d->gid) == -1 && errno != ENOENT)
-			fatal("chown %s", path);
-		free(path);
+	if (d->drop) {
+		own.uid = d->uid;
+		own.gid = d->gid;
 	}
+	if ((d->spoolfd = spool_open(d->cfg.spool_dir, &own, &cause)) == -1 ||
+	    spool_prepare(d->spoolfd, d->cfg.spool_dir, &own, &cause) == -1)
+		fatalx("spool_dir %s", cause);
 }
 
 /*
@@ -288,6 +290,7 @@ on_status(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	const struct engine_stats *st = engine_stats(d->engine);
+	const struct writer_stats *ws;
 	struct capture_stats cs;
 	uint64_t drops = 0;
 	unsigned i, up = 0;
@@ -297,9 +300,12 @@ on_status(evutil_socket_t fd, short what, void *arg)
 		drops += cs.kernel_drops + cs.if_drops;
 		up += cs.up;
 	}
+	ws = engine_writer_stats(d->engine);
 	notify_status("capturing on %u/%u interfaces; %u flows active, %" PRIu64
-	              " finished; %" PRIu64 " TCP packets, %" PRIu64 " drops",
-	    up, d->ncaps, flowtab_count(engine_flows(d->engine)), st->finished, st->tcp, drops);
+	              " finished; %" PRIu64 " TCP packets, %" PRIu64 " drops, %" PRIu64
+	              " frames lost (not written)",
+	    up, d->ncaps, flowtab_count(engine_flows(d->engine)), st->finished, st->tcp, drops,
+	    ws->frames_lost);
 }
 
 static void
@@ -314,8 +320,8 @@ on_retention(evutil_socket_t fd, short what, void *arg)
 	if (d->cfg.max_spool_size == 0 && d->cfg.max_age == 0 &&
 	    d->retention_turns++ % USAGE_EVERY != 0)
 		return;
-	spool_retention(
-	    d->cfg.spool_dir, d->cfg.max_spool_size, d->cfg.max_age, now_ns(), &d->usage);
+	spool_retention(d->spoolfd, d->cfg.spool_dir, d->cfg.max_spool_size, d->cfg.max_age,
+	    now_ns(), &d->usage);
 }
 
 /* The file writer thread finished flows: report them (the control channel's list). */
@@ -341,6 +347,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 
 	struct capture_stats cs;
 	const struct engine_stats *st;
+	const struct writer_stats *ws;
 
 	log_info("%s: finishing every flow", strsignal((int)sig));
 	notify_stopping();
@@ -355,8 +362,12 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	}
 	engine_finish_all(d->engine, FLOW_R_SHUTDOWN);
 	st = engine_stats(d->engine);
-	log_info("%" PRIu64 " TCP frames, %" PRIu64 " malformed, %" PRIu64 " flows finished",
-	    st->tcp, st->malformed, st->finished);
+	ws = engine_writer_stats(d->engine);
+	log_info("%" PRIu64 " TCP frames, %" PRIu64 " malformed, %" PRIu64
+	         " flows finished, %" PRIu64 " frames lost (not written), %" PRIu64
+	         " index lines not written",
+	    st->tcp, st->malformed, st->finished, ws->frames_lost,
+	    ws->index_pending + ws->index_lost);
 	event_base_loopbreak(d->base);
 }
 
@@ -451,6 +462,8 @@ daemon_free(struct daemon *d)
 	if (d->base != NULL)
 		event_base_free(d->base);
 	config_free(&d->cfg);
+	if (d->spoolfd != -1)
+		close(d->spoolfd);
 	free(d);
 }
 
@@ -462,9 +475,10 @@ start_engine(struct daemon *d)
 	unsigned i;
 	int n;
 
-	if ((n = spool_recover(d->cfg.spool_dir)) > 0)
+	if ((n = spool_recover(d->spoolfd, d->cfg.spool_dir)) > 0)
 		log_info("recovered %d files left by an earlier run", n);
 	config_to_engine(&d->cfg, &ec);
+	ec.outfd = d->spoolfd;
 	if ((d->engine = engine_new(&ec, &cause)) == NULL)
 		fatalx("%s", cause);
 	for (i = 0; i < d->ncaps; i++)
@@ -481,6 +495,7 @@ daemon_main(const struct daemon_opts *o)
 
 	d = xcalloc(1, sizeof *d);
 	d->opts = *o;
+	d->spoolfd = -1;
 	if (load_config(o, &d->cfg, &cause) == -1) {
 		log_warnx("%s", cause);
 		free(cause);

@@ -53,6 +53,7 @@ void
 engine_defaults(struct engine_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
+	cfg->outfd = -1;
 	cfg->flow.idle_ns = 300 * NS_PER_SEC;
 	cfg->flow.linger_ns = 2 * NS_PER_SEC;
 	cfg->flow.max_flows = 1000000;
@@ -77,9 +78,12 @@ engine_new(const struct engine_config *cfg, char **cause)
 
 	e = xcalloc(1, sizeof *e);
 	e->cfg = *cfg;
-	if ((e->writer = writer_new(cfg->outdir, &cfg->writer, cause)) == NULL)
+	/* Pointers into the caller's config are not kept: a reload frees it. */
+	e->cfg.outdir = NULL;
+	e->cfg.writer.layout = NULL;
+	if ((e->writer = writer_new(cfg->outfd, cfg->outdir, &cfg->writer, cause)) == NULL)
 		goto fail;
-	if ((e->index = index_open(cfg->outdir, cause)) == NULL)
+	if ((e->index = index_open(cfg->outfd, cfg->outdir, cause)) == NULL)
 		goto fail;
 	writer_set_index(e->writer, e->index);
 	e->flows = flowtab_new(&cfg->flow, on_segment_done, e);

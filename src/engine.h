@@ -16,7 +16,8 @@
 #include "writer.h"
 
 struct engine_config {
-	const char *outdir;
+	const char *outdir; /* names the output folder in messages (not kept) */
+	int outfd;          /* the output folder, opened by spool_open (not kept: duplicated) */
 	struct flow_config flow;
 	struct writer_config writer;
 	unsigned frag_max;        /* datagrams the fragment table remembers */

@@ -28,9 +28,10 @@
 #include "label.h"
 #include "log.h"
 #include "pcapfile.h"
+#include "spool.h"
 #include "xmalloc.h"
 
-#define ACTIVE_DIR ".active"
+#define ACTIVE_DIR SPOOL_ACTIVE
 #define MAX_SUFFIX 10000
 #define PATH_LEN   PATH_MAX
 
@@ -42,14 +43,16 @@ struct ifile {
 	uint32_t snaplen;
 	uint16_t suffix; /* the name was taken: label-N */
 	int fd;
-	uint64_t size;   /* bytes on disk: the header and whole records */
-	uint8_t created; /* it exists under .active/ */
-	uint8_t hdr;     /* its header is on disk */
-	uint8_t failed;  /* creating it failed: what it gets is counted as lost */
-	char label[];    /* the flow's label when the file was opened (one allocation) */
+	uint64_t size;    /* bytes on disk: the header and whole records */
+	uint64_t written; /* records on disk */
+	uint64_t lost;    /* records that could not be written (counted, logged) */
+	uint8_t created;  /* it exists under .active/ */
+	uint8_t hdr;      /* its header is on disk */
+	uint8_t failed;   /* creating it failed: what it gets is counted as lost */
+	char label[];     /* the flow's label when the file was opened (one allocation) */
 };
 
-enum job_op { J_WRITE, J_FINISH };
+enum job_op { J_WRITE, J_FINISH, J_FLUSH };
 
 struct job {
 	struct job *next;
@@ -61,6 +64,8 @@ struct job {
 	struct writer_done done; /* J_FINISH */
 	uint8_t *fn; /* J_FINISH: the segment's frame numbers, as struct flow keeps them */
 	size_t fnlen;
+	uint64_t nrec;    /* J_WRITE: records in buf */
+	uint64_t last_ns; /* J_FINISH: the segment's last packet, the file's time */
 	uint64_t seq;
 };
 
@@ -70,11 +75,13 @@ struct done_item {
 };
 
 struct counters {
-	_Atomic uint64_t files, bytes, writes, opens, write_errors, bytes_lost, open_files;
+	_Atomic uint64_t files, bytes, writes, opens, write_errors, bytes_lost, frames_lost,
+	    open_files, index_pending, index_lost, index_errors;
 };
 
 struct filer {
-	struct writer_config cfg;
+	struct writer_config cfg; /* cfg.layout is not used: a reload frees it */
+	char *layout;             /* the filer's own copy, for the life of the filer */
 	int threaded;
 
 	/* The file system side: the filer thread's alone (or the caller's, inline). */
@@ -84,7 +91,10 @@ struct filer {
 	unsigned nopen;
 	_Atomic unsigned max_open;
 	struct flow_index *idx;
-	char lastdir[PATH_LEN];
+	char lastdir[PATH_LEN]; /* the dated folder datefd is open on */
+	int datefd;
+	int failing;           /* in an episode of failed writes (a full disk) */
+	uint64_t episode_lost; /* records lost in it */
 	char fpout[PATH_LEN];
 	uint16_t last_suffix; /* of the file finished last */
 	uint64_t errors_logged;
@@ -121,15 +131,41 @@ io_name(const struct filer *fl, const struct ifile *io, char *buf, size_t len)
 	writer_compose_name(buf, len, io->label, io->suffix, io->seg_no, fl->cfg.format);
 }
 
+/*
+ * A write failed (most often a full disk). One line when an episode
+ * starts and one when it ends, with what it cost: not one per file.
+ */
 static void
 count_error(struct filer *fl, const char *what, const char *name)
 {
-	uint64_t n = ++fl->c.write_errors;
+	fl->c.write_errors++;
+	if (fl->failing)
+		return;
+	fl->failing = 1;
+	fl->episode_lost = 0;
+	log_warn("%s %s/%s: writing fails; what cannot be written is counted as lost until it "
+	         "works again",
+	    what, ACTIVE_DIR, name);
+}
 
-	/* A full disk fails every write: say so, but not a million times. */
-	if (fl->errors_logged++ < 10 || n % 10000 == 0)
-		log_warn("%s %s/%s (%llu write errors so far)", what, ACTIVE_DIR, name,
-		    (unsigned long long)n);
+static void
+count_lost(struct filer *fl, struct ifile *io, uint64_t nrec, uint64_t bytes)
+{
+	io->lost += nrec;
+	fl->c.frames_lost += nrec;
+	fl->c.bytes_lost += bytes;
+	fl->episode_lost += nrec;
+}
+
+static void
+count_written(struct filer *fl)
+{
+	if (!fl->failing)
+		return;
+	fl->failing = 0;
+	log_info("writing works again: %llu frames were lost while it failed "
+	         "(%llu since the start)",
+	    (unsigned long long)fl->episode_lost, (unsigned long long)fl->c.frames_lost);
 }
 
 static void
@@ -188,10 +224,12 @@ fd_open(struct filer *fl, struct ifile *io)
 		io_name(fl, io, name, sizeof name);
 		fl->c.opens++;
 		if (io->created)
-			io->fd = openat(fl->activefd, name, O_WRONLY | O_APPEND | O_CLOEXEC);
+			io->fd = openat(
+			    fl->activefd, name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 		else
 			io->fd = openat(fl->activefd, name,
-			    O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+			    O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    SPOOL_FILE_MODE);
 		if (io->fd != -1 || io->created || errno != EEXIST)
 			break;
 		io->suffix++;
@@ -255,12 +293,13 @@ write_all(struct filer *fl, int fd, struct iovec *iov, int iovcnt, uint64_t *don
 }
 
 /*
- * Append whole records (with the file header first if the file is new).
- * Data that cannot be written is counted and logged, never silently
- * dropped, and a failed write is cut back to the last whole record.
+ * Append nrec whole records (with the file header first if the file is
+ * new). What cannot be written is counted and logged, never silently
+ * dropped, and a failed write is cut back to the last whole record: a file
+ * only ever holds whole records.
  */
 static void
-io_append(struct filer *fl, struct ifile *io, const uint8_t *buf, size_t len)
+io_append(struct filer *fl, struct ifile *io, const uint8_t *buf, size_t len, uint64_t nrec)
 {
 	uint8_t hdr[PCAP_FILEHDR_LEN];
 	struct iovec iov[2];
@@ -274,7 +313,7 @@ io_append(struct filer *fl, struct ifile *io, const uint8_t *buf, size_t len)
 		/* A file that could not be created stays lost; a failed reopen loses this. */
 		if (!io->created)
 			io->failed = 1;
-		fl->c.bytes_lost += len;
+		count_lost(fl, io, nrec, len);
 		return;
 	}
 	io->created = 1;
@@ -290,42 +329,24 @@ io_append(struct filer *fl, struct ifile *io, const uint8_t *buf, size_t len)
 	if (write_all(fl, io->fd, iov, n, &done) == -1) {
 		io_name(fl, io, name, sizeof name);
 		count_error(fl, "write", name);
-		fl->c.bytes_lost += len;
+		count_lost(fl, io, nrec, len);
 		if (done > 0 && ftruncate(io->fd, (off_t)io->size) == 0)
 			fl->c.bytes -= done;
 	} else {
 		io->size += total;
 		io->hdr = 1;
+		io->written += nrec;
+		if (nrec > 0)
+			count_written(fl);
 	}
 }
 
 /* --- finishing (filer side) ------------------------------------------------ */
 
-static int
-make_dirs(struct filer *fl, const char *dir)
-{
-	char path[PATH_LEN], *p, c;
-
-	if (strcmp(dir, fl->lastdir) == 0)
-		return 0;
-	snprintf(path, sizeof path, "%s", dir);
-	for (p = path + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		c = *p;
-		*p = '\0';
-		if (mkdirat(fl->outfd, path, 0755) == -1 && errno != EEXIST) {
-			log_warn("mkdir %s", path);
-			return -1;
-		}
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	snprintf(fl->lastdir, sizeof fl->lastdir, "%s", dir);
-	return 0;
-}
-
+/*
+ * The dated folder (layout) of a flow that started at first, relative to
+ * the output folder; "" for none.
+ */
 static void
 dated_dir(const struct filer *fl, uint64_t first, char *buf, size_t len)
 {
@@ -333,14 +354,38 @@ dated_dir(const struct filer *fl, uint64_t first, char *buf, size_t len)
 	struct tm tm;
 
 	buf[0] = '\0';
-	if (fl->cfg.layout == NULL || fl->cfg.layout[0] == '\0')
+	if (fl->layout[0] == '\0')
 		return;
 	localtime_r(&t, &tm);
-	if (strftime(buf, len, fl->cfg.layout, &tm) == 0)
+	if (strftime(buf, len, fl->layout, &tm) == 0)
 		buf[0] = '\0';
 	/* No way out of the output folder, whatever the pattern says. */
 	if (strstr(buf, "..") != NULL || buf[0] == '/')
 		buf[0] = '\0';
+}
+
+/*
+ * A descriptor of the folder finished files go to: the output folder, or
+ * the dated one, made if missing and opened without following a link on
+ * the way (kept open while flows keep going there).
+ */
+static int
+dest_dir(struct filer *fl, char *dir)
+{
+	if (dir[0] == '\0')
+		return fl->outfd;
+	if (fl->datefd != -1 && strcmp(dir, fl->lastdir) == 0)
+		return fl->datefd;
+	if (fl->datefd != -1)
+		close(fl->datefd);
+	fl->lastdir[0] = '\0';
+	if ((fl->datefd = spool_openat_dir(fl->outfd, dir, 1)) == -1) {
+		log_warn("mkdir %s (filed in the output folder instead)", dir);
+		dir[0] = '\0';
+		return fl->outfd;
+	}
+	snprintf(fl->lastdir, sizeof fl->lastdir, "%s", dir);
+	return fl->datefd;
 }
 
 /* Rename .active/src into place; on a name already taken, take the next suffix. */
@@ -349,14 +394,14 @@ move_into_place(struct filer *fl, struct ifile *io, const char *src)
 {
 	char dir[256], name[PATH_LEN - 512];
 	unsigned tries;
+	int dfd;
 
 	dated_dir(fl, io->first, dir, sizeof dir);
-	if (dir[0] != '\0' && make_dirs(fl, dir) == -1)
-		dir[0] = '\0';
+	dfd = dest_dir(fl, dir);
 	for (tries = 0; tries < MAX_SUFFIX; tries++) {
 		io_name(fl, io, name, sizeof name);
 		snprintf(fl->fpout, sizeof fl->fpout, "%s%s%s", dir, dir[0] ? "/" : "", name);
-		if (renameat2(fl->activefd, src, fl->outfd, fl->fpout, RENAME_NOREPLACE) == 0) {
+		if (renameat2(fl->activefd, src, dfd, name, RENAME_NOREPLACE) == 0) {
 			fl->c.files++;
 			return fl->fpout;
 		}
@@ -370,9 +415,32 @@ move_into_place(struct filer *fl, struct ifile *io, const char *src)
 	return NULL;
 }
 
-/* Close and rename; the path into place, or NULL if there is no file. */
+/*
+ * The file's time is its flow's last packet: ls -t and retention then
+ * order files by when their flows ended, not by when a buffer happened to
+ * reach the disk.
+ */
+static void
+set_time(struct filer *fl, struct ifile *io, const char *name, uint64_t last_ns)
+{
+	struct timespec ts[2];
+
+	if (last_ns == 0)
+		return;
+	ts[0].tv_sec = ts[1].tv_sec = (time_t)(last_ns / 1000000000u);
+	ts[0].tv_nsec = ts[1].tv_nsec = (long)(last_ns % 1000000000u);
+	if ((io->fd != -1 ? futimens(io->fd, ts)
+	                  : utimensat(fl->activefd, name, ts, AT_SYMLINK_NOFOLLOW)) == -1)
+		log_debug("futimens %s/%s: %s", ACTIVE_DIR, name, strerror(errno));
+}
+
+/*
+ * Close and rename; the path into place, or NULL if there is no file. A
+ * file that holds none of its flow's records (they were all lost) is not
+ * presented as one: it is removed, and its index line says so.
+ */
 static const char *
-io_finish(struct filer *fl, struct ifile *io)
+io_finish(struct filer *fl, struct ifile *io, uint64_t last_ns)
 {
 	char name[PATH_LEN];
 	const char *fpout = NULL;
@@ -380,14 +448,21 @@ io_finish(struct filer *fl, struct ifile *io)
 	if (fl->cfg.format == FMT_PLIST && io->hdr) {
 		static const char tail[] = "</array>\n</plist>\n";
 
-		io_append(fl, io, (const uint8_t *)tail, sizeof tail - 1);
-	} else if (!io->hdr)
-		io_append(fl, io, NULL, 0); /* an empty flow still gets a valid file */
-	fd_close(fl, io);
-	if (io->created && !io->failed) {
-		io_name(fl, io, name, sizeof name);
-		fpout = move_into_place(fl, io, name);
+		io_append(fl, io, (const uint8_t *)tail, sizeof tail - 1, 0);
+	} else if (!io->hdr && io->lost == 0)
+		io_append(fl, io, NULL, 0, 0); /* an empty flow still gets a valid file */
+	io_name(fl, io, name, sizeof name);
+	if (io->created && !io->failed && io->written == 0 && io->lost > 0) {
+		fd_close(fl, io);
+		if (unlinkat(fl->activefd, name, 0) == -1)
+			log_warn("unlink %s/%s", ACTIVE_DIR, name);
+		return NULL;
 	}
+	if (io->created && !io->failed)
+		set_time(fl, io, name, last_ns);
+	fd_close(fl, io);
+	if (io->created && !io->failed)
+		fpout = move_into_place(fl, io, name);
 	return fpout;
 }
 
@@ -424,6 +499,11 @@ finish_entry(struct filer *fl, struct ifile *io, const char *fpout, struct write
 		json_object_set_new(d->entry, "label", json_string(label));
 	}
 	json_object_set_new(d->entry, "fpout", fpout ? json_string(fpout) : json_null());
+	if (io != NULL) {
+		/* What the file holds, beside what was captured ("packets"). */
+		json_object_set_new(d->entry, "written", json_integer((json_int_t)io->written));
+		json_object_set_new(d->entry, "truncated", json_boolean(io->lost > 0));
+	}
 	frames = index_frames_text(fn, fnlen);
 	if (fl->idx != NULL)
 		index_append_frames(fl->idx, d->entry, frames);
@@ -439,6 +519,21 @@ io_free(struct ifile *io)
 	free(io);
 }
 
+/* Index lines reach the file; the counters tell the other thread how it went. */
+static void
+index_push(struct filer *fl)
+{
+	uint64_t pending, lost, errors;
+
+	if (fl->idx == NULL)
+		return;
+	index_flush(fl->idx);
+	index_stats(fl->idx, &pending, &lost, &errors);
+	fl->c.index_pending = pending;
+	fl->c.index_lost = lost;
+	fl->c.index_errors = errors;
+}
+
 static void
 run_job(struct filer *fl, struct job *j)
 {
@@ -446,19 +541,22 @@ run_job(struct filer *fl, struct job *j)
 
 	switch (j->op) {
 	case J_WRITE:
-		io_append(fl, j->io, j->buf, j->len);
+		io_append(fl, j->io, j->buf, j->len, j->nrec);
 		break;
 	case J_FINISH:
 		/* Only this side touches fpout and last_suffix (read after filer_sync). */
 		fl->fpout[0] = '\0';
 		fl->last_suffix = 0;
 		if (j->io != NULL) {
-			fpout = io_finish(fl, j->io);
+			fpout = io_finish(fl, j->io, j->last_ns);
 			fl->last_suffix = j->io->suffix;
 		}
 		finish_entry(fl, j->io, fpout, &j->done, j->fn, j->fnlen);
 		io_free(j->io);
 		free(j->fn);
+		break;
+	case J_FLUSH:
+		index_push(fl); /* for filer_sync: the index is on disk too */
 		break;
 	}
 	free(j->buf);
@@ -471,11 +569,24 @@ filer_main(void *arg)
 {
 	struct filer *fl = arg;
 	struct job *j, *batch;
+	struct timespec again;
 
 	pthread_mutex_lock(&fl->lock);
 	for (;;) {
-		while (fl->qhead == NULL && !fl->stop)
-			pthread_cond_wait(&fl->work, &fl->lock);
+		while (fl->qhead == NULL && !fl->stop) {
+			if (fl->c.index_pending == 0) {
+				pthread_cond_wait(&fl->work, &fl->lock);
+				continue;
+			}
+			/* Lines the disk refused: try again every second until it takes them. */
+			clock_gettime(CLOCK_REALTIME, &again);
+			again.tv_sec++;
+			if (pthread_cond_timedwait(&fl->work, &fl->lock, &again) == ETIMEDOUT) {
+				pthread_mutex_unlock(&fl->lock);
+				index_push(fl);
+				pthread_mutex_lock(&fl->lock);
+			}
+		}
 		if (fl->qhead == NULL && fl->stop)
 			break;
 		batch = fl->qhead;
@@ -492,8 +603,7 @@ filer_main(void *arg)
 			free(j);
 		}
 		/* The queue ran dry: index lines reach the file now. */
-		if (fl->idx != NULL)
-			index_flush(fl->idx);
+		index_push(fl);
 		pthread_mutex_lock(&fl->lock);
 	}
 	pthread_mutex_unlock(&fl->lock);
@@ -524,30 +634,33 @@ enqueue(struct filer *fl, struct job *j)
 /* --- the writer's side ------------------------------------------------------ */
 
 struct filer *
-filer_new(const char *outdir, const struct writer_config *cfg, int threaded, char **cause)
+filer_new(
+    int outdirfd, const char *outdir, const struct writer_config *cfg, int threaded, char **cause)
 {
 	struct filer *fl;
 
 	fl = xcalloc(1, sizeof *fl);
 	fl->cfg = *cfg;
+	/* Settings are copied, never pointed to: a reload frees the config they came from. */
+	fl->layout = xstrdup(cfg->layout != NULL ? cfg->layout : "");
+	fl->cfg.layout = NULL;
 	fl->max_open = cfg->max_open_files < 1 ? 1 : cfg->max_open_files;
-	fl->outfd = fl->activefd = fl->efd = -1;
+	fl->outfd = fl->activefd = fl->datefd = fl->efd = -1;
 	pthread_mutex_init(&fl->lock, NULL);
 	pthread_mutex_init(&fl->dlock, NULL);
 	pthread_cond_init(&fl->work, NULL);
 	pthread_cond_init(&fl->progress, NULL);
 	if (cfg->format != FMT_NONE) {
-		if ((fl->outfd = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		if ((fl->outfd = fcntl(outdirfd, F_DUPFD_CLOEXEC, 0)) == -1) {
 			xasprintf(cause, "%s: %s", outdir, strerror(errno));
 			goto fail;
 		}
-		if (mkdirat(fl->outfd, ACTIVE_DIR, 0755) == -1 && errno != EEXIST) {
-			xasprintf(cause, "%s/%s: %s", outdir, ACTIVE_DIR, strerror(errno));
-			goto fail;
-		}
-		fl->activefd = openat(fl->outfd, ACTIVE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fl->activefd == -1) {
-			xasprintf(cause, "%s/%s: %s", outdir, ACTIVE_DIR, strerror(errno));
+		/* .active/ is made if missing, never followed if a link. */
+		if ((fl->activefd = spool_openat_dir(fl->outfd, ACTIVE_DIR, 1)) == -1) {
+			xasprintf(cause, "%s/%s: %s", outdir, ACTIVE_DIR,
+			    errno == ELOOP || errno == ENOTDIR
+			        ? "not a directory of its own (a link?)"
+			        : strerror(errno));
 			goto fail;
 		}
 	}
@@ -592,6 +705,9 @@ filer_free(struct filer *fl)
 	}
 	if (fl->activefd != -1)
 		close(fl->activefd);
+	if (fl->datefd != -1)
+		close(fl->datefd);
+	free(fl->layout);
 	if (fl->outfd != -1)
 		close(fl->outfd);
 	if (fl->efd != -1)
@@ -636,10 +752,11 @@ filer_open(struct filer *fl, const struct flow *f, uint32_t linktype, uint32_t s
 }
 
 void
-filer_write(struct filer *fl, struct ifile *io, uint8_t *buf, size_t len, size_t cap)
+filer_write(struct filer *fl, struct ifile *io, uint8_t *buf, size_t len, size_t cap, uint64_t nrec)
 {
 	struct job *j = xcalloc(1, sizeof *j);
 
+	j->nrec = nrec;
 	j->op = J_WRITE;
 	j->io = io;
 	j->buf = buf;
@@ -667,6 +784,7 @@ filer_finish(struct filer *fl, struct ifile *io, const struct flow *f, json_t *e
 	if (f != NULL) {
 		j->done.key = f->key;
 		j->done.init = f->init;
+		j->last_ns = f->seg_last;
 	}
 	enqueue(fl, j);
 }
@@ -681,10 +799,16 @@ filer_last_fpout(const struct filer *fl, uint16_t *suffix)
 void
 filer_sync(struct filer *fl)
 {
+	struct job *j;
 	uint64_t target;
 
-	if (!fl->threaded)
+	if (!fl->threaded) {
+		index_push(fl);
 		return;
+	}
+	j = xcalloc(1, sizeof *j);
+	j->op = J_FLUSH;
+	enqueue(fl, j);
 	pthread_mutex_lock(&fl->lock);
 	target = fl->queued_seq;
 	while (fl->done_seq < target)
@@ -753,5 +877,11 @@ filer_stats(struct filer *fl, struct writer_stats *st)
 	st->opens = fl->c.opens;
 	st->write_errors = fl->c.write_errors;
 	st->bytes_lost = fl->c.bytes_lost;
+	st->frames_lost = fl->c.frames_lost;
+	if (!fl->threaded)
+		index_push(fl); /* inline: the counters are read where they are */
+	st->index_pending = fl->c.index_pending;
+	st->index_lost = fl->c.index_lost;
+	st->index_errors = fl->c.index_errors;
 	st->open_files = (uint32_t)fl->c.open_files;
 }

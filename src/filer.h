@@ -22,9 +22,13 @@
 struct filer;
 struct ifile;
 
-/* outdir must exist; .active/ is made in it. NULL and *cause on failure. */
+/*
+ * Files go to the folder outdirfd (outdir names it in messages; the
+ * descriptor is duplicated); .active/ is made in it. The filer keeps its
+ * own copy of every setting it reads. NULL and *cause on failure.
+ */
 struct filer *filer_new(
-    const char *outdir, const struct writer_config *cfg, int threaded, char **cause);
+    int outdirfd, const char *outdir, const struct writer_config *cfg, int threaded, char **cause);
 /* Finish the queue, stop the thread, close everything. */
 void filer_free(struct filer *fl);
 
@@ -36,8 +40,9 @@ void filer_setlimits(struct filer *fl, unsigned max_open_files);
 struct ifile *filer_open(
     struct filer *fl, const struct flow *f, uint32_t linktype, uint32_t snaplen);
 
-/* Append len bytes of whole records; buf (of cap bytes) passes to the filer. */
-void filer_write(struct filer *fl, struct ifile *io, uint8_t *buf, size_t len, size_t cap);
+/* Append len bytes of nrec whole records; buf (of cap bytes) passes to the filer. */
+void filer_write(
+    struct filer *fl, struct ifile *io, uint8_t *buf, size_t len, size_t cap, uint64_t nrec);
 
 /*
  * Complete io (NULL when the format writes no files): close it and rename

@@ -1,37 +1,106 @@
 /* index.c: index.jsonl, one JSON line per finished flow or segment (jansson). */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "index.h"
 #include "label.h"
 #include "log.h"
+#include "spool.h"
 #include "xmalloc.h"
 
-#define INDEX_FILE "index.jsonl"
+#define INDEX_BATCH   (64 * 1024)        /* lines go to the file in writes of this size */
+#define INDEX_PENDING (16 * 1024 * 1024) /* kept while the disk refuses them */
 
+/*
+ * The index is written by hand, not through stdio: a FILE flushes
+ * whatever its buffer holds, so on a full disk half a line reaches the
+ * file and the next line is glued to it. Here the buffer only ever holds
+ * whole lines, it goes out in one write(2) on an O_APPEND descriptor, a
+ * write that fails halfway is cut back, and the lines are kept to be tried
+ * again.
+ */
 struct flow_index {
-	FILE *fp;
-	char *path;
-	uint64_t errors;
+	int fd;
+	char *path; /* for messages */
+	char *buf;  /* whole lines not yet in the file */
+	size_t len, cap;
+	uint64_t lines;  /* in buf */
+	uint64_t lost;   /* lines dropped: the disk refused them for too long */
+	uint64_t errors; /* failed writes */
+	int failing;
 };
 
+/* A torn last line (a crash mid-write, or an older version) is cut: it was never whole. */
+static void
+cut_torn_tail(struct flow_index *idx)
+{
+	char tail[65536];
+	struct stat sb;
+	off_t start;
+	ssize_t n, i;
+
+	if (fstat(idx->fd, &sb) == -1 || sb.st_size == 0)
+		return;
+	start = sb.st_size > (off_t)sizeof tail ? sb.st_size - (off_t)sizeof tail : 0;
+	if ((n = pread(idx->fd, tail, (size_t)(sb.st_size - start), start)) <= 0 ||
+	    tail[n - 1] == '\n')
+		return;
+	for (i = n - 1; i >= 0 && tail[i] != '\n'; i--)
+		;
+	if (i < 0 && start > 0)
+		return; /* a line longer than we look back: leave it be */
+	if (ftruncate(idx->fd, start + i + 1) == -1)
+		log_warn("%s: cut torn last line", idx->path);
+	else
+		log_warnx("%s: cut a torn last line (%zd bytes)", idx->path, n - i - 1);
+}
+
 struct flow_index *
-index_open(const char *outdir, char **cause)
+index_open(int dirfd, const char *dirpath, char **cause)
 {
 	struct flow_index *idx;
+	struct stat sb;
+	int created = 1;
 
 	idx = xcalloc(1, sizeof *idx);
-	xasprintf(&idx->path, "%s/%s", outdir, INDEX_FILE);
-	if ((idx->fp = fopen(idx->path, "ae")) == NULL) {
-		xasprintf(cause, "%s: %s", idx->path, strerror(errno));
-		free(idx->path);
-		free(idx);
-		return NULL;
+	xasprintf(&idx->path, "%s/%s", dirpath, SPOOL_INDEX);
+	/* Never through a link, never a file that is not ours alone. */
+	idx->fd = openat(dirfd, SPOOL_INDEX,
+	    O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, SPOOL_FILE_MODE);
+	if (idx->fd == -1 && errno == EEXIST) {
+		created = 0;
+		idx->fd = openat(
+		    dirfd, SPOOL_INDEX, O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	}
-	setvbuf(idx->fp, NULL, _IOFBF, 1 << 16);
+	if (idx->fd == -1) {
+		xasprintf(cause, "%s: %s", idx->path,
+		    errno == ELOOP ? "is a symbolic link; never written through (remove it)"
+		                   : strerror(errno));
+		goto fail;
+	}
+	if (fstat(idx->fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1 ||
+	    sb.st_uid != geteuid()) {
+		xasprintf(cause, "%s: not a regular file of ours alone (owner uid %u, %u links)",
+		    idx->path, (unsigned)sb.st_uid, (unsigned)sb.st_nlink);
+		goto fail;
+	}
+	if (created && fchmod(idx->fd, SPOOL_FILE_MODE) == -1)
+		log_warn("%s", idx->path);
+	cut_torn_tail(idx);
 	return idx;
+fail:
+	if (idx->fd != -1)
+		close(idx->fd);
+	free(idx->path);
+	free(idx);
+	return NULL;
 }
 
 void
@@ -39,10 +108,93 @@ index_close(struct flow_index *idx)
 {
 	if (idx == NULL)
 		return;
-	if (fclose(idx->fp) == EOF)
-		log_warn("%s", idx->path);
+	if (index_flush(idx) == -1 && idx->lines > 0) {
+		log_warnx(
+		    "%s: %" PRIu64 " index lines could not be written", idx->path, idx->lines);
+		idx->lost += idx->lines;
+	}
+	close(idx->fd);
+	free(idx->buf);
 	free(idx->path);
 	free(idx);
+}
+
+/* Queue one whole line (len bytes, without its newline). */
+static int
+add_line(struct flow_index *idx, const char *head, size_t hlen, const char *tail, size_t tlen)
+{
+	size_t need = hlen + tlen + 1;
+
+	if (idx->failing && idx->len + need > INDEX_PENDING) {
+		if (idx->lost++ % 1000 == 0)
+			log_warnx("%s: the disk refused index lines for too long: %" PRIu64
+			          " dropped so far",
+			    idx->path, idx->lost);
+		return -1;
+	}
+	if (idx->cap - idx->len < need) {
+		idx->cap = idx->len + need > 2 * idx->cap ? idx->len + need + 4096 : 2 * idx->cap;
+		idx->buf = xreallocarray(idx->buf, idx->cap, 1);
+	}
+	memcpy(idx->buf + idx->len, head, hlen);
+	memcpy(idx->buf + idx->len + hlen, tail, tlen);
+	idx->buf[idx->len + hlen + tlen] = '\n';
+	idx->len += need;
+	idx->lines++;
+	if (idx->len >= INDEX_BATCH && !idx->failing)
+		index_flush(idx);
+	return 0;
+}
+
+int
+index_flush(struct flow_index *idx)
+{
+	struct stat sb;
+	size_t off = 0;
+	ssize_t n;
+	int saved;
+
+	if (idx->len == 0)
+		return 0;
+	if (fstat(idx->fd, &sb) == -1)
+		sb.st_size = -1;
+	while (off < idx->len) {
+		if ((n = write(idx->fd, idx->buf + off, idx->len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (off == idx->len) {
+		if (idx->failing)
+			log_info("%s: index lines written again", idx->path);
+		idx->failing = 0;
+		idx->len = 0;
+		idx->lines = 0;
+		return 0;
+	}
+	saved = errno;
+	/* Half a line must not stay in the file: cut back and keep them all. */
+	if (off > 0 && (sb.st_size < 0 || ftruncate(idx->fd, sb.st_size) == -1)) {
+		/* Could not cut: the rest, written later, completes the line. */
+		memmove(idx->buf, idx->buf + off, idx->len - off);
+		idx->len -= off;
+	}
+	idx->errors++;
+	if (!idx->failing)
+		log_warnx("%s: %s; %" PRIu64 " lines kept to be written when it can be", idx->path,
+		    strerror(saved), idx->lines);
+	idx->failing = 1;
+	return -1;
+}
+
+void
+index_stats(const struct flow_index *idx, uint64_t *pending, uint64_t *lost, uint64_t *errors)
+{
+	*pending = idx ? idx->lines : 0;
+	*lost = idx ? idx->lost : 0;
+	*errors = idx ? idx->errors : 0;
 }
 
 static json_t *
@@ -58,6 +210,25 @@ static json_t *
 time_json(uint64_t ns)
 {
 	return json_real((double)(ns / 1000000000u) + (double)(ns % 1000000000u) / 1e9);
+}
+
+/*
+ * Every line has the same keys in the same order, whatever made it: what
+ * is not known is null. The filer fills in written and truncated.
+ */
+static const char *entry_keys[] = {"label", "fpout", "src", "srcport", "dst", "dstport", "vlan",
+    "interface", "first", "last", "first_ns", "last_ns", "packets", "bytes", "written", "reason",
+    "partial", "truncated", "recovered", "segment"};
+
+static json_t *
+entry_blank(void)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; i < sizeof entry_keys / sizeof entry_keys[0]; i++)
+		json_object_set_new(o, entry_keys[i], json_null());
+	return o;
 }
 
 json_t *
@@ -78,9 +249,29 @@ index_entry(
 	vlan = json_array();
 	for (i = 0; i < f->key.nvlan; i++)
 		json_array_append_new(vlan, json_integer(f->key.vlan[i]));
-	o = json_object();
+	o = entry_blank();
 	json_object_set_new(o, "label", json_string(label));
-	json_object_set_new(o, "fpout", fpout ? json_string(fpout) : json_null());
+	if (fpout != NULL)
+		json_object_set_new(o, "fpout", json_string(fpout));
+	json_object_set_new(o, "src", addr_json(f, src));
+	json_object_set_new(o, "srcport", json_integer(sport));
+	json_object_set_new(o, "dst", addr_json(f, dst));
+	json_object_set_new(o, "dstport", json_integer(dport));
+	json_object_set_new(o, "vlan", vlan);
+	if (iface != NULL)
+		json_object_set_new(o, "interface", json_string(iface));
+	json_object_set_new(o, "first", time_json(f->seg_first));
+	json_object_set_new(o, "last", time_json(f->seg_last));
+	json_object_set_new(o, "first_ns", json_integer((json_int_t)f->seg_first));
+	json_object_set_new(o, "last_ns", json_integer((json_int_t)f->seg_last));
+	json_object_set_new(o, "packets", json_integer(f->seg_packets));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)f->seg_bytes));
+	json_object_set_new(o, "written", json_integer(f->seg_packets));
+	json_object_set_new(o, "reason", json_string(flow_reason_name(f->reason)));
+	json_object_set_new(o, "partial", json_boolean(f->flags & FLOWF_PARTIAL));
+	json_object_set_new(o, "truncated", json_false());
+	json_object_set_new(o, "recovered", json_false());
+	json_object_set_new(o, "segment", json_integer(f->seg_no));
 	if (with_frames) {
 		frames = json_array();
 		flow_fn_begin(f, &it);
@@ -88,35 +279,87 @@ index_entry(
 			json_array_append_new(frames, json_integer((json_int_t)fr));
 		json_object_set_new(o, "index", frames);
 	}
-	json_object_set_new(o, "src", addr_json(f, src));
-	json_object_set_new(o, "srcport", json_integer(sport));
-	json_object_set_new(o, "dst", addr_json(f, dst));
-	json_object_set_new(o, "dstport", json_integer(dport));
-	json_object_set_new(o, "vlan", vlan);
-	json_object_set_new(o, "interface", iface ? json_string(iface) : json_null());
-	json_object_set_new(o, "first", time_json(f->seg_first));
-	json_object_set_new(o, "last", time_json(f->seg_last));
-	json_object_set_new(o, "first_ns", json_integer((json_int_t)f->seg_first));
-	json_object_set_new(o, "last_ns", json_integer((json_int_t)f->seg_last));
-	json_object_set_new(o, "packets", json_integer(f->seg_packets));
-	json_object_set_new(o, "bytes", json_integer((json_int_t)f->seg_bytes));
-	json_object_set_new(o, "reason", json_string(flow_reason_name(f->reason)));
-	json_object_set_new(o, "partial", json_boolean(f->flags & FLOWF_PARTIAL));
-	json_object_set_new(o, "segment", json_integer(f->seg_no));
 	return o;
+}
+
+/* A label's address back as the index writes it (labels spell IPv6 colons as dots). */
+static int
+addr_unlabel(char *a)
+{
+	uint8_t bin[16];
+	char *p;
+
+	if (inet_pton(AF_INET, a, bin) == 1)
+		return 1;
+	for (p = a; *p != '\0'; p++)
+		if (*p == '.')
+			*p = ':';
+	return inet_pton(AF_INET6, a, bin) == 1;
+}
+
+/* "10.0.0.1_1234-10.0.0.2_80-1700000000.123456[-N]": the label's addresses and ports. */
+static void
+label_parts(json_t *o, const char *label)
+{
+	const char *dash = strchr(label, '-'), *us, *dash2, *us2;
+	char addr[64];
+
+	if (dash == NULL || (dash2 = strchr(dash + 1, '-')) == NULL)
+		return;
+	for (us = dash; us > label && us[-1] != '_'; us--)
+		;
+	for (us2 = dash2; us2 > dash && us2[-1] != '_'; us2--)
+		;
+	if (us == label || us2 == dash + 1 || (size_t)(us - label) > sizeof addr ||
+	    (size_t)(us2 - dash) > sizeof addr)
+		return;
+	snprintf(addr, sizeof addr, "%.*s", (int)(us - label - 1), label);
+	if (addr_unlabel(addr))
+		json_object_set_new(o, "src", json_string(addr));
+	json_object_set_new(o, "srcport", json_integer(strtol(us, NULL, 10)));
+	snprintf(addr, sizeof addr, "%.*s", (int)(us2 - dash - 2), dash + 1);
+	if (addr_unlabel(addr))
+		json_object_set_new(o, "dst", json_string(addr));
+	json_object_set_new(o, "dstport", json_integer(strtol(us2, NULL, 10)));
+}
+
+int
+index_append_recovered(struct flow_index *idx, const struct index_recovered *r)
+{
+	json_t *o = entry_blank();
+	int rc;
+
+	json_object_set_new(o, "label", json_string(r->label));
+	json_object_set_new(o, "fpout", json_string(r->fpout));
+	label_parts(o, r->label);
+	if (r->have_records) {
+		json_object_set_new(o, "first", time_json(r->first_ns));
+		json_object_set_new(o, "last", time_json(r->last_ns));
+		json_object_set_new(o, "first_ns", json_integer((json_int_t)r->first_ns));
+		json_object_set_new(o, "last_ns", json_integer((json_int_t)r->last_ns));
+		/* What the file holds: what was still in memory died with the process. */
+		json_object_set_new(o, "packets", json_integer((json_int_t)r->packets));
+		json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes));
+		json_object_set_new(o, "written", json_integer((json_int_t)r->packets));
+	}
+	json_object_set_new(o, "reason", json_string("recovered"));
+	json_object_set_new(o, "recovered", json_true());
+	/* The frame numbers died with the process. */
+	rc = index_append_frames(idx, o, "null");
+	json_decref(o);
+	return rc;
 }
 
 int
 index_append(struct flow_index *idx, json_t *entry)
 {
-	int rc = 0;
+	char *text;
+	int rc;
 
-	if (json_dumpf(entry, idx->fp, JSON_COMPACT | JSON_PRESERVE_ORDER) == -1 ||
-	    fputc('\n', idx->fp) == EOF) {
-		if (idx->errors++ < 10)
-			log_warn("%s", idx->path);
-		rc = -1;
-	}
+	if ((text = json_dumps(entry, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
+		fatalx("json_dumps: out of memory");
+	rc = add_line(idx, text, strlen(text), "", 0);
+	free(text);
 	return rc;
 }
 
@@ -157,27 +400,17 @@ index_frames_text(const uint8_t *fn, size_t len)
 int
 index_append_frames(struct flow_index *idx, json_t *entry, const char *frames)
 {
-	char *text;
+	char *text, *tail;
 	size_t len;
-	int rc = 0;
+	int rc;
 
 	if ((text = json_dumps(entry, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
 		fatalx("json_dumps: out of memory");
 	len = strlen(text);
 	/* The object's closing brace makes way for the frame numbers. */
-	if (len < 2 || fwrite(text, 1, len - 1, idx->fp) != len - 1 ||
-	    fprintf(idx->fp, "%s\"index\":%s}\n", len > 2 ? "," : "", frames) < 0) {
-		if (idx->errors++ < 10)
-			log_warn("%s", idx->path);
-		rc = -1;
-	}
+	xasprintf(&tail, "%s\"index\":%s}", len > 2 ? "," : "", frames);
+	rc = add_line(idx, text, len - 1, tail, strlen(tail));
+	free(tail);
 	free(text);
 	return rc;
-}
-
-void
-index_flush(struct flow_index *idx)
-{
-	if (fflush(idx->fp) == EOF && idx->errors++ < 10)
-		log_warn("%s", idx->path);
 }

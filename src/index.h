@@ -13,8 +13,12 @@
 
 struct flow_index;
 
-/* Open (append to) index.jsonl in outdir; NULL and *cause on failure. */
-struct flow_index *index_open(const char *outdir, char **cause);
+/*
+ * Open (append to) index.jsonl in the folder dirfd (dirpath names it in
+ * messages), never through a link nor a file another user owns; a torn
+ * last line is cut. NULL and *cause on failure.
+ */
+struct flow_index *index_open(int dirfd, const char *dirpath, char **cause);
 void index_close(struct flow_index *idx);
 
 /*
@@ -25,8 +29,23 @@ void index_close(struct flow_index *idx);
 json_t *index_entry(
     const struct flow *f, const char *fpout, const char *iface, int nanosecond, int with_frames);
 
-/* Append one entry as a line. Returns -1 (logged) if the write failed. */
+/*
+ * Append one entry as a line. Lines collect in memory and reach the file
+ * whole, in one write per batch; -1 if the line had to be dropped (the
+ * disk refused lines for so long that too many are waiting: counted).
+ */
 int index_append(struct flow_index *idx, json_t *entry);
+
+/* What recovery knows of a file left in .active/ (index_append_recovered). */
+struct index_recovered {
+	const char *label;
+	const char *fpout;
+	int have_records; /* a pcap file: the times and counts below are known */
+	uint64_t first_ns, last_ns, packets, bytes;
+};
+
+/* Its line: the same keys as any other, unknown ones null, "recovered": true. */
+int index_append_recovered(struct flow_index *idx, const struct index_recovered *r);
 
 /*
  * The frame numbers of a flow segment as a JSON array text ("[1,2,5]"),
@@ -38,7 +57,14 @@ char *index_frames_text(const uint8_t *fn, size_t len);
 /* Append entry as a line, with "index": frames (a JSON array text) as its last member. */
 int index_append_frames(struct flow_index *idx, json_t *entry, const char *frames);
 
-/* Push buffered lines to the file (at the end of a batch of packets). */
-void index_flush(struct flow_index *idx);
+/*
+ * Write the waiting lines to the file (at the end of a batch). On failure
+ * (a full disk) a line cut short is cut back out of the file and every
+ * line is kept for the next call: -1, logged once per episode.
+ */
+int index_flush(struct flow_index *idx);
+
+/* Lines waiting, lines dropped, failed writes. */
+void index_stats(const struct flow_index *idx, uint64_t *pending, uint64_t *lost, uint64_t *errors);
 
 #endif

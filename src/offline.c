@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,14 +73,17 @@ input_is_nano(const char *path)
 }
 
 static int
-dir_is_empty(const char *path)
+dir_is_empty(int dirfd)
 {
 	struct dirent *de;
 	DIR *d;
-	int empty = 1;
+	int fd, empty = 1;
 
-	if ((d = opendir(path)) == NULL)
+	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
 		return 0;
+	}
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
 			empty = 0;
@@ -90,28 +94,38 @@ dir_is_empty(const char *path)
 	return empty;
 }
 
-/* The output folder: created if missing; a non-empty one only with --force. */
+/*
+ * The output folder: created if missing; a non-empty one only with
+ * --force. Opened once under the spool's rules (no link, nobody else may
+ * write to it or plant one in it); -1 when refused.
+ */
 static int
 prepare_output(const char *dir, int force)
 {
+	char *cause = NULL;
 	struct stat sb;
+	int fd;
 
-	if (stat(dir, &sb) == 0) {
-		if (!S_ISDIR(sb.st_mode)) {
-			log_warnx("%s: exists and is not a directory", dir);
-			return 1;
-		}
-		if (!force && !dir_is_empty(dir)) {
-			log_warnx("%s: output folder is not empty (use --force to add to it)", dir);
-			return 1;
-		}
-		return 0;
+	if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+		log_warnx("%s: exists and is not a directory", dir);
+		return -1;
 	}
-	if (errno != ENOENT || spool_mkdir(dir, 0755) == -1) {
-		log_warn("%s", dir);
-		return 1;
+	if ((fd = spool_open(dir, NULL, &cause)) == -1)
+		goto refused;
+	if (!force && !dir_is_empty(fd)) {
+		log_warnx("%s: output folder is not empty (use --force to add to it)", dir);
+		close(fd);
+		return -1;
 	}
-	return 0;
+	if (spool_prepare(fd, dir, NULL, &cause) == -1)
+		goto refused;
+	return fd;
+refused:
+	log_warnx("--output %s", cause);
+	free(cause);
+	if (fd != -1)
+		close(fd);
+	return -1;
 }
 
 static void
@@ -153,9 +167,13 @@ print_summary(const char *input, const char *outdir, const struct engine_stats *
 		if (st->ended[i])
 			printf("ended_%s: %" PRIu64 "\n", flow_reason_name(i), st->ended[i]);
 	printf("files: %" PRIu64 "\n", ws->files);
+	/* Accepted but not on disk: what a full disk cost, always said. */
+	printf("frames_lost: %" PRIu64 "\n", ws->frames_lost);
 	if (ws->write_errors)
 		printf("write_errors: %" PRIu64 "\nbytes_lost: %" PRIu64 "\n", ws->write_errors,
 		    ws->bytes_lost);
+	if (ws->index_pending + ws->index_lost)
+		printf("index_lines_lost: %" PRIu64 "\n", ws->index_pending + ws->index_lost);
 }
 
 static pcap_t *
@@ -174,9 +192,10 @@ int
 offline_run(struct offline_opts *o)
 {
 	struct offline_ctx c;
-	char *cause = NULL, outpath[4096];
+	const struct writer_stats *ws;
+	char *cause = NULL;
 	pcap_t *p;
-	int rc, status = 0;
+	int rc, status = 0, outfd;
 
 	memset(&c, 0, sizeof c);
 	if ((p = open_input(o->input)) == NULL)
@@ -202,11 +221,15 @@ offline_run(struct offline_opts *o)
 		o->cfg.writer.nanosecond = input_is_nano(o->input);
 	else
 		o->cfg.writer.nanosecond = o->nanosecond;
-	if ((rc = prepare_output(o->cfg.outdir, o->force)) != 0)
+	if ((outfd = prepare_output(o->cfg.outdir, o->force)) == -1) {
+		rc = 1;
 		goto out;
+	}
+	o->cfg.outfd = outfd;
 	if ((c.e = engine_new(&o->cfg, &cause)) == NULL) {
 		log_warnx("%s", cause);
 		free(cause);
+		close(outfd);
 		rc = 1;
 		goto out;
 	}
@@ -222,11 +245,12 @@ offline_run(struct offline_opts *o)
 	}
 	engine_finish_all(c.e, FLOW_R_EOF);
 	print_summary(o->input, o->cfg.outdir, engine_stats(c.e), engine_writer_stats(c.e));
-	if (engine_writer_stats(c.e)->write_errors)
+	ws = engine_writer_stats(c.e);
+	if (ws->write_errors || ws->frames_lost || ws->index_pending || ws->index_lost)
 		status = 1;
 	engine_free(c.e);
-	snprintf(outpath, sizeof outpath, "%s/.active", o->cfg.outdir);
-	rmdir(outpath); /* empty after a complete run; left alone otherwise */
+	unlinkat(outfd, SPOOL_ACTIVE, AT_REMOVEDIR); /* empty after a complete run */
+	close(outfd);
 	rc = status;
 out:
 	if (c.filtered)

@@ -1,5 +1,6 @@
 /*
- * spool.c: crash recovery and retention of the spool folder.
+ * spool.c: the spool folder: opened safely (see spool.h), crash recovery
+ * and retention, all through directory descriptors.
  *
  * Recovery relies on the writer's discipline: files are only ever appended
  * whole records (header first), so after kill -9 a file in .active/ is a
@@ -8,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +23,6 @@
 #include "pcapfile.h"
 #include "spool.h"
 #include "xmalloc.h"
-
-#define ACTIVE_DIR "/.active"
 
 struct rec_summary {
 	uint64_t packets;
@@ -101,6 +99,284 @@ spool_mkdir(const char *path, mode_t mode)
 	return rc;
 }
 
+/* --- opening the spool safely --------------------------------------------- */
+
+static int
+trusted_uid(uid_t uid, const struct spool_owner *own)
+{
+	return uid == 0 || uid == geteuid() || (own != NULL && uid == own->uid);
+}
+
+static int
+trusted_gid(gid_t gid, const struct spool_owner *own)
+{
+	return gid == 0 || gid == getegid() || (own != NULL && gid == own->gid);
+}
+
+/*
+ * May only root, the running user and the spool's owner change what this
+ * folder holds? A sticky folder (like /tmp) protects its entries from
+ * other users, so it may be writable by all.
+ */
+static int
+check_dir(
+    const struct stat *sb, const char *path, const struct spool_owner *own, int leaf, char **cause)
+{
+	if (!S_ISDIR(sb->st_mode)) {
+		xasprintf(cause, "%s: not a directory", path);
+		return -1;
+	}
+	if (!trusted_uid(sb->st_uid, own)) {
+		xasprintf(cause,
+		    "%s: owned by uid %u, who could swap what it holds; it must belong to root "
+		    "or the daemon user (chown root %s, or choose another folder)",
+		    path, (unsigned)sb->st_uid, path);
+		return -1;
+	}
+	if ((leaf || !(sb->st_mode & S_ISVTX)) &&
+	    ((sb->st_mode & S_IWOTH) ||
+	        ((sb->st_mode & S_IWGRP) && !trusted_gid(sb->st_gid, own)))) {
+		xasprintf(cause,
+		    "%s: writable by %s (mode %04o), who could plant links in it; "
+		    "chmod go-w %s, or choose another folder",
+		    path, (sb->st_mode & S_IWOTH) ? "every user" : "its group",
+		    (unsigned)(sb->st_mode & 07777), path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open one component under dirfd as a folder; ELOOP and ENOTDIR say why not. */
+static int
+open_component(int dirfd, const char *name, int nofollow)
+{
+	return openat(
+	    dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+}
+
+static int
+refuse_link(int dirfd, const char *name, const char *path, char **cause)
+{
+	struct stat sb;
+
+	if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode))
+		xasprintf(cause,
+		    "%s: is a symbolic link; the daemon never follows one here (someone may have "
+		    "planted it): remove it, or name the real folder",
+		    path);
+	else
+		xasprintf(cause, "%s: not a directory", path);
+	return -1;
+}
+
+/* The folder was made here: its mode and owner are set, not left to the umask. */
+static int
+own_new_dir(int fd, const char *path, const struct spool_owner *own, char **cause)
+{
+	if (fchmod(fd, SPOOL_DIR_MODE) == -1 ||
+	    (own != NULL && geteuid() == 0 && fchown(fd, own->uid, own->gid) == -1)) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* An existing folder of root's becomes the daemon user's: root made it, nobody swapped it. */
+static int
+adopt(int fd, const struct stat *sb, const char *path, const struct spool_owner *own, char **cause)
+{
+	if (own == NULL || geteuid() != 0 || sb->st_uid != 0 || own->uid == 0)
+		return 0;
+	if (fchown(fd, own->uid, own->gid) == -1) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+spool_open(const char *path, const struct spool_owner *own, char **cause)
+{
+	char *abs, *p, *next, *shown;
+	struct stat sb;
+	int fd, nfd, leaf, made;
+
+	if (path[0] == '/')
+		abs = xstrdup(path);
+	else {
+		char cwd[4096];
+
+		if (getcwd(cwd, sizeof cwd) == NULL) {
+			xasprintf(cause, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		xasprintf(&abs, "%s/%s", cwd, path);
+	}
+	if ((fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		xasprintf(cause, "/: %s", strerror(errno));
+		free(abs);
+		return -1;
+	}
+	/* Walk from the root: each folder on the way is checked as we stand in it. */
+	for (p = abs; fd != -1 && *p != '\0'; p = next) {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		next = p + strcspn(p, "/");
+		leaf = next[strspn(next, "/")] == '\0';
+		if (*next != '\0')
+			*next++ = '\0';
+		shown = abs;
+		made = 0;
+		if (strcmp(p, "..") == 0 || strcmp(p, ".") == 0) {
+			xasprintf(cause, "%s: no \".\" or \"..\" in the spool's path", path);
+			goto fail;
+		}
+		/* Parents may be links (/var/run): their targets are checked in turn. */
+		nfd = open_component(fd, p, leaf);
+		if (nfd == -1 && errno == ENOENT) {
+			if (mkdirat(fd, p, leaf ? SPOOL_DIR_MODE : 0755) == -1 && errno != EEXIST) {
+				xasprintf(cause, "mkdir %s: %s", shown, strerror(errno));
+				goto fail;
+			}
+			made = 1;
+			nfd = open_component(fd, p, 1);
+		}
+		if (nfd == -1) {
+			if (errno == ELOOP || errno == ENOTDIR)
+				refuse_link(fd, p, shown, cause);
+			else
+				xasprintf(cause, "%s: %s", shown, strerror(errno));
+			goto fail;
+		}
+		close(fd);
+		fd = nfd;
+		if (fstat(fd, &sb) == -1) {
+			xasprintf(cause, "%s: %s", shown, strerror(errno));
+			goto fail;
+		}
+		if (leaf && made && own_new_dir(fd, shown, own, cause) == -1)
+			goto fail;
+		if (!leaf && made && fchmod(fd, 0755) == -1) /* the daemon user walks through */
+			log_warn("chmod %s", shown);
+		if (check_dir(&sb, shown, own, leaf, cause) == -1)
+			goto fail;
+		if (leaf && !made && adopt(fd, &sb, shown, own, cause) == -1)
+			goto fail;
+		if (!leaf)
+			next[-1] = '/'; /* the whole path again, for the next message */
+	}
+	free(abs);
+	return fd;
+fail:
+	if (fd != -1)
+		close(fd);
+	free(abs);
+	return -1;
+}
+
+int
+spool_prepare(int spoolfd, const char *path, const struct spool_owner *own, char **cause)
+{
+	char *shown;
+	struct stat sb;
+	int fd, made = 0, rc = -1;
+
+	/* .active/: the files in progress. */
+	xasprintf(&shown, "%s/%s", path, SPOOL_ACTIVE);
+	fd = open_component(spoolfd, SPOOL_ACTIVE, 1);
+	if (fd == -1 && errno == ENOENT) {
+		if (mkdirat(spoolfd, SPOOL_ACTIVE, SPOOL_DIR_MODE) == -1 && errno != EEXIST) {
+			xasprintf(cause, "mkdir %s: %s", shown, strerror(errno));
+			goto out;
+		}
+		made = 1;
+		fd = open_component(spoolfd, SPOOL_ACTIVE, 1);
+	}
+	if (fd == -1) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			refuse_link(spoolfd, SPOOL_ACTIVE, shown, cause);
+		else
+			xasprintf(cause, "%s: %s", shown, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &sb) == -1)
+		xasprintf(cause, "%s: %s", shown, strerror(errno));
+	else if (made ? own_new_dir(fd, shown, own, cause) == 0
+	              : check_dir(&sb, shown, own, 1, cause) == 0 &&
+	                    adopt(fd, &sb, shown, own, cause) == 0)
+		rc = 0;
+	close(fd);
+	if (rc == -1)
+		goto out;
+
+	/* index.jsonl: made later by the daemon user; an existing one is checked. */
+	rc = -1;
+	free(shown);
+	xasprintf(&shown, "%s/%s", path, SPOOL_INDEX);
+	fd = openat(spoolfd, SPOOL_INDEX, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			rc = 0;
+		else if (errno == ELOOP)
+			xasprintf(cause,
+			    "%s: is a symbolic link; the daemon never writes through one (someone "
+			    "may have planted it): remove it",
+			    shown);
+		else
+			xasprintf(cause, "%s: %s", shown, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &sb) == -1)
+		xasprintf(cause, "%s: %s", shown, strerror(errno));
+	else if (!S_ISREG(sb.st_mode) || sb.st_nlink != 1)
+		xasprintf(cause, "%s: not a regular file of its own (%s); move it away", shown,
+		    S_ISREG(sb.st_mode) ? "it has other hard links" : "wrong type");
+	else if (!trusted_uid(sb.st_uid, own))
+		xasprintf(cause, "%s: owned by uid %u; it must belong to the daemon user", shown,
+		    (unsigned)sb.st_uid);
+	else if (adopt(fd, &sb, shown, own, cause) == 0)
+		rc = 0;
+	close(fd);
+out:
+	free(shown);
+	return rc;
+}
+
+int
+spool_openat_dir(int dirfd, const char *rel, int create)
+{
+	char *copy = xstrdup(rel), *p, *next;
+	int fd = dup(dirfd), nfd, saved;
+
+	for (p = copy; fd != -1 && *p != '\0'; p = next) {
+		next = p + strcspn(p, "/");
+		if (*next != '\0')
+			*next++ = '\0';
+		if (*p == '\0' || strcmp(p, ".") == 0)
+			continue;
+		if (strcmp(p, "..") == 0) {
+			close(fd);
+			fd = -1;
+			errno = EINVAL;
+			break;
+		}
+		nfd = open_component(fd, p, 1);
+		if (nfd == -1 && errno == ENOENT && create &&
+		    (mkdirat(fd, p, SPOOL_DIR_MODE) == 0 || errno == EEXIST))
+			nfd = open_component(fd, p, 1);
+		saved = errno;
+		close(fd);
+		fd = nfd;
+		errno = saved;
+	}
+	saved = errno;
+	free(copy);
+	errno = saved;
+	return fd;
+}
+
 /* "label.segN.ext" or "label.ext" -> "label" */
 static char *
 label_of(const char *name)
@@ -138,26 +414,60 @@ move_free_name(int activefd, int spoolfd, const char *name)
 	return NULL;
 }
 
+/* Close enough: what the file itself says of the flow, the rest null (index.c). */
 static void
 index_recovered(struct flow_index *idx, const char *name, const char *fpout,
     const struct rec_summary *rs, int is_pcap)
 {
-	json_t *o = json_object();
+	struct index_recovered r;
 	char *label = label_of(name);
 
-	json_object_set_new(o, "label", json_string(label));
-	json_object_set_new(o, "fpout", json_string(fpout));
-	json_object_set_new(o, "index", json_array()); /* frame numbers died with the process */
-	if (is_pcap) {
-		json_object_set_new(o, "first_ns", json_integer((json_int_t)rs->first_ns));
-		json_object_set_new(o, "last_ns", json_integer((json_int_t)rs->last_ns));
-		json_object_set_new(o, "packets", json_integer((json_int_t)rs->packets));
-		json_object_set_new(o, "bytes", json_integer((json_int_t)rs->bytes));
-	}
-	json_object_set_new(o, "reason", json_string("recovered"));
-	index_append(idx, o);
-	json_decref(o);
+	memset(&r, 0, sizeof r);
+	r.label = label;
+	r.fpout = fpout;
+	r.have_records = is_pcap;
+	r.first_ns = rs->first_ns;
+	r.last_ns = rs->last_ns;
+	r.packets = rs->packets;
+	r.bytes = rs->bytes;
+	index_append_recovered(idx, &r);
 	free(label);
+}
+
+/*
+ * Only a regular file of ours with no other name is ours to cut and move:
+ * a link or a foreign file in .active/ was planted, and is left alone.
+ */
+static int
+open_own(int activefd, const char *name)
+{
+	struct stat sb;
+	int fd;
+
+	if (fstatat(activefd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+		log_warn("recover %s/%s", SPOOL_ACTIVE, name);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		log_warnx("recover %s/%s: not a regular file (%s); left alone", SPOOL_ACTIVE, name,
+		    S_ISLNK(sb.st_mode) ? "a symbolic link" : "another type");
+		return -1;
+	}
+	fd = openat(activefd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		log_warn("recover %s/%s: left alone", SPOOL_ACTIVE, name);
+		return -1;
+	}
+	/* The file we opened, not the one we looked at: checked again. */
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
+	    sb.st_nlink != 1) {
+		log_warnx("recover %s/%s: owned by uid %u (we are %u) or with other names; "
+		          "not ours, left alone",
+		    SPOOL_ACTIVE, name, (unsigned)sb.st_uid, (unsigned)geteuid());
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static int
@@ -165,24 +475,27 @@ recover_one(struct flow_index *idx, int activefd, int spoolfd, const char *name)
 {
 	struct rec_summary rs;
 	int is_pcap, fd;
-	off_t valid;
+	off_t valid = 0;
 	char *fpout;
 
 	memset(&rs, 0, sizeof rs);
 	is_pcap = strlen(name) > 5 && strcmp(name + strlen(name) - 5, ".pcap") == 0;
+	if ((fd = open_own(activefd, name)) == -1)
+		return 0;
 	if (is_pcap) {
-		if ((fd = openat(activefd, name, O_RDWR | O_CLOEXEC)) == -1) {
-			log_warn("recover %s", name);
-			return 0;
-		}
 		valid = pcap_scan(fd, &rs);
 		if (valid > 0 && ftruncate(fd, valid) == -1)
-			log_warn("truncate %s", name);
-		close(fd);
-		if (valid == 0) {
-			log_warnx("recover %s: no pcap header; left in .active", name);
-			return 0;
-		}
+			log_warn("truncate %s/%s", SPOOL_ACTIVE, name);
+	}
+	close(fd);
+	if (is_pcap && rs.packets == 0) {
+		/* Nothing captured made it to the disk: no empty file goes into the spool. */
+		if (unlinkat(activefd, name, 0) == -1)
+			log_warn("recover %s/%s", SPOOL_ACTIVE, name);
+		else
+			log_warnx(
+			    "recover %s/%s: no whole record in it; removed", SPOOL_ACTIVE, name);
+		return 0;
 	}
 	if ((fpout = move_free_name(activefd, spoolfd, name)) == NULL)
 		return 0;
@@ -193,25 +506,28 @@ recover_one(struct flow_index *idx, int activefd, int spoolfd, const char *name)
 }
 
 int
-spool_recover(const char *spool)
+spool_recover(int spoolfd, const char *path)
 {
 	struct flow_index *idx = NULL;
 	struct dirent *de;
-	char *active, *cause = NULL;
-	int spoolfd, activefd, n = 0;
+	char *cause = NULL;
+	int activefd, n = 0;
 	DIR *d;
 
-	xasprintf(&active, "%s%s", spool, ACTIVE_DIR);
-	if ((d = opendir(active)) == NULL) {
-		free(active);
+	if ((activefd = open_component(spoolfd, SPOOL_ACTIVE, 1)) == -1) {
+		if (errno != ENOENT)
+			log_warn("recover %s/%s", path, SPOOL_ACTIVE);
 		return 0;
 	}
-	spoolfd = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	activefd = dirfd(d);
-	while (spoolfd != -1 && (de = readdir(d)) != NULL) {
+	if ((d = fdopendir(activefd)) == NULL) {
+		log_warn("recover %s/%s", path, SPOOL_ACTIVE);
+		close(activefd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (idx == NULL && (idx = index_open(spool, &cause)) == NULL) {
+		if (idx == NULL && (idx = index_open(spoolfd, path, &cause)) == NULL) {
 			log_warnx("recover: %s", cause);
 			free(cause);
 			break;
@@ -220,93 +536,148 @@ spool_recover(const char *spool)
 	}
 	if (idx != NULL)
 		index_close(idx);
-	if (spoolfd != -1)
-		close(spoolfd);
 	closedir(d);
-	free(active);
 	return n;
 }
 
 /* --- retention ----------------------------------------------------------- */
 
 struct spool_file {
-	char *path;
+	char *rel; /* relative to the spool */
 	uint64_t mtime_ns;
 	uint64_t size;
 };
 
-static struct {
+struct walk {
 	struct spool_file *v;
 	size_t n, cap;
-} walk;
+};
 
-static int
-walk_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+/*
+ * Every finished file under dirfd, by descriptors: a link is neither
+ * followed nor counted, and .active/ and the index are no candidates.
+ */
+static void
+walk_dir(struct walk *w, int fd0, const char *rel, int depth)
 {
-	const char *base = path + ftw->base;
+	struct dirent *de;
+	struct stat sb;
+	char *sub;
+	DIR *d;
+	int fd;
 
-	/* Active files are never candidates: do not even stat them. */
-	if (type == FTW_D && ftw->level == 1 && strcmp(base, ".active") == 0)
-		return FTW_SKIP_SUBTREE;
-	if (type != FTW_F)
-		return FTW_CONTINUE;
-	if (strcmp(base, "index.jsonl") == 0 && ftw->level == 1)
-		return FTW_CONTINUE;
-	if (walk.n == walk.cap) {
-		walk.cap = walk.cap ? walk.cap * 2 : 256;
-		walk.v = xreallocarray(walk.v, walk.cap, sizeof *walk.v);
+	if (depth > 16 || (d = fdopendir(fd0)) == NULL) {
+		close(fd0);
+		return;
 	}
-	walk.v[walk.n].path = xstrdup(path);
-	walk.v[walk.n].mtime_ns =
-	    (uint64_t)sb->st_mtim.tv_sec * 1000000000u + (uint64_t)sb->st_mtim.tv_nsec;
-	walk.v[walk.n].size = (uint64_t)sb->st_size;
-	walk.n++;
-	return FTW_CONTINUE;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (depth == 0 &&
+		    (strcmp(de->d_name, SPOOL_ACTIVE) == 0 || strcmp(de->d_name, SPOOL_INDEX) == 0))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		if (rel[0] != '\0')
+			xasprintf(&sub, "%s/%s", rel, de->d_name);
+		else
+			sub = xstrdup(de->d_name);
+		if (S_ISDIR(sb.st_mode)) {
+			if ((fd = open_component(dirfd(d), de->d_name, 1)) != -1)
+				walk_dir(w, fd, sub, depth + 1);
+			free(sub);
+			continue;
+		}
+		if (!S_ISREG(sb.st_mode)) {
+			free(sub);
+			continue;
+		}
+		if (w->n == w->cap) {
+			w->cap = w->cap ? w->cap * 2 : 256;
+			w->v = xreallocarray(w->v, w->cap, sizeof *w->v);
+		}
+		w->v[w->n].rel = sub;
+		w->v[w->n].mtime_ns =
+		    (uint64_t)sb.st_mtim.tv_sec * 1000000000u + (uint64_t)sb.st_mtim.tv_nsec;
+		w->v[w->n].size = (uint64_t)sb.st_size;
+		w->n++;
+	}
+	closedir(d);
 }
 
+/* The flow that ended first goes first; equal times by name, so the order is always the same. */
 static int
-by_age(const void *a, const void *b)
+by_end(const void *a, const void *b)
 {
 	const struct spool_file *x = a, *y = b;
 
-	return (x->mtime_ns > y->mtime_ns) - (x->mtime_ns < y->mtime_ns);
+	if (x->mtime_ns != y->mtime_ns)
+		return (x->mtime_ns > y->mtime_ns) - (x->mtime_ns < y->mtime_ns);
+	return strverscmp(x->rel, y->rel);
+}
+
+/* unlink rel under the spool, following no link on the way. */
+static int
+unlink_rel(int spoolfd, const char *rel)
+{
+	const char *slash = strrchr(rel, '/');
+	char *dir;
+	int fd, rc, saved;
+
+	if (slash == NULL)
+		return unlinkat(spoolfd, rel, 0);
+	xasprintf(&dir, "%.*s", (int)(slash - rel), rel);
+	fd = spool_openat_dir(spoolfd, dir, 0);
+	free(dir);
+	if (fd == -1)
+		return -1;
+	rc = unlinkat(fd, slash + 1, 0);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
 }
 
 void
-spool_retention(const char *spool, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns,
-    struct spool_usage *u)
+spool_retention(int spoolfd, const char *path, uint64_t max_bytes, uint64_t max_age_ns,
+    uint64_t now_ns, struct spool_usage *u)
 {
+	struct walk w;
 	size_t i;
+	int fd;
 
 	memset(u, 0, sizeof *u);
-	memset(&walk, 0, sizeof walk);
-	if (nftw(spool, walk_cb, 16, FTW_PHYS | FTW_ACTIONRETVAL) == -1)
-		log_warn("retention: %s", spool);
-	qsort(walk.v, walk.n, sizeof *walk.v, by_age);
-	for (i = 0; i < walk.n; i++) {
-		u->files++;
-		u->bytes += walk.v[i].size;
+	memset(&w, 0, sizeof w);
+	if ((fd = dup(spoolfd)) == -1) {
+		log_warn("retention: %s", path);
+		return;
 	}
-	for (i = 0; i < walk.n; i++) {
-		struct spool_file *f = &walk.v[i];
+	walk_dir(&w, fd, "", 0);
+	qsort(w.v, w.n, sizeof *w.v, by_end);
+	for (i = 0; i < w.n; i++) {
+		u->files++;
+		u->bytes += w.v[i].size;
+	}
+	for (i = 0; i < w.n; i++) {
+		struct spool_file *f = &w.v[i];
 		int too_big = max_bytes && u->bytes > max_bytes;
 		int too_old =
 		    max_age_ns && now_ns > f->mtime_ns && now_ns - f->mtime_ns > max_age_ns;
 
 		if (!too_big && !too_old)
 			break;
-		if (unlink(f->path) == -1) {
-			log_warn("retention: unlink %s", f->path);
+		if (unlink_rel(spoolfd, f->rel) == -1) {
+			log_warn("retention: unlink %s/%s", path, f->rel);
 			continue;
 		}
-		log_info("retention: deleted %s (%" PRIu64 " bytes, %s)", f->path, f->size,
+		log_info("retention: deleted %s/%s (%" PRIu64 " bytes, %s)", path, f->rel, f->size,
 		    too_big ? "spool over max_spool_size" : "older than max_age");
 		u->files--;
 		u->bytes -= f->size;
 		u->deleted++;
 		u->deleted_bytes += f->size;
 	}
-	for (i = 0; i < walk.n; i++)
-		free(walk.v[i].path);
-	free(walk.v);
+	for (i = 0; i < w.n; i++)
+		free(w.v[i].rel);
+	free(w.v);
 }

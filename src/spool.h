@@ -1,6 +1,12 @@
 /*
- * spool.h: the spool folder around the engine: recovery of files that a
- * crash left in .active/, and retention (the oldest finished files go
+ * spool.h: the spool folder around the engine. Other users, and the daemon
+ * user itself, may plant symbolic links in it, so every operation here and
+ * in the filer works relative to directory descriptors opened once, with
+ * O_NOFOLLOW, after checking who owns them (OpenSSH's StrictModes rule):
+ * nothing is opened, changed or deleted by a path another user could swap.
+ *
+ * Here: opening (and making) the spool safely, crash recovery of files a
+ * crash left in .active/, and retention (the flows that ended first go
  * first when the spool is too big or too old; active files never).
  */
 #ifndef TRACEFLOW_SPOOL_H
@@ -8,6 +14,20 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+
+/* The names the spool holds besides finished files: one place for them. */
+#define SPOOL_ACTIVE ".active"
+#define SPOOL_INDEX  "index.jsonl"
+
+/* Modes set explicitly: the daemon's group (and so control_group, if the same) may read. */
+#define SPOOL_DIR_MODE  0750
+#define SPOOL_FILE_MODE 0640
+
+/* Who the spool belongs to: the user the daemon runs as once privileges are dropped. */
+struct spool_owner {
+	uid_t uid;
+	gid_t gid;
+};
 
 struct spool_usage {
 	uint64_t files;
@@ -17,23 +37,55 @@ struct spool_usage {
 };
 
 /*
- * mkdir -p: the folder and its missing parents (parents 0755, the folder
- * itself mode). -1 with errno set if one could not be made.
+ * mkdir -p by path, for the control socket's folder (parents 0755, the
+ * folder itself mode). -1 with errno set if one could not be made.
  */
 int spool_mkdir(const char *path, mode_t mode);
 
 /*
- * Move every file left in <spool>/.active/ into <spool>/, cut to its last
- * whole pcap record, and index it with reason "recovered". Returns how many.
+ * Open the folder at path (made, with missing parents, if it does not
+ * exist) and return a descriptor of it, or -1 and *cause. Refused, with a
+ * cause naming the path and the fix: a folder that is a symbolic link, that
+ * belongs to someone other than root, the running user or own->uid, that
+ * others may write to, or that lies under a folder writable by others
+ * without the sticky bit (or owned by an untrusted user). A folder made
+ * here gets SPOOL_DIR_MODE and own as its owner; one owned by root is
+ * given to own (through the descriptor: a verified folder, never a link).
+ * own may be NULL: the running user.
  */
-int spool_recover(const char *spool);
+int spool_open(const char *path, const struct spool_owner *own, char **cause);
 
 /*
- * Delete finished files, oldest first, while the spool holds more than
- * max_bytes or while the oldest is older than max_age_ns (0 = no bound).
- * Each deletion is logged. usage receives what is left.
+ * Make or check .active/ and index.jsonl in the spool: neither may be a
+ * symbolic link or belong to another user; .active/ is made
+ * SPOOL_DIR_MODE, and existing ones owned by root are given to own.
+ * -1 and *cause when refused.
  */
-void spool_retention(const char *spool, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns,
-    struct spool_usage *usage);
+int spool_prepare(int spoolfd, const char *path, const struct spool_owner *own, char **cause);
+
+/*
+ * Open the folder rel (one or more components, no ".."), under dirfd,
+ * following no symbolic link on the way; with create, missing folders are
+ * made SPOOL_DIR_MODE. -1 with errno set.
+ */
+int spool_openat_dir(int dirfd, const char *rel, int create);
+
+/*
+ * Move every file left in .active/ into the spool, cut to its last whole
+ * pcap record, and index it with reason "recovered". Only regular files of
+ * the running user are touched: anything else is logged and left alone.
+ * Returns how many were recovered.
+ */
+int spool_recover(int spoolfd, const char *path);
+
+/*
+ * Delete finished files, those whose flows ended first first (their
+ * modification time is the flow's last packet; ties by name), while the
+ * spool holds more than max_bytes or while the oldest is older than
+ * max_age_ns (0 = no bound). Each deletion is logged. usage receives what
+ * is left.
+ */
+void spool_retention(int spoolfd, const char *path, uint64_t max_bytes, uint64_t max_age_ns,
+    uint64_t now_ns, struct spool_usage *usage);
 
 #endif

@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -248,6 +249,11 @@ main(int argc, char **argv)
 	}
 	if (verbose)
 		log_setlevel(LOG_LVL_DEBUG);
+	/*
+	 * Modes of what we make are ours to say, not the caller's umask's:
+	 * folders SPOOL_DIR_MODE, files SPOOL_FILE_MODE (spool.h).
+	 */
+	umask(027);
 	if (o.input == NULL && o.cfg.outdir == NULL) {
 		d.verbose = verbose;
 		if (optind < argc) {

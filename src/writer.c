@@ -33,6 +33,7 @@ struct wfile {
 	uint8_t *buf;
 	size_t len;
 	size_t cap;
+	uint64_t nrec; /* records in buf */
 	uint64_t dirty_since;
 	uint8_t dirty; /* on the dirty list */
 };
@@ -113,13 +114,14 @@ writer_file_name(int format, int nanosecond, const struct flow *f, char *buf, si
 /* --- set-up ------------------------------------------------------------ */
 
 struct writer *
-writer_new(const char *outdir, const struct writer_config *cfg, char **cause)
+writer_new(int outdirfd, const char *outdir, const struct writer_config *cfg, char **cause)
 {
 	struct writer *w;
 
 	w = xcalloc(1, sizeof *w);
 	w->cfg = *cfg;
-	if ((w->filer = filer_new(outdir, cfg, cfg->threaded, cause)) == NULL) {
+	w->cfg.layout = NULL; /* the filer's: it keeps a copy */
+	if ((w->filer = filer_new(outdirfd, outdir, cfg, cfg->threaded, cause)) == NULL) {
 		free(w);
 		return NULL;
 	}
@@ -237,11 +239,12 @@ wfile_flush(struct writer *w, struct wfile *wf)
 	if (wf->len == 0)
 		free(wf->buf);
 	else {
-		filer_write(w->filer, wfile_io(w, wf), wf->buf, wf->len, wf->cap);
+		filer_write(w->filer, wfile_io(w, wf), wf->buf, wf->len, wf->cap, wf->nrec);
 		backpressure(w);
 	}
 	wf->buf = NULL;
 	wf->len = wf->cap = 0;
+	wf->nrec = 0;
 }
 
 static void
@@ -433,6 +436,7 @@ writer_packet(struct writer *w, struct flow *f, const struct packet *p, const ui
 	}
 	/* The budget counts what buffers hold in memory, not just what they hold. */
 	w->buffered += wf->cap - before;
+	wf->nrec++;
 	if (!wf->dirty) {
 		wf->dirty = 1;
 		wf->dirty_since = now;

@@ -26,7 +26,7 @@ struct writer_config {
 	int format;              /* enum writer_format */
 	int big;                 /* big-endian pcap files */
 	int nanosecond;          /* nanosecond pcap timestamps and labels */
-	const char *layout;      /* strftime(3) pattern on the flow's start; "" = flat */
+	const char *layout;      /* strftime(3) pattern on the flow's start; "" = flat (copied) */
 	unsigned max_open_files; /* descriptor budget */
 	size_t flow_buffer;      /* one flow's buffer is written out at this size */
 	size_t buffer_total;     /* all buffers; beyond it the oldest is written out */
@@ -40,15 +40,24 @@ struct writer_stats {
 	uint64_t writes; /* write system calls */
 	uint64_t opens;  /* open system calls (creates and reopens) */
 	uint64_t write_errors;
-	uint64_t bytes_lost; /* buffered bytes that could not be written (logged) */
-	uint32_t open_files; /* descriptors open now */
-	uint64_t buffered;   /* bytes of buffer memory now (capacity, >= what they hold) */
+	uint64_t bytes_lost;    /* buffered bytes that could not be written (logged) */
+	uint64_t frames_lost;   /* frames accepted but not written (a full disk...) */
+	uint64_t index_pending; /* index lines waiting for the disk */
+	uint64_t index_lost;    /* index lines dropped: refused for too long */
+	uint64_t index_errors;  /* failed index writes */
+	uint32_t open_files;    /* descriptors open now */
+	uint64_t buffered;      /* bytes of buffer memory now (capacity, >= what they hold) */
 };
 
 struct writer;
 
-/* Create .active/ under outdir (which must exist). NULL and *cause on failure. */
-struct writer *writer_new(const char *outdir, const struct writer_config *cfg, char **cause);
+/*
+ * Files go to the folder outdirfd (outdir names it in messages); .active/
+ * is made in it. What the writer and its filer read of cfg is copied.
+ * NULL and *cause on failure.
+ */
+struct writer *writer_new(
+    int outdirfd, const char *outdir, const struct writer_config *cfg, char **cause);
 /* Finish what is queued and close everything. Active flows must be finished first. */
 void writer_free(struct writer *w);
 

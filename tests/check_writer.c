@@ -112,6 +112,17 @@ rm_tree(const char *dir)
  */
 static char tmp_base[PATH_MAX];
 
+/*
+ * A descriptor of a test folder, as the daemon hands the writer one (the
+ * spool opened once); -1 for a folder that does not exist. The tests'
+ * folders live as long as the process: the descriptors are not closed.
+ */
+static int
+dir_fd(const char *path)
+{
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 static void
 make_tmpdir(char *dir, size_t len)
 {
@@ -294,7 +305,7 @@ wt_start(struct wt *c)
 {
 	char *cause = NULL;
 
-	c->w = writer_new(c->dir, &c->wc, &cause);
+	c->w = writer_new(dir_fd(c->dir), c->dir, &c->wc, &cause);
 	ck_assert_msg(c->w != NULL, "writer_new: %s", cause ? cause : "?");
 	c->t = flowtab_new(&c->fc, wt_end, c);
 }
@@ -1164,6 +1175,7 @@ START_TEST(test_engine_index)
 	make_tmpdir(dir, sizeof dir);
 	engine_defaults(&cfg);
 	cfg.outdir = dir;
+	cfg.outfd = dir_fd(dir);
 	e = engine_new(&cfg, &cause);
 	ck_assert_msg(e != NULL, "engine_new: %s", cause ? cause : "?");
 	memset(&src, 0, sizeof src);
@@ -1288,6 +1300,7 @@ START_TEST(test_engine_segments)
 	make_tmpdir(dir, sizeof dir);
 	engine_defaults(&cfg);
 	cfg.outdir = dir;
+	cfg.outfd = dir_fd(dir);
 	cfg.flow.seg_packets = 3;
 	e = engine_new(&cfg, &cause);
 	ck_assert_ptr_nonnull(e);
@@ -1363,7 +1376,7 @@ START_TEST(test_index_entry_direct)
 	ck_assert(json_is_false(json_object_get(o, "partial")));
 
 	make_tmpdir(dir, sizeof dir);
-	idx = index_open(dir, &cause);
+	idx = index_open(dir_fd(dir), dir, &cause);
 	ck_assert_ptr_nonnull(idx);
 	ck_assert_int_eq(index_append(idx, o), 0);
 	ck_assert_int_eq(index_append(idx, o), 0);
@@ -1377,7 +1390,7 @@ START_TEST(test_index_entry_direct)
 	free(text);
 	/* An output folder that does not exist. */
 	snprintf(path, sizeof path, "%s/nonexistent", dir);
-	ck_assert_ptr_null(index_open(path, &cause));
+	ck_assert_ptr_null(index_open(dir_fd(path), path, &cause));
 	ck_assert_ptr_nonnull(cause);
 	free(cause);
 	rm_tree(dir);
@@ -1576,7 +1589,8 @@ START_TEST(test_writer_new_fails)
 	char *cause = NULL;
 
 	wt_defaults(&wc, &fc);
-	ck_assert_ptr_null(writer_new("/nonexistent/traceflow-test", &wc, &cause));
+	ck_assert_ptr_null(writer_new(
+	    dir_fd("/nonexistent/traceflow-test"), "/nonexistent/traceflow-test", &wc, &cause));
 	ck_assert_ptr_nonnull(cause);
 	ck_assert_ptr_nonnull(strstr(cause, "/nonexistent/traceflow-test"));
 	free(cause);
