@@ -901,7 +901,7 @@ cmd_stats(struct client *c, int argc, char **argv)
 	    (json_int_t)flowtab_count(engine_flows(ctl->engine)), "flows_started",
 	    (json_int_t)st->flows, "flows_finished", (json_int_t)st->finished, "segments",
 	    (json_int_t)st->segments, "ended_by_reason", json_object_get(why, "ended"));
-	json_object_update(
+	json_object_update_new(
 	    tot, json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:i}", "open_files",
 	             (int)ws->open_files, "files_written", (json_int_t)ws->files, "bytes_written",
 	             (json_int_t)ws->bytes, "write_errors", (json_int_t)ws->write_errors,
@@ -909,6 +909,11 @@ cmd_stats(struct client *c, int argc, char **argv)
 	             "spool_files", (json_int_t)files, "spool_bytes", (json_int_t)bytes, "uptime",
 	             now > start ? (double)(now - start) / NS_PER_SEC : 0.0, "control_clients",
 	             (int)ctl->nclients));
+	/* Accepted but not on disk (a full disk): never silent. */
+	json_object_update_new(tot,
+	    json_pack("{s:I,s:I,s:I,s:I}", "frames_lost", (json_int_t)ws->frames_lost, "bytes_lost",
+	        (json_int_t)ws->bytes_lost, "index_lines_pending", (json_int_t)ws->index_pending,
+	        "index_lines_lost", (json_int_t)ws->index_lost));
 	json_decref(why);
 	reply_json(
 	    c, PROTO_OK, json_pack("{s:o,s:o}", "interfaces", interfaces_json(ctl), "totals", tot));

@@ -322,6 +322,9 @@ print_stats(const json_t *doc)
 	printf("%-18s %lld open, %lld written (%s), %s buffered, %lld write errors\n", "files",
 	    (long long)jint(t, "open_files"), (long long)jint(t, "files_written"), a, b,
 	    (long long)jint(t, "write_errors"));
+	printf("%-18s %lld frames not written, %lld index lines waiting, %lld dropped\n", "lost",
+	    (long long)jint(t, "frames_lost"), (long long)jint(t, "index_lines_pending"),
+	    (long long)jint(t, "index_lines_lost"));
 	human_size(a, sizeof a, (double)jint(t, "rss"));
 	printf("%-18s %s\n", "memory (RSS)", a);
 	human_size(a, sizeof a, (double)jint(t, "spool_bytes"));
