@@ -11,6 +11,7 @@
  * ("500ms", "5m", or an integer number of seconds); sizes in bytes, written
  * with a power-of-1024 unit ("256M") or as an integer.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -65,6 +66,18 @@ struct cfg_entry {
 	unsigned flags;
 	const struct cfg_word *words;
 	const char *doc;
+};
+
+/*
+ * What reading one file needs besides the table: how this libconfig reads
+ * numbers, and the text of the file last searched for a literal.
+ */
+struct reader {
+	const char *path; /* the file config_load() was given */
+	int octal;        /* libconfig reads 010 as 8 */
+	char *file;       /* the file text holds, or NULL */
+	char *text;       /* NUL-terminated */
+	size_t len;
 };
 
 #define KiB (1024ULL)
@@ -447,6 +460,262 @@ parse_duration_string(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* --- integer literals, read again ---------------------------------------- */
+
+/* A file's whole text, NUL-terminated; NULL if it cannot be read. */
+static char *
+read_text(const char *path, size_t *len)
+{
+	FILE *fp;
+	char *buf = NULL;
+	size_t size = 0, n;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return NULL;
+	*len = 0;
+	do {
+		if (*len + 1 >= size) {
+			size = size == 0 ? 4096 : size * 2;
+			buf = xreallocarray(buf, size, 1);
+		}
+		n = fread(buf + *len, 1, size - *len - 1, fp);
+		*len += n;
+	} while (n != 0);
+	if (ferror(fp)) {
+		free(buf);
+		buf = NULL;
+	} else
+		buf[*len] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+static int
+name_char(int ch, int first)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || ch == '*' ||
+	       (!first && ((ch >= '0' && ch <= '9') || ch == '-' || ch == '_'));
+}
+
+/*
+ * Past blanks, line breaks and comments, counting lines as libconfig's
+ * scanner does (every '\n', in comments too).
+ */
+static const char *
+skip_space(const char *p, const char *end, unsigned *line)
+{
+	while (p < end) {
+		if (*p == '\n') {
+			(*line)++;
+			p++;
+		} else if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\f')
+			p++;
+		else if (*p == '#' || (*p == '/' && p + 1 < end && p[1] == '/')) {
+			while (p < end && *p != '\n')
+				p++;
+		} else if (*p == '/' && p + 1 < end && p[1] == '*') {
+			for (p += 2; p < end && !(*p == '*' && p + 1 < end && p[1] == '/'); p++)
+				if (*p == '\n')
+					(*line)++;
+			p = p < end ? p + 2 : end;
+		} else
+			break;
+	}
+	return p;
+}
+
+/* Past a string (or an @include's file name) that starts at p, a '"'. */
+static const char *
+skip_string(const char *p, const char *end, unsigned *line)
+{
+	for (p++; p < end && *p != '"'; p++) {
+		if (*p == '\\' && p + 1 < end && (p[1] == '"' || p[1] == '\\'))
+			p++;
+		else if (*p == '\n')
+			(*line)++;
+	}
+	return p < end ? p + 1 : end;
+}
+
+/*
+ * Past a number at p, a digit, sign or point, taken as libconfig's scanner
+ * takes it (the longest of integer, hex, float, with L or LL): a name may
+ * follow at once, as in "snaplen = 1500max_flows = 5", semicolons being
+ * optional.
+ */
+static const char *
+skip_number(const char *p, const char *end)
+{
+	const char *start = p, *q;
+	int isfloat = 0;
+
+	if (p < end && (*p == '-' || *p == '+'))
+		p++;
+	if (end - p > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X') &&
+	    isxdigit((unsigned char)p[2])) {
+		for (p += 2; p < end && isxdigit((unsigned char)*p); p++)
+			;
+	} else {
+		while (p < end && isdigit((unsigned char)*p))
+			p++;
+		if (p < end && *p == '.') {
+			isfloat = 1;
+			while (++p < end && isdigit((unsigned char)*p))
+				;
+		}
+		if (p < end && (*p == 'e' || *p == 'E')) {
+			q = p + 1;
+			if (q < end && (*q == '-' || *q == '+'))
+				q++;
+			if (q < end && isdigit((unsigned char)*q)) {
+				isfloat = 1;
+				for (p = q; p < end && isdigit((unsigned char)*p); p++)
+					;
+			}
+		}
+	}
+	if (!isfloat && p < end && *p == 'L')
+		p += p + 1 < end && p[1] == 'L' ? 2 : 1;
+	return p > start ? p : start + 1;
+}
+
+/*
+ * Where the value of the top-level setting name, whose name is on line
+ * line, starts in text; NULL if it is not there. A small scanner that
+ * knows libconfig's comments, strings and brackets, so that the name in a
+ * comment, a string or a group does not count.
+ */
+static const char *
+find_value(const char *text, size_t len, const char *name, unsigned line)
+{
+	const char *p = text, *end = text + len, *word;
+	size_t n = strlen(name);
+	unsigned at = 1;
+	int depth = 0;
+
+	while ((p = skip_space(p, end, &at)) < end) {
+		if (*p == '"') {
+			p = skip_string(p, end, &at);
+			continue;
+		}
+		if (*p != '\0' && strchr("{([", *p) != NULL)
+			depth++;
+		else if (*p != '\0' && strchr("})]", *p) != NULL)
+			depth--;
+		if (!name_char((unsigned char)*p, 1)) {
+			/* "1e5" holds no name "e5". */
+			if (isdigit((unsigned char)*p) || *p == '-' || *p == '+' || *p == '.')
+				p = skip_number(p, end);
+			else
+				p++;
+			continue;
+		}
+		for (word = p; p < end && name_char((unsigned char)*p, 0); p++)
+			;
+		if (depth != 0 || at != line || (size_t)(p - word) != n ||
+		    strncmp(word, name, n) != 0)
+			continue;
+		p = skip_space(p, end, &at);
+		if (p == end || (*p != '=' && *p != ':'))
+			return NULL;
+		return skip_space(p + 1, end, &at);
+	}
+	return NULL;
+}
+
+/*
+ * The integer literal at p, one libconfig read as a CONFIG_TYPE_INT, so
+ * [-+]digits or 0xhexdigits and nothing more (a float or an L would have
+ * made it another type; what follows is the next token). 0 and *v; 1 if it
+ * does not fit 64 bits; -1 if it is not one. shown gets it in decimal, or
+ * as written if it does not fit.
+ */
+static int
+parse_literal(const char *p, int64_t *v, char *shown, size_t len)
+{
+	const char *digits, *q;
+	uint64_t u;
+	int sign = 0, hex = 0;
+
+	if (*p == '-' || *p == '+')
+		sign = *p++;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X') && isxdigit((unsigned char)p[2])) {
+		if (sign)
+			return -1;
+		hex = 1;
+		p += 2;
+	}
+	for (digits = q = p; hex ? isxdigit((unsigned char)*q) : isdigit((unsigned char)*q); q++)
+		;
+	if (q == digits)
+		return -1;
+	errno = 0;
+	u = strtoull(digits, NULL, hex ? 16 : 10);
+	if (errno == ERANGE || u > (uint64_t)INT64_MAX + (sign == '-')) {
+		snprintf(shown, len, "%s%s%.*s", sign == '-' ? "-" : "", hex ? "0x" : "",
+		    (int)(q - digits), digits);
+		return 1;
+	}
+	*v = sign == '-' ? (int64_t)(0 - u) : (int64_t)u;
+	snprintf(shown, len, "%" PRId64, *v);
+	return 0;
+}
+
+/*
+ * The integer s holds. libconfig 1.5 (Debian 12) reads every integer
+ * without an L suffix into an int, without a word: 5000000000 becomes
+ * 705032704, 4294967360 a valid snaplen of 64. Later versions promote
+ * decimal ones to 64 bits, but still cut hex ones. So the literal of a
+ * CONFIG_TYPE_INT is read again from the setting's file and line: within
+ * 32 bits libconfig's value stands (and its reading of 010), beyond them
+ * the literal's. A CONFIG_TYPE_INT64 is whole; beyond 64 bits libconfig
+ * refuses or saturates it, out of every range either way.
+ * -1 and *why if the literal is beyond 64 bits or cannot be found again.
+ */
+static int
+setting_integer(const struct cfg_entry *e, const config_setting_t *s, struct reader *r, int64_t *v,
+    char *shown, size_t len, char **why)
+{
+	const char *file = config_setting_source_file(s), *p;
+	char lshown[64];
+	int64_t lit;
+	int found;
+
+	*v = config_setting_get_int64(s);
+	snprintf(shown, len, "%" PRId64, *v);
+	if (config_setting_type(s) == CONFIG_TYPE_INT64)
+		return 0;
+
+	if (file == NULL)
+		file = r->path;
+	if (r->file == NULL || strcmp(r->file, file) != 0) {
+		free(r->file);
+		free(r->text);
+		r->file = xstrdup(file);
+		r->text = read_text(file, &r->len);
+	}
+	p = NULL;
+	if (r->text != NULL)
+		p = find_value(
+		    r->text, r->len, config_setting_name(s), config_setting_source_line(s));
+	if (p == NULL || (found = parse_literal(p, &lit, lshown, sizeof lshown)) == -1) {
+		xasprintf(why,
+		    "cannot read the number again from %s to see that libconfig did not cut it "
+		    "to 32 bits; write it with an L suffix",
+		    file);
+		return -1;
+	}
+	if (found == 1) {
+		xasprintf(why, "%s is out of range %s", lshown, range_text(e));
+		return -1;
+	}
+	if (lit < INT_MIN || lit > INT_MAX) {
+		*v = lit;
+		snprintf(shown, len, "%s", lshown);
+	}
+	return 0;
+}
+
 /* --- reading one setting ------------------------------------------------- */
 
 static const char *
@@ -473,46 +742,56 @@ type_name(const config_setting_t *s)
 }
 
 static int
-setting_integer(const config_setting_t *s, int64_t *v)
-{
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-		*v = config_setting_get_int(s);
-		return 0;
-	case CONFIG_TYPE_INT64:
-		*v = config_setting_get_int64(s);
-		return 0;
-	}
-	return -1;
-}
-
-static int
 wrong_type(const config_setting_t *s, const char *expects, char **why)
 {
 	xasprintf(why, "expects %s, not %s", expects, type_name(s));
 	return -1;
 }
 
-/* Check v against the bounds; shown is how the user wrote it. */
+/* The largest value the setting's field holds: an int, or a uint64_t. */
+static uint64_t
+field_max(const struct cfg_entry *e)
+{
+	switch (e->type) {
+	case CT_BOOL:
+	case CT_INT:
+	case CT_ENUM:
+	case CT_MODE:
+		return INT_MAX;
+	default:
+		return UINT64_MAX;
+	}
+}
+
+/* Check v against the bounds and the field; shown is how the user wrote it. */
 static int
 check_range(const struct cfg_entry *e, uint64_t v, const char *shown, char **why)
 {
-	if ((v == 0 && (e->flags & CF_ZERO)) || (v >= e->min && v <= e->max))
+	if ((v == 0 && (e->flags & CF_ZERO)) || (v >= e->min && v <= e->max && v <= field_max(e)))
 		return 0;
 	xasprintf(why, "%s is out of range %s", shown, range_text(e));
 	return -1;
 }
 
+static int
+is_integer(const config_setting_t *s)
+{
+	return config_setting_type(s) == CONFIG_TYPE_INT ||
+	       config_setting_type(s) == CONFIG_TYPE_INT64;
+}
+
 /* An integer setting: within bounds, never negative. */
 static int
-read_integer(const struct cfg_entry *e, const config_setting_t *s, uint64_t *v, char **why)
+read_integer(
+    const struct cfg_entry *e, const config_setting_t *s, struct reader *r, uint64_t *v, char **why)
 {
 	int64_t i;
 	char shown[32];
 
-	if (setting_integer(s, &i) == -1)
+	if (!is_integer(s))
 		return wrong_type(s, "an integer", why);
-	snprintf(shown, sizeof shown, "%" PRId64, i);
+	if (setting_integer(e, s, r, &i, shown, sizeof shown, why) == -1)
+		return -1;
 	if (i < 0) {
 		xasprintf(why, "%s is out of range %s", shown, range_text(e));
 		return -1;
@@ -522,12 +801,13 @@ read_integer(const struct cfg_entry *e, const config_setting_t *s, uint64_t *v, 
 }
 
 static int
-read_size(const struct cfg_entry *e, const config_setting_t *s, uint64_t *v, char **why)
+read_size(
+    const struct cfg_entry *e, const config_setting_t *s, struct reader *r, uint64_t *v, char **why)
 {
 	const char *str;
 
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return read_integer(e, s, v, why);
+		return read_integer(e, s, r, v, why);
 	str = config_setting_get_string(s);
 	if (parse_size_string(str, v) == -1) {
 		xasprintf(why, "\"%s\" is not a size (bytes, or a number with k, M, G, T)", str);
@@ -537,7 +817,8 @@ read_size(const struct cfg_entry *e, const config_setting_t *s, uint64_t *v, cha
 }
 
 static int
-read_duration(const struct cfg_entry *e, const config_setting_t *s, uint64_t *v, char **why)
+read_duration(
+    const struct cfg_entry *e, const config_setting_t *s, struct reader *r, uint64_t *v, char **why)
 {
 	const char *str;
 	int64_t i;
@@ -564,9 +845,10 @@ read_duration(const struct cfg_entry *e, const config_setting_t *s, uint64_t *v,
 		*v = (uint64_t)(d * 1e9 + 0.5);
 		return check_range(e, *v, shown, why);
 	}
-	if (setting_integer(s, &i) == -1)
+	if (!is_integer(s))
 		return wrong_type(s, "a duration (seconds, or a string like \"5m\")", why);
-	snprintf(shown, sizeof shown, "%" PRId64, i);
+	if (setting_integer(e, s, r, &i, shown, sizeof shown, why) == -1)
+		return -1;
 	if (i < 0 || (uint64_t)i > UINT64_MAX / SEC) {
 		xasprintf(why, "%s is out of range %s", shown, range_text(e));
 		return -1;
@@ -583,16 +865,19 @@ static int
 libconfig_reads_octal(void)
 {
 	config_t t;
-	int v = 0;
+	long long v = 0;
 
 	config_init(&t);
 	if (config_read_string(&t, "x = 010;") == CONFIG_TRUE)
-		config_lookup_int(&t, "x", &v);
+		config_lookup_int64(&t, "x", &v);
 	config_destroy(&t);
 	return v == 8;
 }
 
-/* The decimal digits of v read as octal ones: 660 -> 0660. */
+/*
+ * The decimal digits of v read as octal ones: 660 -> 0660. At most 19
+ * digits, so the result stays below 8^19 = 2^57.
+ */
 static int
 digits_as_octal(int64_t v, uint64_t *out)
 {
@@ -600,21 +885,18 @@ digits_as_octal(int64_t v, uint64_t *out)
 
 	if (v < 0)
 		return -1;
-	do {
+	for (; v != 0; v /= 10, place *= 8) {
 		if (v % 10 > 7)
 			return -1;
 		r += (uint64_t)(v % 10) * place;
-		place *= 8;
-		v /= 10;
-	} while (v != 0 && place < (1ULL << 40));
-	if (v != 0)
-		return -1;
+	}
 	*out = r;
 	return 0;
 }
 
 static int
-read_mode(const struct cfg_entry *e, const config_setting_t *s, uint64_t *v, int octal, char **why)
+read_mode(
+    const struct cfg_entry *e, const config_setting_t *s, struct reader *r, uint64_t *v, char **why)
 {
 	const char *str;
 	char *end, shown[32];
@@ -631,9 +913,11 @@ read_mode(const struct cfg_entry *e, const config_setting_t *s, uint64_t *v, int
 		*v = (uint64_t)i;
 		return check_range(e, *v, str, why);
 	}
-	if (setting_integer(s, &i) == -1)
+	if (!is_integer(s))
 		return wrong_type(s, "an octal mode (0660 or \"0660\")", why);
-	if (octal || config_setting_get_format(s) == CONFIG_FORMAT_HEX) {
+	if (setting_integer(e, s, r, &i, shown, sizeof shown, why) == -1)
+		return -1;
+	if (r->octal || config_setting_get_format(s) == CONFIG_FORMAT_HEX) {
 		snprintf(shown, sizeof shown, "0%" PRIo64, (uint64_t)i);
 		if (i < 0) {
 			xasprintf(why, "%" PRId64 " is not a file mode", i);
@@ -784,8 +1068,8 @@ read_bool(const config_setting_t *s, int *v, char **why)
 
 /* One setting into c; -1 and *why (without file, line and name) if it is wrong. */
 static int
-read_setting(const struct cfg_entry *e, const config_setting_t *s, struct tf_config *c, int octal,
-    char **why)
+read_setting(const struct cfg_entry *e, const config_setting_t *s, struct tf_config *c,
+    struct reader *rd, char **why)
 {
 	uint64_t v = 0;
 	int r = -1;
@@ -802,20 +1086,20 @@ read_setting(const struct cfg_entry *e, const config_setting_t *s, struct tf_con
 	case CT_INT:
 	case CT_MODE:
 		if (e->type == CT_INT)
-			r = read_integer(e, s, &v, why);
+			r = read_integer(e, s, rd, &v, why);
 		else
-			r = read_mode(e, s, &v, octal, why);
+			r = read_mode(e, s, rd, &v, why);
 		if (r == 0)
 			*field_int(e, c) = (int)v;
 		return r;
 	case CT_COUNT:
-		r = read_integer(e, s, field_u64(e, c), why);
+		r = read_integer(e, s, rd, field_u64(e, c), why);
 		break;
 	case CT_SIZE:
-		r = read_size(e, s, field_u64(e, c), why);
+		r = read_size(e, s, rd, field_u64(e, c), why);
 		break;
 	case CT_DURATION:
-		r = read_duration(e, s, field_u64(e, c), why);
+		r = read_duration(e, s, rd, field_u64(e, c), why);
 		break;
 	}
 	return r;
@@ -891,25 +1175,32 @@ setting_error(const char *path, const config_setting_t *s, const char *why, char
 static int
 read_root(const char *path, const config_setting_t *root, struct tf_config *c, char **cause)
 {
+	struct reader rd;
 	const config_setting_t *s;
 	const struct cfg_entry *e;
 	char *why;
-	int i, octal = libconfig_reads_octal();
+	int i, r = 0;
 
+	memset(&rd, 0, sizeof rd);
+	rd.path = path;
+	rd.octal = libconfig_reads_octal();
 	for (i = 0; i < config_setting_length(root); i++) {
 		s = config_setting_get_elem(root, (unsigned)i);
 		why = NULL;
 		if ((e = find_entry(config_setting_name(s))) == NULL)
 			why = xstrdup("unknown setting");
-		else if (read_setting(e, s, c, octal, &why) == -1 && why == NULL)
+		else if (read_setting(e, s, c, &rd, &why) == -1 && why == NULL)
 			why = xstrdup("bad value");
 		if (why != NULL) {
 			setting_error(path, s, why, cause);
 			free(why);
-			return -1;
+			r = -1;
+			break;
 		}
 	}
-	return 0;
+	free(rd.file);
+	free(rd.text);
+	return r;
 }
 
 int

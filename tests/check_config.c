@@ -366,6 +366,171 @@ START_TEST(test_bounds)
 }
 END_TEST
 
+/*
+ * Integers beyond 32 bits without an L suffix: libconfig 1.5 cuts them to
+ * an int (5000000000 -> 705032704), and every version cuts hex ones.
+ */
+START_TEST(test_int64)
+{
+	struct tf_config c;
+	char *pa;
+
+	load_ok("max_spool_size = 5000000000;\n", &c);
+	ck_assert_uint_eq(c.max_spool_size, 5000000000ull);
+	pa = render(config_print, &c);
+	ck_assert_ptr_nonnull(strstr(pa, "max_spool_size = 5000000000L;\n"));
+	free(pa);
+	config_free(&c);
+
+	load_ok("max_spool_size = 5000000000L;\nsegment_packets = 4294967295;\n", &c);
+	ck_assert_uint_eq(c.max_spool_size, 5000000000ull);
+	ck_assert_uint_eq(c.segment_packets, 4294967295ull);
+	config_free(&c);
+
+	load_ok("max_spool_size = \"5G\";\nsegment_size = \"5G\";\nwrite_buffer = \"5GiB\";\n", &c);
+	ck_assert_uint_eq(c.max_spool_size, 5 * 1024 * MiB);
+	ck_assert_uint_eq(c.segment_size, 5 * 1024 * MiB);
+	ck_assert_uint_eq(c.write_buffer, 5 * 1024 * MiB);
+	config_free(&c);
+
+	load_ok("max_spool_size = 0x140000000;\nsegment_size = +5368709120;\n", &c);
+	ck_assert_uint_eq(c.max_spool_size, 5 * 1024 * MiB);
+	ck_assert_uint_eq(c.segment_size, 5 * 1024 * MiB);
+	config_free(&c);
+
+	/* The number is found again past comments, strings and line breaks. */
+	load_ok("# max_spool_size = 1;\n"
+	        "admin_group = \"a\nb \\\"max_spool_size = 2\\\" \\\\\" \"\";\n"
+	        "/* max_spool_size = 3;\n*/ snaplen = 1500; max_spool_size /* = 4 */\n"
+	        "  :\n  5000000001 ; // 5\n"
+	        "segment_packets=4000000000,max_flows = 100000000;\n"
+	        "segment_size = 5368709120max_open_files=0x12c\n",
+	    &c);
+	ck_assert_uint_eq(c.max_spool_size, 5000000001ull);
+	ck_assert_uint_eq(c.segment_packets, 4000000000ull);
+	ck_assert_uint_eq(c.max_flows, 100000000);
+	ck_assert_int_eq(c.snaplen, 1500);
+	ck_assert_uint_eq(c.segment_size, 5 * 1024 * MiB);
+	ck_assert_uint_eq(c.max_open_files, 300);
+	ck_assert_str_eq(c.admin_group, "a\nb \"max_spool_size = 2\" \\");
+	config_free(&c);
+}
+END_TEST
+
+/* Beyond a setting's bounds or its field: FILE:LINE: setting NAME. */
+START_TEST(test_int64_bounds)
+{
+	char *cause;
+
+	cause = load_error("promisc = true;\nsnaplen = 4294967360;\n", 2, "snaplen");
+	ck_assert_str_eq(strstr(cause, "4294967360"), "4294967360 is out of range 64..262144");
+	free(cause);
+	cause = load_error("\n\n\nmax_open_files = 4294967304;\n", 4, "max_open_files");
+	ck_assert_ptr_nonnull(strstr(cause, "4294967304 is out of range 8..1000000"));
+	free(cause);
+	cause = load_error(
+	    "snaplen = 100; max_open_files = 4294967304; linger = 1;\n", 1, "max_open_files");
+	ck_assert_ptr_nonnull(strstr(cause, "4294967304 is out of range 8..1000000"));
+	free(cause);
+	cause = load_error("max_flows = 99999999999999999999;\n", 1, "max_flows");
+	ck_assert_ptr_nonnull(strstr(cause, "99999999999999999999 is out of range 1..100000000"));
+	free(cause);
+	cause = load_error("segment_packets = 4294967296;\n", 1, "segment_packets");
+	ck_assert_ptr_nonnull(strstr(cause, "4294967296 is out of range 1..4294967295"));
+	free(cause);
+	cause = load_error("idle_timeout = 4294967296;\n", 1, "idle_timeout");
+	ck_assert_ptr_nonnull(strstr(cause, "4294967296 is out of range 1s..365d"));
+	free(cause);
+	cause = load_error("snaplen = 0x100000040;\n", 1, "snaplen");
+	ck_assert_ptr_nonnull(strstr(cause, "4294967360 is out of range 64..262144"));
+	free(cause);
+	cause = load_error("control_mode = 0100000000000;\n", 1, "control_mode");
+	ck_assert_ptr_nonnull(strstr(cause, "0100000000000 is out of range 0000..0777"));
+	free(cause);
+	cause = load_error("max_spool_size = \"2E\";\n", 1, "max_spool_size");
+	ck_assert_ptr_nonnull(strstr(cause, "2E is out of range 0 or 1M..1E"));
+	free(cause);
+	cause = load_error("max_spool_size = \"16E\";\n", 1, "max_spool_size");
+	ck_assert_ptr_nonnull(strstr(cause, "\"16E\" is not a size"));
+	free(cause);
+}
+END_TEST
+
+/* No setting takes a negative number, however it is written. */
+START_TEST(test_negative)
+{
+	char *cause;
+
+	cause = load_error("snaplen = -4294967232;\n", 1, "snaplen");
+	ck_assert_ptr_nonnull(strstr(cause, "-4294967232 is out of range 64..262144"));
+	free(cause);
+	cause = load_error("\nmax_spool_size = -4294967296;\n", 2, "max_spool_size");
+	ck_assert_ptr_nonnull(strstr(cause, "-4294967296 is out of range 0 or 1M..1E"));
+	free(cause);
+	cause = load_error("max_spool_size = -5000000000;\n", 1, "max_spool_size");
+	ck_assert_ptr_nonnull(strstr(cause, "-5000000000 is out of range"));
+	free(cause);
+	cause = load_error("max_spool_size = -1;\n", 1, "max_spool_size");
+	ck_assert_ptr_nonnull(strstr(cause, "-1 is out of range 0 or 1M..1E"));
+	free(cause);
+	cause = load_error("max_open_files = -8L;\n", 1, "max_open_files");
+	ck_assert_ptr_nonnull(strstr(cause, "-8 is out of range 8..1000000"));
+	free(cause);
+	cause = load_error("max_spool_size = \"-5G\";\n", 1, "max_spool_size");
+	ck_assert_ptr_nonnull(strstr(cause, "\"-5G\" is not a size"));
+	free(cause);
+	cause = load_error("linger = -1;\n", 1, "linger");
+	ck_assert_ptr_nonnull(strstr(cause, "-1 is out of range 0..1h"));
+	free(cause);
+	cause = load_error("linger = -0.5;\n", 1, "linger");
+	ck_assert_ptr_nonnull(strstr(cause, "-0.5 is out of range 0..1h"));
+	free(cause);
+	cause = load_error("linger = \"-1s\";\n", 1, "linger");
+	ck_assert_ptr_nonnull(strstr(cause, "\"-1s\" is not a duration"));
+	free(cause);
+	cause = load_error("control_mode = -1;\n", 1, "control_mode");
+	ck_assert_ptr_nonnull(strstr(cause, "not"));
+	free(cause);
+}
+END_TEST
+
+/* A big number in an included file is read from that file. */
+START_TEST(test_int64_include)
+{
+	struct tf_config c;
+	char inc[64], *text, *cause = NULL, *want;
+	FILE *fp;
+	int fd;
+
+	strcpy(inc, "/tmp/check_config_inc.XXXXXX");
+	fd = mkstemp(inc);
+	ck_assert_int_ge(fd, 0);
+	fp = fdopen(fd, "w");
+	fputs("# included\nmax_spool_size = 6000000000;\n", fp);
+	fclose(fp);
+	ck_assert_int_ne(asprintf(&text, "format = \"tree\";\n@include \"%s\"\n", inc), -1);
+	load_ok(text, &c);
+	ck_assert_uint_eq(c.max_spool_size, 6000000000ull);
+	config_free(&c);
+	free(text);
+
+	fp = fopen(inc, "w");
+	fputs("\n\nsnaplen = 4294967360;\n", fp);
+	fclose(fp);
+	ck_assert_int_ne(asprintf(&text, "format = \"tree\";\n@include \"%s\"\n", inc), -1);
+	ck_assert_int_ne(
+	    asprintf(&want, "%s:3: setting snaplen: 4294967360 is out of range", inc), -1);
+	ck_assert_int_eq(config_load(write_conf(text), &c, &cause), -1);
+	remove_conf();
+	ck_assert_msg(
+	    strncmp(cause, want, strlen(want)) == 0, "got \"%s\", want prefix \"%s\"", cause, want);
+	free(cause);
+	free(text);
+	free(want);
+	unlink(inc);
+}
+END_TEST
+
 START_TEST(test_bad_enum)
 {
 	char *cause;
@@ -626,6 +791,10 @@ config_suite(void)
 	tcase_add_test(tc, test_unknown);
 	tcase_add_test(tc, test_bad_type);
 	tcase_add_test(tc, test_bounds);
+	tcase_add_test(tc, test_int64);
+	tcase_add_test(tc, test_int64_bounds);
+	tcase_add_test(tc, test_negative);
+	tcase_add_test(tc, test_int64_include);
 	tcase_add_test(tc, test_bad_enum);
 	tcase_add_test(tc, test_syntax);
 	tcase_add_test(tc, test_missing_file);
