@@ -79,7 +79,9 @@ dir_is_empty(int dirfd)
 	DIR *d;
 	int fd, empty = 1;
 
-	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+	/* A new open file description: a dup() would move the caller's read position. */
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
 		if (fd != -1)
 			close(fd);
 		return 0;

@@ -181,12 +181,47 @@ own_new_dir(int fd, const char *path, const struct spool_owner *own, char **caus
 	return 0;
 }
 
-/* An existing folder of root's becomes the daemon user's: root made it, nobody swapped it. */
+/* Does the folder hold nothing (or only what a spool holds before its first flow)? */
+static int
+is_empty_dir(int fd)
+{
+	struct dirent *de;
+	int dfd, empty = 1;
+	DIR *d;
+
+	if ((dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    (d = fdopendir(dfd)) == NULL) {
+		if (dfd != -1)
+			close(dfd);
+		return 0;
+	}
+	while (empty && (de = readdir(d)) != NULL)
+		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		        strcmp(de->d_name, SPOOL_ACTIVE) == 0 ||
+		        strcmp(de->d_name, SPOOL_INDEX) == 0;
+	closedir(d);
+	return empty;
+}
+
+/*
+ * An existing folder of root's becomes the daemon user's: root made it,
+ * nobody swapped it. The spool only while it is empty: a typo naming a
+ * folder of the system (spool_dir = "/var/log") must not hand it over.
+ */
 static int
 adopt(int fd, const struct stat *sb, const char *path, const struct spool_owner *own, char **cause)
 {
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+
 	if (own == NULL || geteuid() != 0 || sb->st_uid != 0 || own->uid == 0)
 		return 0;
+	if (S_ISDIR(sb->st_mode) && strcmp(base, SPOOL_ACTIVE) != 0 && !is_empty_dir(fd)) {
+		xasprintf(cause,
+		    "%s: owned by root and not empty: not handed to the daemon user; if it is the "
+		    "spool, chown it to the daemon user",
+		    path);
+		return -1;
+	}
 	if (fchown(fd, own->uid, own->gid) == -1) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		return -1;
@@ -264,6 +299,10 @@ spool_open(const char *path, const struct spool_owner *own, char **cause)
 			goto fail;
 		if (leaf && !made && adopt(fd, &sb, shown, own, cause) == -1)
 			goto fail;
+		if (leaf && !made && (sb.st_mode & S_IROTH))
+			log_warnx("%s: every user may read the captured traffic in it (mode %04o); "
+			          "chmod o-rwx %s",
+			    shown, (unsigned)(sb.st_mode & 07777), shown);
 		if (!leaf)
 			next[-1] = '/'; /* the whole path again, for the next message */
 	}
@@ -588,7 +627,8 @@ walk_dir(struct walk *w, int fd0, const char *rel, int depth)
 			free(sub);
 			continue;
 		}
-		if (!S_ISREG(sb.st_mode)) {
+		/* Only what we wrote is ours to delete: no link, no file of another user. */
+		if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid()) {
 			free(sub);
 			continue;
 		}
@@ -648,7 +688,8 @@ spool_retention(int spoolfd, const char *path, uint64_t max_bytes, uint64_t max_
 
 	memset(u, 0, sizeof *u);
 	memset(&w, 0, sizeof w);
-	if ((fd = dup(spoolfd)) == -1) {
+	/* Not dup(): a duplicate shares the read position, and the last walk left it at the end. */
+	if ((fd = openat(spoolfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		log_warn("retention: %s", path);
 		return;
 	}

@@ -28,6 +28,25 @@ SHARED_PCAPS=${SHARED_PCAPS:-}
 
 test_name=$(basename "$0" .sh)
 WORK=$top_builddir/tests/work/$test_name
+# The daemon refuses a spool under a folder another user owns or may write
+# to (spool.h); a checkout in such a place keeps its work under /tmp.
+safe_parents() {
+	local d u a m
+
+	d=$(cd "$1" && pwd -P)
+	while :; do
+		read -r u a <<<"$(stat -c '%u %a' "$d")"
+		m=$((8#$a))
+		[ "$u" -eq 0 ] && { [ $((m & 8#1000)) -ne 0 ] || [ $((m & 8#022)) -eq 0 ]; } ||
+		    return 1
+		[ "$d" = / ] && return 0
+		d=$(dirname "$d")
+	done
+}
+if ! safe_parents "$top_builddir"; then
+	WORK=/tmp/traceflow-tests/$test_name
+	mkdir -p /tmp/traceflow-tests && chmod 755 /tmp/traceflow-tests
+fi
 rm -rf "$WORK"
 mkdir -p "$WORK"
 

@@ -1,0 +1,391 @@
+/*
+ * check_spool.c: unit tests for the spool folder: the rules spool_open
+ * applies to the folder and the path to it, spool_prepare's refusal of
+ * links, retention's order (flow end time, ties by name), and recovery's
+ * index lines. Everything runs in a temporary folder as whoever runs it;
+ * the cases about other owners need root and say so.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "pcapfile.h"
+#include "spool.h"
+
+#define SEC 1000000000ull
+
+static void
+make_tmpdir(char *dir, size_t len)
+{
+	snprintf(dir, len, "%s/check_spool.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void
+rm_tree(const char *dir)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void
+put_file(const char *path, const void *data, size_t len, uint64_t mtime_ns)
+{
+	struct timespec ts[2];
+	FILE *fp = fopen(path, "wb");
+
+	ck_assert_msg(fp != NULL, "%s: %s", path, strerror(errno));
+	ck_assert_uint_eq(fwrite(data, 1, len, fp), len);
+	fclose(fp);
+	if (mtime_ns) {
+		ts[0].tv_sec = ts[1].tv_sec = (time_t)(mtime_ns / SEC);
+		ts[0].tv_nsec = ts[1].tv_nsec = (long)(mtime_ns % SEC);
+		ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+	}
+}
+
+static int
+exists(const char *dir, const char *name)
+{
+	char path[4200];
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+/* --- spool_open ---------------------------------------------------------- */
+
+/* A missing spool is made, mode 0750 whatever the umask, with its parents. */
+START_TEST(test_open_makes)
+{
+	char dir[4096], path[4200];
+	struct stat sb;
+	mode_t old = umask(0);
+	char *cause = NULL;
+	int fd;
+
+	make_tmpdir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/a/b/spool", dir);
+	fd = spool_open(path, NULL, &cause);
+	umask(old);
+	ck_assert_msg(fd != -1, "spool_open: %s", cause ? cause : "?");
+	ck_assert_int_eq(fstat(fd, &sb), 0);
+	ck_assert_uint_eq(sb.st_mode & 07777, 0750);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert(S_ISDIR(sb.st_mode));
+	close(fd);
+	rm_tree(dir);
+}
+END_TEST
+
+/* A spool that is a link is refused, and the message says so and names it. */
+START_TEST(test_open_refuses_link)
+{
+	char dir[4096], real[4200], link[4200];
+	char *cause = NULL;
+
+	make_tmpdir(dir, sizeof dir);
+	snprintf(real, sizeof real, "%s/real", dir);
+	snprintf(link, sizeof link, "%s/spool", dir);
+	ck_assert_int_eq(mkdir(real, 0750), 0);
+	ck_assert_int_eq(symlink(real, link), 0);
+	ck_assert_int_eq(spool_open(link, NULL, &cause), -1);
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_msg(strstr(cause, "symbolic link") != NULL, "%s", cause);
+	ck_assert_msg(strstr(cause, link) != NULL, "%s", cause);
+	free(cause);
+	rm_tree(dir);
+}
+END_TEST
+
+/* Writable by others: the spool itself, or a parent without the sticky bit. */
+START_TEST(test_open_refuses_writable)
+{
+	char dir[4096], parent[4200], path[4300];
+	char *cause = NULL;
+	int fd;
+
+	make_tmpdir(dir, sizeof dir);
+	snprintf(parent, sizeof parent, "%s/open", dir);
+	snprintf(path, sizeof path, "%s/spool", parent);
+	ck_assert_int_eq(mkdir(parent, 0755), 0);
+	ck_assert_int_eq(chmod(parent, 0777), 0);
+	ck_assert_int_eq(spool_open(path, NULL, &cause), -1);
+	ck_assert_msg(strstr(cause, parent) != NULL && strstr(cause, "0777") != NULL, "%s", cause);
+	ck_assert_msg(access(path, F_OK) == -1, "the spool was made under an open folder");
+	free(cause);
+	cause = NULL;
+	/* Sticky, as /tmp: accepted. */
+	ck_assert_int_eq(chmod(parent, 01777), 0);
+	fd = spool_open(path, NULL, &cause);
+	ck_assert_msg(fd != -1, "sticky parent refused: %s", cause ? cause : "?");
+	close(fd);
+	/* The spool itself open to all: refused even so. */
+	ck_assert_int_eq(chmod(path, 0777), 0);
+	ck_assert_int_eq(spool_open(path, NULL, &cause), -1);
+	ck_assert_msg(strstr(cause, path) != NULL, "%s", cause);
+	free(cause);
+	rm_tree(dir);
+}
+END_TEST
+
+/* A folder of another user on the way is refused (needs root to make one). */
+START_TEST(test_open_refuses_foreign_owner)
+{
+	char dir[4096], parent[4200], path[4300];
+	char *cause = NULL;
+
+	if (geteuid() != 0)
+		return;
+	make_tmpdir(dir, sizeof dir);
+	snprintf(parent, sizeof parent, "%s/alice", dir);
+	snprintf(path, sizeof path, "%s/spool", parent);
+	ck_assert_int_eq(mkdir(parent, 0755), 0);
+	ck_assert_int_eq(chown(parent, 12345, 12345), 0);
+	ck_assert_int_eq(spool_open(path, NULL, &cause), -1);
+	ck_assert_msg(strstr(cause, "uid 12345") != NULL, "%s", cause);
+	free(cause);
+	rm_tree(dir);
+}
+END_TEST
+
+/* .active/ or index.jsonl planted as links: refused, the targets untouched. */
+START_TEST(test_prepare_refuses_links)
+{
+	char dir[4096], spool[4200], target[4200], link[4300];
+	const char *names[] = {SPOOL_ACTIVE, SPOOL_INDEX};
+	char *cause = NULL;
+	struct stat before, after;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < 2; i++) {
+		make_tmpdir(dir, sizeof dir);
+		snprintf(spool, sizeof spool, "%s/spool", dir);
+		snprintf(target, sizeof target, "%s/canary", dir);
+		snprintf(link, sizeof link, "%s/%s", spool, names[i]);
+		ck_assert_int_eq(mkdir(spool, 0750), 0);
+		if (i == 0)
+			ck_assert_int_eq(mkdir(target, 0700), 0);
+		else
+			put_file(target, "canary\n", 7, 0);
+		ck_assert_int_eq(chmod(target, 0600 | (i == 0 ? 0100 : 0)), 0);
+		ck_assert_int_eq(stat(target, &before), 0);
+		ck_assert_int_eq(symlink(target, link), 0);
+		fd = spool_open(spool, NULL, &cause);
+		ck_assert_int_ne(fd, -1);
+		ck_assert_int_eq(spool_prepare(fd, spool, NULL, &cause), -1);
+		ck_assert_msg(
+		    strstr(cause, names[i]) != NULL && strstr(cause, "symbolic link"), "%s", cause);
+		ck_assert_int_eq(stat(target, &after), 0);
+		ck_assert_uint_eq(before.st_mode, after.st_mode);
+		ck_assert_uint_eq(before.st_uid, after.st_uid);
+		ck_assert_uint_eq(before.st_size, after.st_size);
+		free(cause);
+		cause = NULL;
+		close(fd);
+		rm_tree(dir);
+	}
+}
+END_TEST
+
+/* spool_openat_dir follows no link on the way. */
+START_TEST(test_openat_dir_nofollow)
+{
+	char dir[4096], path[4200];
+	int fd, sub;
+
+	make_tmpdir(dir, sizeof dir);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ne(fd, -1);
+	sub = spool_openat_dir(fd, "2024/01/02", 1);
+	ck_assert_int_ne(sub, -1);
+	close(sub);
+	snprintf(path, sizeof path, "%s/2025", dir);
+	ck_assert_int_eq(symlink("/etc", path), 0);
+	ck_assert_int_eq(spool_openat_dir(fd, "2025/01", 1), -1);
+	ck_assert_int_eq(spool_openat_dir(fd, "../x", 1), -1);
+	close(fd);
+	rm_tree(dir);
+}
+END_TEST
+
+/* --- retention ------------------------------------------------------------ */
+
+/*
+ * The flows that ended first go first; equal times by name, segments in
+ * number order (seg2 before seg10). Links and .active/ are not counted.
+ */
+START_TEST(test_retention_order)
+{
+	char dir[4096], path[4300];
+	static char data[1000];
+	struct spool_usage u;
+	int fd;
+
+	make_tmpdir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/.active", dir);
+	ck_assert_int_eq(mkdir(path, 0750), 0);
+	snprintf(path, sizeof path, "%s/.active/live.pcap", dir);
+	put_file(path, data, sizeof data, 1 * SEC);
+	snprintf(path, sizeof path, "%s/a.seg10.pcap", dir);
+	put_file(path, data, sizeof data, 5 * SEC);
+	snprintf(path, sizeof path, "%s/a.seg2.pcap", dir);
+	put_file(path, data, sizeof data, 5 * SEC);
+	snprintf(path, sizeof path, "%s/a.pcap", dir);
+	put_file(path, data, sizeof data, 5 * SEC);
+	snprintf(path, sizeof path, "%s/2020", dir);
+	ck_assert_int_eq(mkdir(path, 0750), 0);
+	snprintf(path, sizeof path, "%s/2020/oldest.pcap", dir);
+	put_file(path, data, sizeof data, 2 * SEC);
+	snprintf(path, sizeof path, "%s/newest.pcap", dir);
+	put_file(path, data, sizeof data, 9 * SEC);
+	snprintf(path, sizeof path, "%s/link.pcap", dir);
+	ck_assert_int_eq(symlink("/etc/passwd", path), 0);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	/* Five files of 1000 bytes; keep at most 2500: three go. */
+	spool_retention(fd, dir, 2500, 0, 10 * SEC, &u);
+	ck_assert_uint_eq(u.deleted, 3);
+	ck_assert_uint_eq(u.files, 2);
+	ck_assert_uint_eq(u.bytes, 2000);
+	ck_assert(!exists(dir, "2020/oldest.pcap"));
+	ck_assert(!exists(dir, "a.pcap"));
+	ck_assert(!exists(dir, "a.seg2.pcap"));
+	ck_assert(exists(dir, "a.seg10.pcap"));
+	ck_assert(exists(dir, "newest.pcap"));
+	ck_assert(exists(dir, ".active/live.pcap"));
+	ck_assert(exists(dir, "link.pcap"));
+
+	/* max_age alone: older than 3 s at t = 10 s is a.seg10 (5 s), not newest (9 s). */
+	spool_retention(fd, dir, 0, 3 * SEC, 10 * SEC, &u);
+	ck_assert_uint_eq(u.deleted, 1);
+	ck_assert(!exists(dir, "a.seg10.pcap"));
+	ck_assert(exists(dir, "newest.pcap"));
+	close(fd);
+	rm_tree(dir);
+}
+END_TEST
+
+/* --- recovery ------------------------------------------------------------- */
+
+static size_t
+small_pcap(uint8_t *buf, int records, uint64_t t0)
+{
+	size_t n = PCAP_FILEHDR_LEN;
+	int i;
+
+	pcapfile_header(buf, 1, 65535, 0, 0);
+	for (i = 0; i < records; i++) {
+		pcapfile_record(buf + n, t0 + (uint64_t)i * SEC, 60, 60, 0, 0);
+		memset(buf + n + PCAP_RECHDR_LEN, 0xab, 60);
+		n += PCAP_RECHDR_LEN + 60;
+	}
+	return n;
+}
+
+/*
+ * A torn file is cut and filed; its line has every key a normal line has
+ * and recovered: true. A header-only file is removed, a link left alone.
+ */
+START_TEST(test_recover)
+{
+	static const char *keys[] = {"label", "fpout", "src", "srcport", "dst", "dstport", "vlan",
+	    "interface", "first", "last", "first_ns", "last_ns", "packets", "bytes", "written",
+	    "reason", "partial", "truncated", "recovered", "segment", "index"};
+	const char *label = "10.0.0.1_1234-2001.db8..1_80-1700000000.000001";
+	char dir[4096], path[4300], *line = NULL;
+	uint8_t buf[4096];
+	size_t n, cap = 0, i;
+	json_error_t err;
+	struct stat sb;
+	json_t *o;
+	FILE *fp;
+	int fd;
+
+	make_tmpdir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/.active", dir);
+	ck_assert_int_eq(mkdir(path, 0750), 0);
+	n = small_pcap(buf, 3, 1700000000 * SEC);
+	memcpy(buf + n, "junk!", 5);
+	snprintf(path, sizeof path, "%s/.active/%s.pcap", dir, label);
+	put_file(path, buf, n + 5, 0);
+	snprintf(path, sizeof path, "%s/.active/empty.pcap", dir);
+	put_file(path, buf, PCAP_FILEHDR_LEN, 0);
+	snprintf(path, sizeof path, "%s/.active/link.pcap", dir);
+	ck_assert_int_eq(symlink("/etc/passwd", path), 0);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	ck_assert_int_eq(spool_recover(fd, dir), 1);
+	snprintf(path, sizeof path, "%s/%s.pcap", dir, label);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(sb.st_size, (off_t)n);
+	ck_assert(!exists(dir, ".active/empty.pcap"));
+	ck_assert(!exists(dir, "empty.pcap"));
+	ck_assert(exists(dir, ".active/link.pcap"));
+
+	snprintf(path, sizeof path, "%s/index.jsonl", dir);
+	fp = fopen(path, "r");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert(getline(&line, &cap, fp) > 0);
+	ck_assert(getline(&line, &cap, fp) == -1); /* one line only */
+	fclose(fp);
+	o = json_loads(line, 0, &err);
+	ck_assert_msg(o != NULL, "%s: %s", line, err.text);
+	ck_assert_uint_eq(json_object_size(o), sizeof keys / sizeof keys[0]);
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		ck_assert_msg(json_object_get(o, keys[i]) != NULL, "no %s in %s", keys[i], line);
+	ck_assert(json_is_true(json_object_get(o, "recovered")));
+	ck_assert_str_eq(json_string_value(json_object_get(o, "reason")), "recovered");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "src")), "10.0.0.1");
+	ck_assert_str_eq(json_string_value(json_object_get(o, "dst")), "2001:db8::1");
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "dstport")), 80);
+	ck_assert_int_eq(json_integer_value(json_object_get(o, "packets")), 3);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(o, "first_ns")), (json_int_t)(1700000000 * SEC));
+	ck_assert(json_is_null(json_object_get(o, "index")));
+	json_decref(o);
+	free(line);
+	close(fd);
+	rm_tree(dir);
+}
+END_TEST
+
+static Suite *
+spool_suite(void)
+{
+	Suite *s = suite_create("spool");
+	TCase *tc = tcase_create("spool");
+
+	tcase_add_test(tc, test_open_makes);
+	tcase_add_test(tc, test_open_refuses_link);
+	tcase_add_test(tc, test_open_refuses_writable);
+	tcase_add_test(tc, test_open_refuses_foreign_owner);
+	tcase_add_test(tc, test_prepare_refuses_links);
+	tcase_add_test(tc, test_openat_dir_nofollow);
+	tcase_add_test(tc, test_retention_order);
+	tcase_add_test(tc, test_recover);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(spool_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
