@@ -1453,7 +1453,7 @@ config_sample(FILE *fp)
 	      "# with a unit: \"500ms\", \"2s\", \"5m\", \"1h\", \"1d\". Sizes are bytes or a\n"
 	      "# string with a unit of 1024: \"64k\", \"256M\", \"2G\" (or \"KiB\", \"MiB\", "
 	      "\"GiB\").\n"
-	      "# Integers beyond 2147483647 need an L suffix (4294967295L) or a unit.\n"
+	      "# Integers are 64 bits (5000000000 as it stands); out of range is an error.\n"
 	      "# Unknown settings are errors. traceflowd -n checks this file; SIGHUP\n"
 	      "# reloads it.\n",
 	    fp);
