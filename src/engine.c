@@ -227,6 +227,7 @@ engine_tick(struct engine *e, uint64_t now)
 	flowtab_expire(e->flows, now);
 	writer_tick(e->writer, now);
 	frag_expire(e->frags, now);
+	writer_batch_end(e->writer);
 }
 
 static void
@@ -262,6 +263,7 @@ engine_sync(struct engine *e)
 void
 engine_batch_end(struct engine *e)
 {
+	writer_batch_end(e->writer);
 	if (writer_event_fd(e->writer) == -1)
 		index_flush(e->index);
 	engine_poll(e);

@@ -99,18 +99,30 @@ struct filer {
 	uint16_t last_suffix; /* of the file finished last */
 	uint64_t errors_logged;
 
-	/* The queue. */
+	/*
+	 * The writer's batch: jobs not yet handed over (the writer's thread
+	 * alone touches it). Handing over one job at a time cost a lock and
+	 * a wake-up per flow: most of the futex calls of a run.
+	 */
+	struct job *bhead, *btail;
+	unsigned bjobs;
+	size_t bbytes;
+	uint64_t queued_seq; /* seq of the last job made (the writer's) */
+
+	/* The queue, under lock. */
 	pthread_mutex_t lock;
-	pthread_cond_t work;     /* a job was queued, or stop */
-	pthread_cond_t progress; /* a job was done */
+	pthread_cond_t work;     /* a batch was handed over, or stop */
+	pthread_cond_t progress; /* jobs were done (signalled only if someone waits) */
 	struct job *qhead, *qtail;
-	uint64_t queued_seq; /* seq of the last job queued */
-	uint64_t done_seq;   /* seq of the last job done */
-	uint64_t inflight;   /* bytes of buffers queued */
+	int sleeping; /* the filer waits for work: a hand-over must wake it */
 	int stop;
 	pthread_t thread;
+	_Atomic uint64_t done_seq; /* seq of the last job done */
+	_Atomic uint64_t inflight; /* bytes of buffers made and not yet done */
+	_Atomic unsigned waiters;  /* writer-side waits on progress */
 
-	/* Finished entries on their way back. */
+	/* Finished entries on their way back: the filer's own list, then the shared one. */
+	struct done_item *lhead, *ltail;
 	pthread_mutex_t dlock;
 	struct done_item *dhead, *dtail;
 	int efd;
@@ -466,22 +478,47 @@ io_finish(struct filer *fl, struct ifile *io, uint64_t last_ns)
 	return fpout;
 }
 
+static void done_flush(struct filer *fl);
+
+/*
+ * Finished entries collect on the filer's side and go back in one piece
+ * per batch (done_flush), with one eventfd write when the list the main
+ * thread drains was empty: not a lock and a system call per flow.
+ */
 static void
 done_push(struct filer *fl, const struct writer_done *d)
 {
 	struct done_item *it = xmalloc(sizeof *it);
-	uint64_t one = 1;
 
 	it->d = *d;
 	it->next = NULL;
-	pthread_mutex_lock(&fl->dlock);
-	if (fl->dtail != NULL)
-		fl->dtail->next = it;
+	if (fl->ltail != NULL)
+		fl->ltail->next = it;
 	else
-		fl->dhead = it;
-	fl->dtail = it;
+		fl->lhead = it;
+	fl->ltail = it;
+	if (!fl->threaded)
+		done_flush(fl);
+}
+
+static void
+done_flush(struct filer *fl)
+{
+	uint64_t one = 1;
+	int was_empty;
+
+	if (fl->lhead == NULL)
+		return;
+	pthread_mutex_lock(&fl->dlock);
+	was_empty = fl->dhead == NULL;
+	if (fl->dtail != NULL)
+		fl->dtail->next = fl->lhead;
+	else
+		fl->dhead = fl->lhead;
+	fl->dtail = fl->ltail;
 	pthread_mutex_unlock(&fl->dlock);
-	if (fl->efd != -1 && write(fl->efd, &one, sizeof one) == -1 && errno != EAGAIN)
+	fl->lhead = fl->ltail = NULL;
+	if (was_empty && fl->efd != -1 && write(fl->efd, &one, sizeof one) == -1 && errno != EAGAIN)
 		log_warn("eventfd");
 }
 
@@ -564,51 +601,95 @@ run_job(struct filer *fl, struct job *j)
 
 /* --- the thread ------------------------------------------------------------ */
 
+/* Tell a waiting writer (filer_sync, back pressure) that jobs were done. */
+static void
+progress_made(struct filer *fl)
+{
+	if (atomic_load(&fl->waiters) == 0)
+		return;
+	pthread_mutex_lock(&fl->lock);
+	pthread_cond_broadcast(&fl->progress);
+	pthread_mutex_unlock(&fl->lock);
+}
+
 static void *
 filer_main(void *arg)
 {
 	struct filer *fl = arg;
 	struct job *j, *batch;
 	struct timespec again;
+	unsigned n;
 
 	pthread_mutex_lock(&fl->lock);
 	for (;;) {
 		while (fl->qhead == NULL && !fl->stop) {
+			fl->sleeping = 1;
 			if (fl->c.index_pending == 0) {
 				pthread_cond_wait(&fl->work, &fl->lock);
+				fl->sleeping = 0;
 				continue;
 			}
 			/* Lines the disk refused: try again every second until it takes them. */
 			clock_gettime(CLOCK_REALTIME, &again);
 			again.tv_sec++;
 			if (pthread_cond_timedwait(&fl->work, &fl->lock, &again) == ETIMEDOUT) {
+				fl->sleeping = 0;
 				pthread_mutex_unlock(&fl->lock);
 				index_push(fl);
 				pthread_mutex_lock(&fl->lock);
 			}
+			fl->sleeping = 0;
 		}
 		if (fl->qhead == NULL && fl->stop)
 			break;
 		batch = fl->qhead;
 		fl->qhead = fl->qtail = NULL;
 		pthread_mutex_unlock(&fl->lock);
-		while ((j = batch) != NULL) {
+		for (n = 1; (j = batch) != NULL; n++) {
 			batch = j->next;
 			run_job(fl, j);
-			pthread_mutex_lock(&fl->lock);
-			fl->inflight -= j->cap;
-			fl->done_seq = j->seq;
-			pthread_cond_broadcast(&fl->progress);
-			pthread_mutex_unlock(&fl->lock);
+			atomic_fetch_sub(&fl->inflight, j->cap);
+			atomic_store(&fl->done_seq, j->seq);
 			free(j);
+			/* A writer held by back pressure need not wait for the whole batch. */
+			if (n % 64 == 0)
+				progress_made(fl);
 		}
-		/* The queue ran dry: index lines reach the file now. */
+		/* The queue ran dry: index lines reach the file, finished flows go back. */
 		index_push(fl);
+		done_flush(fl);
+		progress_made(fl);
 		pthread_mutex_lock(&fl->lock);
 	}
 	pthread_mutex_unlock(&fl->lock);
 	return NULL;
 }
+
+/* Hand the writer's batch to the filer: one lock, and a wake-up only if it sleeps. */
+static void
+hand_over(struct filer *fl)
+{
+	int wake;
+
+	if (fl->bhead == NULL)
+		return;
+	pthread_mutex_lock(&fl->lock);
+	if (fl->qtail != NULL)
+		fl->qtail->next = fl->bhead;
+	else
+		fl->qhead = fl->bhead;
+	fl->qtail = fl->btail;
+	wake = fl->sleeping;
+	if (wake)
+		pthread_cond_signal(&fl->work);
+	pthread_mutex_unlock(&fl->lock);
+	fl->bhead = fl->btail = NULL;
+	fl->bjobs = 0;
+	fl->bbytes = 0;
+}
+
+#define BATCH_JOBS  256
+#define BATCH_BYTES (1024 * 1024)
 
 static void
 enqueue(struct filer *fl, struct job *j)
@@ -619,16 +700,43 @@ enqueue(struct filer *fl, struct job *j)
 		return;
 	}
 	j->next = NULL;
-	pthread_mutex_lock(&fl->lock);
 	j->seq = ++fl->queued_seq;
-	fl->inflight += j->cap;
-	if (fl->qtail != NULL)
-		fl->qtail->next = j;
+	atomic_fetch_add(&fl->inflight, j->cap);
+	if (fl->btail != NULL)
+		fl->btail->next = j;
 	else
-		fl->qhead = j;
-	fl->qtail = j;
-	pthread_cond_signal(&fl->work);
+		fl->bhead = j;
+	fl->btail = j;
+	fl->bbytes += j->len;
+	if (++fl->bjobs >= BATCH_JOBS || fl->bbytes >= BATCH_BYTES)
+		hand_over(fl);
+}
+
+/* Wait, holding nothing, until cond(fl, arg) holds: the filer signals progress. */
+static void
+wait_until(struct filer *fl, int (*cond)(struct filer *, uint64_t), uint64_t arg)
+{
+	hand_over(fl);
+	if (cond(fl, arg))
+		return;
+	pthread_mutex_lock(&fl->lock);
+	atomic_fetch_add(&fl->waiters, 1);
+	while (!cond(fl, arg))
+		pthread_cond_wait(&fl->progress, &fl->lock);
+	atomic_fetch_sub(&fl->waiters, 1);
 	pthread_mutex_unlock(&fl->lock);
+}
+
+static int
+done_up_to(struct filer *fl, uint64_t seq)
+{
+	return atomic_load(&fl->done_seq) >= seq;
+}
+
+static int
+inflight_below(struct filer *fl, uint64_t limit)
+{
+	return atomic_load(&fl->inflight) <= limit;
 }
 
 /* --- the writer's side ------------------------------------------------------ */
@@ -689,6 +797,7 @@ filer_free(struct filer *fl)
 	if (fl == NULL)
 		return;
 	if (fl->threaded) {
+		hand_over(fl);
 		pthread_mutex_lock(&fl->lock);
 		fl->stop = 1;
 		pthread_cond_signal(&fl->work);
@@ -697,6 +806,7 @@ filer_free(struct filer *fl)
 	}
 	while (fl->ohead != NULL)
 		fd_close(fl, fl->ohead);
+	done_flush(fl);
 	while ((it = fl->dhead) != NULL) {
 		fl->dhead = it->next;
 		json_decref(it->d.entry);
@@ -800,7 +910,6 @@ void
 filer_sync(struct filer *fl)
 {
 	struct job *j;
-	uint64_t target;
 
 	if (!fl->threaded) {
 		index_push(fl);
@@ -809,35 +918,28 @@ filer_sync(struct filer *fl)
 	j = xcalloc(1, sizeof *j);
 	j->op = J_FLUSH;
 	enqueue(fl, j);
-	pthread_mutex_lock(&fl->lock);
-	target = fl->queued_seq;
-	while (fl->done_seq < target)
-		pthread_cond_wait(&fl->progress, &fl->lock);
-	pthread_mutex_unlock(&fl->lock);
+	wait_until(fl, done_up_to, fl->queued_seq);
+}
+
+void
+filer_batch_end(struct filer *fl)
+{
+	if (fl->threaded)
+		hand_over(fl);
 }
 
 uint64_t
 filer_inflight(struct filer *fl)
 {
-	uint64_t n;
-
-	if (!fl->threaded)
-		return 0;
-	pthread_mutex_lock(&fl->lock);
-	n = fl->inflight;
-	pthread_mutex_unlock(&fl->lock);
-	return n;
+	return fl->threaded ? atomic_load(&fl->inflight) : 0;
 }
 
 void
 filer_wait_below(struct filer *fl, uint64_t limit)
 {
-	if (!fl->threaded)
-		return;
-	pthread_mutex_lock(&fl->lock);
-	while (fl->inflight > limit)
-		pthread_cond_wait(&fl->progress, &fl->lock);
-	pthread_mutex_unlock(&fl->lock);
+	/* The common case, far below the budget, costs one atomic load. */
+	if (fl->threaded && !inflight_below(fl, limit))
+		wait_until(fl, inflight_below, limit);
 }
 
 void

@@ -60,6 +60,13 @@ const char *filer_last_fpout(const struct filer *fl, uint16_t *suffix);
 /* Block until everything queued so far is on disk and indexed. */
 void filer_sync(struct filer *fl);
 
+/*
+ * Hand what was queued to the filer thread now. Jobs go over in batches
+ * (256 jobs or 1 MiB), so the writer calls this at the end of each batch
+ * of packets and on its timer: nothing waits longer than that.
+ */
+void filer_batch_end(struct filer *fl);
+
 /* Bytes handed over and not yet written; block while above limit (back pressure). */
 uint64_t filer_inflight(struct filer *fl);
 void filer_wait_below(struct filer *fl, uint64_t limit);

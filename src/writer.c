@@ -477,6 +477,12 @@ writer_flush_all(struct writer *w)
 }
 
 void
+writer_batch_end(struct writer *w)
+{
+	filer_batch_end(w->filer);
+}
+
+void
 writer_sync(struct writer *w)
 {
 	filer_sync(w->filer);

@@ -87,6 +87,9 @@ const char *writer_finish(struct writer *w, struct flow *f);
 /* Wait until everything handed over so far is on disk and indexed. */
 void writer_sync(struct writer *w);
 
+/* End of a batch of packets: what waits for the file writer thread goes to it. */
+void writer_batch_end(struct writer *w);
+
 /* What became of finished flows, in order; entry references are the callee's to keep. */
 struct writer_done {
 	struct flow_key key;
