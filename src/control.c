@@ -1206,7 +1206,7 @@ bind_socket(struct control *ctl, int mode, char **cause)
 {
 	struct sockaddr_un sun;
 	mode_t old;
-	int fd, rc;
+	int fd, rc, saved;
 
 	if (fill_addr(&sun, ctl->path, cause) == -1 || remove_stale(ctl->path, &sun, cause) == -1)
 		return -1;
@@ -1215,14 +1215,32 @@ bind_socket(struct control *ctl, int mode, char **cause)
 		xasprintf(cause, "socket: %s", strerror(errno));
 		return -1;
 	}
-	old = umask(0177);
+	/*
+	 * The socket is born with its mode and group: a chown or chmod by path
+	 * after bind() would follow a link that the daemon user (who may own
+	 * the socket's folder) renamed over it, and root would change the
+	 * target. The mode comes from the umask, the group from the effective
+	 * group while binding.
+	 */
+	old = umask(~(mode_t)mode & 0777);
+	if (geteuid() == 0 && ctl->group != getegid() && setegid(ctl->group) == -1) {
+		umask(old);
+		xasprintf(cause, "setegid %u: %s", (unsigned)ctl->group, strerror(errno));
+		goto fail;
+	}
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
+	saved = errno;
 	umask(old);
+	if (geteuid() == 0 && getegid() != getgid() && setegid(getgid()) == -1)
+		fatal("setegid back to %u", (unsigned)getgid());
+	errno = saved;
 	if (rc == -1) {
 		xasprintf(cause, "bind %s: %s", ctl->path, strerror(errno));
 		goto fail;
 	}
-	if (chown(ctl->path, (uid_t)-1, ctl->group) == -1 || chmod(ctl->path, (mode_t)mode) == -1 ||
+	/* Not root: no link can turn this against anyone but ourselves. */
+	if ((geteuid() != 0 && ctl->group != getegid() &&
+	        chown(ctl->path, (uid_t)-1, ctl->group) == -1) ||
 	    listen(fd, BACKLOG) == -1) {
 		xasprintf(cause, "%s: %s", ctl->path, strerror(errno));
 		unlink(ctl->path);

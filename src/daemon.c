@@ -178,8 +178,17 @@ prepare_spool(struct daemon *d)
 		own.uid = d->uid;
 		own.gid = d->gid;
 	}
-	if ((d->spoolfd = spool_open(d->cfg.spool_dir, &own, &cause)) == -1 ||
-	    spool_prepare(d->spoolfd, d->cfg.spool_dir, &own, &cause) == -1)
+	if ((d->spoolfd = spool_open(d->cfg.spool_dir, &own, &cause)) == -1)
+		fatalx("spool_dir %s", cause);
+}
+
+/* What the spool holds is checked and made by the user that writes it, never by root. */
+static void
+prepare_spool_contents(struct daemon *d)
+{
+	char *cause = NULL;
+
+	if (spool_prepare(d->spoolfd, d->cfg.spool_dir, &cause) == -1)
 		fatalx("spool_dir %s", cause);
 }
 
@@ -526,6 +535,7 @@ daemon_main(const struct daemon_opts *o)
 	for (i = 0; i < d->cfg.ninterfaces; i++)
 		add_capture(d, d->cfg.interfaces[i]);
 	drop_privileges(d);
+	prepare_spool_contents(d);
 	start_engine(d);
 	control_attach_engine(d->control, d->engine);
 	start_timers(d);

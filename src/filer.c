@@ -218,6 +218,25 @@ fd_close(struct filer *fl, struct ifile *io)
 	fl->c.open_files = fl->nopen;
 }
 
+/*
+ * Reopen a file of ours to append: never a FIFO or a link planted in its
+ * place (the daemon user could only harm itself, but must not hang us).
+ */
+static int
+reopen(struct filer *fl, const char *name)
+{
+	struct stat sb;
+	int fd;
+
+	fd = openat(fl->activefd, name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd != -1 && (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1)) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
 /* Create the file (a free name if taken: never truncate) or reopen it to append. */
 static int
 fd_open(struct filer *fl, struct ifile *io)
@@ -236,8 +255,7 @@ fd_open(struct filer *fl, struct ifile *io)
 		io_name(fl, io, name, sizeof name);
 		fl->c.opens++;
 		if (io->created)
-			io->fd = openat(
-			    fl->activefd, name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+			io->fd = reopen(fl, name);
 		else
 			io->fd = openat(fl->activefd, name,
 			    O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -371,8 +389,10 @@ dated_dir(const struct filer *fl, uint64_t first, char *buf, size_t len)
 	localtime_r(&t, &tm);
 	if (strftime(buf, len, fl->layout, &tm) == 0)
 		buf[0] = '\0';
-	/* No way out of the output folder, whatever the pattern says. */
-	if (strstr(buf, "..") != NULL || buf[0] == '/')
+	/* No way out of the output folder, nor into .active/, whatever the pattern says. */
+	if (strstr(buf, "..") != NULL || buf[0] == '/' ||
+	    strncmp(buf, SPOOL_ACTIVE, strlen(SPOOL_ACTIVE)) == 0 ||
+	    strncmp(buf, SPOOL_INDEX, strlen(SPOOL_INDEX)) == 0)
 		buf[0] = '\0';
 }
 
@@ -406,16 +426,23 @@ move_into_place(struct filer *fl, struct ifile *io, const char *src)
 {
 	char dir[256], name[PATH_LEN - 512];
 	unsigned tries;
-	int dfd;
+	int dfd, reopened = 0;
 
 	dated_dir(fl, io->first, dir, sizeof dir);
 	dfd = dest_dir(fl, dir);
 	for (tries = 0; tries < MAX_SUFFIX; tries++) {
 		io_name(fl, io, name, sizeof name);
 		snprintf(fl->fpout, sizeof fl->fpout, "%s%s%s", dir, dir[0] ? "/" : "", name);
-		if (renameat2(fl->activefd, src, dfd, name, RENAME_NOREPLACE) == 0) {
+		if (spool_rename_noreplace(fl->activefd, src, dfd, name) == 0) {
 			fl->c.files++;
 			return fl->fpout;
+		}
+		if (errno == ENOENT && dfd == fl->datefd && !reopened++) {
+			/* Someone removed the dated folder: make it again, once. */
+			close(fl->datefd);
+			fl->datefd = -1;
+			dfd = dest_dir(fl, dir);
+			continue;
 		}
 		if (errno != EEXIST)
 			break;

@@ -37,29 +37,40 @@ struct flow_index {
 	int failing;
 };
 
-/* A torn last line (a crash mid-write, or an older version) is cut: it was never whole. */
+/*
+ * A torn last line (a crash mid-write, or an older version) is cut: it
+ * was never whole, and the next line would be glued to it. Read back in
+ * blocks until a newline, or the start of the file.
+ */
 static void
 cut_torn_tail(struct flow_index *idx)
 {
-	char tail[65536];
+	char block[65536];
 	struct stat sb;
-	off_t start;
+	off_t end, start, keep = -1;
 	ssize_t n, i;
 
 	if (fstat(idx->fd, &sb) == -1 || sb.st_size == 0)
 		return;
-	start = sb.st_size > (off_t)sizeof tail ? sb.st_size - (off_t)sizeof tail : 0;
-	if ((n = pread(idx->fd, tail, (size_t)(sb.st_size - start), start)) <= 0 ||
-	    tail[n - 1] == '\n')
+	if (pread(idx->fd, block, 1, sb.st_size - 1) == 1 && block[0] == '\n')
 		return;
-	for (i = n - 1; i >= 0 && tail[i] != '\n'; i--)
-		;
-	if (i < 0 && start > 0)
-		return; /* a line longer than we look back: leave it be */
-	if (ftruncate(idx->fd, start + i + 1) == -1)
+	for (end = sb.st_size; end > 0 && keep == -1; end = start) {
+		start = end > (off_t)sizeof block ? end - (off_t)sizeof block : 0;
+		if ((n = pread(idx->fd, block, (size_t)(end - start), start)) <= 0)
+			return;
+		for (i = n - 1; i >= 0; i--)
+			if (block[i] == '\n') {
+				keep = start + i + 1;
+				break;
+			}
+	}
+	if (keep == -1)
+		keep = 0;
+	if (ftruncate(idx->fd, keep) == -1)
 		log_warn("%s: cut torn last line", idx->path);
 	else
-		log_warnx("%s: cut a torn last line (%zd bytes)", idx->path, n - i - 1);
+		log_warnx("%s: cut a torn last line (%lld bytes)", idx->path,
+		    (long long)(sb.st_size - keep));
 }
 
 struct flow_index *

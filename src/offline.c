@@ -119,7 +119,7 @@ prepare_output(const char *dir, int force)
 		close(fd);
 		return -1;
 	}
-	if (spool_prepare(fd, dir, NULL, &cause) == -1)
+	if (spool_prepare(fd, dir, &cause) == -1)
 		goto refused;
 	return fd;
 refused:

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,16 +108,18 @@ trusted_uid(uid_t uid, const struct spool_owner *own)
 	return uid == 0 || uid == geteuid() || (own != NULL && uid == own->uid);
 }
 
+/* A group whose members may write: root's, or (not root) our own. Not the daemon's group. */
 static int
-trusted_gid(gid_t gid, const struct spool_owner *own)
+trusted_gid(gid_t gid)
 {
-	return gid == 0 || gid == getegid() || (own != NULL && gid == own->gid);
+	return gid == 0 || (geteuid() != 0 && gid == getegid());
 }
 
 /*
  * May only root, the running user and the spool's owner change what this
  * folder holds? A sticky folder (like /tmp) protects its entries from
- * other users, so it may be writable by all.
+ * other users, so a parent may be writable by all; the spool itself never.
+ * ACLs are not read: a folder whose ACL lets others write is on its admin.
  */
 static int
 check_dir(
@@ -134,8 +137,7 @@ check_dir(
 		return -1;
 	}
 	if ((leaf || !(sb->st_mode & S_ISVTX)) &&
-	    ((sb->st_mode & S_IWOTH) ||
-	        ((sb->st_mode & S_IWGRP) && !trusted_gid(sb->st_gid, own)))) {
+	    ((sb->st_mode & S_IWOTH) || ((sb->st_mode & S_IWGRP) && !trusted_gid(sb->st_gid)))) {
 		xasprintf(cause,
 		    "%s: writable by %s (mode %04o), who could plant links in it; "
 		    "chmod go-w %s, or choose another folder",
@@ -196,29 +198,26 @@ is_empty_dir(int fd)
 		return 0;
 	}
 	while (empty && (de = readdir(d)) != NULL)
-		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-		        strcmp(de->d_name, SPOOL_ACTIVE) == 0 ||
-		        strcmp(de->d_name, SPOOL_INDEX) == 0;
+		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
 	closedir(d);
 	return empty;
 }
 
 /*
- * An existing folder of root's becomes the daemon user's: root made it,
- * nobody swapped it. The spool only while it is empty: a typo naming a
- * folder of the system (spool_dir = "/var/log") must not hand it over.
+ * An existing spool of root's becomes the daemon user's only while it is
+ * empty: root made it in a folder nobody else can write to (checked), so
+ * nobody swapped it, and a typo naming a folder of the system
+ * (spool_dir = "/var/log") is refused, not handed over.
  */
 static int
 adopt(int fd, const struct stat *sb, const char *path, const struct spool_owner *own, char **cause)
 {
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-
 	if (own == NULL || geteuid() != 0 || sb->st_uid != 0 || own->uid == 0)
 		return 0;
-	if (S_ISDIR(sb->st_mode) && strcmp(base, SPOOL_ACTIVE) != 0 && !is_empty_dir(fd)) {
+	if (!is_empty_dir(fd)) {
 		xasprintf(cause,
 		    "%s: owned by root and not empty: not handed to the daemon user; if it is the "
-		    "spool, chown it to the daemon user",
+		    "spool, chown -R it to the daemon user",
 		    path);
 		return -1;
 	}
@@ -229,108 +228,206 @@ adopt(int fd, const struct stat *sb, const char *path, const struct spool_owner 
 	return 0;
 }
 
-int
-spool_open(const char *path, const struct spool_owner *own, char **cause)
+/*
+ * The folder that holds the spool, as a real path: links on the way
+ * (/var/run -> /run) are resolved here, once, and the walk that follows
+ * then refuses any link, so what is checked is what is used. Missing
+ * folders at the end are kept as they are written, to be made.
+ */
+static char *
+real_parent(const char *path, char **leaf, char **cause)
 {
-	char *abs, *p, *next, *shown;
-	struct stat sb;
-	int fd, nfd, leaf, made;
+	char *abs, *slash, *real, *rest, *res, save;
+	char cwd[4096];
+	size_t cut;
 
 	if (path[0] == '/')
 		abs = xstrdup(path);
-	else {
-		char cwd[4096];
-
-		if (getcwd(cwd, sizeof cwd) == NULL) {
-			xasprintf(cause, "%s: %s", path, strerror(errno));
-			return -1;
-		}
+	else if (getcwd(cwd, sizeof cwd) != NULL)
 		xasprintf(&abs, "%s/%s", cwd, path);
+	else {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	while ((slash = strrchr(abs, '/')) != NULL && slash != abs && slash[1] == '\0')
+		*slash = '\0'; /* trailing slashes */
+	slash = strrchr(abs, '/');
+	if (slash[1] == '\0' || strcmp(slash + 1, ".") == 0 || strcmp(slash + 1, "..") == 0) {
+		xasprintf(
+		    cause, "%s: not a folder the spool can be (\"/\", \".\" or \"..\")", path);
+		free(abs);
+		return NULL;
+	}
+	*leaf = xstrdup(slash + 1);
+	*slash = '\0';
+	/* The longest existing prefix, resolved; the rest appended as written. */
+	cut = strlen(abs);
+	for (;;) {
+		save = abs[cut];
+		abs[cut] = '\0';
+		real = realpath(cut > 0 ? abs : "/", NULL);
+		abs[cut] = save;
+		if (real != NULL)
+			break;
+		if (errno != ENOENT || cut == 0) {
+			xasprintf(cause, "%s: %s", abs, strerror(errno));
+			free(abs);
+			free(*leaf);
+			return NULL;
+		}
+		while (cut > 0 && abs[cut - 1] != '/')
+			cut--;
+		if (cut > 0)
+			cut--; /* at the slash */
+	}
+	rest = abs + cut; /* "" or "/missing/folders" */
+	xasprintf(&res, "%s%s", strcmp(real, "/") == 0 ? "" : real, rest);
+	free(real);
+	free(abs);
+	return res;
+}
+
+int
+spool_open(const char *path, const struct spool_owner *own, char **cause)
+{
+	char *parent, *leaf = NULL, *p, *next, *shown = NULL, sofar[4096], name[256];
+	struct stat sb;
+	int fd = -1, nfd, made;
+
+	if ((parent = real_parent(path, &leaf, cause)) == NULL)
+		return -1;
+	if (strlen(parent) >= sizeof sofar - 256 || strlen(leaf) >= sizeof name) {
+		xasprintf(cause, "%s: path too long", path);
+		goto fail;
 	}
 	if ((fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		xasprintf(cause, "/: %s", strerror(errno));
-		free(abs);
-		return -1;
+		goto fail;
 	}
 	/* Walk from the root: each folder on the way is checked as we stand in it. */
-	for (p = abs; fd != -1 && *p != '\0'; p = next) {
+	sofar[0] = '\0';
+	for (p = parent;; p = next) {
+		if (fstat(fd, &sb) == -1) {
+			xasprintf(cause, "%s: %s", sofar[0] ? sofar : "/", strerror(errno));
+			goto fail;
+		}
+		if (check_dir(&sb, sofar[0] ? sofar : "/", own, 0, cause) == -1)
+			goto fail;
 		while (*p == '/')
 			p++;
 		if (*p == '\0')
 			break;
 		next = p + strcspn(p, "/");
-		leaf = next[strspn(next, "/")] == '\0';
-		if (*next != '\0')
-			*next++ = '\0';
-		shown = abs;
-		made = 0;
-		if (strcmp(p, "..") == 0 || strcmp(p, ".") == 0) {
-			xasprintf(cause, "%s: no \".\" or \"..\" in the spool's path", path);
+		if ((size_t)(next - p) >= sizeof name) {
+			xasprintf(cause, "%s: a name in it is too long", path);
 			goto fail;
 		}
-		/* Parents may be links (/var/run): their targets are checked in turn. */
-		nfd = open_component(fd, p, leaf);
-		if (nfd == -1 && errno == ENOENT) {
-			if (mkdirat(fd, p, leaf ? SPOOL_DIR_MODE : 0755) == -1 && errno != EEXIST) {
-				xasprintf(cause, "mkdir %s: %s", shown, strerror(errno));
-				goto fail;
-			}
-			made = 1;
-			nfd = open_component(fd, p, 1);
+		snprintf(sofar + strlen(sofar), sizeof sofar - strlen(sofar), "/%.*s",
+		    (int)(next - p), p);
+		memcpy(name, p, (size_t)(next - p));
+		name[next - p] = '\0';
+		nfd = open_component(fd, name, 1);
+		if (nfd == -1 && errno == ENOENT && mkdirat(fd, name, 0755) == 0) {
+			nfd = open_component(fd, name, 1);
+			if (nfd != -1 &&
+			    fchmod(nfd, 0755) == -1) /* the daemon user walks through */
+				log_warn("chmod %s", sofar);
 		}
 		if (nfd == -1) {
 			if (errno == ELOOP || errno == ENOTDIR)
-				refuse_link(fd, p, shown, cause);
+				refuse_link(fd, name, sofar, cause);
 			else
-				xasprintf(cause, "%s: %s", shown, strerror(errno));
+				xasprintf(cause, "%s: %s", sofar, strerror(errno));
 			goto fail;
 		}
 		close(fd);
 		fd = nfd;
-		if (fstat(fd, &sb) == -1) {
-			xasprintf(cause, "%s: %s", shown, strerror(errno));
+	}
+	/* The spool itself: never a link; made here only if mkdirat says so. */
+	xasprintf(&shown, "%s/%s", strcmp(parent, "/") == 0 ? "" : parent, leaf);
+	made = 0;
+	nfd = open_component(fd, leaf, 1);
+	if (nfd == -1 && errno == ENOENT) {
+		if (mkdirat(fd, leaf, SPOOL_DIR_MODE) == 0)
+			made = 1;
+		else if (errno != EEXIST) {
+			xasprintf(cause, "mkdir %s: %s", shown, strerror(errno));
 			goto fail;
 		}
-		if (leaf && made && own_new_dir(fd, shown, own, cause) == -1)
-			goto fail;
-		if (!leaf && made && fchmod(fd, 0755) == -1) /* the daemon user walks through */
-			log_warn("chmod %s", shown);
-		if (check_dir(&sb, shown, own, leaf, cause) == -1)
-			goto fail;
-		if (leaf && !made && adopt(fd, &sb, shown, own, cause) == -1)
-			goto fail;
-		if (leaf && !made && (sb.st_mode & S_IROTH))
-			log_warnx("%s: every user may read the captured traffic in it (mode %04o); "
-			          "chmod o-rwx %s",
-			    shown, (unsigned)(sb.st_mode & 07777), shown);
-		if (!leaf)
-			next[-1] = '/'; /* the whole path again, for the next message */
+		nfd = open_component(fd, leaf, 1);
 	}
-	free(abs);
+	if (nfd == -1) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			refuse_link(fd, leaf, shown, cause);
+		else
+			xasprintf(cause, "%s: %s", shown, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	fd = nfd;
+	if (made && own_new_dir(fd, shown, own, cause) == -1)
+		goto fail;
+	if (fstat(fd, &sb) == -1) {
+		xasprintf(cause, "%s: %s", shown, strerror(errno));
+		goto fail;
+	}
+	if (check_dir(&sb, shown, own, 1, cause) == -1)
+		goto fail;
+	if (!made && adopt(fd, &sb, shown, own, cause) == -1)
+		goto fail;
+	if (!made && (sb.st_mode & S_IROTH))
+		log_warnx("%s: every user may read the captured traffic in it (mode %04o); "
+		          "chmod o-rwx %s",
+		    shown, (unsigned)(sb.st_mode & 07777), shown);
+	free(shown);
+	free(parent);
+	free(leaf);
 	return fd;
 fail:
 	if (fd != -1)
 		close(fd);
-	free(abs);
+	free(shown);
+	free(parent);
+	free(leaf);
 	return -1;
 }
 
+/* A folder or file in the spool that we are about to write in: ours alone. */
+static int
+check_ours(const struct stat *sb, const char *path, char **cause)
+{
+	if (sb->st_uid != geteuid()) {
+		xasprintf(cause,
+		    "%s: owned by uid %u, not by the daemon user (uid %u): chown it to the "
+		    "daemon user, or move it away",
+		    path, (unsigned)sb->st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	if (!S_ISDIR(sb->st_mode) && (!S_ISREG(sb->st_mode) || sb->st_nlink != 1)) {
+		xasprintf(cause, "%s: not a regular file of its own (%s); move it away", path,
+		    S_ISREG(sb->st_mode) ? "it has other hard links" : "wrong type");
+		return -1;
+	}
+	return 0;
+}
+
 int
-spool_prepare(int spoolfd, const char *path, const struct spool_owner *own, char **cause)
+spool_prepare(int spoolfd, const char *path, char **cause)
 {
 	char *shown;
 	struct stat sb;
 	int fd, made = 0, rc = -1;
 
-	/* .active/: the files in progress. */
+	/* .active/: the files in progress; made by the user who writes them. */
 	xasprintf(&shown, "%s/%s", path, SPOOL_ACTIVE);
 	fd = open_component(spoolfd, SPOOL_ACTIVE, 1);
 	if (fd == -1 && errno == ENOENT) {
-		if (mkdirat(spoolfd, SPOOL_ACTIVE, SPOOL_DIR_MODE) == -1 && errno != EEXIST) {
+		if (mkdirat(spoolfd, SPOOL_ACTIVE, SPOOL_DIR_MODE) == 0)
+			made = 1;
+		else if (errno != EEXIST) {
 			xasprintf(cause, "mkdir %s: %s", shown, strerror(errno));
 			goto out;
 		}
-		made = 1;
 		fd = open_component(spoolfd, SPOOL_ACTIVE, 1);
 	}
 	if (fd == -1) {
@@ -340,17 +437,17 @@ spool_prepare(int spoolfd, const char *path, const struct spool_owner *own, char
 			xasprintf(cause, "%s: %s", shown, strerror(errno));
 		goto out;
 	}
-	if (fstat(fd, &sb) == -1)
+	if (made && fchmod(fd, SPOOL_DIR_MODE) == -1)
 		xasprintf(cause, "%s: %s", shown, strerror(errno));
-	else if (made ? own_new_dir(fd, shown, own, cause) == 0
-	              : check_dir(&sb, shown, own, 1, cause) == 0 &&
-	                    adopt(fd, &sb, shown, own, cause) == 0)
+	else if (fstat(fd, &sb) == -1)
+		xasprintf(cause, "%s: %s", shown, strerror(errno));
+	else if (check_dir(&sb, shown, NULL, 1, cause) == 0 && check_ours(&sb, shown, cause) == 0)
 		rc = 0;
 	close(fd);
 	if (rc == -1)
 		goto out;
 
-	/* index.jsonl: made later by the daemon user; an existing one is checked. */
+	/* index.jsonl: made later by index_open; an existing one is checked. */
 	rc = -1;
 	free(shown);
 	xasprintf(&shown, "%s/%s", path, SPOOL_INDEX);
@@ -363,19 +460,17 @@ spool_prepare(int spoolfd, const char *path, const struct spool_owner *own, char
 			    "%s: is a symbolic link; the daemon never writes through one (someone "
 			    "may have planted it): remove it",
 			    shown);
+		else if (errno == EACCES &&
+		         fstatat(spoolfd, SPOOL_INDEX, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		         check_ours(&sb, shown, cause) == -1)
+			; /* says whose it is */
 		else
 			xasprintf(cause, "%s: %s", shown, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &sb) == -1)
 		xasprintf(cause, "%s: %s", shown, strerror(errno));
-	else if (!S_ISREG(sb.st_mode) || sb.st_nlink != 1)
-		xasprintf(cause, "%s: not a regular file of its own (%s); move it away", shown,
-		    S_ISREG(sb.st_mode) ? "it has other hard links" : "wrong type");
-	else if (!trusted_uid(sb.st_uid, own))
-		xasprintf(cause, "%s: owned by uid %u; it must belong to the daemon user", shown,
-		    (unsigned)sb.st_uid);
-	else if (adopt(fd, &sb, shown, own, cause) == 0)
+	else if (check_ours(&sb, shown, cause) == 0)
 		rc = 0;
 	close(fd);
 out:
@@ -388,6 +483,7 @@ spool_openat_dir(int dirfd, const char *rel, int create)
 {
 	char *copy = xstrdup(rel), *p, *next;
 	int fd = dup(dirfd), nfd, saved;
+	struct stat sb;
 
 	for (p = copy; fd != -1 && *p != '\0'; p = next) {
 		next = p + strcspn(p, "/");
@@ -405,6 +501,12 @@ spool_openat_dir(int dirfd, const char *rel, int create)
 		if (nfd == -1 && errno == ENOENT && create &&
 		    (mkdirat(fd, p, SPOOL_DIR_MODE) == 0 || errno == EEXIST))
 			nfd = open_component(fd, p, 1);
+		/* A folder someone else made (or planted) receives nothing of ours. */
+		if (nfd != -1 && (fstat(nfd, &sb) == -1 || sb.st_uid != geteuid())) {
+			close(nfd);
+			nfd = -1;
+			errno = EPERM;
+		}
 		saved = errno;
 		close(fd);
 		fd = nfd;
@@ -414,6 +516,24 @@ spool_openat_dir(int dirfd, const char *rel, int create)
 	free(copy);
 	errno = saved;
 	return fd;
+}
+
+int
+spool_rename_noreplace(int olddirfd, const char *old, int newdirfd, const char *new)
+{
+	if (renameat2(olddirfd, old, newdirfd, new, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/*
+	 * NFS (and some FUSE file systems) refuse every renameat2 flag: a hard
+	 * link fails on a name that is taken just the same, then the old name goes.
+	 */
+	if (linkat(olddirfd, old, newdirfd, new, 0) == -1)
+		return -1;
+	if (unlinkat(olddirfd, old, 0) == -1)
+		log_warn("unlink after link of %s", old);
+	return 0;
 }
 
 /* "label.segN.ext" or "label.ext" -> "label" */
@@ -441,7 +561,7 @@ move_free_name(int activefd, int spoolfd, const char *name)
 	unsigned n;
 
 	for (n = 1; n < 10000; n++) {
-		if (renameat2(activefd, name, spoolfd, target, RENAME_NOREPLACE) == 0)
+		if (spool_rename_noreplace(activefd, name, spoolfd, target) == 0)
 			return target;
 		if (errno != EEXIST)
 			break;
@@ -581,6 +701,29 @@ spool_recover(int spoolfd, const char *path)
 
 /* --- retention ----------------------------------------------------------- */
 
+/*
+ * The names the writer gives finished files (writer_compose_name, label.h):
+ * label[-N][.segN][-rN].ext (-rN: renamed by recovery), the label being
+ * src_port-dst_port-seconds.frac with addresses in digits, hex and dots.
+ */
+#define FLOW_NAME_RE                                                                          \
+	"^[0-9A-Fa-f.]+_[0-9]+-[0-9A-Fa-f.]+_[0-9]+-[0-9]+\\.[0-9]+(-[0-9]+)?(\\.seg[0-9]+)?" \
+	"(-r[0-9]+)?\\.(pcap|json|plist|txt)$"
+
+int
+spool_flow_name(const char *name)
+{
+	static regex_t re;
+	static int compiled;
+
+	if (!compiled) {
+		if (regcomp(&re, FLOW_NAME_RE, REG_EXTENDED | REG_NOSUB) != 0)
+			fatalx("regcomp %s", FLOW_NAME_RE);
+		compiled = 1;
+	}
+	return regexec(&re, name, 0, NULL, 0) == 0;
+}
+
 struct spool_file {
 	char *rel; /* relative to the spool */
 	uint64_t mtime_ns;
@@ -627,8 +770,12 @@ walk_dir(struct walk *w, int fd0, const char *rel, int depth)
 			free(sub);
 			continue;
 		}
-		/* Only what we wrote is ours to delete: no link, no file of another user. */
-		if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid()) {
+		/*
+		 * Only what we wrote is ours to delete: no link, no file of another
+		 * user, nothing that is not named as the writer names its files.
+		 */
+		if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
+		    !spool_flow_name(de->d_name)) {
 			free(sub);
 			continue;
 		}

@@ -56,12 +56,18 @@ int spool_mkdir(const char *path, mode_t mode);
 int spool_open(const char *path, const struct spool_owner *own, char **cause);
 
 /*
- * Make or check .active/ and index.jsonl in the spool: neither may be a
- * symbolic link or belong to another user; .active/ is made
- * SPOOL_DIR_MODE, and existing ones owned by root are given to own.
- * -1 and *cause when refused.
+ * Make or check .active/ and index.jsonl in the spool, as the user that
+ * will write them (after the privilege drop): neither may be a symbolic
+ * link or belong to another user, index.jsonl must have no other name;
+ * .active/ is made SPOOL_DIR_MODE. -1 and *cause when refused.
  */
-int spool_prepare(int spoolfd, const char *path, const struct spool_owner *own, char **cause);
+int spool_prepare(int spoolfd, const char *path, char **cause);
+
+/*
+ * renameat2(RENAME_NOREPLACE), or where the file system refuses the flag
+ * (NFS), a hard link (which fails on a taken name as well) and an unlink.
+ */
+int spool_rename_noreplace(int olddirfd, const char *old, int newdirfd, const char *new);
 
 /*
  * Open the folder rel (one or more components, no ".."), under dirfd,
@@ -78,12 +84,16 @@ int spool_openat_dir(int dirfd, const char *rel, int create);
  */
 int spool_recover(int spoolfd, const char *path);
 
+/* Is name one the writer gives a finished file (label[-N][.segN][-rN].ext)? */
+int spool_flow_name(const char *name);
+
 /*
  * Delete finished files, those whose flows ended first first (their
  * modification time is the flow's last packet; ties by name), while the
  * spool holds more than max_bytes or while the oldest is older than
- * max_age_ns (0 = no bound). Each deletion is logged. usage receives what
- * is left.
+ * max_age_ns (0 = no bound). Only regular files of the running user with
+ * a name the writer gives are counted and deleted. Each deletion is
+ * logged. usage receives what is left.
  */
 void spool_retention(int spoolfd, const char *path, uint64_t max_bytes, uint64_t max_age_ns,
     uint64_t now_ns, struct spool_usage *usage);

@@ -158,6 +158,49 @@ START_TEST(test_open_refuses_foreign_owner)
 }
 END_TEST
 
+/* "/" is no spool: it would hand the root of the file system over. */
+START_TEST(test_open_refuses_root)
+{
+	char *cause = NULL;
+
+	ck_assert_int_eq(spool_open("/", NULL, &cause), -1);
+	ck_assert_ptr_nonnull(cause);
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(spool_open("//", NULL, &cause), -1);
+	free(cause);
+}
+END_TEST
+
+/*
+ * A link on the way is resolved and the folders on its real path are
+ * checked: a root-owned folder under another user's is refused, though
+ * the link itself and the folder it names look fine (needs root).
+ */
+START_TEST(test_open_checks_real_path)
+{
+	char dir[4096], alice[4200], cap[4300], link[4200], path[4300];
+	char *cause = NULL;
+
+	if (geteuid() != 0)
+		return;
+	make_tmpdir(dir, sizeof dir);
+	snprintf(alice, sizeof alice, "%s/alice", dir);
+	snprintf(cap, sizeof cap, "%s/cap", alice);
+	snprintf(link, sizeof link, "%s/caplink", dir);
+	snprintf(path, sizeof path, "%s/spool", link);
+	ck_assert_int_eq(mkdir(alice, 0755), 0);
+	ck_assert_int_eq(mkdir(cap, 0755), 0);
+	ck_assert_int_eq(chown(alice, 12345, 12345), 0);
+	ck_assert_int_eq(symlink(cap, link), 0);
+	ck_assert_int_eq(spool_open(path, NULL, &cause), -1);
+	ck_assert_msg(
+	    strstr(cause, "uid 12345") != NULL && strstr(cause, alice) != NULL, "%s", cause);
+	free(cause);
+	rm_tree(dir);
+}
+END_TEST
+
 /* .active/ or index.jsonl planted as links: refused, the targets untouched. */
 START_TEST(test_prepare_refuses_links)
 {
@@ -183,7 +226,7 @@ START_TEST(test_prepare_refuses_links)
 		ck_assert_int_eq(symlink(target, link), 0);
 		fd = spool_open(spool, NULL, &cause);
 		ck_assert_int_ne(fd, -1);
-		ck_assert_int_eq(spool_prepare(fd, spool, NULL, &cause), -1);
+		ck_assert_int_eq(spool_prepare(fd, spool, &cause), -1);
 		ck_assert_msg(
 		    strstr(cause, names[i]) != NULL && strstr(cause, "symbolic link"), "%s", cause);
 		ck_assert_int_eq(stat(target, &after), 0);
@@ -221,9 +264,29 @@ END_TEST
 
 /* --- retention ------------------------------------------------------------ */
 
+#define LABEL  "10.0.0.1_1000-10.0.0.2_80-1700000000.000001"
+#define OLDEST "10.0.0.3_1000-10.0.0.2_80-1600000000.000001"
+#define NEWEST "10.0.0.4_1000-10.0.0.2_80-1800000000.000001"
+#define LINKED "10.0.0.5_1000-10.0.0.2_80-1800000000.000001"
+
+/* Only names the writer gives are retention's to delete. */
+START_TEST(test_flow_name)
+{
+	ck_assert(spool_flow_name(LABEL ".pcap"));
+	ck_assert(spool_flow_name(LABEL "-2.seg3.json"));
+	ck_assert(spool_flow_name(LABEL ".seg3-r1.pcap"));
+	ck_assert(spool_flow_name("2001.db8..1_443-2001.db8..2_5555-1700000000.123456789.txt"));
+	ck_assert(!spool_flow_name("passwd"));
+	ck_assert(!spool_flow_name("old.pcap"));
+	ck_assert(!spool_flow_name(LABEL ".pcap.bak"));
+	ck_assert(!spool_flow_name(SPOOL_INDEX));
+}
+END_TEST
+
 /*
  * The flows that ended first go first; equal times by name, segments in
- * number order (seg2 before seg10). Links and .active/ are not counted.
+ * number order (seg2 before seg10). Links, .active/ and files not named
+ * as flows are not counted.
  */
 START_TEST(test_retention_order)
 {
@@ -235,22 +298,24 @@ START_TEST(test_retention_order)
 	make_tmpdir(dir, sizeof dir);
 	snprintf(path, sizeof path, "%s/.active", dir);
 	ck_assert_int_eq(mkdir(path, 0750), 0);
-	snprintf(path, sizeof path, "%s/.active/live.pcap", dir);
+	snprintf(path, sizeof path, "%s/.active/" NEWEST ".pcap", dir);
 	put_file(path, data, sizeof data, 1 * SEC);
-	snprintf(path, sizeof path, "%s/a.seg10.pcap", dir);
+	snprintf(path, sizeof path, "%s/" LABEL ".seg10.pcap", dir);
 	put_file(path, data, sizeof data, 5 * SEC);
-	snprintf(path, sizeof path, "%s/a.seg2.pcap", dir);
+	snprintf(path, sizeof path, "%s/" LABEL ".seg2.pcap", dir);
 	put_file(path, data, sizeof data, 5 * SEC);
-	snprintf(path, sizeof path, "%s/a.pcap", dir);
+	snprintf(path, sizeof path, "%s/" LABEL ".pcap", dir);
 	put_file(path, data, sizeof data, 5 * SEC);
 	snprintf(path, sizeof path, "%s/2020", dir);
 	ck_assert_int_eq(mkdir(path, 0750), 0);
-	snprintf(path, sizeof path, "%s/2020/oldest.pcap", dir);
+	snprintf(path, sizeof path, "%s/2020/" OLDEST ".pcap", dir);
 	put_file(path, data, sizeof data, 2 * SEC);
-	snprintf(path, sizeof path, "%s/newest.pcap", dir);
+	snprintf(path, sizeof path, "%s/" NEWEST ".pcap", dir);
 	put_file(path, data, sizeof data, 9 * SEC);
-	snprintf(path, sizeof path, "%s/link.pcap", dir);
+	snprintf(path, sizeof path, "%s/" LINKED ".pcap", dir);
 	ck_assert_int_eq(symlink("/etc/passwd", path), 0);
+	snprintf(path, sizeof path, "%s/notes.txt", dir);
+	put_file(path, data, sizeof data, 1 * SEC);
 	fd = open(dir, O_RDONLY | O_DIRECTORY);
 
 	/* Five files of 1000 bytes; keep at most 2500: three go. */
@@ -258,19 +323,20 @@ START_TEST(test_retention_order)
 	ck_assert_uint_eq(u.deleted, 3);
 	ck_assert_uint_eq(u.files, 2);
 	ck_assert_uint_eq(u.bytes, 2000);
-	ck_assert(!exists(dir, "2020/oldest.pcap"));
-	ck_assert(!exists(dir, "a.pcap"));
-	ck_assert(!exists(dir, "a.seg2.pcap"));
-	ck_assert(exists(dir, "a.seg10.pcap"));
-	ck_assert(exists(dir, "newest.pcap"));
-	ck_assert(exists(dir, ".active/live.pcap"));
-	ck_assert(exists(dir, "link.pcap"));
+	ck_assert(!exists(dir, "2020/" OLDEST ".pcap"));
+	ck_assert(!exists(dir, LABEL ".pcap"));
+	ck_assert(!exists(dir, LABEL ".seg2.pcap"));
+	ck_assert(exists(dir, LABEL ".seg10.pcap"));
+	ck_assert(exists(dir, NEWEST ".pcap"));
+	ck_assert(exists(dir, ".active/" NEWEST ".pcap"));
+	ck_assert(exists(dir, LINKED ".pcap"));
+	ck_assert(exists(dir, "notes.txt"));
 
 	/* max_age alone: older than 3 s at t = 10 s is a.seg10 (5 s), not newest (9 s). */
 	spool_retention(fd, dir, 0, 3 * SEC, 10 * SEC, &u);
 	ck_assert_uint_eq(u.deleted, 1);
-	ck_assert(!exists(dir, "a.seg10.pcap"));
-	ck_assert(exists(dir, "newest.pcap"));
+	ck_assert(!exists(dir, LABEL ".seg10.pcap"));
+	ck_assert(exists(dir, NEWEST ".pcap"));
 	close(fd);
 	rm_tree(dir);
 }
@@ -370,8 +436,11 @@ spool_suite(void)
 	tcase_add_test(tc, test_open_refuses_link);
 	tcase_add_test(tc, test_open_refuses_writable);
 	tcase_add_test(tc, test_open_refuses_foreign_owner);
+	tcase_add_test(tc, test_open_refuses_root);
+	tcase_add_test(tc, test_open_checks_real_path);
 	tcase_add_test(tc, test_prepare_refuses_links);
 	tcase_add_test(tc, test_openat_dir_nofollow);
+	tcase_add_test(tc, test_flow_name);
 	tcase_add_test(tc, test_retention_order);
 	tcase_add_test(tc, test_recover);
 	suite_add_tcase(s, tc);

@@ -173,8 +173,10 @@ fi
 # --- 4. per-file rotation of a long connection, retention ------------------
 spool=$WORK/spool4
 mkdir -p "$spool/2020/01/01"
-head -c 4096 /dev/zero >"$spool/2020/01/01/old.pcap"
-touch -d '2 hours ago' "$spool/2020/01/01/old.pcap"
+# A file named as the writer names them: retention deletes nothing else.
+old=10.9.9.9_1234-10.9.9.8_80-1577836800.000000.pcap
+head -c 4096 /dev/zero >"$spool/2020/01/01/$old"
+touch -d '2 hours ago' "$spool/2020/01/01/$old"
 "$GENCAP" -c 1 -p 95 -s 1000 -S 4 -o "$WORK/long.pcap" 2>/dev/null
 "$GENCAP" -c 600 -C 50 -p 20 -s 1000 -S 5 -t 1700100000 -o "$WORK/bulk.pcap" 2>/dev/null
 daemon_conf "$WORK/d.conf" "$spool" 'interfaces = ["vb"]' 'segment_packets = 25' \
@@ -193,7 +195,7 @@ else
 	fi
 fi
 replay "$WORK/bulk.pcap"
-wait_for "$DAEMON_LOG" "retention: deleted .*old.pcap" 15 || check_fail "max_age did not delete old.pcap"
+wait_for "$DAEMON_LOG" "retention: deleted .*$old" 15 || check_fail "max_age did not delete $old"
 wait_for "$DAEMON_LOG" "retention: deleted .*max_spool_size" 15 || check_fail "max_spool_size deleted nothing"
 sleep 11
 size=$(find "$spool" -path "$spool/.active" -prune -o -type f ! -name index.jsonl -printf '%s\n' |

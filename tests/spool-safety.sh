@@ -526,6 +526,31 @@ case_g() {
 	return 0
 }
 
+# (h) Proves that a typo naming a folder of the system is not taken over:
+# an existing root folder that holds files is not handed to the daemon
+# user (and so never cleaned by its retention), and a root-owned
+# index.jsonl (which the daemon user could have renamed there from any
+# root file it found in its spool) is not handed over either.
+case_h() {
+	local dir=$WORK/h/etc spool=$WORK/h/spool port=$((PORT + 8)) before
+
+	mkdir -p "$dir" "$spool"
+	echo "root:x:0:0::/root:/bin/sh" >"$dir/passwd"
+	chmod 0644 "$dir/passwd"
+	before=$(snap "$dir")
+	mkconf h1 "$dir" "$port"
+	refused "(h) a non-empty root folder as spool_dir" h1 "$CONF" "$dir" 'not empty'
+	same "(h) the root folder" "$dir" "$before"
+	chown nobody:nogroup "$spool"
+	chmod 0750 "$spool"
+	echo "secret" >"$spool/index.jsonl"
+	chmod 0600 "$spool/index.jsonl"
+	before=$(snap "$spool/index.jsonl")
+	mkconf h2 "$spool" "$port"
+	refused "(h) a root-owned index.jsonl" h2 "$CONF" "$spool/index.jsonl" 'uid 0'
+	same "(h) the root-owned index.jsonl" "$spool/index.jsonl" "$before"
+}
+
 case_a
 case_b
 case_c
@@ -533,4 +558,5 @@ case_d
 case_e
 case_f
 case_g
+case_h
 finish
