@@ -567,6 +567,44 @@ socket_of_config(const char *file)
 	return path;
 }
 
+/* The command after the options: its request, the reply, what it shows; the exit status. */
+static int
+run(const char *path, int argc, char **argv, int as_json)
+{
+	const struct cmd_entry *ce;
+	char *cause = NULL;
+	struct reply r;
+	uint8_t *req;
+	size_t len;
+	int fd, rc;
+
+	if (argc == 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[0], "help") == 0)
+		return help(argc, argv);
+	if ((ce = cmd_find(argv[0])) == NULL) {
+		fprintf(stderr, "%s: unknown command \"%s\" (try %s help)\n", progname, argv[0],
+		    progname);
+		return EXIT_USAGE;
+	}
+	if (cmd_check_args(ce, argc - 1, &cause) == -1 ||
+	    (req = proto_request_encode(argc, argv, &len, &cause)) == NULL) {
+		fprintf(stderr, "%s: %s\n", progname, cause);
+		free(cause);
+		return EXIT_USAGE;
+	}
+	fd = connect_daemon(path);
+	write_full(fd, req, len, path);
+	read_reply(fd, path, &r);
+	close(fd);
+	rc = show_reply(ce, &r, as_json);
+	free(r.doc);
+	free(req);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -574,12 +612,8 @@ main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0}};
-	const struct cmd_entry *ce;
-	char *path = NULL, *cause = NULL;
-	struct reply r;
-	uint8_t *req;
-	size_t len;
-	int ch, as_json = 0, fd, rc;
+	char *path = NULL;
+	int ch, as_json = 0, rc;
 
 	/* "+": options stop at the command, whose own options go to the daemon. */
 	while ((ch = getopt_long(argc, argv, "+s:c:jhV", longopts, NULL)) != -1) {
@@ -596,43 +630,20 @@ main(int argc, char **argv)
 			as_json = 1;
 			break;
 		case 'h':
+			free(path);
 			usage(stdout);
 			return 0;
 		case 'V':
+			free(path);
 			printf("traceflowctl %s (protocol %d)\n", PACKAGE_VERSION, PROTO_VERSION);
 			return 0;
 		default:
+			free(path);
 			usage(stderr);
 			return EXIT_USAGE;
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (strcmp(argv[0], "help") == 0)
-		return help(argc, argv);
-	if ((ce = cmd_find(argv[0])) == NULL) {
-		fprintf(stderr, "%s: unknown command \"%s\" (try %s help)\n", progname, argv[0],
-		    progname);
-		return EXIT_USAGE;
-	}
-	if (cmd_check_args(ce, argc - 1, &cause) == -1 ||
-	    (req = proto_request_encode(argc, argv, &len, &cause)) == NULL) {
-		fprintf(stderr, "%s: %s\n", progname, cause);
-		return EXIT_USAGE;
-	}
-	if (path == NULL)
-		path = xstrdup(DEFAULT_SOCKET);
-	fd = connect_daemon(path);
-	write_full(fd, req, len, path);
-	read_reply(fd, path, &r);
-	close(fd);
-	rc = show_reply(ce, &r, as_json);
-	free(r.doc);
-	free(req);
+	rc = run(path != NULL ? path : DEFAULT_SOCKET, argc - optind, argv + optind, as_json);
 	free(path);
 	return rc;
 }

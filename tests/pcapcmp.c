@@ -489,6 +489,7 @@ main(int argc, char **argv)
 	char *line = NULL;
 	ssize_t linelen;
 	FILE *f;
+	int rc = 0;
 
 	while ((ch = getopt(argc, argv, "Ie:r:")) != -1) {
 		switch (ch) {
@@ -523,7 +524,8 @@ main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/index.jsonl", outdir);
 	if ((f = fopen(path, "r")) == NULL) {
 		fprintf(stderr, "pcapcmp: %s: %s\n", path, strerror(errno));
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	while ((linelen = getline(&line, &linecap, f)) != -1) {
 		json_error_t jerr;
@@ -579,10 +581,23 @@ main(int argc, char **argv)
 	}
 	if (nerrors != 0) {
 		fprintf(stderr, "pcapcmp: %d mismatch%s\n", nerrors, nerrors == 1 ? "" : "es");
-		return 1;
+		rc = 1;
+		goto out;
 	}
 	for (i = 0; i < cap.nrecs; i++)
 		if (owner[i] != 0)
 			printf("%zu\t%zu\t%s\n", i + 1, owner[i] - 1, labels[owner[i] - 1]);
-	return 0;
+out:
+	/* Everything freed, so that LeakSanitizer's verdict means something. */
+	for (i = 0; i < cap.nrecs; i++)
+		free(cap.recs[i].data);
+	free(cap.recs);
+	for (i = 0; i < lineno; i++) {
+		free((char *)labels[i]);
+		free(entries[i].fpout);
+	}
+	free(labels);
+	free(entries);
+	free(owner);
+	return rc;
 }
