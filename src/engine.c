@@ -49,6 +49,16 @@ on_segment_done(struct flow *f, void *arg)
 		e->st.finished++;
 }
 
+/* A finished flow is filed and indexed: tell whoever listens (the control channel). */
+static void
+on_done(const struct writer_done *d, void *arg)
+{
+	struct engine *e = arg;
+
+	if (e->hook != NULL)
+		e->hook(&d->key, d->init, d->entry, d->frames, d->ended, e->hook_arg);
+}
+
 void
 engine_defaults(struct engine_config *cfg)
 {
@@ -86,6 +96,7 @@ engine_new(const struct engine_config *cfg, char **cause)
 	if ((e->index = index_open(cfg->outfd, cfg->outdir, cause)) == NULL)
 		goto fail;
 	writer_set_index(e->writer, e->index);
+	writer_set_done(e->writer, on_done, e);
 	e->flows = flowtab_new(&cfg->flow, on_segment_done, e);
 	e->frags = frag_new(cfg->frag_max, cfg->frag_timeout_ns);
 	return e;
@@ -230,19 +241,10 @@ engine_tick(struct engine *e, uint64_t now)
 	writer_batch_end(e->writer);
 }
 
-static void
-on_done(const struct writer_done *d, void *arg)
-{
-	struct engine *e = arg;
-
-	if (e->hook != NULL)
-		e->hook(&d->key, d->init, d->entry, d->frames, d->ended, e->hook_arg);
-}
-
 void
 engine_poll(struct engine *e)
 {
-	writer_poll(e->writer, on_done, e);
+	writer_poll(e->writer);
 }
 
 int

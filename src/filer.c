@@ -69,11 +69,6 @@ struct job {
 	uint64_t seq;
 };
 
-struct done_item {
-	struct done_item *next;
-	struct writer_done d;
-};
-
 struct counters {
 	_Atomic uint64_t files, bytes, writes, opens, write_errors, bytes_lost, frames_lost,
 	    open_files, index_pending, index_lost, index_errors;
@@ -120,11 +115,22 @@ struct filer {
 	_Atomic uint64_t done_seq; /* seq of the last job done */
 	_Atomic uint64_t inflight; /* bytes of buffers made and not yet done */
 	_Atomic unsigned waiters;  /* writer-side waits on progress */
+	/* What a waiting writer waits for: woken only when it holds, not at every step. */
+	_Atomic uint64_t want_seq;      /* done_seq at least this (filer_sync) */
+	_Atomic uint64_t want_inflight; /* inflight at most this (back pressure) */
 
-	/* Finished entries on their way back: the filer's own list, then the shared one. */
-	struct done_item *lhead, *ltail;
+	/*
+	 * Done jobs on their way back: the filer's own list, then the shared
+	 * one. A job goes back whole (its buffer, its file, its index entry)
+	 * to be freed by the thread that allocated it: freeing another
+	 * thread's memory contends for its malloc arena, and that lock was
+	 * most of the futex calls left once hand-overs were batched.
+	 */
+	struct job *lhead, *ltail;
 	pthread_mutex_t dlock;
-	struct done_item *dhead, *dtail;
+	struct job *dhead, *dtail;
+	writer_done_cb done_cb; /* what became of finished flows goes to it (filer_poll) */
+	void *done_arg;
 	int efd;
 
 	struct counters c;
@@ -508,22 +514,19 @@ io_finish(struct filer *fl, struct ifile *io, uint64_t last_ns)
 static void done_flush(struct filer *fl);
 
 /*
- * Finished entries collect on the filer's side and go back in one piece
- * per batch (done_flush), with one eventfd write when the list the main
+ * Done jobs collect on the filer's side and go back in one piece per
+ * batch (done_flush), with one eventfd write when the list the main
  * thread drains was empty: not a lock and a system call per flow.
  */
 static void
-done_push(struct filer *fl, const struct writer_done *d)
+done_push(struct filer *fl, struct job *j)
 {
-	struct done_item *it = xmalloc(sizeof *it);
-
-	it->d = *d;
-	it->next = NULL;
+	j->next = NULL;
 	if (fl->ltail != NULL)
-		fl->ltail->next = it;
+		fl->ltail->next = j;
 	else
-		fl->lhead = it;
-	fl->ltail = it;
+		fl->lhead = j;
+	fl->ltail = j;
 	if (!fl->threaded)
 		done_flush(fl);
 }
@@ -572,7 +575,6 @@ finish_entry(struct filer *fl, struct ifile *io, const char *fpout, struct write
 	if (fl->idx != NULL)
 		index_append_frames(fl->idx, d->entry, frames);
 	d->frames = frames;
-	done_push(fl, d);
 }
 
 static void
@@ -616,23 +618,35 @@ run_job(struct filer *fl, struct job *j)
 			fl->last_suffix = j->io->suffix;
 		}
 		finish_entry(fl, j->io, fpout, &j->done, j->fn, j->fnlen);
-		io_free(j->io);
-		free(j->fn);
 		break;
 	case J_FLUSH:
 		index_push(fl); /* for filer_sync: the index is on disk too */
 		break;
 	}
+}
+
+/* What a done job holds, freed by the thread that allocated it (filer_poll). */
+static void
+job_free(struct job *j)
+{
+	if (j->op == J_FINISH)
+		io_free(j->io);
+	json_decref(j->done.entry);
+	free((char *)j->done.frames);
+	free(j->fn);
 	free(j->buf);
+	free(j);
 }
 
 /* --- the thread ------------------------------------------------------------ */
 
-/* Tell a waiting writer (filer_sync, back pressure) that jobs were done. */
+/* Tell a waiting writer (filer_sync, back pressure) that what it waits for holds. */
 static void
 progress_made(struct filer *fl)
 {
-	if (atomic_load(&fl->waiters) == 0)
+	if (atomic_load(&fl->waiters) == 0 ||
+	    atomic_load(&fl->done_seq) < atomic_load(&fl->want_seq) ||
+	    atomic_load(&fl->inflight) > atomic_load(&fl->want_inflight))
 		return;
 	pthread_mutex_lock(&fl->lock);
 	pthread_cond_broadcast(&fl->progress);
@@ -677,9 +691,9 @@ filer_main(void *arg)
 			run_job(fl, j);
 			atomic_fetch_sub(&fl->inflight, j->cap);
 			atomic_store(&fl->done_seq, j->seq);
-			free(j);
+			done_push(fl, j);
 			/* A writer held by back pressure need not wait for the whole batch. */
-			if (n % 64 == 0)
+			if (n % 16 == 0)
 				progress_made(fl);
 		}
 		/* The queue ran dry: index lines reach the file, finished flows go back. */
@@ -707,9 +721,11 @@ hand_over(struct filer *fl)
 		fl->qhead = fl->bhead;
 	fl->qtail = fl->btail;
 	wake = fl->sleeping;
+	fl->sleeping = 0; /* one wake-up is enough */
+	pthread_mutex_unlock(&fl->lock);
+	/* After the unlock: woken while we held it, the filer would block on the lock at once. */
 	if (wake)
 		pthread_cond_signal(&fl->work);
-	pthread_mutex_unlock(&fl->lock);
 	fl->bhead = fl->btail = NULL;
 	fl->bjobs = 0;
 	fl->bbytes = 0;
@@ -723,7 +739,7 @@ enqueue(struct filer *fl, struct job *j)
 {
 	if (!fl->threaded) {
 		run_job(fl, j);
-		free(j);
+		done_push(fl, j);
 		return;
 	}
 	j->next = NULL;
@@ -739,31 +755,29 @@ enqueue(struct filer *fl, struct job *j)
 		hand_over(fl);
 }
 
-/* Wait, holding nothing, until cond(fl, arg) holds: the filer signals progress. */
+/*
+ * Wait, holding nothing, until the filer has done job seq (0: any) and
+ * holds at most inflight bytes; it wakes us when that holds. What it has
+ * done meanwhile is taken back (filer_poll): its buffers are freed here,
+ * or the memory the budget counts as free would still be held.
+ */
 static void
-wait_until(struct filer *fl, int (*cond)(struct filer *, uint64_t), uint64_t arg)
+wait_until(struct filer *fl, uint64_t seq, uint64_t inflight)
 {
 	hand_over(fl);
-	if (cond(fl, arg))
-		return;
-	pthread_mutex_lock(&fl->lock);
-	atomic_fetch_add(&fl->waiters, 1);
-	while (!cond(fl, arg))
-		pthread_cond_wait(&fl->progress, &fl->lock);
-	atomic_fetch_sub(&fl->waiters, 1);
-	pthread_mutex_unlock(&fl->lock);
-}
-
-static int
-done_up_to(struct filer *fl, uint64_t seq)
-{
-	return atomic_load(&fl->done_seq) >= seq;
-}
-
-static int
-inflight_below(struct filer *fl, uint64_t limit)
-{
-	return atomic_load(&fl->inflight) <= limit;
+	for (;;) {
+		filer_poll(fl);
+		if (atomic_load(&fl->done_seq) >= seq && atomic_load(&fl->inflight) <= inflight)
+			return;
+		pthread_mutex_lock(&fl->lock);
+		atomic_store(&fl->want_seq, seq);
+		atomic_store(&fl->want_inflight, inflight);
+		atomic_fetch_add(&fl->waiters, 1);
+		if (atomic_load(&fl->done_seq) < seq || atomic_load(&fl->inflight) > inflight)
+			pthread_cond_wait(&fl->progress, &fl->lock);
+		atomic_fetch_sub(&fl->waiters, 1);
+		pthread_mutex_unlock(&fl->lock);
+	}
 }
 
 /* --- the writer's side ------------------------------------------------------ */
@@ -819,7 +833,7 @@ fail:
 void
 filer_free(struct filer *fl)
 {
-	struct done_item *it;
+	struct job *j;
 
 	if (fl == NULL)
 		return;
@@ -834,11 +848,9 @@ filer_free(struct filer *fl)
 	while (fl->ohead != NULL)
 		fd_close(fl, fl->ohead);
 	done_flush(fl);
-	while ((it = fl->dhead) != NULL) {
-		fl->dhead = it->next;
-		json_decref(it->d.entry);
-		free((char *)it->d.frames);
-		free(it);
+	while ((j = fl->dhead) != NULL) {
+		fl->dhead = j->next;
+		job_free(j);
 	}
 	if (fl->activefd != -1)
 		close(fl->activefd);
@@ -945,7 +957,7 @@ filer_sync(struct filer *fl)
 	j = xcalloc(1, sizeof *j);
 	j->op = J_FLUSH;
 	enqueue(fl, j);
-	wait_until(fl, done_up_to, fl->queued_seq);
+	wait_until(fl, fl->queued_seq, UINT64_MAX);
 }
 
 void
@@ -964,15 +976,26 @@ filer_inflight(struct filer *fl)
 void
 filer_wait_below(struct filer *fl, uint64_t limit)
 {
-	/* The common case, far below the budget, costs one atomic load. */
-	if (fl->threaded && !inflight_below(fl, limit))
-		wait_until(fl, inflight_below, limit);
+	/*
+	 * The common case, far below the budget, costs one atomic load. Over
+	 * it, wait until an eighth of it is free again: a disk that is slower
+	 * than the packets would otherwise wake us for every file it makes.
+	 */
+	if (fl->threaded && atomic_load(&fl->inflight) > limit)
+		wait_until(fl, 0, limit - limit / 8);
 }
 
 void
-filer_poll(struct filer *fl, writer_done_cb cb, void *arg)
+filer_set_done(struct filer *fl, writer_done_cb cb, void *arg)
 {
-	struct done_item *it, *list;
+	fl->done_cb = cb;
+	fl->done_arg = arg;
+}
+
+void
+filer_poll(struct filer *fl)
+{
+	struct job *j, *list;
 	uint64_t n;
 
 	if (fl->efd != -1 && read(fl->efd, &n, sizeof n) == -1 && errno != EAGAIN)
@@ -981,13 +1004,11 @@ filer_poll(struct filer *fl, writer_done_cb cb, void *arg)
 	list = fl->dhead;
 	fl->dhead = fl->dtail = NULL;
 	pthread_mutex_unlock(&fl->dlock);
-	while ((it = list) != NULL) {
-		list = it->next;
-		if (cb != NULL)
-			cb(&it->d, arg);
-		json_decref(it->d.entry);
-		free((char *)it->d.frames);
-		free(it);
+	while ((j = list) != NULL) {
+		list = j->next;
+		if (fl->done_cb != NULL && j->op == J_FINISH && j->done.entry != NULL)
+			fl->done_cb(&j->done, fl->done_arg);
+		job_free(j);
 	}
 }
 

@@ -71,8 +71,15 @@ void filer_batch_end(struct filer *fl);
 uint64_t filer_inflight(struct filer *fl);
 void filer_wait_below(struct filer *fl, uint64_t limit);
 
-/* Entries whose lines reached the index since the last call, in order. */
-void filer_poll(struct filer *fl, writer_done_cb cb, void *arg);
+/* Where filer_poll reports finished flows (writer_done_cb). */
+void filer_set_done(struct filer *fl, writer_done_cb cb, void *arg);
+
+/*
+ * Report the flows whose lines reached the index since the last call, in
+ * order, and free what the filer has done with. Also called while the
+ * writer waits for the filer (back pressure, sync).
+ */
+void filer_poll(struct filer *fl);
 
 /* Readable when filer_poll has something (for the daemon's event loop); -1 inline. */
 int filer_event_fd(const struct filer *fl);

@@ -489,9 +489,15 @@ writer_sync(struct writer *w)
 }
 
 void
-writer_poll(struct writer *w, writer_done_cb cb, void *arg)
+writer_set_done(struct writer *w, writer_done_cb cb, void *arg)
 {
-	filer_poll(w->filer, cb, arg);
+	filer_set_done(w->filer, cb, arg);
+}
+
+void
+writer_poll(struct writer *w)
+{
+	filer_poll(w->filer);
 }
 
 int

@@ -99,7 +99,10 @@ struct writer_done {
 	const char *frames; /* that member: the frame numbers as a JSON array text */
 };
 typedef void (*writer_done_cb)(const struct writer_done *d, void *arg);
-void writer_poll(struct writer *w, writer_done_cb cb, void *arg);
+/* Where they go: cb is called from writer_poll, and from any writer call that waits for the disk.
+ */
+void writer_set_done(struct writer *w, writer_done_cb cb, void *arg);
+void writer_poll(struct writer *w);
 
 /* Readable when writer_poll has something; -1 without a filer thread. */
 int writer_event_fd(const struct writer *w);
