@@ -36,13 +36,13 @@ static void
 on_segment_done(struct flow *f, void *arg)
 {
 	struct engine *e = arg;
+	struct index_record *rec = xmalloc(sizeof *rec);
 	const char *iface;
-	json_t *entry;
 
 	iface = f->key.iface < e->nsources ? e->source_names[f->key.iface] : NULL;
 	/* Without frame numbers: the writer adds them to the line as text. */
-	entry = index_entry(f, NULL, iface, e->cfg.writer.nanosecond, 0);
-	writer_finish_entry(e->writer, f, entry, f->reason != FLOW_R_ROTATE);
+	index_record_make(rec, f, iface, e->cfg.writer.nanosecond);
+	writer_finish_entry(e->writer, f, rec, f->reason != FLOW_R_ROTATE);
 	e->st.segments++;
 	e->st.ended[f->reason < FLOW_R_NREASONS ? f->reason : FLOW_R_NONE]++;
 	if (f->reason != FLOW_R_ROTATE)
@@ -54,9 +54,14 @@ static void
 on_done(const struct writer_done *d, void *arg)
 {
 	struct engine *e = arg;
+	json_t *entry;
 
-	if (e->hook != NULL)
-		e->hook(&d->key, d->init, d->entry, d->frames, d->ended, e->hook_arg);
+	/* JSON only for who asks: offline, nobody does. */
+	if (e->hook == NULL)
+		return;
+	entry = index_record_json(d->rec);
+	e->hook(&d->key, d->init, entry, d->frames, d->ended, e->hook_arg);
+	json_decref(entry);
 }
 
 void

@@ -5,7 +5,7 @@
  * The writer hands over jobs (write these whole records to that file;
  * finish that file and index it) through one queue; one thread runs them in
  * order, so a file's records, its rename and its index line never pass one
- * another. Ownership is simple: a job's buffer, an ifile and an index entry
+ * another. Ownership is simple: a job's buffer, an ifile and an index record
  * belong to the writer until handed over, then to the filer, and finished
  * entries come back through the done list. The only state both threads
  * touch is the queue, the done list and the counters.
@@ -61,7 +61,8 @@ struct job {
 	uint8_t *buf;
 	size_t len;
 	size_t cap;
-	struct writer_done done; /* J_FINISH */
+	struct writer_done done;  /* J_FINISH */
+	struct index_record *rec; /* J_FINISH: the index line's record (done.rec), ours */
 	uint8_t *fn; /* J_FINISH: the segment's frame numbers, as struct flow keeps them */
 	size_t fnlen;
 	uint64_t nrec;    /* J_WRITE: records in buf */
@@ -121,7 +122,7 @@ struct filer {
 
 	/*
 	 * Done jobs on their way back: the filer's own list, then the shared
-	 * one. A job goes back whole (its buffer, its file, its index entry)
+	 * one. A job goes back whole (its buffer, its file, its index record)
 	 * to be freed by the thread that allocated it: freeing another
 	 * thread's memory contends for its malloc arena, and that lock was
 	 * most of the futex calls left once hand-overs were batched.
@@ -557,23 +558,20 @@ static void
 finish_entry(struct filer *fl, struct ifile *io, const char *fpout, struct writer_done *d,
     const uint8_t *fn, size_t fnlen)
 {
-	char label[LABEL_MAX + 16], *frames;
+	struct index_record *r = (struct index_record *)d->rec;
+	char *frames;
 
-	if (d->entry == NULL)
+	if (r == NULL)
 		return;
-	if (io != NULL && io->suffix) {
-		snprintf(label, sizeof label, "%s-%u", io->label, io->suffix);
-		json_object_set_new(d->entry, "label", json_string(label));
-	}
-	json_object_set_new(d->entry, "fpout", fpout ? json_string(fpout) : json_null());
-	if (io != NULL) {
-		/* What the file holds, beside what was captured ("packets"). */
-		json_object_set_new(d->entry, "written", json_integer((json_int_t)io->written));
-		json_object_set_new(d->entry, "truncated", json_boolean(io->lost > 0));
-	}
+	if (io != NULL && io->suffix)
+		snprintf(r->label, sizeof r->label, "%s-%u", io->label, io->suffix);
+	snprintf(r->fpout, sizeof r->fpout, "%s", fpout ? fpout : "");
+	/* What the file holds, beside what was captured ("packets"): no file, nothing. */
+	r->written = io != NULL ? io->written : 0;
+	r->truncated = io != NULL && io->lost > 0;
 	frames = index_frames_text(fn, fnlen);
 	if (fl->idx != NULL)
-		index_append_frames(fl->idx, d->entry, frames);
+		index_append_record(fl->idx, r, frames);
 	d->frames = frames;
 }
 
@@ -631,7 +629,7 @@ job_free(struct job *j)
 {
 	if (j->op == J_FINISH)
 		io_free(j->io);
-	json_decref(j->done.entry);
+	free(j->rec);
 	free((char *)j->done.frames);
 	free(j->fn);
 	free(j->buf);
@@ -915,15 +913,17 @@ filer_write(struct filer *fl, struct ifile *io, uint8_t *buf, size_t len, size_t
 }
 
 void
-filer_finish(struct filer *fl, struct ifile *io, const struct flow *f, json_t *entry, int ended)
+filer_finish(
+    struct filer *fl, struct ifile *io, const struct flow *f, struct index_record *rec, int ended)
 {
 	struct job *j = xcalloc(1, sizeof *j);
 
 	j->op = J_FINISH;
 	j->io = io;
-	j->done.entry = entry;
+	j->rec = rec;
+	j->done.rec = rec;
 	/* The index line's frame numbers travel compact; counted while queued. */
-	if (entry != NULL && f != NULL) {
+	if (rec != NULL && f != NULL) {
 		j->fnlen = f->fn_len;
 		j->fn = xmalloc(j->fnlen);
 		memcpy(j->fn, f->fn_buf, j->fnlen);
@@ -1006,7 +1006,7 @@ filer_poll(struct filer *fl)
 	pthread_mutex_unlock(&fl->dlock);
 	while ((j = list) != NULL) {
 		list = j->next;
-		if (fl->done_cb != NULL && j->op == J_FINISH && j->done.entry != NULL)
+		if (fl->done_cb != NULL && j->op == J_FINISH && j->rec != NULL)
 			fl->done_cb(&j->done, fl->done_arg);
 		job_free(j);
 	}

@@ -46,12 +46,12 @@ void filer_write(
 
 /*
  * Complete io (NULL when the format writes no files): close it and rename
- * it into place; then set the entry's "label" and "fpout" to what they
- * became and append it to the index. io is freed; the entry's reference
+ * it into place; then set the record's label, fpout, written and truncated
+ * to what they became and append its line to the index. io is freed; rec
  * passes to the filer and comes back through filer_poll.
  */
 void filer_finish(
-    struct filer *fl, struct ifile *io, const struct flow *f, json_t *entry, int ended);
+    struct filer *fl, struct ifile *io, const struct flow *f, struct index_record *rec, int ended);
 
 /* After filer_sync: the path (relative to the output folder) and the name suffix of the
  * file finished last. */

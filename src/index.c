@@ -209,15 +209,6 @@ index_stats(const struct flow_index *idx, uint64_t *pending, uint64_t *lost, uin
 }
 
 static json_t *
-addr_json(const struct flow *f, const uint8_t *addr)
-{
-	char buf[64];
-
-	label_addr(buf, sizeof buf, f->key.af, addr, 0);
-	return json_string(buf);
-}
-
-static json_t *
 time_json(uint64_t ns)
 {
 	return json_real((double)(ns / 1000000000u) + (double)(ns % 1000000000u) / 1e9);
@@ -242,47 +233,79 @@ entry_blank(void)
 	return o;
 }
 
+void
+index_record_make(struct index_record *r, const struct flow *f, const char *iface, int nanosecond)
+{
+	const uint8_t *src, *dst;
+	unsigned i;
+
+	label_make(r->label, f, nanosecond);
+	src = flow_src(f, &r->srcport);
+	dst = flow_dst(f, &r->dstport);
+	label_addr(r->src, sizeof r->src, f->key.af, src, 0);
+	label_addr(r->dst, sizeof r->dst, f->key.af, dst, 0);
+	r->nvlan = f->key.nvlan;
+	for (i = 0; i < f->key.nvlan && i < DECODE_MAX_VLAN; i++)
+		r->vlan[i] = f->key.vlan[i];
+	r->iface = iface;
+	r->first_ns = f->seg_first;
+	r->last_ns = f->seg_last;
+	r->packets = f->seg_packets;
+	r->bytes = f->seg_bytes;
+	r->reason = (uint8_t)f->reason;
+	r->partial = !!(f->flags & FLOWF_PARTIAL);
+	r->segment = f->seg_no;
+	r->fpout[0] = '\0';
+	r->written = f->seg_packets;
+	r->truncated = 0;
+}
+
+json_t *
+index_record_json(const struct index_record *r)
+{
+	json_t *o = entry_blank(), *vlan = json_array();
+	unsigned i;
+
+	for (i = 0; i < r->nvlan; i++)
+		json_array_append_new(vlan, json_integer(r->vlan[i]));
+	json_object_set_new(o, "label", json_string(r->label));
+	if (r->fpout[0] != '\0')
+		json_object_set_new(o, "fpout", json_string(r->fpout));
+	json_object_set_new(o, "src", json_string(r->src));
+	json_object_set_new(o, "srcport", json_integer(r->srcport));
+	json_object_set_new(o, "dst", json_string(r->dst));
+	json_object_set_new(o, "dstport", json_integer(r->dstport));
+	json_object_set_new(o, "vlan", vlan);
+	if (r->iface != NULL)
+		json_object_set_new(o, "interface", json_string(r->iface));
+	json_object_set_new(o, "first", time_json(r->first_ns));
+	json_object_set_new(o, "last", time_json(r->last_ns));
+	json_object_set_new(o, "first_ns", json_integer((json_int_t)r->first_ns));
+	json_object_set_new(o, "last_ns", json_integer((json_int_t)r->last_ns));
+	json_object_set_new(o, "packets", json_integer((json_int_t)r->packets));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes));
+	json_object_set_new(o, "written", json_integer((json_int_t)r->written));
+	json_object_set_new(o, "reason", json_string(flow_reason_name(r->reason)));
+	json_object_set_new(o, "partial", json_boolean(r->partial));
+	json_object_set_new(o, "truncated", json_boolean(r->truncated));
+	json_object_set_new(o, "recovered", json_false());
+	json_object_set_new(o, "segment", json_integer(r->segment));
+	return o;
+}
+
 json_t *
 index_entry(
     const struct flow *f, const char *fpout, const char *iface, int nanosecond, int with_frames)
 {
-	char label[LABEL_MAX];
+	struct index_record r;
 	struct flow_fn_iter it;
-	json_t *o, *frames, *vlan;
-	uint16_t sport, dport;
-	const uint8_t *src, *dst;
+	json_t *o, *frames;
 	uint64_t fr;
-	unsigned i;
 
-	label_make(label, f, nanosecond);
-	src = flow_src(f, &sport);
-	dst = flow_dst(f, &dport);
-	vlan = json_array();
-	for (i = 0; i < f->key.nvlan; i++)
-		json_array_append_new(vlan, json_integer(f->key.vlan[i]));
-	o = entry_blank();
-	json_object_set_new(o, "label", json_string(label));
+	index_record_make(&r, f, iface, nanosecond);
 	if (fpout != NULL)
-		json_object_set_new(o, "fpout", json_string(fpout));
-	json_object_set_new(o, "src", addr_json(f, src));
-	json_object_set_new(o, "srcport", json_integer(sport));
-	json_object_set_new(o, "dst", addr_json(f, dst));
-	json_object_set_new(o, "dstport", json_integer(dport));
-	json_object_set_new(o, "vlan", vlan);
-	if (iface != NULL)
-		json_object_set_new(o, "interface", json_string(iface));
-	json_object_set_new(o, "first", time_json(f->seg_first));
-	json_object_set_new(o, "last", time_json(f->seg_last));
-	json_object_set_new(o, "first_ns", json_integer((json_int_t)f->seg_first));
-	json_object_set_new(o, "last_ns", json_integer((json_int_t)f->seg_last));
-	json_object_set_new(o, "packets", json_integer(f->seg_packets));
-	json_object_set_new(o, "bytes", json_integer((json_int_t)f->seg_bytes));
-	json_object_set_new(o, "written", json_integer(f->seg_packets));
-	json_object_set_new(o, "reason", json_string(flow_reason_name(f->reason)));
-	json_object_set_new(o, "partial", json_boolean(f->flags & FLOWF_PARTIAL));
-	json_object_set_new(o, "truncated", json_false());
-	json_object_set_new(o, "recovered", json_false());
-	json_object_set_new(o, "segment", json_integer(f->seg_no));
+		snprintf(r.fpout, sizeof r.fpout, "%s", fpout);
+	o = index_record_json(&r);
 	if (with_frames) {
 		frames = json_array();
 		flow_fn_begin(f, &it);
@@ -291,6 +314,179 @@ index_entry(
 		json_object_set_new(o, "index", frames);
 	}
 	return o;
+}
+
+/* --- the line by hand: what jansson would write, without a JSON object ------ */
+
+struct text {
+	char *s;
+	size_t len, cap;
+};
+
+static void
+text_reserve(struct text *t, size_t n)
+{
+	if (t->cap - t->len >= n)
+		return;
+	t->cap = t->len + n > 2 * t->cap ? t->len + n + 256 : 2 * t->cap;
+	t->s = xreallocarray(t->s, t->cap, 1);
+}
+
+static void
+text_add(struct text *t, const char *p, size_t n)
+{
+	text_reserve(t, n);
+	memcpy(t->s + t->len, p, n);
+	t->len += n;
+}
+
+/* A JSON string as jansson escapes it: ", \\ and control characters. */
+static void
+text_str(struct text *t, const char *p)
+{
+	char esc[8];
+	const char *run;
+
+	text_add(t, "\"", 1);
+	for (run = p; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		text_add(t, run, (size_t)(p - run));
+		switch (c) {
+		case '"':
+			text_add(t, "\\\"", 2);
+			break;
+		case '\\':
+			text_add(t, "\\\\", 2);
+			break;
+		case '\b':
+			text_add(t, "\\b", 2);
+			break;
+		case '\f':
+			text_add(t, "\\f", 2);
+			break;
+		case '\n':
+			text_add(t, "\\n", 2);
+			break;
+		case '\r':
+			text_add(t, "\\r", 2);
+			break;
+		case '\t':
+			text_add(t, "\\t", 2);
+			break;
+		default:
+			snprintf(esc, sizeof esc, "\\u%04X", c);
+			text_add(t, esc, 6);
+		}
+		run = p + 1;
+	}
+	text_add(t, run, (size_t)(p - run));
+	text_add(t, "\"", 1);
+}
+
+static void
+text_key(struct text *t, const char *key)
+{
+	if (t->len > 1)
+		text_add(t, ",", 1);
+	text_add(t, "\"", 1);
+	text_add(t, key, strlen(key));
+	text_add(t, "\":", 2);
+}
+
+static void
+text_u64(struct text *t, uint64_t v)
+{
+	char d[24];
+	int n = snprintf(d, sizeof d, "%llu", (unsigned long long)v);
+
+	text_add(t, d, (size_t)n);
+}
+
+/* A real as jansson's dump writes it: %.17g, and ".0" if that looks like an integer. */
+static void
+text_time(struct text *t, uint64_t ns)
+{
+	char d[40];
+	int n = snprintf(
+	    d, sizeof d, "%.17g", (double)(ns / 1000000000u) + (double)(ns % 1000000000u) / 1e9);
+
+	if (strpbrk(d, ".eE") == NULL && n + 2 < (int)sizeof d) {
+		memcpy(d + n, ".0", 3);
+		n += 2;
+	}
+	text_add(t, d, (size_t)n);
+}
+
+int
+index_append_record(struct flow_index *idx, const struct index_record *r, const char *frames)
+{
+	struct text t = {NULL, 0, 0};
+	unsigned i;
+	int rc;
+
+	text_reserve(&t, 512 + strlen(frames));
+	text_add(&t, "{", 1);
+	text_key(&t, "label");
+	text_str(&t, r->label);
+	text_key(&t, "fpout");
+	if (r->fpout[0] != '\0')
+		text_str(&t, r->fpout);
+	else
+		text_add(&t, "null", 4);
+	text_key(&t, "src");
+	text_str(&t, r->src);
+	text_key(&t, "srcport");
+	text_u64(&t, r->srcport);
+	text_key(&t, "dst");
+	text_str(&t, r->dst);
+	text_key(&t, "dstport");
+	text_u64(&t, r->dstport);
+	text_key(&t, "vlan");
+	text_add(&t, "[", 1);
+	for (i = 0; i < r->nvlan; i++) {
+		if (i > 0)
+			text_add(&t, ",", 1);
+		text_u64(&t, r->vlan[i]);
+	}
+	text_add(&t, "]", 1);
+	text_key(&t, "interface");
+	if (r->iface != NULL)
+		text_str(&t, r->iface);
+	else
+		text_add(&t, "null", 4);
+	text_key(&t, "first");
+	text_time(&t, r->first_ns);
+	text_key(&t, "last");
+	text_time(&t, r->last_ns);
+	text_key(&t, "first_ns");
+	text_u64(&t, r->first_ns);
+	text_key(&t, "last_ns");
+	text_u64(&t, r->last_ns);
+	text_key(&t, "packets");
+	text_u64(&t, r->packets);
+	text_key(&t, "bytes");
+	text_u64(&t, r->bytes);
+	text_key(&t, "written");
+	text_u64(&t, r->written);
+	text_key(&t, "reason");
+	text_str(&t, flow_reason_name(r->reason));
+	text_key(&t, "partial");
+	text_add(&t, r->partial ? "true" : "false", r->partial ? 4 : 5);
+	text_key(&t, "truncated");
+	text_add(&t, r->truncated ? "true" : "false", r->truncated ? 4 : 5);
+	text_key(&t, "recovered");
+	text_add(&t, "false", 5);
+	text_key(&t, "segment");
+	text_u64(&t, r->segment);
+	text_key(&t, "index");
+	text_add(&t, frames, strlen(frames));
+	text_add(&t, "}", 1);
+	rc = add_line(idx, t.s, t.len, "", 0);
+	free(t.s);
+	return rc;
 }
 
 /* A label's address back as the index writes it (labels spell IPv6 colons as dots). */

@@ -509,7 +509,7 @@ writer_event_fd(const struct writer *w)
 /* --- completion ---------------------------------------------------------- */
 
 void
-writer_finish_entry(struct writer *w, struct flow *f, json_t *entry, int ended)
+writer_finish_entry(struct writer *w, struct flow *f, struct index_record *rec, int ended)
 {
 	struct wfile *wf = f->wstate;
 
@@ -517,7 +517,7 @@ writer_finish_entry(struct writer *w, struct flow *f, json_t *entry, int ended)
 		wfile_flush(w, wf);
 		f->wstate = NULL;
 	}
-	filer_finish(w->filer, wf ? wfile_io(w, wf) : NULL, f, entry, ended);
+	filer_finish(w->filer, wf ? wfile_io(w, wf) : NULL, f, rec, ended);
 	free(wf);
 	backpressure(w);
 }

@@ -70,12 +70,13 @@ void writer_packet(struct writer *w, struct flow *f, const struct packet *pkt, c
 
 /*
  * Complete the flow's current file: its last records, close, rename into
- * place; then entry (the index line, may be NULL) gets its "label" and
- * "fpout" and is appended to the index. All of it happens in order on the
- * filer's side; entry's reference passes to the writer and comes back
- * through writer_poll. ended is 0 for a full segment of a flow that goes on.
+ * place; then rec (the index line's record, may be NULL: no line) gets the
+ * file's side (label suffix, fpout, written, truncated) and is appended to
+ * the index. All of it happens in order on the filer's side; rec (malloc'd)
+ * passes to the writer and comes back through writer_poll, which frees it.
+ * ended is 0 for a full segment of a flow that goes on.
  */
-void writer_finish_entry(struct writer *w, struct flow *f, json_t *entry, int ended);
+void writer_finish_entry(struct writer *w, struct flow *f, struct index_record *rec, int ended);
 
 /*
  * The same without an index line, waiting for the file to be in place:
@@ -90,13 +91,13 @@ void writer_sync(struct writer *w);
 /* End of a batch of packets: what waits for the file writer thread goes to it. */
 void writer_batch_end(struct writer *w);
 
-/* What became of finished flows, in order; entry references are the callee's to keep. */
+/* What became of finished flows, in order; valid during the callback. */
 struct writer_done {
 	struct flow_key key;
 	uint8_t init;
 	int ended;
-	json_t *entry;      /* the index line, without its "index" member */
-	const char *frames; /* that member: the frame numbers as a JSON array text */
+	const struct index_record *rec; /* the index line, but for its "index" member */
+	const char *frames;             /* that member: the frame numbers as a JSON array text */
 };
 typedef void (*writer_done_cb)(const struct writer_done *d, void *arg);
 /* Where they go: cb is called from writer_poll, and from any writer call that waits for the disk.

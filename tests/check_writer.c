@@ -1342,6 +1342,77 @@ START_TEST(test_engine_segments)
 }
 END_TEST
 
+/*
+ * The index line written by hand is exactly what jansson would write of
+ * the same record: for IPv4 and IPv6, VLAN tags or none, an interface or
+ * none, a file name with characters JSON escapes, whole and odd times.
+ */
+START_TEST(test_index_line_as_jansson)
+{
+	static const char *fpouts[] = {"", "plain.pcap", "we\"ird\\dir/tab\there\x01.pcap"};
+	static const char *frames = "[1,2,30]";
+	char dir[PATH_MAX], path[PATH_MAX * 2], *text, *want, *cause = NULL, *line, *nl;
+	uint32_t a = htonl(A), b = htonl(B);
+	struct index_record r;
+	struct flow_index *idx;
+	struct flow f;
+	json_t *o;
+	int n;
+
+	for (n = 0; n < 6; n++) {
+		memset(&f, 0, sizeof f);
+		f.key.af = n % 2 ? 6 : 4;
+		if (n % 2) {
+			f.key.a[0] = 0x20;
+			f.key.a[1] = 0x01;
+			f.key.a[15] = 1;
+			f.key.b[0] = 0xfe;
+			f.key.b[1] = 0x80;
+			f.key.b[15] = 2;
+		} else {
+			memcpy(f.key.a, &a, 4);
+			memcpy(f.key.b, &b, 4);
+		}
+		f.key.aport = 1234;
+		f.key.bport = 80;
+		f.key.nvlan = (uint8_t)(n % 3);
+		f.key.vlan[0] = 100;
+		f.key.vlan[1] = 4095;
+		f.first = f.seg_first = n < 3 ? BASE_TS : 1700000000ull * 1000000000ull;
+		f.seg_last = f.seg_first + (uint64_t)n * 123456789;
+		f.seg_packets = 3 + (uint32_t)n;
+		f.seg_bytes = 999;
+		f.reason = n % 2 ? FLOW_R_RST : FLOW_R_SUBMIT;
+		f.flags = n == 4 ? FLOWF_PARTIAL : 0;
+		f.seg_no = (uint32_t)n;
+		index_record_make(&r, &f, n % 2 ? "eth0" : NULL, n % 2);
+		snprintf(r.fpout, sizeof r.fpout, "%s", fpouts[n % 3]);
+		r.truncated = n == 5;
+		r.written = n == 5 ? 1 : r.packets;
+
+		o = index_record_json(&r);
+		json_object_set_new(o, "index", json_loads(frames, 0, NULL));
+		want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(o);
+
+		make_tmpdir(dir, sizeof dir);
+		idx = index_open(dir_fd(dir), dir, &cause);
+		ck_assert_ptr_nonnull(idx);
+		ck_assert_int_eq(index_append_record(idx, &r, frames), 0);
+		index_close(idx);
+		snprintf(path, sizeof path, "%s/index.jsonl", dir);
+		text = slurp(path, NULL);
+		line = text;
+		ck_assert_ptr_nonnull((nl = strchr(line, '\n')));
+		*nl = '\0';
+		ck_assert_str_eq(line, want);
+		free(text);
+		free(want);
+		rm_tree(dir);
+	}
+}
+END_TEST
+
 START_TEST(test_index_entry_direct)
 {
 	struct flow f;
@@ -1654,6 +1725,7 @@ writer_suite(void)
 	tcase_add_test(tc, test_engine_index);
 	tcase_add_test(tc, test_engine_segments);
 	tcase_add_test(tc, test_index_entry_direct);
+	tcase_add_test(tc, test_index_line_as_jansson);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
