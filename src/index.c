@@ -341,6 +341,14 @@ text_add(struct text *t, const char *p, size_t n)
 }
 
 /* A JSON string as jansson escapes it: ", \\ and control characters. */
+static const char short_esc[] = {['"'] = '"',
+    ['\\'] = '\\',
+    ['\b'] = 'b',
+    ['\f'] = 'f',
+    ['\n'] = 'n',
+    ['\r'] = 'r',
+    ['\t'] = 't'};
+
 static void
 text_str(struct text *t, const char *p)
 {
@@ -354,29 +362,11 @@ text_str(struct text *t, const char *p)
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		text_add(t, run, (size_t)(p - run));
-		switch (c) {
-		case '"':
-			text_add(t, "\\\"", 2);
-			break;
-		case '\\':
-			text_add(t, "\\\\", 2);
-			break;
-		case '\b':
-			text_add(t, "\\b", 2);
-			break;
-		case '\f':
-			text_add(t, "\\f", 2);
-			break;
-		case '\n':
-			text_add(t, "\\n", 2);
-			break;
-		case '\r':
-			text_add(t, "\\r", 2);
-			break;
-		case '\t':
-			text_add(t, "\\t", 2);
-			break;
-		default:
+		if (c < sizeof short_esc && short_esc[c] != '\0') {
+			esc[0] = '\\';
+			esc[1] = short_esc[c];
+			text_add(t, esc, 2);
+		} else {
 			snprintf(esc, sizeof esc, "\\u%04X", c);
 			text_add(t, esc, 6);
 		}

@@ -171,6 +171,36 @@ refuse_link(int dirfd, const char *name, const char *path, char **cause)
 	return -1;
 }
 
+/*
+ * Open the folder name under dirfd, never through a link, making it
+ * (SPOOL_DIR_MODE) if missing; *made says whether this call made it, not
+ * someone racing us. shown names it in the cause.
+ */
+static int
+open_or_make(int dirfd, const char *name, const char *shown, int *made, char **cause)
+{
+	int fd;
+
+	*made = 0;
+	fd = open_component(dirfd, name, 1);
+	if (fd == -1 && errno == ENOENT) {
+		if (mkdirat(dirfd, name, SPOOL_DIR_MODE) == 0)
+			*made = 1;
+		else if (errno != EEXIST) {
+			xasprintf(cause, "mkdir %s: %s", shown, strerror(errno));
+			return -1;
+		}
+		fd = open_component(dirfd, name, 1);
+	}
+	if (fd == -1) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			refuse_link(dirfd, name, shown, cause);
+		else
+			xasprintf(cause, "%s: %s", shown, strerror(errno));
+	}
+	return fd;
+}
+
 /* The folder was made here: its mode and owner are set, not left to the umask. */
 static int
 own_new_dir(int fd, const char *path, const struct spool_owner *own, char **cause)
@@ -345,24 +375,8 @@ spool_open(const char *path, const struct spool_owner *own, char **cause)
 	}
 	/* The spool itself: never a link; made here only if mkdirat says so. */
 	xasprintf(&shown, "%s/%s", strcmp(parent, "/") == 0 ? "" : parent, leaf);
-	made = 0;
-	nfd = open_component(fd, leaf, 1);
-	if (nfd == -1 && errno == ENOENT) {
-		if (mkdirat(fd, leaf, SPOOL_DIR_MODE) == 0)
-			made = 1;
-		else if (errno != EEXIST) {
-			xasprintf(cause, "mkdir %s: %s", shown, strerror(errno));
-			goto fail;
-		}
-		nfd = open_component(fd, leaf, 1);
-	}
-	if (nfd == -1) {
-		if (errno == ELOOP || errno == ENOTDIR)
-			refuse_link(fd, leaf, shown, cause);
-		else
-			xasprintf(cause, "%s: %s", shown, strerror(errno));
+	if ((nfd = open_or_make(fd, leaf, shown, &made, cause)) == -1)
 		goto fail;
-	}
 	close(fd);
 	fd = nfd;
 	if (made && own_new_dir(fd, shown, own, cause) == -1)
@@ -420,23 +434,8 @@ spool_prepare(int spoolfd, const char *path, char **cause)
 
 	/* .active/: the files in progress; made by the user who writes them. */
 	xasprintf(&shown, "%s/%s", path, SPOOL_ACTIVE);
-	fd = open_component(spoolfd, SPOOL_ACTIVE, 1);
-	if (fd == -1 && errno == ENOENT) {
-		if (mkdirat(spoolfd, SPOOL_ACTIVE, SPOOL_DIR_MODE) == 0)
-			made = 1;
-		else if (errno != EEXIST) {
-			xasprintf(cause, "mkdir %s: %s", shown, strerror(errno));
-			goto out;
-		}
-		fd = open_component(spoolfd, SPOOL_ACTIVE, 1);
-	}
-	if (fd == -1) {
-		if (errno == ELOOP || errno == ENOTDIR)
-			refuse_link(spoolfd, SPOOL_ACTIVE, shown, cause);
-		else
-			xasprintf(cause, "%s: %s", shown, strerror(errno));
+	if ((fd = open_or_make(spoolfd, SPOOL_ACTIVE, shown, &made, cause)) == -1)
 		goto out;
-	}
 	if (made && fchmod(fd, SPOOL_DIR_MODE) == -1)
 		xasprintf(cause, "%s: %s", shown, strerror(errno));
 	else if (fstat(fd, &sb) == -1)

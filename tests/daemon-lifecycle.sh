@@ -19,10 +19,6 @@ netns_setup
 # Traffic: 40 connections; "open" is the same cut before any FIN.
 "$GENCAP" -c 40 -C 10 -p 30 -S 3 -o "$WORK/full.pcap" 2>/dev/null
 tcpdump -r "$WORK/full.pcap" -c 150 -w "$WORK/open.pcap" 2>/dev/null
-replay() {
-	in_ns tcpreplay -q --topspeed -i va "$1" >>"$WORK/replay.log" 2>&1 ||
-	    fail "tcpreplay $1: $(tail -n 2 "$WORK/replay.log")"
-}
 
 # index_count SPOOL EXPR: index lines matching a python expression over e.
 index_count() {
@@ -32,14 +28,6 @@ print(sum(1 for l in open(sys.argv[1] + "/index.jsonl") if (lambda e: eval(sys.a
 ' "$1" "$2"
 }
 
-# wait_for FILE PATTERN SECONDS [COUNT]: until COUNT lines (1) match.
-wait_for() {
-	for _ in $(seq $(($3 * 10))); do
-		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "${4:-1}" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # --- 1. sd_notify, SIGHUP good and bad, SIGTERM flush ----------------------
 python3 - "$WORK/notify.sock" "$WORK/notify.log" <<'PY' &

@@ -372,10 +372,6 @@ EOF
 
 RESUMED='resum|writing works again|written again'
 
-replay() {
-	in_ns tcpreplay -q --topspeed -i va "$1" >>"$WORK/replay.log" 2>&1 ||
-	    fail "tcpreplay $1: $(tail -n 2 "$WORK/replay.log")"
-}
 
 # Proves: the daemon survives a full spool, says so, counts the lost frames
 # (stats totals.frames_lost), keeps its index valid (pending lines included),

@@ -241,6 +241,21 @@ in_ns() {
 	ip netns exec "$NS" "$@"
 }
 
+# replay CAPTURE: tcpreplay it at top speed into va (the test stops if it fails).
+replay() {
+	in_ns tcpreplay -q --topspeed -i va "$1" >>"$WORK/replay.log" 2>&1 ||
+	    fail "tcpreplay $1: $(tail -n 2 "$WORK/replay.log")"
+}
+
+# wait_for FILE PATTERN SECONDS [COUNT]: until COUNT lines (1) match.
+wait_for() {
+	for _ in $(seq $(($3 * 10))); do
+		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "${4:-1}" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # daemon_start NAME CONF [ARGS...]: traceflowd -f -c CONF in the background
 # (inside $NS when set), its log in $WORK/NAME.log; waits until it says it
 # started. DAEMON_PID is its pid.

@@ -38,19 +38,7 @@ gen c 13 1700007200
 gen d1 21 1701000000
 gen d2 22 1702000000
 
-replay() {
-	in_ns tcpreplay -q --topspeed -i va "$1" >>"$WORK/replay.log" 2>&1 ||
-	    fail "tcpreplay $1: $(tail -n 2 "$WORK/replay.log")"
-}
 
-# wait_for FILE PATTERN SECONDS [COUNT]: until COUNT lines (1) match.
-wait_for() {
-	for _ in $(seq $(($3 * 10))); do
-		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "${4:-1}" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # index_lines SPOOL: lines in SPOOL/index.jsonl (0 when there is none).
 index_lines() {
