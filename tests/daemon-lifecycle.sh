@@ -84,7 +84,12 @@ daemon_stop
 [ "$DAEMON_RC" -eq 0 ] || check_fail "SIGTERM: exit $DAEMON_RC"
 wait "$listener" || true
 grep -q "STOPPING=1" "$WORK/notify.log" || check_fail "no STOPPING=1"
-grep -q "READY=1" "$WORK/notify.log" && ok "READY, STATUS, RELOADING, STOPPING, WATCHDOG received"
+# READY=1 at start and again after each reload, the refused one included.
+if [ "$(grep -c 'READY=1' "$WORK/notify.log")" -eq 3 ]; then
+	ok "READY (3 times), STATUS, RELOADING, STOPPING, WATCHDOG received"
+else
+	check_fail "READY=1 sent $(grep -c 'READY=1' "$WORK/notify.log") times, want 3 (start, 2 reloads)"
+fi
 after=$(find "$spool" -name '*.pcap' | wc -l)
 [ "$after" -gt "$before" ] || check_fail "no new files after the reloads"
 # SIGTERM finished every open flow: nothing active, reason shutdown.

@@ -1,0 +1,119 @@
+#!/bin/bash
+# daemon-cli.sh: what traceflowd(8) promises of its command line and
+# signals, as a user sees it: -n and -n -v exit codes and output, a bad
+# file named with line and setting, a missing -c file, no file at all
+# meaning the defaults, and SIGINT finishing every flow like SIGTERM.
+. "$(dirname "$0")/lib.sh"
+
+need_traceflowd
+need_root
+
+# -n: a good file is OK (0) and -v prints it; a bad one exits 1 naming
+# file, line and setting; a -c file that does not exist is an error.
+check_config() {
+	daemon_conf "$WORK/good.conf" "$WORK/spool" 'interfaces = ["lo"]' 'linger = "3s"'
+	tf good -n -c "$WORK/good.conf"
+	if [ "$TF_RC" -ne 0 ] || ! grep -q "configuration OK" "$TF_OUT"; then
+		check_fail "-n good.conf: exit $TF_RC: $(cat "$TF_OUT" "$TF_ERR")"
+	else
+		ok "-n: good.conf OK, exit 0"
+	fi
+	tf goodv -n -v -c "$WORK/good.conf"
+	if [ "$TF_RC" -ne 0 ] || ! grep -q '^linger = "3s";' "$TF_OUT" ||
+	    ! grep -q "^spool_dir = \"$WORK/spool\";" "$TF_OUT"; then
+		check_fail "-n -v good.conf: exit $TF_RC, the settings not printed: $(head -c 300 "$TF_OUT")"
+	else
+		ok "-n -v: prints the settings (linger, spool_dir), exit 0"
+	fi
+	printf 'interfaces = ["lo"];\nlinger = "3s";\nno_such_setting = 1;\n' >"$WORK/bad.conf"
+	tf bad -n -c "$WORK/bad.conf"
+	if [ "$TF_RC" -ne 1 ] || ! grep -q "bad.conf:3: setting no_such_setting" "$TF_ERR"; then
+		check_fail "-n bad.conf: exit $TF_RC, want 1 and bad.conf:3: setting no_such_setting: $(cat "$TF_ERR")"
+	else
+		ok "-n: bad.conf refused, exit 1, with file:line: setting"
+	fi
+	tf missing -n -c "$WORK/nosuch.conf"
+	if [ "$TF_RC" -eq 0 ] || ! grep -q "nosuch.conf" "$TF_ERR"; then
+		check_fail "-c nosuch.conf: exit $TF_RC: $(cat "$TF_OUT" "$TF_ERR")"
+	else
+		ok "-c a missing file: exit $TF_RC, the file named"
+	fi
+}
+
+# No file at all (the default path missing) means the built-in defaults.
+check_defaults() {
+	local def
+
+	def=$("$TRACEFLOWD" -n -v 2>&1 | sed -n 's/^\(.*\): configuration OK$/\1/p')
+	if [ -e /etc/traceflow.conf ] && [ "$def" != defaults ]; then
+		ok "defaults: not checked, /etc/traceflow.conf exists here"
+		return
+	fi
+	if [ "$def" = defaults ] && "$TRACEFLOWD" -n -v 2>/dev/null |
+	    grep -q '^spool_dir = "/var/spool/traceflow";'; then
+		ok "no config file: the built-in defaults (spool_dir /var/spool/traceflow)"
+	else
+		check_fail "no config file: $("$TRACEFLOWD" -n -v 2>&1 | tail -n 2)"
+	fi
+}
+
+# SIGINT does what SIGTERM does: every flow finished (reason shutdown),
+# .active/ empty, exit 0.
+check_sigint() {
+	local spool=$WORK/intspool port=$((20000 + RANDOM % 10000))
+
+	daemon_conf "$WORK/int.conf" "$spool" 'interfaces = ["lo"]' "filter = \"tcp port $port\""
+	daemon_start int "$WORK/int.conf"
+	# A connection held open (no FIN) until the daemon is gone: only SIGINT ends it.
+	python3 - "$port" "$WORK/int.done" <<'PY' &
+import os, socket, sys, time
+port = int(sys.argv[1])
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", port))
+srv.listen(1)
+c = socket.create_connection(("127.0.0.1", port))
+s, _ = srv.accept()
+c.sendall(b"held open")
+s.recv(100)
+for _ in range(300):
+    if os.path.exists(sys.argv[2]):
+        break
+    time.sleep(0.05)
+PY
+	local holder=$!
+	# Its first packets reach .active/ within flush_interval (1 s).
+	for _ in $(seq 50); do
+		[ -n "$(ls -A "$spool/.active" 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+	kill -INT "$DAEMON_PID"
+	# Waited for with a bound: a daemon deaf to SIGINT must fail, not hang.
+	for _ in $(seq 100); do
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$DAEMON_PID" 2>/dev/null; then
+		check_fail "SIGINT: the daemon still runs 10 s later"
+		kill -KILL "$DAEMON_PID"
+	fi
+	DAEMON_RC=0
+	wait "$DAEMON_PID" || DAEMON_RC=$?
+	DAEMON_PID=
+	touch "$WORK/int.done"
+	wait "$holder" || true
+	if [ "$DAEMON_RC" -ne 0 ]; then
+		check_fail "SIGINT: exit $DAEMON_RC: $(tail -n 3 "$DAEMON_LOG")"
+	elif [ -n "$(ls -A "$spool/.active" 2>/dev/null)" ]; then
+		check_fail "SIGINT: .active not empty: $(ls "$spool/.active")"
+	elif ! grep -q '"reason":"shutdown"' "$spool/index.jsonl" 2>/dev/null; then
+		check_fail "SIGINT: no flow ended with reason shutdown: $(cat "$spool/index.jsonl" 2>&1 | head -c 300)"
+	else
+		ok "SIGINT: exit 0, .active empty, $(grep -c '"reason":"shutdown"' "$spool/index.jsonl") flow(s) ended shutdown"
+	fi
+}
+
+check_config
+check_defaults
+check_sigint
+finish
