@@ -858,7 +858,9 @@ spool_retention(int spoolfd, const char *path, uint64_t max_bytes, uint64_t max_
 			continue;
 		}
 		log_info("retention: deleted %s/%s (%" PRIu64 " bytes, %s)", path, f->rel, f->size,
-		    too_big ? "spool over max_spool_size" : "older than max_age");
+		    too_old && too_big ? "older than max_age, and the spool over max_spool_size"
+		    : too_old          ? "older than max_age"
+		                       : "spool over max_spool_size");
 		u->files--;
 		u->bytes -= f->size;
 		u->deleted++;

@@ -348,7 +348,20 @@ rc=0
 setpriv --reuid=nobody --regid=daemon --clear-groups -- "$TRACEFLOWCTL" -s "$sock" stats \
     >/dev/null 2>"$WORK/outsider.err" || rc=$?
 [ "$rc" -eq 69 ] || check_fail "a user outside the group: rc $rc (69 expected)"
-ok "permissions: read-only for the group, submit and reload for root"
+# The daemon's own check, not only the socket's mode: opened to everyone,
+# the socket still answers an outsider with permission denied.
+chmod 0666 "$sock"
+for cmd in stats "list --active"; do
+	rc=0
+	# shellcheck disable=SC2086
+	setpriv --reuid=nobody --regid=daemon --clear-groups -- "$TRACEFLOWCTL" -s "$sock" $cmd \
+	    >/dev/null 2>"$WORK/outsider.err" || rc=$?
+	if [ "$rc" -ne 1 ] || ! grep -q "permission denied" "$WORK/outsider.err"; then
+		check_fail "an outsider through a 0666 socket: $cmd: rc $rc: $(cat "$WORK/outsider.err")"
+	fi
+done
+chmod 0660 "$sock"
+ok "permissions: read-only for the group, submit and reload for root, outsiders refused by the daemon"
 
 # 7. Exit codes of the client itself.
 rc=0

@@ -188,7 +188,9 @@ else
 	fi
 fi
 replay "$WORK/bulk.pcap"
-wait_for "$DAEMON_LOG" "retention: deleted .*$old" 15 || check_fail "max_age did not delete $old"
+# Deleted for its age, not because max_spool_size (set too) took it first.
+wait_for "$DAEMON_LOG" "retention: deleted .*$old.*older than max_age" 15 ||
+    check_fail "max_age did not delete $old: $(grep retention "$DAEMON_LOG" | head -n 3)"
 wait_for "$DAEMON_LOG" "retention: deleted .*max_spool_size" 15 || check_fail "max_spool_size deleted nothing"
 sleep 11
 size=$(find "$spool" -path "$spool/.active" -prune -o -type f ! -name index.jsonl -printf '%s\n' |
