@@ -253,6 +253,22 @@ else
 fi
 ctl_json "$WORK/show-none.json" show nosuch-label
 [ "$CTL_RC" -eq 1 ] || check_fail "show of an unknown label: rc $CTL_RC (1 expected)"
+# list --label keeps that flow alone.
+ctl_json "$WORK/list-label.json" list --label "$label"
+if [ "$CTL_RC" -ne 0 ] || [ "$(py "$WORK/list-label.json" "J['count']")" -ne 1 ] ||
+    [ "$(py "$WORK/list-label.json" "J['flows'][0]['label']")" != "$label" ]; then
+	check_fail "list --label $label: rc $CTL_RC: $(head -c 300 "$WORK/list-label.json")"
+else
+	ok "list --label: that flow alone"
+fi
+# submit of a label that is not active: an error, and nothing submitted.
+ctl_json "$WORK/submit-none.json" submit "$label" nosuch-label
+if [ "$CTL_RC" -ne 1 ] || ! grep -q "nosuch-label" "$WORK/submit-none.json"; then
+	check_fail "submit of an unknown label: rc $CTL_RC: $(cat "$WORK/submit-none.json")"
+fi
+ctl_json "$WORK/list-after-none.json" list --active --port "$port"
+[ "$(py "$WORK/list-after-none.json" "J['count']")" -eq 5 ] ||
+    check_fail "submit of an unknown label ended flows: $(py "$WORK/list-after-none.json" "J['count']") left"
 
 # 3. submit: every active flow into the spool and the index at once.
 drops_before=$(ctl --json stats | python3 -c \
