@@ -197,10 +197,15 @@ write_conf 300
 daemon=$!
 # shellcheck disable=SC2317 # called from the EXIT trap
 stop_all() {
+	local rc=$?
+
 	touch "$WORK/traffic.stop"
 	kill -TERM "$daemon" 2>/dev/null || true
+	# lib_exit reads $? for the verdict: a test that died halfway must not pass.
+	(exit "$rc")
+	lib_exit
 }
-trap 'stop_all; lib_exit' EXIT
+trap stop_all EXIT
 
 for _ in $(seq 50); do
 	[ -S "$sock" ] && ctl version >/dev/null 2>&1 && break

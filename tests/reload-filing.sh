@@ -37,6 +37,7 @@ gen b 12 1700003600
 gen c 13 1700007200
 gen d1 21 1701000000
 gen d2 22 1702000000
+gen e 31 1703000000
 
 
 
@@ -243,6 +244,34 @@ dated() {
 	stop_check dated
 }
 
+# --- 3. a reload's timeouts take effect --------------------------------------
+# Not only the config read back: after a reload from linger 200ms to 20s,
+# 20 closed connections are still lingering 2 s later (no index line); a
+# daemon that kept the old timeouts would have filed them after 200 ms.
+timeouts() {
+	local spool=$WORK/timeouts conf=$WORK/timeouts.conf
+
+	daemon_conf "$conf" "$spool" 'interfaces = ["vb"]' 'linger = "200ms"' \
+	    'flush_interval = "100ms"'
+	daemon_start timeouts "$conf"
+	daemon_conf "$conf" "$spool" 'interfaces = ["vb"]' 'linger = "20s"' \
+	    'flush_interval = "100ms"'
+	kill -HUP "$DAEMON_PID"
+	wait_for "$DAEMON_LOG" "reloaded .*linger" 5 ||
+	    check_fail "timeouts: reload not logged: $(tail -n 3 "$DAEMON_LOG")"
+	replay "$WORK/e.pcap"
+	# A bound on an absence: nothing may be filed within 2 s (10x the old linger).
+	if wait_index "$spool" 1 2; then
+		check_fail "timeouts: $(index_lines "$spool") flows filed within 2 s: the reload's linger = \"20s\" was not applied"
+	else
+		ok "timeouts: after a reload to linger 20s, the closed flows still linger 2 s later"
+	fi
+	stop_check timeouts
+	[ "$(index_lines "$spool")" -eq 20 ] ||
+	    check_fail "timeouts: $(index_lines "$spool") of 20 flows filed at SIGTERM"
+}
+
 flat
 dated
+timeouts
 finish
