@@ -43,7 +43,8 @@ for cap in "${caps[@]}"; do
 	if ! in_ns tcpreplay -q --topspeed -i va "$cap" >"$WORK/$n.replay" 2>&1; then
 		check_fail "$name: tcpreplay failed: $(tail -n 3 "$WORK/$n.replay")"
 	fi
-	sleep 0.5
+	# SIGTERM at once: what the kernel still holds must be read by the daemon
+	# itself (traceflowd(8), SIGTERM), not handed over by a pause here.
 	daemon_stop
 	if [ "$DAEMON_RC" -ne 0 ]; then
 		check_fail "$name: traceflowd exited $DAEMON_RC: $(tail -n 5 "$DAEMON_LOG")"
