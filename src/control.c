@@ -1206,6 +1206,7 @@ bind_socket(struct control *ctl, int mode, char **cause)
 {
 	struct sockaddr_un sun;
 	mode_t old;
+	gid_t egid;
 	int fd, rc, saved;
 
 	if (fill_addr(&sun, ctl->path, cause) == -1 || remove_stale(ctl->path, &sun, cause) == -1)
@@ -1223,7 +1224,8 @@ bind_socket(struct control *ctl, int mode, char **cause)
 	 * group while binding.
 	 */
 	old = umask(~(mode_t)mode & 0777);
-	if (geteuid() == 0 && ctl->group != getegid() && setegid(ctl->group) == -1) {
+	egid = getegid();
+	if (geteuid() == 0 && ctl->group != egid && setegid(ctl->group) == -1) {
 		umask(old);
 		xasprintf(cause, "setegid %u: %s", (unsigned)ctl->group, strerror(errno));
 		goto fail;
@@ -1231,8 +1233,8 @@ bind_socket(struct control *ctl, int mode, char **cause)
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
 	saved = errno;
 	umask(old);
-	if (geteuid() == 0 && getegid() != getgid() && setegid(getgid()) == -1)
-		fatal("setegid back to %u", (unsigned)getgid());
+	if (getegid() != egid && setegid(egid) == -1)
+		fatal("setegid back to %u", (unsigned)egid);
 	errno = saved;
 	if (rc == -1) {
 		xasprintf(cause, "bind %s: %s", ctl->path, strerror(errno));

@@ -243,7 +243,6 @@ engine_tick(struct engine *e, uint64_t now)
 	flowtab_expire(e->flows, now);
 	writer_tick(e->writer, now);
 	frag_expire(e->frags, now);
-	writer_batch_end(e->writer);
 }
 
 void

@@ -92,7 +92,10 @@ void engine_set_end_hook(struct engine *e, engine_end_hook fn, void *arg);
 /* New settings on reload: flow timeouts and limits, writer limits. */
 void engine_reconfigure(struct engine *e, const struct engine_config *cfg);
 
-/* Time passes without packets (live timers): expire flows, flush old buffers. */
+/*
+ * Time passes without packets (live timers): expire flows, flush old
+ * buffers. Follow it with engine_batch_end, which hands the work over.
+ */
 void engine_tick(struct engine *e, uint64_t now);
 
 /* End of a batch of packets: index lines reach the file, finished flows are reported. */

@@ -658,26 +658,28 @@ filer_main(void *arg)
 	struct job *j, *batch;
 	struct timespec again;
 	unsigned n;
+	int retry;
 
 	pthread_mutex_lock(&fl->lock);
 	for (;;) {
 		while (fl->qhead == NULL && !fl->stop) {
-			fl->sleeping = 1;
-			if (fl->c.index_pending == 0) {
-				pthread_cond_wait(&fl->work, &fl->lock);
-				fl->sleeping = 0;
-				continue;
-			}
 			/* Lines the disk refused: try again every second until it takes them. */
-			clock_gettime(CLOCK_REALTIME, &again);
-			again.tv_sec++;
-			if (pthread_cond_timedwait(&fl->work, &fl->lock, &again) == ETIMEDOUT) {
-				fl->sleeping = 0;
+			retry = fl->c.index_pending > 0;
+			fl->sleeping = 1;
+			if (!retry)
+				pthread_cond_wait(&fl->work, &fl->lock);
+			else {
+				clock_gettime(CLOCK_REALTIME, &again);
+				again.tv_sec++;
+				retry = pthread_cond_timedwait(&fl->work, &fl->lock, &again) ==
+				        ETIMEDOUT;
+			}
+			fl->sleeping = 0;
+			if (retry) {
 				pthread_mutex_unlock(&fl->lock);
 				index_push(fl);
 				pthread_mutex_lock(&fl->lock);
 			}
-			fl->sleeping = 0;
 		}
 		if (fl->qhead == NULL && fl->stop)
 			break;

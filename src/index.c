@@ -18,6 +18,29 @@
 #define INDEX_BATCH   (64 * 1024)        /* lines go to the file in writes of this size */
 #define INDEX_PENDING (16 * 1024 * 1024) /* kept while the disk refuses them */
 
+/* A growing text: the index lines waiting for the disk, and each line as it is made. */
+struct text {
+	char *s;
+	size_t len, cap;
+};
+
+static void
+text_reserve(struct text *t, size_t n)
+{
+	if (t->cap - t->len >= n)
+		return;
+	t->cap = t->len + n > 2 * t->cap ? t->len + n + 256 : 2 * t->cap;
+	t->s = xreallocarray(t->s, t->cap, 1);
+}
+
+static void
+text_add(struct text *t, const char *p, size_t n)
+{
+	text_reserve(t, n);
+	memcpy(t->s + t->len, p, n);
+	t->len += n;
+}
+
 /*
  * The index is written by hand, not through stdio: a FILE flushes
  * whatever its buffer holds, so on a full disk half a line reaches the
@@ -28,10 +51,9 @@
  */
 struct flow_index {
 	int fd;
-	char *path; /* for messages */
-	char *buf;  /* whole lines not yet in the file */
-	size_t len, cap;
-	uint64_t lines;  /* in buf */
+	char *path;      /* for messages */
+	struct text out; /* whole lines not yet in the file */
+	uint64_t lines;  /* in out */
 	uint64_t lost;   /* lines dropped: the disk refused them for too long */
 	uint64_t errors; /* failed writes */
 	int failing;
@@ -125,36 +147,36 @@ index_close(struct flow_index *idx)
 		idx->lost += idx->lines;
 	}
 	close(idx->fd);
-	free(idx->buf);
+	free(idx->out.s);
 	free(idx->path);
 	free(idx);
 }
 
-/* Queue one whole line (len bytes, without its newline). */
+/*
+ * Lines are made in place at the end of out. Room for one more? While the
+ * disk refuses lines, at most INDEX_PENDING bytes of them wait; beyond,
+ * a line is dropped and counted.
+ */
 static int
-add_line(struct flow_index *idx, const char *head, size_t hlen, const char *tail, size_t tlen)
+line_room(struct flow_index *idx)
 {
-	size_t need = hlen + tlen + 1;
-
-	if (idx->failing && idx->len + need > INDEX_PENDING) {
-		if (idx->lost++ % 1000 == 0)
-			log_warnx("%s: the disk refused index lines for too long: %" PRIu64
-			          " dropped so far",
-			    idx->path, idx->lost);
-		return -1;
-	}
-	if (idx->cap - idx->len < need) {
-		idx->cap = idx->len + need > 2 * idx->cap ? idx->len + need + 4096 : 2 * idx->cap;
-		idx->buf = xreallocarray(idx->buf, idx->cap, 1);
-	}
-	memcpy(idx->buf + idx->len, head, hlen);
-	memcpy(idx->buf + idx->len + hlen, tail, tlen);
-	idx->buf[idx->len + hlen + tlen] = '\n';
-	idx->len += need;
-	idx->lines++;
-	if (idx->len >= INDEX_BATCH && !idx->failing)
-		index_flush(idx);
+	if (!idx->failing || idx->out.len <= INDEX_PENDING)
+		return 1;
+	if (idx->lost++ % 1000 == 0)
+		log_warnx("%s: the disk refused index lines for too long: %" PRIu64
+		          " dropped so far",
+		    idx->path, idx->lost);
 	return 0;
+}
+
+/* The line made at the end of out is whole: its newline; out goes to the file in batches. */
+static void
+line_done(struct flow_index *idx)
+{
+	text_add(&idx->out, "\n", 1);
+	idx->lines++;
+	if (idx->out.len >= INDEX_BATCH && !idx->failing)
+		index_flush(idx);
 }
 
 int
@@ -165,23 +187,23 @@ index_flush(struct flow_index *idx)
 	ssize_t n;
 	int saved;
 
-	if (idx->len == 0)
+	if (idx->out.len == 0)
 		return 0;
 	if (fstat(idx->fd, &sb) == -1)
 		sb.st_size = -1;
-	while (off < idx->len) {
-		if ((n = write(idx->fd, idx->buf + off, idx->len - off)) == -1) {
+	while (off < idx->out.len) {
+		if ((n = write(idx->fd, idx->out.s + off, idx->out.len - off)) == -1) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		off += (size_t)n;
 	}
-	if (off == idx->len) {
+	if (off == idx->out.len) {
 		if (idx->failing)
 			log_info("%s: index lines written again", idx->path);
 		idx->failing = 0;
-		idx->len = 0;
+		idx->out.len = 0;
 		idx->lines = 0;
 		return 0;
 	}
@@ -189,8 +211,8 @@ index_flush(struct flow_index *idx)
 	/* Half a line must not stay in the file: cut back and keep them all. */
 	if (off > 0 && (sb.st_size < 0 || ftruncate(idx->fd, sb.st_size) == -1)) {
 		/* Could not cut: the rest, written later, completes the line. */
-		memmove(idx->buf, idx->buf + off, idx->len - off);
-		idx->len -= off;
+		memmove(idx->out.s, idx->out.s + off, idx->out.len - off);
+		idx->out.len -= off;
 	}
 	idx->errors++;
 	if (!idx->failing)
@@ -318,28 +340,6 @@ index_entry(
 
 /* --- the line by hand: what jansson would write, without a JSON object ------ */
 
-struct text {
-	char *s;
-	size_t len, cap;
-};
-
-static void
-text_reserve(struct text *t, size_t n)
-{
-	if (t->cap - t->len >= n)
-		return;
-	t->cap = t->len + n > 2 * t->cap ? t->len + n + 256 : 2 * t->cap;
-	t->s = xreallocarray(t->s, t->cap, 1);
-}
-
-static void
-text_add(struct text *t, const char *p, size_t n)
-{
-	text_reserve(t, n);
-	memcpy(t->s + t->len, p, n);
-	t->len += n;
-}
-
 /* A JSON string as jansson escapes it: ", \\ and control characters. */
 static const char short_esc[] = {['"'] = '"',
     ['\\'] = '\\',
@@ -376,12 +376,11 @@ text_str(struct text *t, const char *p)
 	text_add(t, "\"", 1);
 }
 
+/* ,"key": (the first key of a line is written with its brace) */
 static void
 text_key(struct text *t, const char *key)
 {
-	if (t->len > 1)
-		text_add(t, ",", 1);
-	text_add(t, "\"", 1);
+	text_add(t, ",\"", 2);
 	text_add(t, key, strlen(key));
 	text_add(t, "\":", 2);
 }
@@ -413,70 +412,69 @@ text_time(struct text *t, uint64_t ns)
 int
 index_append_record(struct flow_index *idx, const struct index_record *r, const char *frames)
 {
-	struct text t = {NULL, 0, 0};
+	struct text *t = &idx->out;
 	unsigned i;
-	int rc;
 
-	text_reserve(&t, 512 + strlen(frames));
-	text_add(&t, "{", 1);
-	text_key(&t, "label");
-	text_str(&t, r->label);
-	text_key(&t, "fpout");
+	if (!line_room(idx))
+		return -1;
+	text_reserve(t, 512 + strlen(frames));
+	text_add(t, "{\"label\":", 9);
+	text_str(t, r->label);
+	text_key(t, "fpout");
 	if (r->fpout[0] != '\0')
-		text_str(&t, r->fpout);
+		text_str(t, r->fpout);
 	else
-		text_add(&t, "null", 4);
-	text_key(&t, "src");
-	text_str(&t, r->src);
-	text_key(&t, "srcport");
-	text_u64(&t, r->srcport);
-	text_key(&t, "dst");
-	text_str(&t, r->dst);
-	text_key(&t, "dstport");
-	text_u64(&t, r->dstport);
-	text_key(&t, "vlan");
-	text_add(&t, "[", 1);
+		text_add(t, "null", 4);
+	text_key(t, "src");
+	text_str(t, r->src);
+	text_key(t, "srcport");
+	text_u64(t, r->srcport);
+	text_key(t, "dst");
+	text_str(t, r->dst);
+	text_key(t, "dstport");
+	text_u64(t, r->dstport);
+	text_key(t, "vlan");
+	text_add(t, "[", 1);
 	for (i = 0; i < r->nvlan; i++) {
 		if (i > 0)
-			text_add(&t, ",", 1);
-		text_u64(&t, r->vlan[i]);
+			text_add(t, ",", 1);
+		text_u64(t, r->vlan[i]);
 	}
-	text_add(&t, "]", 1);
-	text_key(&t, "interface");
+	text_add(t, "]", 1);
+	text_key(t, "interface");
 	if (r->iface != NULL)
-		text_str(&t, r->iface);
+		text_str(t, r->iface);
 	else
-		text_add(&t, "null", 4);
-	text_key(&t, "first");
-	text_time(&t, r->first_ns);
-	text_key(&t, "last");
-	text_time(&t, r->last_ns);
-	text_key(&t, "first_ns");
-	text_u64(&t, r->first_ns);
-	text_key(&t, "last_ns");
-	text_u64(&t, r->last_ns);
-	text_key(&t, "packets");
-	text_u64(&t, r->packets);
-	text_key(&t, "bytes");
-	text_u64(&t, r->bytes);
-	text_key(&t, "written");
-	text_u64(&t, r->written);
-	text_key(&t, "reason");
-	text_str(&t, flow_reason_name(r->reason));
-	text_key(&t, "partial");
-	text_add(&t, r->partial ? "true" : "false", r->partial ? 4 : 5);
-	text_key(&t, "truncated");
-	text_add(&t, r->truncated ? "true" : "false", r->truncated ? 4 : 5);
-	text_key(&t, "recovered");
-	text_add(&t, "false", 5);
-	text_key(&t, "segment");
-	text_u64(&t, r->segment);
-	text_key(&t, "index");
-	text_add(&t, frames, strlen(frames));
-	text_add(&t, "}", 1);
-	rc = add_line(idx, t.s, t.len, "", 0);
-	free(t.s);
-	return rc;
+		text_add(t, "null", 4);
+	text_key(t, "first");
+	text_time(t, r->first_ns);
+	text_key(t, "last");
+	text_time(t, r->last_ns);
+	text_key(t, "first_ns");
+	text_u64(t, r->first_ns);
+	text_key(t, "last_ns");
+	text_u64(t, r->last_ns);
+	text_key(t, "packets");
+	text_u64(t, r->packets);
+	text_key(t, "bytes");
+	text_u64(t, r->bytes);
+	text_key(t, "written");
+	text_u64(t, r->written);
+	text_key(t, "reason");
+	text_str(t, flow_reason_name(r->reason));
+	text_key(t, "partial");
+	text_add(t, r->partial ? "true" : "false", r->partial ? 4 : 5);
+	text_key(t, "truncated");
+	text_add(t, r->truncated ? "true" : "false", r->truncated ? 4 : 5);
+	text_key(t, "recovered");
+	text_add(t, "false", 5);
+	text_key(t, "segment");
+	text_u64(t, r->segment);
+	text_key(t, "index");
+	text_add(t, frames, strlen(frames));
+	text_add(t, "}", 1);
+	line_done(idx);
+	return 0;
 }
 
 /* A label's address back as the index writes it (labels spell IPv6 colons as dots). */
@@ -542,7 +540,8 @@ index_append_recovered(struct flow_index *idx, const struct index_recovered *r)
 	json_object_set_new(o, "reason", json_string("recovered"));
 	json_object_set_new(o, "recovered", json_true());
 	/* The frame numbers died with the process. */
-	rc = index_append_frames(idx, o, "null");
+	json_object_set_new(o, "index", json_null());
+	rc = index_append(idx, o);
 	json_decref(o);
 	return rc;
 }
@@ -551,13 +550,15 @@ int
 index_append(struct flow_index *idx, json_t *entry)
 {
 	char *text;
-	int rc;
 
+	if (!line_room(idx))
+		return -1;
 	if ((text = json_dumps(entry, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
 		fatalx("json_dumps: out of memory");
-	rc = add_line(idx, text, strlen(text), "", 0);
+	text_add(&idx->out, text, strlen(text));
 	free(text);
-	return rc;
+	line_done(idx);
+	return 0;
 }
 
 char *
@@ -592,22 +593,4 @@ index_frames_text(const uint8_t *fn, size_t len)
 	s[n++] = ']';
 	s[n] = '\0';
 	return s;
-}
-
-int
-index_append_frames(struct flow_index *idx, json_t *entry, const char *frames)
-{
-	char *text, *tail;
-	size_t len;
-	int rc;
-
-	if ((text = json_dumps(entry, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
-		fatalx("json_dumps: out of memory");
-	len = strlen(text);
-	/* The object's closing brace makes way for the frame numbers. */
-	xasprintf(&tail, "%s\"index\":%s}", len > 2 ? "," : "", frames);
-	rc = add_line(idx, text, len - 1, tail, strlen(tail));
-	free(tail);
-	free(text);
-	return rc;
 }

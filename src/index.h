@@ -89,9 +89,6 @@ int index_append_recovered(struct flow_index *idx, const struct index_recovered 
  */
 char *index_frames_text(const uint8_t *fn, size_t len);
 
-/* Append entry as a line, with "index": frames (a JSON array text) as its last member. */
-int index_append_frames(struct flow_index *idx, json_t *entry, const char *frames);
-
 /*
  * Write the waiting lines to the file (at the end of a batch). On failure
  * (a full disk) a line cut short is cut back out of the file and every

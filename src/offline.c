@@ -3,7 +3,6 @@
  * pcap_loop over a file; frames are numbered before the user's filter so
  * that frame numbers always match Wireshark's.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -72,30 +71,6 @@ input_is_nano(const char *path)
 	return 0;
 }
 
-static int
-dir_is_empty(int dirfd)
-{
-	struct dirent *de;
-	DIR *d;
-	int fd, empty = 1;
-
-	/* A new open file description: a dup() would move the caller's read position. */
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		return 0;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
-			empty = 0;
-			break;
-		}
-	}
-	closedir(d);
-	return empty;
-}
-
 /*
  * The output folder: created if missing; a non-empty one only with
  * --force. Opened once under the spool's rules (no link, nobody else may
@@ -114,7 +89,7 @@ prepare_output(const char *dir, int force)
 	}
 	if ((fd = spool_open(dir, NULL, &cause)) == -1)
 		goto refused;
-	if (!force && !dir_is_empty(fd)) {
+	if (!force && !spool_is_empty(fd)) {
 		log_warnx("%s: output folder is not empty (use --force to add to it)", dir);
 		close(fd);
 		return -1;

@@ -213,9 +213,8 @@ own_new_dir(int fd, const char *path, const struct spool_owner *own, char **caus
 	return 0;
 }
 
-/* Does the folder hold nothing (or only what a spool holds before its first flow)? */
-static int
-is_empty_dir(int fd)
+int
+spool_is_empty(int fd)
 {
 	struct dirent *de;
 	int dfd, empty = 1;
@@ -244,7 +243,7 @@ adopt(int fd, const struct stat *sb, const char *path, const struct spool_owner 
 {
 	if (own == NULL || geteuid() != 0 || sb->st_uid != 0 || own->uid == 0)
 		return 0;
-	if (!is_empty_dir(fd)) {
+	if (!spool_is_empty(fd)) {
 		xasprintf(cause,
 		    "%s: owned by root and not empty: not handed to the daemon user; if it is the "
 		    "spool, chown -R it to the daemon user",

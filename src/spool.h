@@ -56,6 +56,12 @@ int spool_mkdir(const char *path, mode_t mode);
 int spool_open(const char *path, const struct spool_owner *own, char **cause);
 
 /*
+ * Does the folder fd holds have nothing in it? Read through a descriptor
+ * of its own (a dup() would share, and move, fd's read position).
+ */
+int spool_is_empty(int fd);
+
+/*
  * Make or check .active/ and index.jsonl in the spool, as the user that
  * will write them (after the privilege drop): neither may be a symbolic
  * link or belong to another user, index.jsonl must have no other name;
