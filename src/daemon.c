@@ -20,6 +20,7 @@
 #include <cap-ng.h>
 
 #include "capture.h"
+#include "commands.h"
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
@@ -39,6 +40,7 @@ struct daemon {
 	struct event_base *base;
 	struct engine *engine;
 	struct control *control;
+	struct commands *cmds;
 	struct capture *caps[MAX_CAPTURES];
 	unsigned ncaps;
 	struct event *tick, *status, *retention, *watchdog, *filed;
@@ -62,41 +64,82 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
-struct engine *
-daemon_engine(struct daemon *d)
-{
-	return d->engine;
-}
+/* --- what the control commands may ask (service.h) ------------------------ */
 
-const struct tf_config *
-daemon_config(struct daemon *d)
+static const struct tf_config *
+svc_config(void *arg)
 {
+	struct daemon *d = arg;
+
 	return &d->cfg;
 }
 
-uint64_t
-daemon_started_ns(struct daemon *d)
+static void
+svc_counters(void *arg, struct service_counters *out)
 {
-	return d->started;
+	struct daemon *d = arg;
+
+	out->engine = *engine_stats(d->engine);
+	out->writer = *engine_writer_stats(d->engine);
+	out->flows_active = engine_active_count(d->engine);
+	out->spool_files = d->usage.files;
+	out->spool_bytes = d->usage.bytes;
+	out->started_ns = d->started;
 }
 
-unsigned
-daemon_ncaptures(struct daemon *d)
+static int
+svc_interface(void *arg, unsigned i, struct service_iface *out)
 {
-	return d->ncaps;
+	struct daemon *d = arg;
+	struct capture_stats cs;
+
+	if (i >= d->ncaps)
+		return -1;
+	capture_stats(d->caps[i], &cs);
+	out->name = capture_name(d->caps[i]);
+	out->up = cs.up;
+	out->received = cs.received;
+	out->kernel_drops = cs.kernel_drops;
+	out->if_drops = cs.if_drops;
+	out->frames = cs.frames;
+	out->error = capture_error(d->caps[i]);
+	return 0;
 }
 
-void
-daemon_spool_usage(struct daemon *d, uint64_t *files, uint64_t *bytes)
+static size_t
+svc_active(void *arg, const char *label, struct flow **out)
 {
-	*files = d->usage.files;
-	*bytes = d->usage.bytes;
+	struct daemon *d = arg;
+
+	return engine_active(d->engine, label, out);
 }
 
-struct capture *
-daemon_capture(struct daemon *d, unsigned i)
+static const char *
+svc_iface_name(void *arg, uint32_t id)
 {
-	return i < d->ncaps ? d->caps[i] : NULL;
+	struct daemon *d = arg;
+
+	return engine_source_name(d->engine, id);
+}
+
+/* Packets the kernel already handed over belong to the flows being submitted. */
+static int
+svc_submit(void *arg, char *const *labels, int n, int *missing)
+{
+	struct daemon *d = arg;
+	unsigned i;
+
+	for (i = 0; i < d->ncaps; i++)
+		capture_drain(d->caps[i]);
+	return engine_submit(d->engine, labels, n, missing);
+}
+
+static int daemon_reload(struct daemon *d, char **cause);
+
+static int
+svc_reload(void *arg, char **cause)
+{
+	return daemon_reload(arg, cause);
 }
 
 /* --- configuration -------------------------------------------------------- */
@@ -313,7 +356,7 @@ on_status(evutil_socket_t fd, short what, void *arg)
 	notify_status("capturing on %u/%u interfaces; %u flows active, %" PRIu64
 	              " finished; %" PRIu64 " TCP packets, %" PRIu64 " drops, %" PRIu64
 	              " frames lost (not written)",
-	    up, d->ncaps, flowtab_count(engine_flows(d->engine)), st->finished, st->tcp, drops,
+	    up, d->ncaps, engine_active_count(d->engine), st->finished, st->tcp, drops,
 	    ws->frames_lost);
 }
 
@@ -380,7 +423,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
-int
+static int
 daemon_reload(struct daemon *d, char **cause)
 {
 	struct tf_config nc;
@@ -399,6 +442,7 @@ daemon_reload(struct daemon *d, char **cause)
 	log_setlevel(d->opts.verbose ? LOG_LVL_DEBUG : d->cfg.log_level);
 	config_to_engine(&d->cfg, &ec);
 	engine_reconfigure(d->engine, &ec);
+	control_set_admin_group(d->control, d->cfg.admin_group);
 	sync_captures(d);
 	log_info("reloaded %s: %s", d->cfg.path ? d->cfg.path : "defaults",
 	    changes ? changes : "nothing changed");
@@ -460,14 +504,16 @@ daemon_free(struct daemon *d)
 	    &d->sigterm, &d->sigint, &d->sighup};
 	size_t i;
 
-	if (d->control != NULL)
-		control_free(d->control);
+	control_free(d->control);
 	while (d->ncaps > 0)
 		capture_free(d->caps[--d->ncaps]);
 	for (i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (*evs[i] != NULL)
 			event_free(*evs[i]);
+	if (d->engine != NULL)
+		engine_set_end_hook(d->engine, NULL, NULL);
 	engine_free(d->engine);
+	commands_free(d->cmds);
 	if (d->base != NULL)
 		event_base_free(d->base);
 	config_free(&d->cfg);
@@ -492,6 +538,27 @@ start_engine(struct daemon *d)
 		fatalx("%s", cause);
 	for (i = 0; i < d->ncaps; i++)
 		capture_attach(d->caps[i], d->engine);
+}
+
+/* The control socket, bound while still root; clients are served once the engine runs. */
+static void
+start_control(struct daemon *d)
+{
+	const struct service svc = {d, svc_config, svc_counters, svc_interface, svc_active,
+	    svc_iface_name, svc_submit, svc_reload};
+	struct control_params p = {0};
+	char *cause = NULL;
+
+	d->cmds = commands_new(&svc, COMMANDS_HISTORY, COMMANDS_FRAMES_BYTES);
+	p.path = d->cfg.control_socket;
+	p.mode = d->cfg.control_mode;
+	p.group = d->cfg.control_group;
+	p.admin_group = d->cfg.admin_group;
+	p.priority = PRIO_CONTROL;
+	p.handlers = commands_handlers;
+	p.arg = d->cmds;
+	if ((d->control = control_new(d->base, &p, &cause)) == NULL)
+		fatalx("%s", cause);
 }
 
 int
@@ -530,14 +597,14 @@ daemon_main(const struct daemon_opts *o)
 		fatalx("event_base_new failed");
 	resolve_user(d);
 	prepare_spool(d);
-	if ((d->control = control_new(d, d->base, &cause)) == NULL)
-		fatalx("%s", cause);
+	start_control(d);
 	for (i = 0; i < d->cfg.ninterfaces; i++)
 		add_capture(d, d->cfg.interfaces[i]);
 	drop_privileges(d);
 	prepare_spool_contents(d);
 	start_engine(d);
-	control_attach_engine(d->control, d->engine);
+	engine_set_end_hook(d->engine, commands_flow_done, d->cmds);
+	control_enable(d->control);
 	start_timers(d);
 	notify_ready();
 	log_info("started: spool %s, %u interfaces", d->cfg.spool_dir, d->ncaps);

@@ -38,17 +38,6 @@ struct daemon;
 /* Run the daemon; returns the exit status. */
 int daemon_main(const struct daemon_opts *o);
 
-/* For the control channel: narrow views of the running daemon. */
-struct engine *daemon_engine(struct daemon *d);
-const struct tf_config *daemon_config(struct daemon *d);
-uint64_t daemon_started_ns(struct daemon *d);
-unsigned daemon_ncaptures(struct daemon *d);
-struct capture *daemon_capture(struct daemon *d, unsigned i);
-/* Files and bytes in the spool at the last retention pass (every 10 s). */
-void daemon_spool_usage(struct daemon *d, uint64_t *files, uint64_t *bytes);
-/* Reload the config file as SIGHUP does; -1 and *cause if it was refused. */
-int daemon_reload(struct daemon *d, char **cause);
-
 uint64_t now_ns(void);
 
 #endif

@@ -295,8 +295,89 @@ engine_writer_stats(struct engine *e)
 	return writer_stats(e->writer);
 }
 
-struct flow_table *
-engine_flows(struct engine *e)
+uint32_t
+engine_active_count(const struct engine *e)
 {
-	return e->flows;
+	return flowtab_count(e->flows);
+}
+
+struct label_match {
+	char *const *labels;
+	int n;
+	int nanosecond;
+	int *found; /* per label */
+};
+
+static int
+label_wanted(const struct flow *f, void *arg)
+{
+	struct label_match *m = arg;
+	char label[LABEL_MAX];
+	int i, hit = 0;
+
+	if (m->n == 0)
+		return 1;
+	label_make(label, f, m->nanosecond);
+	for (i = 0; i < m->n; i++)
+		if (strcmp(m->labels[i], label) == 0)
+			hit = m->found[i] = 1;
+	return hit;
+}
+
+size_t
+engine_active(struct engine *e, const char *label, struct flow **out)
+{
+	char *const labels[1] = {(char *)label};
+	int found = 0;
+	struct label_match m = {labels, label != NULL, e->cfg.writer.nanosecond, &found};
+
+	return flowtab_copy(e->flows, label_wanted, &m, label != NULL, out);
+}
+
+/* The flows to submit, collected first: ending one changes the table. */
+struct submit_ctx {
+	struct label_match m;
+	struct flow **flows;
+	size_t n, cap;
+};
+
+static void
+submit_collect(struct flow *f, void *arg)
+{
+	struct submit_ctx *sc = arg;
+
+	if (!label_wanted(f, &sc->m))
+		return;
+	if (sc->n == sc->cap) {
+		sc->cap = sc->cap ? sc->cap * 2 : 64;
+		sc->flows = xreallocarray(sc->flows, sc->cap, sizeof *sc->flows);
+	}
+	sc->flows[sc->n++] = f;
+}
+
+int
+engine_submit(struct engine *e, char *const *labels, int n, int *missing)
+{
+	struct submit_ctx sc = {{labels, n, e->cfg.writer.nanosecond, NULL}, NULL, 0, 0};
+	int i, rc = 0;
+	size_t k;
+
+	sc.m.found = xcalloc((size_t)n + 1, sizeof *sc.m.found);
+	flowtab_foreach(e->flows, submit_collect, &sc);
+	for (i = 0; i < n; i++) {
+		if (!sc.m.found[i]) {
+			*missing = i;
+			rc = -1;
+			goto out;
+		}
+	}
+	for (k = 0; k < sc.n; k++)
+		flowtab_end(e->flows, sc.flows[k], FLOW_R_SUBMIT);
+	/* Files in place and indexed before the caller says so. */
+	engine_sync(e);
+	rc = (int)sc.n;
+out:
+	free(sc.m.found);
+	free(sc.flows);
+	return rc;
 }

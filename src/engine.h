@@ -115,6 +115,22 @@ void engine_finish_all(struct engine *e, enum flow_reason reason);
 
 const struct engine_stats *engine_stats(const struct engine *e);
 const struct writer_stats *engine_writer_stats(struct engine *e);
-struct flow_table *engine_flows(struct engine *e);
+
+/* Flows in the table now (open or lingering). */
+uint32_t engine_active_count(const struct engine *e);
+
+/*
+ * Copies of the active flows (flowtab_copy): all of them without frame
+ * numbers (label NULL), or those labelled label with theirs.
+ */
+size_t engine_active(struct engine *e, const char *label, struct flow **out);
+
+/*
+ * End the active flows labelled labels[0..n-1] (every one if n is 0) with
+ * reason submit and wait until they are filed and indexed. If a label
+ * names no active flow, nothing is ended: -1 and *missing its index.
+ * Returns how many flows ended.
+ */
+int engine_submit(struct engine *e, char *const *labels, int n, int *missing);
 
 #endif

@@ -584,6 +584,59 @@ flowtab_foreach(struct flow_table *t, void (*fn)(struct flow *, void *), void *a
 	}
 }
 
+static void
+copy_flow(struct flow *to, const struct flow *f, int with_frames)
+{
+	*to = *f;
+	to->hnext = to->prev = to->next = NULL;
+	to->wstate = NULL;
+	to->fn_buf = NULL;
+	to->fn_cap = 0;
+	if (with_frames && f->fn_len > 0) {
+		to->fn_buf = xmalloc(f->fn_len);
+		memcpy(to->fn_buf, f->fn_buf, f->fn_len);
+		to->fn_cap = f->fn_len;
+	} else
+		to->fn_len = 0;
+}
+
+static void
+copy_list(struct flow *f, int (*want)(const struct flow *, void *), void *arg, int with_frames,
+    struct flow **out, size_t *n, size_t *cap)
+{
+	for (; f != NULL; f = f->next) {
+		if (want != NULL && !want(f, arg))
+			continue;
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 1024;
+			*out = xreallocarray(*out, *cap, sizeof **out);
+		}
+		copy_flow(&(*out)[(*n)++], f, with_frames);
+	}
+}
+
+size_t
+flowtab_copy(struct flow_table *t, int (*want)(const struct flow *, void *), void *arg,
+    int with_frames, struct flow **out)
+{
+	size_t n = 0, cap = 0;
+
+	*out = NULL;
+	copy_list(t->open.head, want, arg, with_frames, out, &n, &cap);
+	copy_list(t->linger.head, want, arg, with_frames, out, &n, &cap);
+	return n;
+}
+
+void
+flow_copies_free(struct flow *copies, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(copies[i].fn_buf);
+	free(copies);
+}
+
 uint32_t
 flowtab_count(const struct flow_table *t)
 {

@@ -161,6 +161,17 @@ int flow_fn_next(struct flow_fn_iter *it, uint64_t *frame);
 void flowtab_foreach(struct flow_table *t, void (*fn)(struct flow *, void *), void *arg);
 uint32_t flowtab_count(const struct flow_table *t);
 
+/*
+ * Copies of the flows for which want(f, arg) is true (want NULL: all), in
+ * one malloc'd array in *out; their number. A copy is a memcpy without the
+ * table's links or the writer's state, so that a listing of many flows is
+ * one short pass; with with_frames its frame numbers are copied too.
+ * Free with flow_copies_free.
+ */
+size_t flowtab_copy(struct flow_table *t, int (*want)(const struct flow *, void *), void *arg,
+    int with_frames, struct flow **out);
+void flow_copies_free(struct flow *copies, size_t n);
+
 const char *flow_reason_name(enum flow_reason r);
 
 /* Initiator and responder endpoints, for labels and the index. */

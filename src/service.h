@@ -1,0 +1,52 @@
+/*
+ * service.h: what the control commands may ask of the running daemon, as
+ * one table of calls the daemon fills in. The command handlers know
+ * nothing else of it (no captures, no flow table), so that a unit test
+ * gives them a fake, and a reload or a submit is a request the daemon
+ * carries out in its own order.
+ */
+#ifndef TRACEFLOW_SERVICE_H
+#define TRACEFLOW_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "engine.h"
+
+struct service_iface {
+	const char *name;
+	int up;
+	uint64_t received;
+	uint64_t kernel_drops;
+	uint64_t if_drops;
+	uint64_t frames;
+	const char *error; /* the last one, NULL or "" if none */
+};
+
+struct service_counters {
+	struct engine_stats engine;
+	struct writer_stats writer;
+	uint64_t flows_active;
+	uint64_t spool_files; /* at the last retention pass */
+	uint64_t spool_bytes;
+	uint64_t started_ns;
+};
+
+struct service {
+	void *arg;
+	const struct tf_config *(*config)(void *arg);
+	void (*counters)(void *arg, struct service_counters *out);
+	/* The i-th captured interface; -1 past the last. */
+	int (*interface)(void *arg, unsigned i, struct service_iface *out);
+	/* Copies of the active flows, as engine_active; free with flow_copies_free. */
+	size_t (*active)(void *arg, const char *label, struct flow **out);
+	/* The interface name of a flow key's iface (NULL for none). */
+	const char *(*iface_name)(void *arg, uint32_t id);
+	/* Read what the kernel holds, then engine_submit. */
+	int (*submit)(void *arg, char *const *labels, int n, int *missing);
+	/* As SIGHUP: -1 and *cause if refused (the running configuration stays). */
+	int (*reload)(void *arg, char **cause);
+};
+
+#endif
