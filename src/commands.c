@@ -21,6 +21,7 @@
 #include "index.h"
 #include "label.h"
 #include "log.h"
+#include "names.h"
 #include "spool.h"
 #include "xmalloc.h"
 
@@ -230,8 +231,8 @@ active_file(const struct tf_config *cfg, const struct flow *f)
 
 	if (cfg->format == FMT_NONE)
 		return json_null();
-	writer_file_name(cfg->format, cfg->nanosecond, f, name, sizeof name);
-	return json_sprintf(SPOOL_ACTIVE "/%s", name);
+	names_flow_file(cfg->format, cfg->nanosecond, f, name, sizeof name);
+	return json_sprintf(NAMES_ACTIVE "/%s", name);
 }
 
 /* An active flow's entry: what the index will say, plus state, age and file. */
@@ -561,7 +562,7 @@ static json_t *
 totals_json(const struct service_counters *sc, unsigned clients)
 {
 	const struct engine_stats *st = &sc->engine;
-	const struct writer_stats *ws = &sc->writer;
+	const struct output_stats *ws = &sc->output;
 	uint64_t now = wall_ns();
 	json_t *tot;
 

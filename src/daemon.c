@@ -80,7 +80,7 @@ svc_counters(void *arg, struct service_counters *out)
 	struct daemon *d = arg;
 
 	out->engine = *engine_stats(d->engine);
-	out->writer = *engine_writer_stats(d->engine);
+	out->output = *engine_output_stats(d->engine);
 	out->flows_active = engine_active_count(d->engine);
 	out->spool_files = d->usage.files;
 	out->spool_bytes = d->usage.bytes;
@@ -342,7 +342,7 @@ on_status(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 	const struct engine_stats *st = engine_stats(d->engine);
-	const struct writer_stats *ws;
+	const struct output_stats *ws;
 	struct capture_stats cs;
 	uint64_t drops = 0;
 	unsigned i, up = 0;
@@ -352,7 +352,7 @@ on_status(evutil_socket_t fd, short what, void *arg)
 		drops += cs.kernel_drops + cs.if_drops;
 		up += cs.up;
 	}
-	ws = engine_writer_stats(d->engine);
+	ws = engine_output_stats(d->engine);
 	notify_status("capturing on %u/%u interfaces; %u flows active, %" PRIu64
 	              " finished; %" PRIu64 " TCP packets, %" PRIu64 " drops, %" PRIu64
 	              " frames lost (not written)",
@@ -399,7 +399,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 
 	struct capture_stats cs;
 	const struct engine_stats *st;
-	const struct writer_stats *ws;
+	const struct output_stats *ws;
 
 	log_info("%s: finishing every flow", strsignal((int)sig));
 	notify_stopping();
@@ -414,7 +414,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	}
 	engine_finish_all(d->engine, FLOW_R_SHUTDOWN);
 	st = engine_stats(d->engine);
-	ws = engine_writer_stats(d->engine);
+	ws = engine_output_stats(d->engine);
 	log_info("%" PRIu64 " TCP frames, %" PRIu64 " malformed, %" PRIu64
 	         " flows finished, %" PRIu64 " frames lost (not written), %" PRIu64
 	         " index lines not written",

@@ -17,8 +17,10 @@ struct engine {
 	struct engine_config cfg;
 	struct flow_table *flows;
 	struct frag_table *frags;
-	struct writer *writer;
+	struct filer *filer;   /* the files and the index, at the bottom */
+	struct writer *writer; /* the buffers on top of it */
 	struct flow_index *index;
+	struct output_stats out;
 	char *source_names[MAX_SOURCES]; /* NULL for a capture file */
 	uint64_t source_frames[MAX_SOURCES];
 	uint32_t nsources;
@@ -51,7 +53,7 @@ on_segment_done(struct flow *f, void *arg)
 
 /* A finished flow is filed and indexed: tell whoever listens (the control channel). */
 static void
-on_done(const struct writer_done *d, void *arg)
+on_done(const struct filer_done *d, void *arg)
 {
 	struct engine *e = arg;
 	json_t *entry;
@@ -89,6 +91,7 @@ engine_defaults(struct engine_config *cfg)
 struct engine *
 engine_new(const struct engine_config *cfg, char **cause)
 {
+	struct filer_config fc;
 	struct engine *e;
 
 	e = xcalloc(1, sizeof *e);
@@ -96,12 +99,15 @@ engine_new(const struct engine_config *cfg, char **cause)
 	/* Pointers into the caller's config are not kept: a reload frees it. */
 	e->cfg.outdir = NULL;
 	e->cfg.writer.layout = NULL;
-	if ((e->writer = writer_new(cfg->outfd, cfg->outdir, &cfg->writer, cause)) == NULL)
+	writer_filer_config(&cfg->writer, &fc);
+	e->filer = filer_new(cfg->outfd, cfg->outdir, &fc, cfg->writer.threaded, cause);
+	if (e->filer == NULL)
 		goto fail;
+	e->writer = writer_new(e->filer, &cfg->writer);
 	if ((e->index = index_open(cfg->outfd, cfg->outdir, cause)) == NULL)
 		goto fail;
-	writer_set_index(e->writer, e->index);
-	writer_set_done(e->writer, on_done, e);
+	filer_set_index(e->filer, e->index);
+	filer_set_done(e->filer, on_done, e);
 	e->flows = flowtab_new(&cfg->flow, on_segment_done, e);
 	e->frags = frag_new(cfg->frag_max, cfg->frag_timeout_ns);
 	return e;
@@ -123,7 +129,8 @@ engine_free(struct engine *e)
 		flowtab_free(e->flows);
 	if (e->frags != NULL)
 		frag_free(e->frags);
-	writer_free(e->writer); /* its thread writes the index until it stops */
+	writer_free(e->writer);
+	filer_free(e->filer); /* its thread writes the index until it stops */
 	if (e->index != NULL)
 		index_close(e->index);
 	free(e);
@@ -234,6 +241,7 @@ engine_reconfigure(struct engine *e, const struct engine_config *cfg)
 {
 	flowtab_setconfig(e->flows, &cfg->flow);
 	writer_setlimits(e->writer, &cfg->writer);
+	filer_setlimits(e->filer, cfg->writer.max_open_files);
 	e->cfg.flow = cfg->flow;
 }
 
@@ -248,20 +256,20 @@ engine_tick(struct engine *e, uint64_t now)
 void
 engine_poll(struct engine *e)
 {
-	writer_poll(e->writer);
+	filer_poll(e->filer);
 }
 
 int
 engine_event_fd(const struct engine *e)
 {
-	return writer_event_fd(e->writer);
+	return filer_event_fd(e->filer);
 }
 
 void
 engine_sync(struct engine *e)
 {
-	writer_sync(e->writer);
-	if (writer_event_fd(e->writer) == -1)
+	filer_sync(e->filer);
+	if (filer_event_fd(e->filer) == -1)
 		index_flush(e->index); /* inline: nobody else flushes it */
 	engine_poll(e);
 }
@@ -269,8 +277,8 @@ engine_sync(struct engine *e)
 void
 engine_batch_end(struct engine *e)
 {
-	writer_batch_end(e->writer);
-	if (writer_event_fd(e->writer) == -1)
+	filer_batch_end(e->filer);
+	if (filer_event_fd(e->filer) == -1)
 		index_flush(e->index);
 	engine_poll(e);
 }
@@ -289,10 +297,12 @@ engine_stats(const struct engine *e)
 	return &e->st;
 }
 
-const struct writer_stats *
-engine_writer_stats(struct engine *e)
+const struct output_stats *
+engine_output_stats(struct engine *e)
 {
-	return writer_stats(e->writer);
+	filer_stats(e->filer, &e->out);
+	e->out.buffered = writer_buffered(e->writer) + filer_inflight(e->filer);
+	return &e->out;
 }
 
 uint32_t

@@ -114,7 +114,7 @@ void engine_sync(struct engine *e);
 void engine_finish_all(struct engine *e, enum flow_reason reason);
 
 const struct engine_stats *engine_stats(const struct engine *e);
-const struct writer_stats *engine_writer_stats(struct engine *e);
+const struct output_stats *engine_output_stats(struct engine *e);
 
 /* Flows in the table now (open or lingering). */
 uint32_t engine_active_count(const struct engine *e);

@@ -17,7 +17,18 @@
 
 #include "flow.h"
 #include "index.h"
-#include "writer.h"
+#include "files.h"
+#include "names.h"
+
+/* What became of a finished flow, in order; valid during the callback (filer_poll). */
+struct filer_done {
+	struct flow_key key;
+	uint8_t init;
+	int ended;
+	const struct index_record *rec; /* the index line, but for its "index" member */
+	const char *frames;             /* that member: the frame numbers as a JSON array text */
+};
+typedef void (*filer_done_cb)(const struct filer_done *d, void *arg);
 
 struct filer;
 struct ifile;
@@ -28,7 +39,7 @@ struct ifile;
  * own copy of every setting it reads. NULL and *cause on failure.
  */
 struct filer *filer_new(
-    int outdirfd, const char *outdir, const struct writer_config *cfg, int threaded, char **cause);
+    int outdirfd, const char *outdir, const struct filer_config *cfg, int threaded, char **cause);
 /* Finish the queue, stop the thread, close everything. */
 void filer_free(struct filer *fl);
 
@@ -53,10 +64,6 @@ void filer_write(
 void filer_finish(
     struct filer *fl, struct ifile *io, const struct flow *f, struct index_record *rec, int ended);
 
-/* After filer_sync: the path (relative to the output folder) and the name suffix of the
- * file finished last. */
-const char *filer_last_fpout(const struct filer *fl, uint16_t *suffix);
-
 /* Block until everything queued so far is on disk and indexed. */
 void filer_sync(struct filer *fl);
 
@@ -71,8 +78,8 @@ void filer_batch_end(struct filer *fl);
 uint64_t filer_inflight(struct filer *fl);
 void filer_wait_below(struct filer *fl, uint64_t limit);
 
-/* Where filer_poll reports finished flows (writer_done_cb). */
-void filer_set_done(struct filer *fl, writer_done_cb cb, void *arg);
+/* Where filer_poll reports finished flows. */
+void filer_set_done(struct filer *fl, filer_done_cb cb, void *arg);
 
 /*
  * Report the flows whose lines reached the index since the last call, in
@@ -84,7 +91,7 @@ void filer_poll(struct filer *fl);
 /* Readable when filer_poll has something (for the daemon's event loop); -1 inline. */
 int filer_event_fd(const struct filer *fl);
 
-/* The file system counters of writer_stats. */
-void filer_stats(struct filer *fl, struct writer_stats *st);
+/* The file system counters (all but buffered). */
+void filer_stats(struct filer *fl, struct output_stats *st);
 
 #endif

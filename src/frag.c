@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "frag.h"
 #include "xmalloc.h"
@@ -31,22 +32,21 @@ struct frag_entry {
 	uint32_t hash;
 	uint16_t srcport;
 	uint16_t dstport;
-	uint64_t last;            /* time of the last fragment seen */
-	struct frag_entry *hnext; /* hash chain; also the free list */
-	struct frag_entry *older; /* touch order, oldest at ft->oldest */
-	struct frag_entry *newer;
+	uint64_t last;                 /* time of the last fragment seen */
+	SLIST_ENTRY(frag_entry) hlink; /* hash chain; also the free list */
+	TAILQ_ENTRY(frag_entry) alink; /* touch order, oldest first */
 };
+SLIST_HEAD(frag_chain, frag_entry);
 
 struct frag_table {
 	struct frag_entry *pool;
-	struct frag_entry *free;
-	struct frag_entry **buckets;
+	struct frag_chain free;
+	struct frag_chain *buckets;
 	uint32_t mask;
 	unsigned count;
 	unsigned max;
 	uint64_t timeout;
-	struct frag_entry *oldest;
-	struct frag_entry *newest;
+	TAILQ_HEAD(, frag_entry) age;
 };
 
 static void
@@ -84,42 +84,11 @@ frag_expired(const struct frag_table *ft, const struct frag_entry *e, uint64_t n
 }
 
 static void
-frag_unlink_age(struct frag_table *ft, struct frag_entry *e)
-{
-	if (e->older != NULL)
-		e->older->newer = e->newer;
-	else
-		ft->oldest = e->newer;
-	if (e->newer != NULL)
-		e->newer->older = e->older;
-	else
-		ft->newest = e->older;
-	e->older = e->newer = NULL;
-}
-
-static void
-frag_link_newest(struct frag_table *ft, struct frag_entry *e)
-{
-	e->older = ft->newest;
-	e->newer = NULL;
-	if (ft->newest != NULL)
-		ft->newest->newer = e;
-	else
-		ft->oldest = e;
-	ft->newest = e;
-}
-
-static void
 frag_remove(struct frag_table *ft, struct frag_entry *e)
 {
-	struct frag_entry **pp;
-
-	for (pp = &ft->buckets[e->hash & ft->mask]; *pp != e; pp = &(*pp)->hnext)
-		;
-	*pp = e->hnext;
-	frag_unlink_age(ft, e);
-	e->hnext = ft->free;
-	ft->free = e;
+	SLIST_REMOVE(&ft->buckets[e->hash & ft->mask], e, frag_entry, hlink);
+	TAILQ_REMOVE(&ft->age, e, alink);
+	SLIST_INSERT_HEAD(&ft->free, e, hlink);
 	ft->count--;
 }
 
@@ -128,7 +97,8 @@ frag_lookup(struct frag_table *ft, const struct frag_key *k, uint32_t hash)
 {
 	struct frag_entry *e;
 
-	for (e = ft->buckets[hash & ft->mask]; e != NULL; e = e->hnext) {
+	SLIST_FOREACH(e, &ft->buckets[hash & ft->mask], hlink)
+	{
 		if (e->hash == hash && memcmp(&e->key, k, sizeof(*k)) == 0)
 			return e;
 	}
@@ -139,8 +109,8 @@ static void
 frag_touch(struct frag_table *ft, struct frag_entry *e, uint64_t now)
 {
 	e->last = now;
-	frag_unlink_age(ft, e);
-	frag_link_newest(ft, e);
+	TAILQ_REMOVE(&ft->age, e, alink);
+	TAILQ_INSERT_TAIL(&ft->age, e, alink);
 }
 
 struct frag_table *
@@ -164,11 +134,13 @@ frag_new(unsigned max_entries, uint64_t timeout_ns)
 	ft->buckets = xcalloc(nbuckets, sizeof(*ft->buckets));
 	ft->mask = nbuckets - 1;
 
+	for (i = 0; i < nbuckets; i++)
+		SLIST_INIT(&ft->buckets[i]);
+	TAILQ_INIT(&ft->age);
+	SLIST_INIT(&ft->free);
 	ft->pool = xcalloc(max_entries, sizeof(*ft->pool));
-	for (i = 0; i < max_entries; i++) {
-		ft->pool[i].hnext = ft->free;
-		ft->free = &ft->pool[i];
-	}
+	for (i = 0; i < max_entries; i++)
+		SLIST_INSERT_HEAD(&ft->free, &ft->pool[i], hlink);
 	return ft;
 }
 
@@ -192,16 +164,15 @@ frag_first(struct frag_table *ft, const struct packet *pkt, uint64_t now)
 	frag_key_make(&k, pkt);
 	hash = frag_hash(&k);
 	if ((e = frag_lookup(ft, &k, hash)) == NULL) {
-		if (ft->free == NULL)
-			frag_remove(ft, ft->oldest);
-		e = ft->free;
-		ft->free = e->hnext;
+		if (SLIST_EMPTY(&ft->free))
+			frag_remove(ft, TAILQ_FIRST(&ft->age));
+		e = SLIST_FIRST(&ft->free);
+		SLIST_REMOVE_HEAD(&ft->free, hlink);
 		e->key = k;
 		e->hash = hash;
-		e->hnext = ft->buckets[hash & ft->mask];
-		ft->buckets[hash & ft->mask] = e;
+		SLIST_INSERT_HEAD(&ft->buckets[hash & ft->mask], e, hlink);
 		e->last = now;
-		frag_link_newest(ft, e);
+		TAILQ_INSERT_TAIL(&ft->age, e, alink);
 		ft->count++;
 	} else
 		frag_touch(ft, e, now);
@@ -238,8 +209,8 @@ void
 frag_expire(struct frag_table *ft, uint64_t now)
 {
 	/* The list is in touch order: stop at the first entry still alive. */
-	while (ft->oldest != NULL && frag_expired(ft, ft->oldest, now))
-		frag_remove(ft, ft->oldest);
+	while (!TAILQ_EMPTY(&ft->age) && frag_expired(ft, TAILQ_FIRST(&ft->age), now))
+		frag_remove(ft, TAILQ_FIRST(&ft->age));
 }
 
 unsigned

@@ -12,6 +12,7 @@
 #include "index.h"
 #include "label.h"
 #include "log.h"
+#include "names.h"
 #include "spool.h"
 #include "xmalloc.h"
 
@@ -103,14 +104,14 @@ index_open(int dirfd, const char *dirpath, char **cause)
 	int created = 1;
 
 	idx = xcalloc(1, sizeof *idx);
-	xasprintf(&idx->path, "%s/%s", dirpath, SPOOL_INDEX);
+	xasprintf(&idx->path, "%s/%s", dirpath, NAMES_INDEX);
 	/* Never through a link, never a file that is not ours alone. */
-	idx->fd = openat(dirfd, SPOOL_INDEX,
+	idx->fd = openat(dirfd, NAMES_INDEX,
 	    O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, SPOOL_FILE_MODE);
 	if (idx->fd == -1 && errno == EEXIST) {
 		created = 0;
 		idx->fd = openat(
-		    dirfd, SPOOL_INDEX, O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		    dirfd, NAMES_INDEX, O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	}
 	if (idx->fd == -1) {
 		xasprintf(cause, "%s: %s", idx->path,

@@ -15,6 +15,7 @@
 #include <pcap/pcap.h>
 
 #include "log.h"
+#include "names.h"
 #include "offline.h"
 #include "pcapfile.h"
 #include "spool.h"
@@ -123,7 +124,7 @@ on_frame(u_char *arg, const struct pcap_pkthdr *h, const u_char *data)
 
 static void
 print_summary(const char *input, const char *outdir, const struct engine_stats *st,
-    const struct writer_stats *ws)
+    const struct output_stats *ws)
 {
 	int i;
 
@@ -169,7 +170,7 @@ int
 offline_run(struct offline_opts *o)
 {
 	struct offline_ctx c;
-	const struct writer_stats *ws;
+	const struct output_stats *ws;
 	char *cause = NULL;
 	pcap_t *p;
 	int rc, status = 0, outfd;
@@ -221,12 +222,12 @@ offline_run(struct offline_opts *o)
 		status = 1;
 	}
 	engine_finish_all(c.e, FLOW_R_EOF);
-	print_summary(o->input, o->cfg.outdir, engine_stats(c.e), engine_writer_stats(c.e));
-	ws = engine_writer_stats(c.e);
+	print_summary(o->input, o->cfg.outdir, engine_stats(c.e), engine_output_stats(c.e));
+	ws = engine_output_stats(c.e);
 	if (ws->write_errors || ws->frames_lost || ws->index_pending || ws->index_lost)
 		status = 1;
 	engine_free(c.e);
-	unlinkat(outfd, SPOOL_ACTIVE, AT_REMOVEDIR); /* empty after a complete run */
+	unlinkat(outfd, NAMES_ACTIVE, AT_REMOVEDIR); /* empty after a complete run */
 	close(outfd);
 	rc = status;
 out:

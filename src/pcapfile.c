@@ -82,28 +82,40 @@ pcapfile_linktype(int dlt)
 }
 
 size_t
-pcapfile_valid_prefix(const uint8_t *buf, size_t len)
+pcapfile_valid_prefix(const uint8_t *buf, size_t len, struct pcapfile_summary *sum)
 {
+	struct pcapfile_summary none;
 	uint32_t magic, snaplen, caplen;
+	uint64_t ts;
 	size_t off;
-	int big;
+	int big, nano;
 
+	if (sum == NULL)
+		sum = &none;
+	memset(sum, 0, sizeof *sum);
 	if (len < PCAP_FILEHDR_LEN)
 		return 0;
 	magic = get32(buf, 0);
 	if (magic == PCAP_MAGIC_US || magic == PCAP_MAGIC_NS)
 		big = 0;
-	else if (get32(buf, 1) == PCAP_MAGIC_US || get32(buf, 1) == PCAP_MAGIC_NS)
+	else if ((magic = get32(buf, 1)) == PCAP_MAGIC_US || magic == PCAP_MAGIC_NS)
 		big = 1;
 	else
 		return 0;
+	nano = magic == PCAP_MAGIC_NS;
 	snaplen = get32(buf + 16, big);
 	off = PCAP_FILEHDR_LEN;
 	while (len - off >= PCAP_RECHDR_LEN) {
 		caplen = get32(buf + off + 8, big);
-		if ((snaplen && caplen > snaplen && caplen > 262144) ||
+		if (caplen > PCAP_MAX_CAPLEN || (snaplen != 0 && caplen > snaplen) ||
 		    len - off - PCAP_RECHDR_LEN < caplen)
 			break;
+		ts = (uint64_t)get32(buf + off, big) * 1000000000u +
+		     (uint64_t)get32(buf + off + 4, big) * (nano ? 1 : 1000);
+		if (sum->packets++ == 0)
+			sum->first_ns = ts;
+		sum->last_ns = ts;
+		sum->bytes += get32(buf + off + 12, big);
 		off += PCAP_RECHDR_LEN + caplen;
 	}
 	return off;

@@ -26,11 +26,22 @@ void pcapfile_record(
 /* The LINKTYPE_ value a file carries for a DLT_ value libpcap reports. */
 uint32_t pcapfile_linktype(int dlt);
 
+#define PCAP_MAX_CAPLEN 262144 /* no record of ours is longer (libpcap's own bound) */
+
+/* What the records of a file say: for an index line of a recovered file. */
+struct pcapfile_summary {
+	uint64_t packets;
+	uint64_t bytes; /* original (wire) lengths */
+	uint64_t first_ns;
+	uint64_t last_ns;
+};
+
 /*
  * Length of the valid prefix of a pcap file image: the header and every
- * whole record (for recovering files cut short by a crash). Returns 0 if the
- * header itself is not valid.
+ * whole record (for recovering files cut short by a crash), its records
+ * summarised in *sum (may be NULL). Returns 0 if the header itself is not
+ * valid. A record longer than the snap length or PCAP_MAX_CAPLEN ends it.
  */
-size_t pcapfile_valid_prefix(const uint8_t *buf, size_t len);
+size_t pcapfile_valid_prefix(const uint8_t *buf, size_t len, struct pcapfile_summary *sum);
 
 #endif

@@ -26,7 +26,7 @@ struct service_iface {
 
 struct service_counters {
 	struct engine_stats engine;
-	struct writer_stats writer;
+	struct output_stats output;
 	uint64_t flows_active;
 	uint64_t spool_files; /* at the last retention pass */
 	uint64_t spool_bytes;

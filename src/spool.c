@@ -19,66 +19,10 @@
 
 #include <jansson.h>
 
-#include "index.h"
 #include "log.h"
-#include "pcapfile.h"
+#include "names.h"
 #include "spool.h"
 #include "xmalloc.h"
-
-struct rec_summary {
-	uint64_t packets;
-	uint64_t bytes;
-	uint64_t first_ns;
-	uint64_t last_ns;
-};
-
-static uint32_t
-rd32(const uint8_t *p, int big)
-{
-	if (big)
-		return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
-}
-
-/*
- * Walk the records of a pcap file; return the length of its valid prefix
- * (0 if the header is bad) and summarise the records in it.
- */
-static off_t
-pcap_scan(int fd, struct rec_summary *rs)
-{
-	uint8_t h[PCAP_FILEHDR_LEN];
-	off_t off = PCAP_FILEHDR_LEN;
-	uint32_t magic, caplen;
-	uint64_t ts;
-	int big, nano;
-	struct stat sb;
-
-	memset(rs, 0, sizeof *rs);
-	if (fstat(fd, &sb) == -1 || pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h)
-		return 0;
-	magic = rd32(h, 0);
-	big = !(magic == PCAP_MAGIC_US || magic == PCAP_MAGIC_NS);
-	magic = rd32(h, big);
-	if (magic != PCAP_MAGIC_US && magic != PCAP_MAGIC_NS)
-		return 0;
-	nano = magic == PCAP_MAGIC_NS;
-	while (sb.st_size - off >= PCAP_RECHDR_LEN) {
-		if (pread(fd, h, PCAP_RECHDR_LEN, off) != PCAP_RECHDR_LEN)
-			break;
-		caplen = rd32(h + 8, big);
-		if (caplen > 262144 || sb.st_size - off - PCAP_RECHDR_LEN < (off_t)caplen)
-			break;
-		ts = (uint64_t)rd32(h, big) * 1000000000u +
-		     (uint64_t)rd32(h + 4, big) * (nano ? 1 : 1000);
-		if (rs->packets++ == 0)
-			rs->first_ns = ts;
-		rs->last_ns = ts;
-		rs->bytes += rd32(h + 12, big);
-		off += PCAP_RECHDR_LEN + caplen;
-	}
-	return off;
-}
 
 int
 spool_mkdir(const char *path, mode_t mode)
@@ -432,8 +376,8 @@ spool_prepare(int spoolfd, const char *path, char **cause)
 	int fd, made = 0, rc = -1;
 
 	/* .active/: the files in progress; made by the user who writes them. */
-	xasprintf(&shown, "%s/%s", path, SPOOL_ACTIVE);
-	if ((fd = open_or_make(spoolfd, SPOOL_ACTIVE, shown, &made, cause)) == -1)
+	xasprintf(&shown, "%s/%s", path, NAMES_ACTIVE);
+	if ((fd = open_or_make(spoolfd, NAMES_ACTIVE, shown, &made, cause)) == -1)
 		goto out;
 	if (made && fchmod(fd, SPOOL_DIR_MODE) == -1)
 		xasprintf(cause, "%s: %s", shown, strerror(errno));
@@ -448,8 +392,8 @@ spool_prepare(int spoolfd, const char *path, char **cause)
 	/* index.jsonl: made later by index_open; an existing one is checked. */
 	rc = -1;
 	free(shown);
-	xasprintf(&shown, "%s/%s", path, SPOOL_INDEX);
-	fd = openat(spoolfd, SPOOL_INDEX, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	xasprintf(&shown, "%s/%s", path, NAMES_INDEX);
+	fd = openat(spoolfd, NAMES_INDEX, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1) {
 		if (errno == ENOENT)
 			rc = 0;
@@ -459,7 +403,7 @@ spool_prepare(int spoolfd, const char *path, char **cause)
 			    "may have planted it): remove it",
 			    shown);
 		else if (errno == EACCES &&
-		         fstatat(spoolfd, SPOOL_INDEX, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		         fstatat(spoolfd, NAMES_INDEX, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 		         check_ours(&sb, shown, cause) == -1)
 			; /* says whose it is */
 		else
@@ -534,193 +478,7 @@ spool_rename_noreplace(int olddirfd, const char *old, int newdirfd, const char *
 	return 0;
 }
 
-/* "label.segN.ext" or "label.ext" -> "label" */
-static char *
-label_of(const char *name)
-{
-	char *s = xstrdup(name), *dot;
-
-	if ((dot = strrchr(s, '.')) != NULL && strchr(dot, '_') == NULL &&
-	    (strcmp(dot, ".pcap") == 0 || strcmp(dot, ".json") == 0 || strcmp(dot, ".plist") == 0 ||
-	        strcmp(dot, ".txt") == 0))
-		*dot = '\0';
-	if ((dot = strrchr(s, '.')) != NULL && strncmp(dot, ".seg", 4) == 0)
-		*dot = '\0';
-	return s;
-}
-
-/* Rename into the spool under a free name; returns the name used (caller frees). */
-static char *
-move_free_name(int activefd, int spoolfd, const char *name)
-{
-	const char *ext = strrchr(name, '.');
-	char *target = xstrdup(name);
-	size_t stem = ext ? (size_t)(ext - name) : strlen(name);
-	unsigned n;
-
-	for (n = 1; n < 10000; n++) {
-		if (spool_rename_noreplace(activefd, name, spoolfd, target) == 0)
-			return target;
-		if (errno != EEXIST)
-			break;
-		free(target);
-		xasprintf(&target, "%.*s-r%u%s", (int)stem, name, n, ext ? ext : "");
-	}
-	log_warn("recover %s", name);
-	free(target);
-	return NULL;
-}
-
-/* Close enough: what the file itself says of the flow, the rest null (index.c). */
-static void
-index_recovered(struct flow_index *idx, const char *name, const char *fpout,
-    const struct rec_summary *rs, int is_pcap)
-{
-	struct index_recovered r;
-	char *label = label_of(name);
-
-	memset(&r, 0, sizeof r);
-	r.label = label;
-	r.fpout = fpout;
-	r.have_records = is_pcap;
-	r.first_ns = rs->first_ns;
-	r.last_ns = rs->last_ns;
-	r.packets = rs->packets;
-	r.bytes = rs->bytes;
-	index_append_recovered(idx, &r);
-	free(label);
-}
-
-/*
- * Only a regular file of ours with no other name is ours to cut and move:
- * a link or a foreign file in .active/ was planted, and is left alone.
- */
-static int
-open_own(int activefd, const char *name)
-{
-	struct stat sb;
-	int fd;
-
-	if (fstatat(activefd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
-		log_warn("recover %s/%s", SPOOL_ACTIVE, name);
-		return -1;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		log_warnx("recover %s/%s: not a regular file (%s); left alone", SPOOL_ACTIVE, name,
-		    S_ISLNK(sb.st_mode) ? "a symbolic link" : "another type");
-		return -1;
-	}
-	fd = openat(activefd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1) {
-		log_warn("recover %s/%s: left alone", SPOOL_ACTIVE, name);
-		return -1;
-	}
-	/* The file we opened, not the one we looked at: checked again. */
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
-	    sb.st_nlink != 1) {
-		log_warnx("recover %s/%s: owned by uid %u (we are %u) or with other names; "
-		          "not ours, left alone",
-		    SPOOL_ACTIVE, name, (unsigned)sb.st_uid, (unsigned)geteuid());
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int
-recover_one(struct flow_index *idx, int activefd, int spoolfd, const char *name)
-{
-	struct rec_summary rs;
-	int is_pcap, fd;
-	off_t valid = 0;
-	char *fpout;
-
-	memset(&rs, 0, sizeof rs);
-	is_pcap = strlen(name) > 5 && strcmp(name + strlen(name) - 5, ".pcap") == 0;
-	if ((fd = open_own(activefd, name)) == -1)
-		return 0;
-	if (is_pcap) {
-		valid = pcap_scan(fd, &rs);
-		if (valid > 0 && ftruncate(fd, valid) == -1)
-			log_warn("truncate %s/%s", SPOOL_ACTIVE, name);
-	}
-	close(fd);
-	if (is_pcap && rs.packets == 0) {
-		/* Nothing captured made it to the disk: no empty file goes into the spool. */
-		if (unlinkat(activefd, name, 0) == -1)
-			log_warn("recover %s/%s", SPOOL_ACTIVE, name);
-		else
-			log_warnx(
-			    "recover %s/%s: no whole record in it; removed", SPOOL_ACTIVE, name);
-		return 0;
-	}
-	if ((fpout = move_free_name(activefd, spoolfd, name)) == NULL)
-		return 0;
-	index_recovered(idx, name, fpout, &rs, is_pcap);
-	log_info("recovered %s (%" PRIu64 " packets)", fpout, rs.packets);
-	free(fpout);
-	return 1;
-}
-
-int
-spool_recover(int spoolfd, const char *path)
-{
-	struct flow_index *idx = NULL;
-	struct dirent *de;
-	char *cause = NULL;
-	int activefd, n = 0;
-	DIR *d;
-
-	if ((activefd = open_component(spoolfd, SPOOL_ACTIVE, 1)) == -1) {
-		if (errno != ENOENT)
-			log_warn("recover %s/%s", path, SPOOL_ACTIVE);
-		return 0;
-	}
-	if ((d = fdopendir(activefd)) == NULL) {
-		log_warn("recover %s/%s", path, SPOOL_ACTIVE);
-		close(activefd);
-		return 0;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (idx == NULL && (idx = index_open(spoolfd, path, &cause)) == NULL) {
-			log_warnx("recover: %s", cause);
-			free(cause);
-			break;
-		}
-		n += recover_one(idx, activefd, spoolfd, de->d_name);
-	}
-	if (idx != NULL)
-		index_close(idx);
-	closedir(d);
-	return n;
-}
-
 /* --- retention ----------------------------------------------------------- */
-
-/*
- * The names the writer gives finished files (writer_compose_name, label.h):
- * label[-N][.segN][-rN].ext (-rN: renamed by recovery), the label being
- * src_port-dst_port-seconds.frac with addresses in digits, hex and dots.
- */
-#define FLOW_NAME_RE                                                                          \
-	"^[0-9A-Fa-f.]+_[0-9]+-[0-9A-Fa-f.]+_[0-9]+-[0-9]+\\.[0-9]+(-[0-9]+)?(\\.seg[0-9]+)?" \
-	"(-r[0-9]+)?\\.(pcap|json|plist|txt)$"
-
-int
-spool_flow_name(const char *name)
-{
-	static regex_t re;
-	static int compiled;
-
-	if (!compiled) {
-		if (regcomp(&re, FLOW_NAME_RE, REG_EXTENDED | REG_NOSUB) != 0)
-			fatalx("regcomp %s", FLOW_NAME_RE);
-		compiled = 1;
-	}
-	return regexec(&re, name, 0, NULL, 0) == 0;
-}
 
 struct spool_file {
 	char *rel; /* relative to the spool */
@@ -754,7 +512,7 @@ walk_dir(struct walk *w, int fd0, const char *rel, int depth)
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		if (depth == 0 &&
-		    (strcmp(de->d_name, SPOOL_ACTIVE) == 0 || strcmp(de->d_name, SPOOL_INDEX) == 0))
+		    (strcmp(de->d_name, NAMES_ACTIVE) == 0 || strcmp(de->d_name, NAMES_INDEX) == 0))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
 			continue;
@@ -773,7 +531,7 @@ walk_dir(struct walk *w, int fd0, const char *rel, int depth)
 		 * user, nothing that is not named as the writer names its files.
 		 */
 		if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
-		    !spool_flow_name(de->d_name)) {
+		    !names_is_flow_file(de->d_name)) {
 			free(sub);
 			continue;
 		}

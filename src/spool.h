@@ -15,10 +15,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* The names the spool holds besides finished files: one place for them. */
-#define SPOOL_ACTIVE ".active"
-#define SPOOL_INDEX  "index.jsonl"
-
 /* Modes set explicitly: the daemon's group (and so control_group, if the same) may read. */
 #define SPOOL_DIR_MODE  0750
 #define SPOOL_FILE_MODE 0640
@@ -89,9 +85,6 @@ int spool_openat_dir(int dirfd, const char *rel, int create);
  * Returns how many were recovered.
  */
 int spool_recover(int spoolfd, const char *path);
-
-/* Is name one the writer gives a finished file (label[-N][.segN][-rN].ext)? */
-int spool_flow_name(const char *name);
 
 /*
  * Delete finished files, those whose flows ended first first (their

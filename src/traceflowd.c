@@ -15,6 +15,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "names.h"
 #include "notify.h"
 #include "offline.h"
 #include "xmalloc.h"
@@ -54,7 +55,7 @@ static void __attribute__((noreturn)) usage(int status)
 	    "  -v, --verbose            debug logging\n"
 	    "  -V, --version            print the version\n"
 	    "  -h, --help               this text\n",
-	    CONFIG_PATH, writer_format_list());
+	    CONFIG_PATH, names_format_list());
 	exit(status);
 }
 
@@ -144,9 +145,9 @@ parse_opt(int ch, const char *arg, struct offline_opts *o)
 		c->outdir = arg;
 		break;
 	case 'F':
-		if ((c->writer.format = writer_format_parse(arg)) == -1) {
+		if ((c->writer.format = names_format_parse(arg)) == -1) {
 			log_warnx("unknown format \"%s\": valid formats are %s", arg,
-			    writer_format_list());
+			    names_format_list());
 			exit(EXIT_USAGE);
 		}
 		break;

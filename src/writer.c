@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include <jansson.h>
 
@@ -26,8 +27,8 @@
 
 struct wfile {
 	struct flow *flow;
-	struct wfile *dprev, *dnext; /* dirty list */
-	struct ifile *io; /* the file, on the filer's side; made at the first hand-over */
+	TAILQ_ENTRY(wfile) dlink; /* on the dirty list */
+	struct ifile *io;         /* the file, on the filer's side; made at the first hand-over */
 	uint32_t linktype;
 	uint32_t snaplen;
 	uint8_t *buf;
@@ -41,114 +42,45 @@ struct wfile {
 struct writer {
 	struct writer_config cfg;
 	struct filer *filer;
-	struct wfile *dhead, *dtail;
-	uint64_t buffered; /* capacity of the buffers held here */
-	struct writer_stats snap;
+	TAILQ_HEAD(, wfile) dirty; /* oldest first */
+	uint64_t buffered;         /* capacity of the buffers held here */
 };
-
-static const char *format_names[FMT_COUNT] = {"pcap", "json", "plist", "tree", "none"};
-static const char *format_ext[FMT_COUNT] = {".pcap", ".json", ".plist", ".txt", ""};
-
-static const struct {
-	const char *alias;
-	int format;
-} format_aliases[] = {
-    {"cap", FMT_PCAP},
-    {"xml", FMT_PLIST},
-    {"txt", FMT_TREE},
-    {"text", FMT_TREE},
-};
-
-int
-writer_format_parse(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < FMT_COUNT; i++)
-		if (strcmp(name, format_names[i]) == 0)
-			return (int)i;
-	for (i = 0; i < sizeof format_aliases / sizeof format_aliases[0]; i++)
-		if (strcmp(name, format_aliases[i].alias) == 0)
-			return format_aliases[i].format;
-	return -1;
-}
-
-const char *
-writer_format_name(int format)
-{
-	if (format < 0 || format >= FMT_COUNT)
-		return "?";
-	return format_names[format];
-}
-
-const char *
-writer_format_list(void)
-{
-	return "pcap, json, plist, tree, none";
-}
-
-void
-writer_compose_name(
-    char *buf, size_t len, const char *label, unsigned suffix, unsigned seg_no, int format)
-{
-	char sfx[16] = "", seg[24] = "";
-
-	if (format < 0 || format >= FMT_COUNT)
-		format = FMT_NONE;
-	if (suffix)
-		snprintf(sfx, sizeof sfx, "-%u", suffix);
-	if (seg_no)
-		snprintf(seg, sizeof seg, ".seg%u", seg_no);
-	snprintf(buf, len, "%s%s%s%s", label, sfx, seg, format_ext[format]);
-}
-
-void
-writer_file_name(int format, int nanosecond, const struct flow *f, char *buf, size_t len)
-{
-	char label[LABEL_MAX];
-
-	label_make(label, f, nanosecond); /* with the flow's suffix, if it has one */
-	writer_compose_name(buf, len, label, 0, f->seg_no, format);
-}
 
 /* --- set-up ------------------------------------------------------------ */
 
+void
+writer_filer_config(const struct writer_config *cfg, struct filer_config *fc)
+{
+	fc->format = cfg->format;
+	fc->big = cfg->big;
+	fc->nanosecond = cfg->nanosecond;
+	fc->layout = cfg->layout;
+	fc->max_open_files = cfg->max_open_files;
+}
+
 struct writer *
-writer_new(int outdirfd, const char *outdir, const struct writer_config *cfg, char **cause)
+writer_new(struct filer *fl, const struct writer_config *cfg)
 {
 	struct writer *w;
 
 	w = xcalloc(1, sizeof *w);
 	w->cfg = *cfg;
 	w->cfg.layout = NULL; /* the filer's: it keeps a copy */
-	if ((w->filer = filer_new(outdirfd, outdir, cfg, cfg->threaded, cause)) == NULL) {
-		free(w);
-		return NULL;
-	}
+	w->filer = fl;
+	TAILQ_INIT(&w->dirty);
 	return w;
 }
 
 void
 writer_free(struct writer *w)
 {
-	if (w == NULL)
-		return;
-	filer_free(w->filer);
 	free(w);
 }
 
-void
-writer_set_index(struct writer *w, struct flow_index *idx)
+uint64_t
+writer_buffered(const struct writer *w)
 {
-	filer_set_index(w->filer, idx);
-}
-
-const struct writer_stats *
-writer_stats(struct writer *w)
-{
-	filer_stats(w->filer, &w->snap);
-	w->snap.buffered = w->buffered + filer_inflight(w->filer);
-	return &w->snap;
+	return w->buffered;
 }
 
 /* --- buffers ------------------------------------------------------------ */
@@ -156,27 +88,13 @@ writer_stats(struct writer *w)
 static void
 dlist_append(struct writer *w, struct wfile *wf)
 {
-	wf->dnext = NULL;
-	wf->dprev = w->dtail;
-	if (w->dtail != NULL)
-		w->dtail->dnext = wf;
-	else
-		w->dhead = wf;
-	w->dtail = wf;
+	TAILQ_INSERT_TAIL(&w->dirty, wf, dlink);
 }
 
 static void
 dlist_remove(struct writer *w, struct wfile *wf)
 {
-	if (wf->dprev != NULL)
-		wf->dprev->dnext = wf->dnext;
-	else
-		w->dhead = wf->dnext;
-	if (wf->dnext != NULL)
-		wf->dnext->dprev = wf->dprev;
-	else
-		w->dtail = wf->dprev;
-	wf->dprev = wf->dnext = NULL;
+	TAILQ_REMOVE(&w->dirty, wf, dlink);
 }
 
 static void
@@ -250,8 +168,8 @@ wfile_flush(struct writer *w, struct wfile *wf)
 static void
 budget_enforce(struct writer *w)
 {
-	while (w->buffered > w->cfg.buffer_total && w->dhead != NULL)
-		wfile_flush(w, w->dhead);
+	while (w->buffered > w->cfg.buffer_total && !TAILQ_EMPTY(&w->dirty))
+		wfile_flush(w, TAILQ_FIRST(&w->dirty));
 }
 
 /* --- records ------------------------------------------------------------ */
@@ -454,7 +372,6 @@ writer_setlimits(struct writer *w, const struct writer_config *cfg)
 	w->cfg.flow_buffer = cfg->flow_buffer;
 	w->cfg.buffer_total = cfg->buffer_total;
 	w->cfg.flush_ns = cfg->flush_ns;
-	filer_setlimits(w->filer, w->cfg.max_open_files);
 	budget_enforce(w);
 }
 
@@ -465,45 +382,15 @@ writer_tick(struct writer *w, uint64_t now)
 
 	if (w->cfg.flush_ns == 0)
 		return;
-	while ((wf = w->dhead) != NULL && wf->dirty_since + w->cfg.flush_ns <= now)
+	while ((wf = TAILQ_FIRST(&w->dirty)) != NULL && wf->dirty_since + w->cfg.flush_ns <= now)
 		wfile_flush(w, wf);
 }
 
 void
 writer_flush_all(struct writer *w)
 {
-	while (w->dhead != NULL)
-		wfile_flush(w, w->dhead);
-}
-
-void
-writer_batch_end(struct writer *w)
-{
-	filer_batch_end(w->filer);
-}
-
-void
-writer_sync(struct writer *w)
-{
-	filer_sync(w->filer);
-}
-
-void
-writer_set_done(struct writer *w, writer_done_cb cb, void *arg)
-{
-	filer_set_done(w->filer, cb, arg);
-}
-
-void
-writer_poll(struct writer *w)
-{
-	filer_poll(w->filer);
-}
-
-int
-writer_event_fd(const struct writer *w)
-{
-	return filer_event_fd(w->filer);
+	while (!TAILQ_EMPTY(&w->dirty))
+		wfile_flush(w, TAILQ_FIRST(&w->dirty));
 }
 
 /* --- completion ---------------------------------------------------------- */
@@ -520,17 +407,4 @@ writer_finish_entry(struct writer *w, struct flow *f, struct index_record *rec, 
 	filer_finish(w->filer, wf ? wfile_io(w, wf) : NULL, f, rec, ended);
 	free(wf);
 	backpressure(w);
-}
-
-const char *
-writer_finish(struct writer *w, struct flow *f)
-{
-	const char *fpout;
-	uint16_t suffix;
-
-	writer_finish_entry(w, f, NULL, 1);
-	filer_sync(w->filer);
-	fpout = filer_last_fpout(w->filer, &suffix);
-	f->suffix = suffix; /* the label the file went by */
-	return fpout;
 }

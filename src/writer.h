@@ -18,9 +18,9 @@
 
 #include "decode.h"
 #include "flow.h"
+#include "filer.h"
 #include "index.h"
-
-enum writer_format { FMT_PCAP = 0, FMT_JSON, FMT_PLIST, FMT_TREE, FMT_NONE, FMT_COUNT };
+#include "names.h"
 
 struct writer_config {
 	int format;              /* enum writer_format */
@@ -34,35 +34,18 @@ struct writer_config {
 	int threaded;            /* the file system work on a thread of its own (filer.c) */
 };
 
-struct writer_stats {
-	uint64_t files;  /* files completed and renamed into place */
-	uint64_t bytes;  /* bytes written */
-	uint64_t writes; /* write system calls */
-	uint64_t opens;  /* open system calls (creates and reopens) */
-	uint64_t write_errors;
-	uint64_t bytes_lost;    /* buffered bytes that could not be written (logged) */
-	uint64_t frames_lost;   /* frames accepted but not written (a full disk...) */
-	uint64_t index_pending; /* index lines waiting for the disk */
-	uint64_t index_lost;    /* index lines dropped: refused for too long */
-	uint64_t index_errors;  /* failed index writes */
-	uint32_t open_files;    /* descriptors open now */
-	uint64_t buffered;      /* bytes of buffer memory now (capacity, >= what they hold) */
-};
-
 struct writer;
 
 /*
- * Files go to the folder outdirfd (outdir names it in messages); .active/
- * is made in it. What the writer and its filer read of cfg is copied.
- * NULL and *cause on failure.
+ * Buffers on top of fl (the filer, which the caller made and frees after
+ * the writer). What the writer reads of cfg is copied.
  */
-struct writer *writer_new(
-    int outdirfd, const char *outdir, const struct writer_config *cfg, char **cause);
-/* Finish what is queued and close everything. Active flows must be finished first. */
+struct writer *writer_new(struct filer *fl, const struct writer_config *cfg);
+/* Hand every buffer over and free them. Active flows must be finished first. */
 void writer_free(struct writer *w);
 
-/* Where finished flows' index lines go; they are appended after the file is in place. */
-void writer_set_index(struct writer *w, struct flow_index *idx);
+/* The filer's share of a writer_config. */
+void writer_filer_config(const struct writer_config *cfg, struct filer_config *fc);
 
 /* Append one packet of flow f. linktype and snaplen describe its source. */
 void writer_packet(struct writer *w, struct flow *f, const struct packet *pkt, const uint8_t *data,
@@ -73,40 +56,10 @@ void writer_packet(struct writer *w, struct flow *f, const struct packet *pkt, c
  * place; then rec (the index line's record, may be NULL: no line) gets the
  * file's side (label suffix, fpout, written, truncated) and is appended to
  * the index. All of it happens in order on the filer's side; rec (malloc'd)
- * passes to the writer and comes back through writer_poll, which frees it.
+ * passes to the writer and comes back through filer_poll, which frees it.
  * ended is 0 for a full segment of a flow that goes on.
  */
 void writer_finish_entry(struct writer *w, struct flow *f, struct index_record *rec, int ended);
-
-/*
- * The same without an index line, waiting for the file to be in place:
- * returns its path relative to the output folder (valid until the next
- * call), or NULL when the format writes no files or the file was lost.
- */
-const char *writer_finish(struct writer *w, struct flow *f);
-
-/* Wait until everything handed over so far is on disk and indexed. */
-void writer_sync(struct writer *w);
-
-/* End of a batch of packets: what waits for the file writer thread goes to it. */
-void writer_batch_end(struct writer *w);
-
-/* What became of finished flows, in order; valid during the callback. */
-struct writer_done {
-	struct flow_key key;
-	uint8_t init;
-	int ended;
-	const struct index_record *rec; /* the index line, but for its "index" member */
-	const char *frames;             /* that member: the frame numbers as a JSON array text */
-};
-typedef void (*writer_done_cb)(const struct writer_done *d, void *arg);
-/* Where they go: cb is called from writer_poll, and from any writer call that waits for the disk.
- */
-void writer_set_done(struct writer *w, writer_done_cb cb, void *arg);
-void writer_poll(struct writer *w);
-
-/* Readable when writer_poll has something; -1 without a filer thread. */
-int writer_event_fd(const struct writer *w);
 
 /*
  * New limits (reload): descriptor budget, buffer sizes, flush interval.
@@ -121,21 +74,7 @@ void writer_tick(struct writer *w, uint64_t now);
 /* Write out every buffer (the files stay open and active). */
 void writer_flush_all(struct writer *w);
 
-const struct writer_stats *writer_stats(struct writer *w);
-
-/*
- * The name of the flow's current file in a given format (its label, the
- * segment, the extension): in .active/ while the flow lives, then in place.
- */
-void writer_file_name(int format, int nanosecond, const struct flow *f, char *buf, size_t len);
-
-/* The same from its parts: label[-suffix][.segN].ext (suffix and seg_no 0: none). */
-void writer_compose_name(
-    char *buf, size_t len, const char *label, unsigned suffix, unsigned seg_no, int format);
-
-/* Format names: "pcap", "json", "plist", "tree", "none" (and pcapkit's aliases). */
-int writer_format_parse(const char *name);
-const char *writer_format_name(int format);
-const char *writer_format_list(void);
+/* Bytes of buffer memory held now (capacity, >= what they hold). */
+uint64_t writer_buffered(const struct writer *w);
 
 #endif

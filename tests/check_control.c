@@ -52,7 +52,7 @@ fake_counters(void *arg, struct service_counters *out)
 	memset(out, 0, sizeof *out);
 	out->engine.frames = 1234;
 	out->engine.tcp = 1200;
-	out->writer.frames_lost = 7;
+	out->output.frames_lost = 7;
 	out->flows_active = NFAKE;
 	out->spool_files = 42;
 }

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "names.h"
 #include "pcapfile.h"
 #include "spool.h"
 
@@ -205,7 +206,7 @@ END_TEST
 START_TEST(test_prepare_refuses_links)
 {
 	char dir[4096], spool[4200], target[4200], link[4300];
-	const char *names[] = {SPOOL_ACTIVE, SPOOL_INDEX};
+	const char *names[] = {NAMES_ACTIVE, NAMES_INDEX};
 	char *cause = NULL;
 	struct stat before, after;
 	size_t i;
@@ -272,14 +273,14 @@ END_TEST
 /* Only names the writer gives are retention's to delete. */
 START_TEST(test_flow_name)
 {
-	ck_assert(spool_flow_name(LABEL ".pcap"));
-	ck_assert(spool_flow_name(LABEL "-2.seg3.json"));
-	ck_assert(spool_flow_name(LABEL ".seg3-r1.pcap"));
-	ck_assert(spool_flow_name("2001.db8..1_443-2001.db8..2_5555-1700000000.123456789.txt"));
-	ck_assert(!spool_flow_name("passwd"));
-	ck_assert(!spool_flow_name("old.pcap"));
-	ck_assert(!spool_flow_name(LABEL ".pcap.bak"));
-	ck_assert(!spool_flow_name(SPOOL_INDEX));
+	ck_assert(names_is_flow_file(LABEL ".pcap"));
+	ck_assert(names_is_flow_file(LABEL "-2.seg3.json"));
+	ck_assert(names_is_flow_file(LABEL ".seg3-r1.pcap"));
+	ck_assert(names_is_flow_file("2001.db8..1_443-2001.db8..2_5555-1700000000.123456789.txt"));
+	ck_assert(!names_is_flow_file("passwd"));
+	ck_assert(!names_is_flow_file("old.pcap"));
+	ck_assert(!names_is_flow_file(LABEL ".pcap.bak"));
+	ck_assert(!names_is_flow_file(NAMES_INDEX));
 }
 END_TEST
 

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "pcapfile.h"
 #include "frames.h"
+#include "names.h"
 #include "writer.h"
 
 #define NS             1000000000ULL
@@ -224,8 +225,8 @@ struct sent {
 };
 
 struct done {
-	char fpout[PATH_MAX]; /* "" when writer_finish returned NULL */
-	char label[LABEL_MAX];
+	char fpout[PATH_MAX];       /* "" when the format writes no file or it was lost */
+	char label[LABEL_MAX + 16]; /* as the index has it, -N suffix included */
 	int reason;
 	uint32_t seg_no;
 	uint32_t seg_packets;
@@ -237,37 +238,65 @@ struct wt {
 	char active[PATH_MAX + 16];
 	struct writer_config wc;
 	struct flow_config fc;
+	struct filer *fl;
 	struct writer *w;
 	struct flow_table *t;
+	struct output_stats out;
 	uint64_t frame;
 	struct sent sent[MAX_SENT];
 	size_t nsent;
 	struct done done[MAX_DONE];
 	size_t ndone;
-	uint32_t cut; /* if set, caplen is cut to this (snaplen-like) */
-	int quiet;    /* no ck_assert while a file size limit is on (Check writes a file) */
+	size_t nfiled; /* of them, those the filer reported (wt_filed) */
+	uint32_t cut;  /* if set, caplen is cut to this (snaplen-like) */
+	int quiet;     /* no ck_assert while a file size limit is on (Check writes a file) */
 };
 
+/* The filer reports a finished flow: where its file went, under which label. */
+static void
+wt_filed(const struct filer_done *fd, void *arg)
+{
+	struct wt *c = arg;
+	struct done *d;
+
+	ck_assert_uint_lt(c->nfiled, c->ndone);
+	d = &c->done[c->nfiled++];
+	snprintf(d->fpout, sizeof d->fpout, "%s", fd->rec->fpout);
+	snprintf(d->label, sizeof d->label, "%s", fd->rec->label);
+}
+
+/* A flow ends: as the engine does it, then wait until it is filed. */
 static void
 wt_end(struct flow *f, void *arg)
 {
 	struct wt *c = arg;
 	struct flow_fn_iter it;
+	struct index_record *rec = malloc(sizeof *rec);
 	struct done *d;
-	const char *fp;
 
+	ck_assert_ptr_nonnull(rec);
 	ck_assert_uint_lt(c->ndone, MAX_DONE);
 	d = &c->done[c->ndone++];
 	memset(d, 0, sizeof *d);
-	fp = writer_finish(c->w, f);
-	if (fp != NULL)
-		snprintf(d->fpout, sizeof d->fpout, "%s", fp);
-	label_make(d->label, f, c->wc.nanosecond);
 	d->reason = f->reason;
 	d->seg_no = f->seg_no;
 	d->seg_packets = f->seg_packets;
 	flow_fn_begin(f, &it);
 	flow_fn_next(&it, &d->first_frame);
+	index_record_make(rec, f, NULL, c->wc.nanosecond);
+	writer_finish_entry(c->w, f, rec, f->reason != FLOW_R_ROTATE);
+	filer_sync(c->fl);
+	filer_poll(c->fl);
+	ck_assert_uint_eq(c->nfiled, c->ndone);
+}
+
+/* The output side's counters, as the engine adds them up. */
+static const struct output_stats *
+wt_stats(struct wt *c)
+{
+	filer_stats(c->fl, &c->out);
+	c->out.buffered = writer_buffered(c->w) + filer_inflight(c->fl);
+	return &c->out;
 }
 
 static void
@@ -303,10 +332,14 @@ wt_new(void)
 static void
 wt_start(struct wt *c)
 {
+	struct filer_config fc;
 	char *cause = NULL;
 
-	c->w = writer_new(dir_fd(c->dir), c->dir, &c->wc, &cause);
-	ck_assert_msg(c->w != NULL, "writer_new: %s", cause ? cause : "?");
+	writer_filer_config(&c->wc, &fc);
+	c->fl = filer_new(dir_fd(c->dir), c->dir, &fc, c->wc.threaded, &cause);
+	ck_assert_msg(c->fl != NULL, "filer_new: %s", cause ? cause : "?");
+	filer_set_done(c->fl, wt_filed, c);
+	c->w = writer_new(c->fl, &c->wc);
 	c->t = flowtab_new(&c->fc, wt_end, c);
 }
 
@@ -318,6 +351,7 @@ wt_free(struct wt *c)
 		flowtab_free(c->t);
 	}
 	writer_free(c->w);
+	filer_free(c->fl);
 	rm_tree(c->dir);
 	free(c);
 }
@@ -477,10 +511,10 @@ START_TEST(test_pcap_roundtrip)
 	path_of(c, d->fpout, path, sizeof path);
 	verify_pcap(path, big, nano, SNAPLEN, c, 0, 0, UINT64_MAX);
 	ck_assert_int_eq(file_size(path), 24 + 6 * 16 + 6 * 54 + 300 + 1200);
-	ck_assert_uint_eq(writer_stats(c->w)->files, 1);
-	ck_assert_uint_eq(writer_stats(c->w)->buffered, 0);
-	ck_assert_uint_eq(writer_stats(c->w)->open_files, 0);
-	ck_assert_uint_eq(writer_stats(c->w)->bytes, (uint64_t)file_size(path));
+	ck_assert_uint_eq(wt_stats(c)->files, 1);
+	ck_assert_uint_eq(wt_stats(c)->buffered, 0);
+	ck_assert_uint_eq(wt_stats(c)->open_files, 0);
+	ck_assert_uint_eq(wt_stats(c)->bytes, (uint64_t)file_size(path));
 	ck_assert_int_eq(count_entries(c->active), 0);
 	wt_free(c);
 }
@@ -592,29 +626,39 @@ START_TEST(test_valid_prefix)
 		r2 = r1 + 16 + 1514;
 		r3 = r2 + 16; /* the empty record */
 		ck_assert_uint_eq(len, r3 + 16 + 100);
-		ck_assert_uint_eq(pcapfile_valid_prefix(buf, len), len);
+		ck_assert_uint_eq(pcapfile_valid_prefix(buf, len, NULL), len);
+		{
+			struct pcapfile_summary sum;
+
+			/* What recovery indexes: the records' count, wire bytes and times. */
+			ck_assert_uint_eq(pcapfile_valid_prefix(buf, len - 1, &sum), r3);
+			ck_assert_uint_eq(sum.packets, 3);
+			ck_assert_uint_eq(sum.bytes, 60 + 1514 + 0);
+			ck_assert_uint_eq(sum.first_ns, BASE_TS);
+			ck_assert_uint_eq(sum.last_ns, BASE_TS + 2);
+		}
 		/* Cut inside the last record's data, then inside its header. */
-		ck_assert_uint_eq(pcapfile_valid_prefix(buf, len - 1), r3);
-		ck_assert_uint_eq(pcapfile_valid_prefix(buf, r3 + 5), r3);
-		ck_assert_uint_eq(pcapfile_valid_prefix(buf, r3), r3);
-		ck_assert_uint_eq(pcapfile_valid_prefix(buf, r2 + 1), r2);
-		ck_assert_uint_eq(pcapfile_valid_prefix(buf, r1 + 700), r1);
+		ck_assert_uint_eq(pcapfile_valid_prefix(buf, len - 1, NULL), r3);
+		ck_assert_uint_eq(pcapfile_valid_prefix(buf, r3 + 5, NULL), r3);
+		ck_assert_uint_eq(pcapfile_valid_prefix(buf, r3, NULL), r3);
+		ck_assert_uint_eq(pcapfile_valid_prefix(buf, r2 + 1, NULL), r2);
+		ck_assert_uint_eq(pcapfile_valid_prefix(buf, r1 + 700, NULL), r1);
 		/* Just the header. */
-		ck_assert_uint_eq(pcapfile_valid_prefix(buf, 24), 24);
-		ck_assert_uint_eq(pcapfile_valid_prefix(buf, 30), 24);
+		ck_assert_uint_eq(pcapfile_valid_prefix(buf, 24, NULL), 24);
+		ck_assert_uint_eq(pcapfile_valid_prefix(buf, 30, NULL), 24);
 		/* Shorter than a header, or a garbage header: nothing is valid. */
-		ck_assert_uint_eq(pcapfile_valid_prefix(buf, 23), 0);
-		ck_assert_uint_eq(pcapfile_valid_prefix(buf, 0), 0);
+		ck_assert_uint_eq(pcapfile_valid_prefix(buf, 23, NULL), 0);
+		ck_assert_uint_eq(pcapfile_valid_prefix(buf, 0, NULL), 0);
 	}
 	memset(buf, 0x5a, 200);
-	ck_assert_uint_eq(pcapfile_valid_prefix(buf, 200), 0);
+	ck_assert_uint_eq(pcapfile_valid_prefix(buf, 200, NULL), 0);
 	len = image_build(buf, 0, caplens, 2);
 	buf[0] ^= 0xff;
-	ck_assert_uint_eq(pcapfile_valid_prefix(buf, len), 0);
+	ck_assert_uint_eq(pcapfile_valid_prefix(buf, len, NULL), 0);
 	/* A garbage caplen (crash in the middle of a header) ends the valid prefix. */
 	len = image_build(buf, 0, caplens, 2);
 	memset(buf + 24 + 16 + 60 + 8, 0xff, 4);
-	ck_assert_uint_eq(pcapfile_valid_prefix(buf, len), 24 + 16 + 60);
+	ck_assert_uint_eq(pcapfile_valid_prefix(buf, len, NULL), 24 + 16 + 60);
 }
 END_TEST
 
@@ -634,12 +678,12 @@ START_TEST(test_active_then_move)
 	/* Buffered: nothing on disk yet. */
 	ck_assert_int_eq(count_entries(c->active), 0);
 	writer_flush_all(c->w);
-	ck_assert_uint_eq(writer_stats(c->w)->buffered, 0);
+	ck_assert_uint_eq(wt_stats(c)->buffered, 0);
 	ck_assert_int_eq(count_entries(c->active), 2);
 	ck_assert_int_eq(count_entries(c->dir), 1); /* only .active */
 	snprintf(apath, sizeof apath, "%s/%s.pcap", c->active, LABEL_US);
 	ck_assert_int_eq(file_size(apath), 24 + 4 * 16 + 4 * 54 + 1500);
-	ck_assert_uint_eq(writer_stats(c->w)->files, 0);
+	ck_assert_uint_eq(wt_stats(c)->files, 0);
 
 	/* Flow 0 goes on (buffered again); flow 1 falls idle and its file moves. */
 	wt_flow(c, 0, 0, TCPF_ACK, 0, BASE_TS + 2 * NS);
@@ -664,7 +708,7 @@ START_TEST(test_active_then_move)
 	path_of(c, d->fpout, path, sizeof path);
 	verify_pcap(path, 0, 0, SNAPLEN, c, 0, 0, UINT64_MAX);
 	ck_assert_int_eq(count_entries(c->dir), 3);
-	ck_assert_uint_eq(writer_stats(c->w)->files, 2);
+	ck_assert_uint_eq(wt_stats(c)->files, 2);
 	wt_free(c);
 }
 END_TEST
@@ -754,7 +798,7 @@ START_TEST(test_fd_budget)
 		for (k = 0; k < 5; k++) {
 			wt_flow(c, k, round & 1, TCPF_ACK | TCPF_PSH, (uint32_t)(10 * k + round),
 			    BASE_TS + NS + (uint64_t)(round * 5 + k) * MS);
-			ck_assert_uint_le(writer_stats(c->w)->open_files, 2);
+			ck_assert_uint_le(wt_stats(c)->open_files, 2);
 			n = count_fds_under(prefix);
 			ck_assert_int_le(n, 2);
 			if (n > maxfd)
@@ -762,17 +806,17 @@ START_TEST(test_fd_budget)
 		}
 	}
 	ck_assert_int_eq(maxfd, 2);
-	ck_assert_uint_gt(writer_stats(c->w)->opens, 5); /* files were reopened */
+	ck_assert_uint_gt(wt_stats(c)->opens, 5); /* files were reopened */
 	flowtab_end_all(c->t, FLOW_R_EOF);
 	ck_assert_int_eq(count_fds_under(prefix), 0);
-	ck_assert_uint_eq(writer_stats(c->w)->open_files, 0);
+	ck_assert_uint_eq(wt_stats(c)->open_files, 0);
 	ck_assert_uint_eq(c->ndone, 5);
 	for (k = 0; k < 5; k++) {
 		path_of(c, wt_done_for(c, first[k])->fpout, path, sizeof path);
 		verify_pcap(path, 0, 0, SNAPLEN, c, k, 0, UINT64_MAX);
 	}
-	ck_assert_uint_eq(writer_stats(c->w)->write_errors, 0);
-	ck_assert_uint_eq(writer_stats(c->w)->bytes_lost, 0);
+	ck_assert_uint_eq(wt_stats(c)->write_errors, 0);
+	ck_assert_uint_eq(wt_stats(c)->bytes_lost, 0);
 	wt_free(c);
 }
 END_TEST
@@ -791,18 +835,18 @@ START_TEST(test_buffer_budget)
 	for (k = 0; k < 40; k++) {
 		first[k] = c->frame + 1;
 		wt_flow(c, k, 0, TCPF_SYN, 0, BASE_TS + (uint64_t)k);
-		ck_assert_uint_le(writer_stats(c->w)->buffered, budget + maxrec);
+		ck_assert_uint_le(wt_stats(c)->buffered, budget + maxrec);
 	}
 	for (i = 0; i < 400; i++) {
 		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
 		k = (int)((seed >> 33) % 40);
 		wt_flow(c, k, (int)(seed >> 20) & 1, TCPF_ACK, (uint32_t)((seed >> 40) % 401),
 		    BASE_TS + MS + (uint64_t)i);
-		ck_assert_uint_le(writer_stats(c->w)->buffered, budget + maxrec);
+		ck_assert_uint_le(wt_stats(c)->buffered, budget + maxrec);
 	}
-	ck_assert_uint_gt(writer_stats(c->w)->writes, 0);
+	ck_assert_uint_gt(wt_stats(c)->writes, 0);
 	writer_flush_all(c->w);
-	ck_assert_uint_eq(writer_stats(c->w)->buffered, 0);
+	ck_assert_uint_eq(wt_stats(c)->buffered, 0);
 	flowtab_end_all(c->t, FLOW_R_EOF);
 	ck_assert_uint_eq(c->ndone, 40);
 	for (k = 0; k < 40; k++) {
@@ -825,13 +869,13 @@ START_TEST(test_flush_interval)
 	wt_flow(c, 0, 0, TCPF_SYN, 0, BASE_TS);
 	writer_tick(c->w, BASE_TS + NS / 2);
 	ck_assert_int_eq(file_size(apath), -1);
-	ck_assert_uint_ge(writer_stats(c->w)->buffered, 16 + 54); /* capacity, holds the record */
+	ck_assert_uint_ge(wt_stats(c)->buffered, 16 + 54); /* capacity, holds the record */
 	writer_tick(c->w, BASE_TS + NS - 1);
 	ck_assert_int_eq(file_size(apath), -1);
 	writer_tick(c->w, BASE_TS + NS);
 	ck_assert_int_eq(file_size(apath), one);
-	ck_assert_uint_eq(writer_stats(c->w)->buffered, 0);
-	ck_assert_uint_eq(writer_stats(c->w)->files, 0);
+	ck_assert_uint_eq(wt_stats(c)->buffered, 0);
+	ck_assert_uint_eq(wt_stats(c)->files, 0);
 	ck_assert_uint_eq(flowtab_count(c->t), 1);
 
 	/* The interval counts from the first byte buffered since the last write. */
@@ -842,7 +886,7 @@ START_TEST(test_flush_interval)
 	writer_tick(c->w, BASE_TS + 2200 * MS);
 	two = one + 2 * (16 + 54);
 	ck_assert_int_eq(file_size(apath), two);
-	ck_assert_uint_eq(writer_stats(c->w)->files, 0);
+	ck_assert_uint_eq(wt_stats(c)->files, 0);
 	flowtab_end_all(c->t, FLOW_R_EOF);
 	ck_assert_int_eq(file_size(apath), -1);
 	wt_free(c);
@@ -857,7 +901,7 @@ START_TEST(test_flush_interval_off)
 	wt_start(c);
 	wt_flow(c, 0, 0, TCPF_SYN, 0, BASE_TS);
 	writer_tick(c->w, BASE_TS + 1000 * NS);
-	ck_assert_uint_ge(writer_stats(c->w)->buffered, 16 + 54); /* capacity, holds the record */
+	ck_assert_uint_ge(wt_stats(c)->buffered, 16 + 54); /* capacity, holds the record */
 	ck_assert_int_eq(count_entries(c->active), 0);
 	wt_free(c);
 }
@@ -1009,7 +1053,7 @@ START_TEST(test_format_plist)
 	ck_assert_ptr_nonnull(strstr(text, "<key>frame</key><integer>4</integer>"));
 	ck_assert_ptr_nonnull(strstr(text, "<key>src</key><string>10.0.0.2</string>"));
 	ck_assert_ptr_nonnull(strstr(text, "<key>syn</key><true/>"));
-	ck_assert_uint_eq(writer_stats(c->w)->buffered, 0);
+	ck_assert_uint_eq(wt_stats(c)->buffered, 0);
 	free(text);
 	wt_free(c);
 }
@@ -1053,24 +1097,24 @@ START_TEST(test_format_none)
 	ck_assert_uint_eq(c->ndone, 1);
 	ck_assert_str_eq(c->done[0].fpout, "");
 	ck_assert_int_eq(count_entries(c->dir), 0);
-	ck_assert_uint_eq(writer_stats(c->w)->files, 0);
-	ck_assert_uint_eq(writer_stats(c->w)->buffered, 0);
+	ck_assert_uint_eq(wt_stats(c)->files, 0);
+	ck_assert_uint_eq(wt_stats(c)->buffered, 0);
 	wt_free(c);
 }
 END_TEST
 
 START_TEST(test_format_names)
 {
-	ck_assert_int_eq(writer_format_parse("pcap"), FMT_PCAP);
-	ck_assert_int_eq(writer_format_parse("cap"), FMT_PCAP);
-	ck_assert_int_eq(writer_format_parse("json"), FMT_JSON);
-	ck_assert_int_eq(writer_format_parse("xml"), FMT_PLIST);
-	ck_assert_int_eq(writer_format_parse("plist"), FMT_PLIST);
-	ck_assert_int_eq(writer_format_parse("txt"), FMT_TREE);
-	ck_assert_int_eq(writer_format_parse("none"), FMT_NONE);
-	ck_assert_int_eq(writer_format_parse("pcapng"), -1);
-	ck_assert_str_eq(writer_format_name(FMT_TREE), "tree");
-	ck_assert_str_eq(writer_format_name(99), "?");
+	ck_assert_int_eq(names_format_parse("pcap"), FMT_PCAP);
+	ck_assert_int_eq(names_format_parse("cap"), FMT_PCAP);
+	ck_assert_int_eq(names_format_parse("json"), FMT_JSON);
+	ck_assert_int_eq(names_format_parse("xml"), FMT_PLIST);
+	ck_assert_int_eq(names_format_parse("plist"), FMT_PLIST);
+	ck_assert_int_eq(names_format_parse("txt"), FMT_TREE);
+	ck_assert_int_eq(names_format_parse("none"), FMT_NONE);
+	ck_assert_int_eq(names_format_parse("pcapng"), -1);
+	ck_assert_str_eq(names_format_name(FMT_TREE), "tree");
+	ck_assert_str_eq(names_format_name(99), "?");
 }
 END_TEST
 
@@ -1102,7 +1146,7 @@ START_TEST(test_segment_files)
 	}
 	ck_assert_int_eq(c->done[2].reason, FLOW_R_EOF);
 	ck_assert_int_eq(count_entries(c->active), 0);
-	ck_assert_uint_eq(writer_stats(c->w)->files, 3);
+	ck_assert_uint_eq(wt_stats(c)->files, 3);
 	wt_free(c);
 }
 END_TEST
@@ -1215,7 +1259,7 @@ START_TEST(test_engine_index)
 	ck_assert_uint_eq(st->segments, 2);
 	ck_assert_uint_eq(st->ended[FLOW_R_FIN], 1);
 	ck_assert_uint_eq(st->ended[FLOW_R_EOF], 1);
-	ck_assert_uint_eq(engine_writer_stats(e)->files, 2);
+	ck_assert_uint_eq(engine_output_stats(e)->files, 2);
 	engine_free(e);
 
 	snprintf(path, sizeof path, "%s/index.jsonl", dir);
@@ -1513,7 +1557,7 @@ START_TEST(test_write_error_counted)
 {
 	struct wt *c = wt_new();
 	char path[PATH_MAX * 2];
-	const struct writer_stats *st;
+	const struct output_stats *st;
 	uint64_t total;
 	int i;
 
@@ -1525,7 +1569,7 @@ START_TEST(test_write_error_counted)
 	for (i = 0; i < 5; i++)
 		wt_flow(c, 0, 0, TCPF_ACK, 10, BASE_TS + 2 + (uint64_t)i);
 	limit_fsize(c, -1);
-	st = writer_stats(c->w);
+	st = wt_stats(c);
 	ck_assert_uint_eq(st->write_errors, 5);
 	ck_assert_uint_eq(st->bytes_lost, 5 * (16 + 64));
 	total = 24 + 2 * (16 + 54) + 5 * (16 + 64);
@@ -1549,7 +1593,7 @@ START_TEST(test_write_error_partial_record)
 	char path[PATH_MAX * 2];
 	unsigned char *img;
 	size_t len;
-	const struct writer_stats *st;
+	const struct output_stats *st;
 
 	c->wc.flow_buffer = 1;
 	wt_start(c);
@@ -1557,7 +1601,7 @@ START_TEST(test_write_error_partial_record)
 	limit_fsize(c, 24 + 16 + 54 + 30); /* the next record is cut after 30 bytes */
 	wt_flow(c, 0, 1, TCPF_SYN | TCPF_ACK, 0, BASE_TS + 1);
 	limit_fsize(c, -1);
-	st = writer_stats(c->w);
+	st = wt_stats(c);
 	ck_assert_uint_ge(st->write_errors, 1);
 	/* Space is back: the rest of the flow is written. */
 	wt_flow(c, 0, 0, TCPF_ACK, 0, BASE_TS + 2);
@@ -1565,12 +1609,12 @@ START_TEST(test_write_error_partial_record)
 	flowtab_end_all(c->t, FLOW_R_EOF);
 	path_of(c, c->done[0].fpout, path, sizeof path);
 	img = (unsigned char *)slurp(path, &len);
-	ck_assert_msg(pcapfile_valid_prefix(img, len) == len,
+	ck_assert_msg(pcapfile_valid_prefix(img, len, NULL) == len,
 	    "file has %zu bytes but only %zu are whole records", len,
-	    pcapfile_valid_prefix(img, len));
+	    pcapfile_valid_prefix(img, len, NULL));
 	free(img);
 	/* What was lost is accounted for exactly once (a fresh snapshot of the counters). */
-	st = writer_stats(c->w);
+	st = wt_stats(c);
 	ck_assert_uint_eq(st->bytes + st->bytes_lost, 24 + 4 * 16 + 4 * 54 + 5);
 	wt_free(c);
 }
@@ -1589,15 +1633,15 @@ START_TEST(test_write_error_header)
 	limit_fsize(c, 0);
 	wt_flow(c, 0, 0, TCPF_SYN, 0, BASE_TS);
 	limit_fsize(c, -1);
-	ck_assert_uint_eq(writer_stats(c->w)->write_errors, 1);
-	ck_assert_uint_eq(writer_stats(c->w)->bytes_lost, 16 + 54);
+	ck_assert_uint_eq(wt_stats(c)->write_errors, 1);
+	ck_assert_uint_eq(wt_stats(c)->bytes_lost, 16 + 54);
 	wt_flow(c, 0, 1, TCPF_SYN | TCPF_ACK, 0, BASE_TS + 1);
 	flowtab_end_all(c->t, FLOW_R_EOF);
 	if (c->done[0].fpout[0] != '\0') {
 		/* Either no file at all, or a valid one. */
 		path_of(c, c->done[0].fpout, path, sizeof path);
 		img = (unsigned char *)slurp(path, &len);
-		ck_assert_msg(len > 0 && pcapfile_valid_prefix(img, len) == len,
+		ck_assert_msg(len > 0 && pcapfile_valid_prefix(img, len, NULL) == len,
 		    "%zu-byte file without a valid pcap header", len);
 		free(img);
 	}
@@ -1614,7 +1658,7 @@ START_TEST(test_write_error_enospc)
 {
 	struct wt *c = wt_new();
 	char apath[PATH_MAX * 2];
-	const struct writer_stats *st;
+	const struct output_stats *st;
 	int i;
 
 	c->wc.flow_buffer = 1;
@@ -1633,7 +1677,7 @@ START_TEST(test_write_error_enospc)
 		wt_flow(c, 0, 0, TCPF_ACK, 0, BASE_TS + 2 + (uint64_t)i);
 		wt_flow(c, 1, 0, TCPF_ACK, 0, BASE_TS + 2 + (uint64_t)i);
 	}
-	st = writer_stats(c->w);
+	st = wt_stats(c);
 	ck_assert_uint_eq(st->write_errors, 4);
 	ck_assert_uint_eq(st->bytes_lost, 4 * (16 + 54));
 	ck_assert_uint_le(st->open_files, 1);
@@ -1652,16 +1696,18 @@ START_TEST(test_write_error_enospc)
 }
 END_TEST
 
-/* writer_new on a folder that does not exist fails with a cause. */
+/* filer_new on a folder that does not exist fails with a cause. */
 START_TEST(test_writer_new_fails)
 {
 	struct writer_config wc;
+	struct filer_config flc;
 	struct flow_config fc;
 	char *cause = NULL;
 
 	wt_defaults(&wc, &fc);
-	ck_assert_ptr_null(writer_new(
-	    dir_fd("/nonexistent/traceflow-test"), "/nonexistent/traceflow-test", &wc, &cause));
+	writer_filer_config(&wc, &flc);
+	ck_assert_ptr_null(filer_new(
+	    dir_fd("/nonexistent/traceflow-test"), "/nonexistent/traceflow-test", &flc, 0, &cause));
 	ck_assert_ptr_nonnull(cause);
 	ck_assert_ptr_nonnull(strstr(cause, "/nonexistent/traceflow-test"));
 	free(cause);
