@@ -914,6 +914,8 @@ cmd_stats(struct client *c, int argc, char **argv)
 	    json_pack("{s:I,s:I,s:I,s:I}", "frames_lost", (json_int_t)ws->frames_lost, "bytes_lost",
 	        (json_int_t)ws->bytes_lost, "index_lines_pending", (json_int_t)ws->index_pending,
 	        "index_lines_lost", (json_int_t)ws->index_lost));
+	/* IPFIX export: records sent and lost (null when off). */
+	json_object_set_new(tot, "ipfix", export_stats_json(engine_exporter(ctl->engine)));
 	json_decref(why);
 	reply_json(
 	    c, PROTO_OK, json_pack("{s:o,s:o}", "interfaces", interfaces_json(ctl), "totals", tot));

@@ -25,6 +25,7 @@ struct engine {
 	struct engine_stats st;
 	engine_end_hook hook;
 	void *hook_arg;
+	struct exporter *exporter; /* NULL: no IPFIX export */
 };
 
 /*
@@ -56,6 +57,8 @@ on_done(const struct writer_done *d, void *arg)
 	struct engine *e = arg;
 	json_t *entry;
 
+	/* Every indexed flow or segment goes to the collector too. */
+	export_record(e->exporter, d->rec);
 	/* JSON only for who asks: offline, nobody does. */
 	if (e->hook == NULL)
 		return;
@@ -96,6 +99,10 @@ engine_new(const struct engine_config *cfg, char **cause)
 	/* Pointers into the caller's config are not kept: a reload frees it. */
 	e->cfg.outdir = NULL;
 	e->cfg.writer.layout = NULL;
+	e->cfg.export.collector = NULL;
+	if (cfg->export.collector != NULL && cfg->export.collector[0] != '\0' &&
+	    (e->exporter = export_new(&cfg->export, cause)) == NULL)
+		goto fail;
 	if ((e->writer = writer_new(cfg->outfd, cfg->outdir, &cfg->writer, cause)) == NULL)
 		goto fail;
 	if ((e->index = index_open(cfg->outfd, cfg->outdir, cause)) == NULL)
@@ -126,6 +133,7 @@ engine_free(struct engine *e)
 	writer_free(e->writer); /* its thread writes the index until it stops */
 	if (e->index != NULL)
 		index_close(e->index);
+	export_free(e->exporter); /* after the writer: every finished flow was handed over */
 	free(e);
 }
 
@@ -299,4 +307,10 @@ struct flow_table *
 engine_flows(struct engine *e)
 {
 	return e->flows;
+}
+
+struct exporter *
+engine_exporter(struct engine *e)
+{
+	return e->exporter;
 }

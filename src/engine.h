@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "decode.h"
+#include "export.h"
 #include "flow.h"
 #include "writer.h"
 
@@ -22,6 +23,7 @@ struct engine_config {
 	struct writer_config writer;
 	unsigned frag_max;        /* datagrams the fragment table remembers */
 	uint64_t frag_timeout_ns; /* and for how long */
+	struct export_config export; /* IPFIX export of finished flows (collector "": none) */
 };
 
 /* One input: a capture file or an interface. */
@@ -116,5 +118,7 @@ void engine_finish_all(struct engine *e, enum flow_reason reason);
 const struct engine_stats *engine_stats(const struct engine *e);
 const struct writer_stats *engine_writer_stats(struct engine *e);
 struct flow_table *engine_flows(struct engine *e);
+/* The IPFIX exporter (export_stats), NULL when export is off. */
+struct exporter *engine_exporter(struct engine *e);
 
 #endif
