@@ -23,7 +23,8 @@ struct engine_config {
 	struct writer_config writer;
 	unsigned frag_max;        /* datagrams the fragment table remembers */
 	uint64_t frag_timeout_ns; /* and for how long */
-	struct export_config export; /* IPFIX export of finished flows (collector "": none) */
+	/* IPFIX export of finished flows (collector "": none). */
+	struct export_config export;
 };
 
 /* One input: a capture file or an interface. */

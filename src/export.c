@@ -152,10 +152,10 @@ struct exporter {
 	/* libfixbuf: the thread's alone once started. */
 	fbInfoModel_t *model;
 	fBuf_t *fbuf;
-	FILE *outfp;      /* libfixbuf writes messages here: out_write() */
-	uint8_t *out;     /* messages made, not yet sent */
+	FILE *outfp;  /* libfixbuf writes messages here: out_write() */
+	uint8_t *out; /* messages made, not yet sent */
 	size_t out_len, out_cap;
-	size_t msg_est;   /* UDP: bytes in the message being made, at most */
+	size_t msg_est; /* UDP: bytes in the message being made, at most */
 	size_t rec_size;
 
 	/* The connection: the thread's alone. */
@@ -194,7 +194,8 @@ mono_ns(void)
 uint8_t
 export_end_reason(int reason)
 {
-	/* RFC 5102 flowEndReason: 1 idle, 2 active, 3 end detected, 4 forced, 5 lack of resources. */
+	/* RFC 5102 flowEndReason: 1 idle, 2 active, 3 end detected, 4 forced, 5 lack of resources.
+	 */
 	switch (reason) {
 	case FLOW_R_IDLE:
 		return 1;
@@ -258,8 +259,8 @@ export_check_collector(const char *s, char **why)
 /* --- libfixbuf ------------------------------------------------------------ */
 
 static int
-add_template(struct exporter *x, fbSession_t *s, uint16_t tid, int internal, uint32_t flags,
-    char **cause)
+add_template(
+    struct exporter *x, fbSession_t *s, uint16_t tid, int internal, uint32_t flags, char **cause)
 {
 	fbTemplate_t *t = fbTemplateAlloc(x->model);
 	GError *err = NULL;
@@ -438,7 +439,7 @@ requeue_inflight(struct exporter *x)
 	struct xrec *r;
 
 	STAILQ_FOREACH(r, &x->inflight, entry)
-		r->end_off = 0; /* offsets of a connection that is gone */
+	r->end_off = 0; /* offsets of a connection that is gone */
 	pthread_mutex_lock(&x->lock);
 	STAILQ_CONCAT(&x->inflight, &x->queue);
 	STAILQ_CONCAT(&x->queue, &x->inflight);
@@ -544,8 +545,8 @@ connect_collector(struct exporter *x)
 	if (x->failing)
 		log_info("ipfix: collector %s: connected again", x->collector);
 	else if (!x->announced)
-		log_info("ipfix: exporting to %s over %s, observation domain %" PRIu32, x->collector,
-		    x->cfg.transport == EXPORT_TCP ? "tcp" : "udp", x->cfg.domain);
+		log_info("ipfix: exporting to %s over %s, observation domain %" PRIu32,
+		    x->collector, x->cfg.transport == EXPORT_TCP ? "tcp" : "udp", x->cfg.domain);
 	x->announced = 1;
 	x->failing = 0;
 	x->backoff = BACKOFF_MIN_NS;
@@ -830,7 +831,8 @@ export_main(void *arg)
 		}
 		if (x->fd == -1) {
 			if (now < x->retry_at) {
-				if (stopping) /* no backoff left at exit: one more try, then give up */
+				if (stopping) /* no backoff left at exit: one more try, then give up
+				               */
 					usleep(50000);
 				continue;
 			}

@@ -27,11 +27,11 @@ struct export_config {
 };
 
 struct export_stats {
-	uint64_t sent;       /* records the collector has (TCP: acknowledged; UDP: sent) */
-	uint64_t lost;       /* records dropped: the queue was full, or still queued at exit */
-	uint64_t queued;     /* records waiting or unacknowledged now */
-	uint64_t connects;   /* connections made (TCP) */
-	int connected;       /* a connection is up now (UDP: the last send worked) */
+	uint64_t sent;     /* records the collector has (TCP: acknowledged; UDP: sent) */
+	uint64_t lost;     /* records dropped: the queue was full, or still queued at exit */
+	uint64_t queued;   /* records waiting or unacknowledged now */
+	uint64_t connects; /* connections made (TCP) */
+	int connected;     /* a connection is up now (UDP: the last send worked) */
 };
 
 struct exporter;

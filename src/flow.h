@@ -83,7 +83,8 @@ struct flow {
 	uint64_t seg_last;
 	uint64_t seg_bytes;
 	uint64_t seg_size; /* pcap record bytes (headers + captured bytes) */
-	uint64_t seg_ipbytes; /* IP octets (total lengths), for IPFIX's octetDeltaCount */
+	/* IP octets (total lengths), for IPFIX's octetDeltaCount. */
+	uint64_t seg_ipbytes;
 	uint32_t seg_packets;
 	uint32_t seg_no;
 	/* Frame numbers of the segment as LEB128 deltas: 1-2 bytes a packet. */
