@@ -46,6 +46,7 @@ enum cfg_type {
 #define CF_ABSPATH  0x04 /* an absolute path */
 #define CF_RELPATH  0x08 /* a relative path without ".." */
 #define CF_BPF      0x10 /* a pcap-filter(7) expression */
+#define CF_HOSTPORT 0x20 /* "host:port" or "" */
 
 struct cfg_word {
 	const char *word;
@@ -130,6 +131,12 @@ static const struct cfg_word words_log_level[] = {
 	{ NULL, 0, 0 },
 };
 
+static const struct cfg_word words_transport[] = {
+	{ "udp", EXPORT_UDP, 0 },
+	{ "tcp", EXPORT_TCP, 0 },
+	{ NULL, 0, 0 },
+};
+
 static const struct cfg_entry cfg_table[] = {
 	{ "Capture", "interfaces", CT_STRLIST, F(interfaces), F(ninterfaces), 0, "any", 1, 256, 0, NULL,
 	  "Interfaces to capture on; \"any\" captures on every interface." },
@@ -196,6 +203,22 @@ static const struct cfg_entry cfg_table[] = {
 
 	{ "Logging", "log_level", CT_ENUM, F(log_level), 0, LOG_LVL_INFO, NULL, 0, 0, 0,
 	  words_log_level, "Least important messages logged." },
+
+	{ "IPFIX export", "ipfix_collector", CT_STRING, F(ipfix_collector), 0, 0, "", 0, 0,
+	  CF_HOSTPORT | CF_NORELOAD, NULL,
+	  "Collector that receives a record of every finished flow, \"host:port\"; \"\" = none." },
+	{ NULL, "ipfix_transport", CT_ENUM, F(ipfix_transport), 0, EXPORT_UDP, NULL, 0, 0,
+	  CF_NORELOAD, words_transport, "udp (what nfcapd and most collectors take) or tcp." },
+	{ NULL, "observation_domain", CT_COUNT, F(observation_domain), 0, 0, NULL, 0, 4294967295ULL,
+	  CF_NORELOAD, NULL, "Observation domain id of this sensor: tells sensors apart at the collector." },
+	{ NULL, "ipfix_pen", CT_COUNT, F(ipfix_pen), 0, 0, NULL, 0, 4294967295ULL,
+	  CF_NORELOAD, NULL,
+	  "Private enterprise number of traceflow's elements (label, fpout...); 0 = leave them out." },
+	{ NULL, "ipfix_template_refresh", CT_DURATION, F(ipfix_template_refresh), 0, 60 * SEC, NULL,
+	  SEC, DAY, CF_NORELOAD, NULL, "UDP: templates are sent again this often." },
+	{ NULL, "ipfix_queue", CT_COUNT, F(ipfix_queue), 0, 65536, NULL, 16, 100000000,
+	  CF_NORELOAD, NULL,
+	  "Records waiting for the collector at most; beyond, they are counted as lost." },
 };
 /* clang-format on */
 
@@ -998,6 +1021,8 @@ check_string(const struct cfg_entry *e, const char *str, char **why)
 	}
 	if ((e->flags & CF_BPF) && *str != '\0')
 		return check_bpf(str, why);
+	if (e->flags & CF_HOSTPORT)
+		return export_check_collector(str, why);
 	return 0;
 }
 
@@ -1546,4 +1571,10 @@ config_to_engine(const struct tf_config *c, struct engine_config *e)
 	if (e->writer.flow_buffer > e->writer.buffer_total)
 		e->writer.flow_buffer = e->writer.buffer_total;
 	e->writer.flush_ns = c->flush_interval;
+	e->export.collector = c->ipfix_collector;
+	e->export.transport = c->ipfix_transport;
+	e->export.domain = (uint32_t)c->observation_domain;
+	e->export.pen = (uint32_t)c->ipfix_pen;
+	e->export.refresh_ns = c->ipfix_template_refresh;
+	e->export.queue_max = c->ipfix_queue;
 }

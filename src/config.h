@@ -61,6 +61,14 @@ struct tf_config {
 
 	int log_level; /* LOG_LVL_* */
 
+	/* IPFIX export (export.h). */
+	char *ipfix_collector; /* "host:port"; "" = off */
+	int ipfix_transport;   /* enum export_transport */
+	uint64_t observation_domain;
+	uint64_t ipfix_pen;
+	uint64_t ipfix_template_refresh; /* ns */
+	uint64_t ipfix_queue;            /* records */
+
 	char *path; /* the file it came from; NULL: defaults only */
 };
 

@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "control.h"
 #include "daemon.h"
+#include "export.h"
 #include "log.h"
 #include "notify.h"
 #include "spool.h"
@@ -85,6 +86,7 @@ svc_counters(void *arg, struct service_counters *out)
 	out->spool_files = d->usage.files;
 	out->spool_bytes = d->usage.bytes;
 	out->started_ns = d->started;
+	out->ipfix = export_stats_json(engine_exporter(d->engine));
 }
 
 static int

@@ -126,6 +126,7 @@ decode_ipv4(const uint8_t *buf, uint32_t caplen, uint32_t off, struct packet *pk
 		totlen = caplen - off;
 	if (totlen < hlen)
 		return DECODE_BAD_IP_LEN;
+	pkt->ip_len = totlen;
 	if (ip[9] != IPPROTO_T_TCP)
 		return DECODE_NOT_TCP;
 	if (caplen - off < hlen)
@@ -217,6 +218,7 @@ decode_ipv6(const uint8_t *buf, uint32_t caplen, uint32_t off, struct packet *pk
 		plen = caplen - (uint32_t)pos;
 	/* 64 bits: a jumbo length plus the offset may not fit in 32. */
 	end = pos + plen;
+	pkt->ip_len = plen > UINT32_MAX - IPV6_HDR_LEN ? UINT32_MAX : IPV6_HDR_LEN + plen;
 
 	pkt->af = 6;
 	pkt->l3_off = (uint16_t)off;

@@ -74,6 +74,7 @@ struct packet {
 	uint32_t seq;         /* host order */
 	uint32_t ack;         /* host order */
 	uint32_t payload_len; /* TCP payload bytes per the IP lengths (not caplen) */
+	uint32_t ip_len;      /* IP header(s) and payload per the IP lengths: IPFIX's octets */
 	uint16_t l3_off;      /* offset of the IP header in the frame */
 	uint16_t l4_off;      /* offset of the TCP header (0 for FRAG_LATER) */
 };

@@ -27,6 +27,7 @@ struct engine {
 	struct engine_stats st;
 	engine_end_hook hook;
 	void *hook_arg;
+	struct exporter *exporter; /* NULL: no IPFIX export */
 };
 
 /*
@@ -58,6 +59,8 @@ on_done(const struct filer_done *d, void *arg)
 	struct engine *e = arg;
 	json_t *entry;
 
+	/* Every indexed flow or segment goes to the collector too. */
+	export_record(e->exporter, d->rec);
 	/* JSON only for who asks: offline, nobody does. */
 	if (e->hook == NULL)
 		return;
@@ -99,6 +102,10 @@ engine_new(const struct engine_config *cfg, char **cause)
 	/* Pointers into the caller's config are not kept: a reload frees it. */
 	e->cfg.outdir = NULL;
 	e->cfg.writer.layout = NULL;
+	e->cfg.export.collector = NULL;
+	if (cfg->export.collector != NULL && cfg->export.collector[0] != '\0' &&
+	    (e->exporter = export_new(&cfg->export, cause)) == NULL)
+		goto fail;
 	writer_filer_config(&cfg->writer, &fc);
 	e->filer = filer_new(cfg->outfd, cfg->outdir, &fc, cfg->writer.threaded, cause);
 	if (e->filer == NULL)
@@ -133,6 +140,7 @@ engine_free(struct engine *e)
 	filer_free(e->filer); /* its thread writes the index until it stops */
 	if (e->index != NULL)
 		index_close(e->index);
+	export_free(e->exporter); /* after the writer: every finished flow was handed over */
 	free(e);
 }
 
@@ -390,4 +398,10 @@ out:
 	free(sc.m.found);
 	free(sc.flows);
 	return rc;
+}
+
+struct exporter *
+engine_exporter(struct engine *e)
+{
+	return e->exporter;
 }

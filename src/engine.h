@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "decode.h"
+#include "export.h"
 #include "flow.h"
 #include "writer.h"
 
@@ -22,6 +23,8 @@ struct engine_config {
 	struct writer_config writer;
 	unsigned frag_max;        /* datagrams the fragment table remembers */
 	uint64_t frag_timeout_ns; /* and for how long */
+	/* IPFIX export of finished flows (collector "": none). */
+	struct export_config export;
 };
 
 /* One input: a capture file or an interface. */
@@ -132,5 +135,8 @@ size_t engine_active(struct engine *e, const char *label, struct flow **out);
  * Returns how many flows ended.
  */
 int engine_submit(struct engine *e, char *const *labels, int n, int *missing);
+
+/* The IPFIX exporter (export_stats), NULL when export is off. */
+struct exporter *engine_exporter(struct engine *e);
 
 #endif

@@ -396,6 +396,8 @@ flow_new_segment(struct flow *f)
 	f->seg_first = f->seg_last = 0;
 	f->seg_packets = 0;
 	f->seg_bytes = 0;
+	f->seg_ipbytes = 0;
+	f->seg_tcpflags = 0;
 	f->fn_len = 0;
 	f->fn_last = 0;
 }
@@ -503,6 +505,8 @@ flow_account(struct flow_table *t, struct flow *f, const struct packet *p)
 	f->seg_packets++;
 	f->seg_bytes += p->wirelen;
 	f->seg_size += 16 + (uint64_t)p->caplen;
+	f->seg_ipbytes += p->ip_len;
+	f->seg_tcpflags |= p->flags;
 	fn_push(f, p->frame);
 	if (l->tail != f) {
 		list_remove(l, f);

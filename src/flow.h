@@ -83,6 +83,8 @@ struct flow {
 	uint64_t seg_last;
 	uint64_t seg_bytes;
 	uint64_t seg_size; /* pcap record bytes (headers + captured bytes) */
+	/* IP octets (total lengths), for IPFIX's octetDeltaCount. */
+	uint64_t seg_ipbytes;
 	uint32_t seg_packets;
 	uint32_t seg_no;
 	/* Frame numbers of the segment as LEB128 deltas: 1-2 bytes a packet. */
@@ -99,6 +101,7 @@ struct flow {
 	uint8_t init;    /* 0 if side a initiated (sent the SYN, or the first packet), else 1 */
 	uint16_t suffix; /* label suffix when a file name was taken; owned by the writer */
 	uint8_t dir;     /* side that sent the packet just classified (0 = a) */
+	uint8_t seg_tcpflags; /* union of the segment's TCP flags */
 
 	void *wstate; /* the writer's per-flow state; opaque here */
 };

@@ -275,6 +275,8 @@ index_record_make(struct index_record *r, const struct flow *f, const char *ifac
 	r->last_ns = f->seg_last;
 	r->packets = f->seg_packets;
 	r->bytes = f->seg_bytes;
+	r->ipbytes = f->seg_ipbytes;
+	r->tcpflags = f->seg_tcpflags;
 	r->reason = (uint8_t)f->reason;
 	r->partial = !!(f->flags & FLOWF_PARTIAL);
 	r->segment = f->seg_no;

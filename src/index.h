@@ -40,6 +40,8 @@ struct index_record {
 	uint32_t segment;
 	const char *iface; /* the engine's name of the interface (lives as long as it), or NULL */
 	uint64_t first_ns, last_ns, packets, bytes;
+	uint64_t ipbytes; /* IP octets (bytes counts frames on the wire) */
+	uint8_t tcpflags; /* union of the TCP flags seen */
 	/* The file's side, set by the filer. */
 	char fpout[448]; /* "" for none */
 	uint64_t written;

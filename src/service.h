@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "engine.h"
 
@@ -31,6 +33,7 @@ struct service_counters {
 	uint64_t spool_files; /* at the last retention pass */
 	uint64_t spool_bytes;
 	uint64_t started_ns;
+	json_t *ipfix; /* IPFIX export's counters (a reference for the caller), NULL when off */
 };
 
 struct service {

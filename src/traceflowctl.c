@@ -301,6 +301,18 @@ print_counts(const char *title, const json_t *o)
 		putchar('\n');
 }
 
+/* The IPFIX export line: only when the daemon exports. */
+static void
+print_ipfix(const json_t *x)
+{
+	if (!json_is_object(x))
+		return;
+	printf("%-18s %lld records sent, %lld lost, %lld queued; %s %s (%s)\n", "ipfix",
+	    (long long)jint(x, "sent"), (long long)jint(x, "lost"), (long long)jint(x, "queued"),
+	    json_is_true(json_object_get(x, "connected")) ? "connected to" : "waiting for",
+	    jstr(x, "collector", "?"), jstr(x, "transport", "?"));
+}
+
 static void
 print_stats(const json_t *doc)
 {
@@ -325,6 +337,7 @@ print_stats(const json_t *doc)
 	printf("%-18s %lld frames not written, %lld index lines waiting, %lld dropped\n", "lost",
 	    (long long)jint(t, "frames_lost"), (long long)jint(t, "index_lines_pending"),
 	    (long long)jint(t, "index_lines_lost"));
+	print_ipfix(json_object_get(t, "ipfix"));
 	human_size(a, sizeof a, (double)jint(t, "rss"));
 	printf("%-18s %s\n", "memory (RSS)", a);
 	human_size(a, sizeof a, (double)jint(t, "spool_bytes"));

@@ -13,7 +13,9 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "daemon.h"
+#include "export.h"
 #include "log.h"
 #include "names.h"
 #include "notify.h"
@@ -52,6 +54,9 @@ static void __attribute__((noreturn)) usage(int status)
 	    "      --segment-packets N  continue a flow in a new file after N packets\n"
 	    "      --segment-size BYTES ... or after this many bytes (default no bound)\n"
 	    "      --buffer-size BYTES  all write buffers together (default 268435456)\n"
+	    "      --ipfix HOST:PORT    export every flow to this IPFIX collector\n"
+	    "      --ipfix-transport T  udp or tcp (default udp)\n"
+	    "      --observation-domain N, --ipfix-pen N   as in traceflow.conf(5)\n"
 	    "  -v, --verbose            debug logging\n"
 	    "  -V, --version            print the version\n"
 	    "  -h, --help               this text\n",
@@ -89,6 +94,10 @@ enum {
 	OPT_SEGPKTS,
 	OPT_SEGSIZE,
 	OPT_BUFSIZE,
+	OPT_IPFIX,
+	OPT_IPFIX_TRANSPORT,
+	OPT_IPFIX_DOMAIN,
+	OPT_IPFIX_PEN,
 };
 
 static const struct option longopts[] = {
@@ -108,11 +117,29 @@ static const struct option longopts[] = {
     {"segment-packets", required_argument, NULL, OPT_SEGPKTS},
     {"segment-size", required_argument, NULL, OPT_SEGSIZE},
     {"buffer-size", required_argument, NULL, OPT_BUFSIZE},
+    {"ipfix", required_argument, NULL, OPT_IPFIX},
+    {"ipfix-transport", required_argument, NULL, OPT_IPFIX_TRANSPORT},
+    {"observation-domain", required_argument, NULL, OPT_IPFIX_DOMAIN},
+    {"ipfix-pen", required_argument, NULL, OPT_IPFIX_PEN},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+
+/* Offline export starts from the config table's defaults, like the daemon's. */
+static void
+offline_export_defaults(struct export_config *x)
+{
+	struct engine_config ec;
+	struct tf_config dc;
+
+	config_defaults(&dc);
+	config_to_engine(&dc, &ec);
+	*x = ec.export;
+	x->collector = NULL;
+	config_free(&dc);
+}
 
 static char *
 join_args(int argc, char **argv)
@@ -136,6 +163,7 @@ static void
 parse_opt(int ch, const char *arg, struct offline_opts *o)
 {
 	struct engine_config *c = &o->cfg;
+	char *cause = NULL;
 
 	switch (ch) {
 	case 'r':
@@ -199,6 +227,26 @@ parse_opt(int ch, const char *arg, struct offline_opts *o)
 	case OPT_BUFSIZE:
 		c->writer.buffer_total = num_arg("--buffer-size", arg, 65536, UINT64_MAX);
 		break;
+	case OPT_IPFIX:
+		if (export_check_collector(arg, &cause) == -1) {
+			log_warnx("--ipfix: %s", cause);
+			exit(EXIT_USAGE);
+		}
+		c->export.collector = arg;
+		break;
+	case OPT_IPFIX_TRANSPORT:
+		if (strcmp(arg, "udp") != 0 && strcmp(arg, "tcp") != 0) {
+			log_warnx("--ipfix-transport: \"%s\" is neither udp nor tcp", arg);
+			exit(EXIT_USAGE);
+		}
+		c->export.transport = strcmp(arg, "tcp") == 0 ? EXPORT_TCP : EXPORT_UDP;
+		break;
+	case OPT_IPFIX_DOMAIN:
+		c->export.domain = (uint32_t)num_arg("--observation-domain", arg, 0, UINT32_MAX);
+		break;
+	case OPT_IPFIX_PEN:
+		c->export.pen = (uint32_t)num_arg("--ipfix-pen", arg, 0, UINT32_MAX);
+		break;
 	default:
 		usage(EXIT_USAGE);
 	}
@@ -218,6 +266,7 @@ main(int argc, char **argv)
 	memset(&d, 0, sizeof d);
 	d.config = CONFIG_PATH;
 	engine_defaults(&o.cfg);
+	offline_export_defaults(&o.cfg.export);
 	o.nanosecond = -1;
 	while ((ch = getopt_long(argc, argv, "r:o:F:c:fni:vVh", longopts, NULL)) != -1) {
 		switch (ch) {

@@ -277,6 +277,14 @@ START_TEST(test_spellings)
 	load_ok("control_mode = 0;\n", &c);
 	ck_assert_int_eq(c.control_mode, 0);
 	config_free(&c);
+	load_ok("ipfix_collector = \"[2001:db8::1]:4739\";\nipfix_transport = \"tcp\";\n"
+	        "observation_domain = 4294967295;\nipfix_pen = 32473;\n",
+	    &c);
+	ck_assert_str_eq(c.ipfix_collector, "[2001:db8::1]:4739");
+	ck_assert_int_eq(c.ipfix_transport, EXPORT_TCP);
+	ck_assert_uint_eq(c.observation_domain, 4294967295ULL);
+	ck_assert_uint_eq(c.ipfix_pen, 32473);
+	config_free(&c);
 }
 END_TEST
 
@@ -325,6 +333,16 @@ START_TEST(test_bad_type)
 	free(cause);
 	cause = load_error("spool_dir = \"spool\";\n", 1, "spool_dir");
 	ck_assert_ptr_nonnull(strstr(cause, "not an absolute path"));
+	free(cause);
+	cause = load_error("\nipfix_collector = \"collector\";\n", 2, "ipfix_collector");
+	ck_assert_ptr_nonnull(strstr(cause, "is not host:port"));
+	free(cause);
+	cause = load_error("ipfix_collector = \"::1:4739\";\n", 1, "ipfix_collector");
+	ck_assert_ptr_nonnull(strstr(cause, "in brackets"));
+	free(cause);
+	cause = load_error("ipfix_collector = \"h:0\";\n", 1, "ipfix_collector");
+	free(cause);
+	cause = load_error("ipfix_transport = \"sctp\";\n", 1, "ipfix_transport");
 	free(cause);
 	cause = load_error("layout = \"../%Y\";\n", 1, "layout");
 	ck_assert_ptr_nonnull(strstr(cause, "no \"..\""));
@@ -732,7 +750,7 @@ START_TEST(test_json)
 		n++;
 	}
 	ck_assert_uint_eq(json_object_size(o), n);
-	ck_assert_uint_eq(n, 28);
+	ck_assert_uint_eq(n, 34);
 
 	ck_assert_int_eq(json_integer_value(json_object_get(o, "idle_timeout")), 300);
 	ck_assert_double_eq_tol(json_real_value(json_object_get(o, "linger")), 0.25, 1e-9);
