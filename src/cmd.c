@@ -35,6 +35,25 @@ cmd_check_args(const struct cmd_entry *ce, int nargs, char **cause)
 	return 0;
 }
 
+int
+cmd_option(const struct cmd_entry *ce, const char *opt)
+{
+	const char *p = ce->args;
+	size_t n = strlen(opt);
+
+	if (n < 3 || strncmp(opt, "--", 2) != 0)
+		return -1;
+	while ((p = strstr(p, opt)) != NULL) {
+		/* A whole word of the text: "[--host ADDR]", not "--hostname". */
+		if ((p == ce->args || p[-1] == '[' || p[-1] == ' ') &&
+		    (p[n] == '\0' || p[n] == ']' || p[n] == ' '))
+			/* "--host ADDR": a value in capitals follows. */
+			return p[n] == ' ' && p[n + 1] >= 'A' && p[n + 1] <= 'Z';
+		p += n;
+	}
+	return -1;
+}
+
 void
 proto_hdr_make(struct proto_hdr *h, uint32_t type, uint32_t len)
 {

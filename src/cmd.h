@@ -62,6 +62,13 @@ const struct cmd_entry *cmd_find(const char *name);
 /* Whether nargs arguments (after the name) suit the command: -1 and *cause if not. */
 int cmd_check_args(const struct cmd_entry *ce, int nargs, char **cause);
 
+/*
+ * Whether opt ("--host") is an option of the command, as its args text
+ * declares it ("[--host ADDR]"): -1 if not, 0 for a flag, 1 if it takes a
+ * value. The client checks a command line with it before sending it.
+ */
+int cmd_option(const struct cmd_entry *ce, const char *opt);
+
 /* --- wire form ----------------------------------------------------------- */
 
 void proto_hdr_make(struct proto_hdr *h, uint32_t type, uint32_t len);

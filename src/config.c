@@ -26,7 +26,9 @@
 #include <pcap/pcap.h>
 
 #include "config.h"
+#include "duration.h"
 #include "log.h"
+#include "proto.h"
 #include "xmalloc.h"
 
 enum cfg_type {
@@ -187,7 +189,7 @@ static const struct cfg_entry cfg_table[] = {
 	  "Files older than this are removed; 0 = kept forever." },
 
 	{ "Control channel", "control_socket", CT_STRING, F(control_socket), 0, 0,
-	  "/run/traceflow/control.sock", 0, 0, CF_ABSPATH | CF_NORELOAD, NULL,
+	  PROTO_DEFAULT_SOCKET, 0, 0, CF_ABSPATH | CF_NORELOAD, NULL,
 	  "Unix socket that traceflowctl(8) talks to." },
 	{ NULL, "control_mode", CT_MODE, F(control_mode), 0, 0660, NULL, 0, 0777, CF_NORELOAD, NULL,
 	  "File mode of the socket, in octal: write 0660 or \"0660\"." },
@@ -336,21 +338,7 @@ static const struct {
     {"k", KiB},
 };
 
-static const struct {
-	const char *suffix;
-	uint64_t scale;
-} duration_units[] = {
-    {"d", DAY},
-    {"h", HOUR},
-    {"m", MIN},
-    {"s", SEC},
-    {"ms", MS},
-    {"us", 1000},
-    {"ns", 1},
-};
-
-#define NSIZE_UNITS     (sizeof size_units / sizeof size_units[0])
-#define NDURATION_UNITS (sizeof duration_units / sizeof duration_units[0])
+#define NSIZE_UNITS (sizeof size_units / sizeof size_units[0])
 
 /* A size with the largest unit that divides it: "256M"; "1000" if none. */
 static void
@@ -368,22 +356,6 @@ fmt_size(char *buf, size_t len, uint64_t v)
 	snprintf(buf, len, "%" PRIu64, v);
 }
 
-/* A duration with the largest unit that divides it: "5m", "500ms"; "0". */
-static void
-fmt_duration(char *buf, size_t len, uint64_t ns)
-{
-	size_t i;
-
-	for (i = 0; ns != 0 && i < NDURATION_UNITS; i++) {
-		if (ns % duration_units[i].scale == 0) {
-			snprintf(buf, len, "%" PRIu64 "%s", ns / duration_units[i].scale,
-			    duration_units[i].suffix);
-			return;
-		}
-	}
-	snprintf(buf, len, "%" PRIu64, ns);
-}
-
 /* A number of the setting's kind, as its bounds are shown. */
 static void
 fmt_number(const struct cfg_entry *e, char *buf, size_t len, uint64_t v)
@@ -391,7 +363,7 @@ fmt_number(const struct cfg_entry *e, char *buf, size_t len, uint64_t v)
 	if (e->type == CT_SIZE)
 		fmt_size(buf, len, v);
 	else if (e->type == CT_DURATION)
-		fmt_duration(buf, len, v);
+		duration_format(buf, len, v);
 	else if (e->type == CT_MODE)
 		snprintf(buf, len, "0%03" PRIo64, v);
 	else
@@ -452,30 +424,6 @@ parse_size_string(const char *s, uint64_t *out)
 		if (i == NSIZE_UNITS)
 			return -1;
 		scale = size_units[i].scale;
-	}
-	if (num > UINT64_MAX / scale)
-		return -1;
-	*out = num * scale;
-	return 0;
-}
-
-/* "500ms", "2s", "5m", "1h", "1d", "300" (seconds): nanoseconds. */
-static int
-parse_duration_string(const char *s, uint64_t *out)
-{
-	const char *unit;
-	uint64_t num, scale = SEC;
-	size_t i;
-
-	if (split_number(s, &num, &unit) == -1)
-		return -1;
-	if (*unit != '\0') {
-		for (i = 0; i < NDURATION_UNITS; i++)
-			if (strcmp(unit, duration_units[i].suffix) == 0)
-				break;
-		if (i == NDURATION_UNITS)
-			return -1;
-		scale = duration_units[i].scale;
 	}
 	if (num > UINT64_MAX / scale)
 		return -1;
@@ -851,10 +799,8 @@ read_duration(
 	switch (config_setting_type(s)) {
 	case CONFIG_TYPE_STRING:
 		str = config_setting_get_string(s);
-		if (parse_duration_string(str, v) == -1) {
-			xasprintf(why,
-			    "\"%s\" is not a duration (seconds, or a number with ms, s, m, h, d)",
-			    str);
+		if (duration_parse(str, v) == -1) {
+			xasprintf(why, "\"%s\" is not a duration (%s)", str, DURATION_FORMS);
 			return -1;
 		}
 		return check_range(e, *v, str, why);

@@ -47,6 +47,14 @@ struct proto_hdr {
 #define PROTO_MAX_DATA    (1u << 20) /* one PROTO_DATA payload */
 #define PROTO_EXIT_LEN    4          /* PROTO_EXIT payload: u32 status */
 
+/*
+ * Where the two meet unless told otherwise: the default of the
+ * control_socket setting and of traceflowctl -s. Not configure's
+ * runstatedir: the unit's RuntimeDirectory= makes /run/traceflow whatever
+ * the prefix.
+ */
+#define PROTO_DEFAULT_SOCKET "/run/traceflow/control.sock"
+
 /* Exit statuses carried by PROTO_EXIT. */
 #define PROTO_OK    0
 #define PROTO_ERROR 1

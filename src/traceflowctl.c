@@ -4,12 +4,20 @@
  * document and an exit status; this side only prints the document, as it
  * is (--json) or as aligned columns for people.
  *
+ * It knows the protocol (proto.h) and the command table (cmd.h), nothing of
+ * the engine or the config file: -c asks traceflowd itself to read a file
+ * (traceflowd --print-config json), so that one parser owns the settings
+ * and their defaults, and the client links neither libpcap, libconfig nor
+ * libsystemd (tests/ctl-cli.sh checks with ldd).
+ *
  * Exit codes: 0 ok, 1 the daemon answered with an error, 2 usage error,
- * 69 (EX_UNAVAILABLE) the daemon could not be reached.
+ * 69 (EX_UNAVAILABLE) the daemon could not be reached or broke off the
+ * reply, 75 (EX_TEMPFAIL) no whole reply within --timeout.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,22 +25,47 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "cmd.h"
-#include "config.h"
+#include "duration.h"
+#include "log.h"
 #include "xmalloc.h"
 
-#define DEFAULT_SOCKET  "/run/traceflow/control.sock" /* as config.c's default */
-#define REPLY_TIMEOUT   60                            /* seconds without a byte from the daemon */
-#define MAX_REPLY       (1ULL << 32)                  /* a reply beyond this is not believed */
+#ifndef SBINDIR
+#define SBINDIR "/usr/sbin"
+#endif
+
+#define DEFAULT_TIMEOUT (10 * DURATION_NS_PER_SEC) /* connect and the whole reply */
+#define MAX_REPLY       (1ULL << 32)               /* a reply beyond this is not believed */
+#define MAX_CONFIG_JSON (1U << 20)                 /* traceflowd --print-config json */
 #define EXIT_DAEMON_ERR 1
 #define EXIT_USAGE      2
+#define EXIT_TIMEOUT    EX_TEMPFAIL
 
 static const char *progname = "traceflowctl";
+
+/*
+ * xmalloc.c's fatalx(), the client's only use of log.h: written here so
+ * that the client does not link log.c and, through it, libsystemd.
+ */
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EXIT_FAILURE);
+}
 
 /* --- output helpers ------------------------------------------------------ */
 
@@ -52,21 +85,39 @@ human_size(char *buf, size_t len, double v)
 		snprintf(buf, len, "%.1f %s", v, units[u]);
 }
 
+/*
+ * One style for every duration shown to people: seconds with two decimals
+ * under a minute ("1.25s"), then two units ("3m12s", "2h05m", "3d04h").
+ */
 static void
 human_duration(char *buf, size_t len, double s)
 {
-	uint64_t t = (uint64_t)s;
+	uint64_t t;
 
-	if (s < 0)
-		s = 0, t = 0;
-	if (s < 60)
-		snprintf(buf, len, "%.1fs", s);
-	else if (t < 3600)
+	if (!(s > 0))
+		s = 0;
+	if (s < 59.995) {
+		snprintf(buf, len, "%.2fs", s);
+		return;
+	}
+	t = (uint64_t)s;
+	if (t < 3600)
 		snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", t / 60, t % 60);
 	else if (t < 86400)
 		snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m", t / 3600, t / 60 % 60);
 	else
 		snprintf(buf, len, "%" PRIu64 "d%02" PRIu64 "h", t / 86400, t / 3600 % 24);
+}
+
+/* Epoch nanoseconds as local wall-clock time, "2011-03-19 06:26:08" (TZ applies). */
+static void
+human_time(char *buf, size_t len, json_int_t ns)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	if (ns <= 0 || localtime_r(&t, &tm) == NULL || strftime(buf, len, "%F %T", &tm) == 0)
+		snprintf(buf, len, "-");
 }
 
 static json_int_t
@@ -156,37 +207,57 @@ endpoint(char *buf, size_t len, const json_t *e, const char *addr, const char *p
 		snprintf(buf, len, "%s:%lld", a, (long long)jint(e, port));
 }
 
+static double
+lasted(const json_t *e)
+{
+	return (double)(jint(e, "last_ns") - jint(e, "first_ns")) / 1e9;
+}
+
+/*
+ * Two tables, so that no column means two things: active flows with their
+ * AGE (since the first packet, by the daemon's clock), finished ones with
+ * their DURATION (first to last packet) and REASON.
+ */
 static void
 print_list(const json_t *doc)
 {
-	static const char *const heads[] = {
-	    "STATE", "SOURCE", "DESTINATION", "AGE", "PACKETS", "BYTES", "LABEL", "FILE"};
-	static const int right[] = {0, 0, 0, 1, 1, 1, 0, 0};
-	struct table t = {8, heads, right, NULL, 0, 0};
-	char src[80], dst[80], age[32], pk[32], by[32];
-	size_t i, nactive = 0;
+	static const char *const ahead[] = {"STATE", "STARTED", "AGE", "SOURCE", "DESTINATION",
+	    "PACKETS", "BYTES", "LABEL", "FILE"};
+	static const char *const fhead[] = {"STARTED", "DURATION", "REASON", "SOURCE",
+	    "DESTINATION", "PACKETS", "BYTES", "LABEL", "FILE"};
+	static const int aright[] = {0, 0, 1, 0, 0, 1, 1, 0, 0};
+	static const int fright[] = {0, 1, 0, 0, 0, 1, 1, 0, 0};
+	struct table act = {9, ahead, aright, NULL, 0, 0}, fin = {9, fhead, fright, NULL, 0, 0};
+	char src[80], dst[80], when[32], dur[32], pk[32], by[32];
 	const json_t *e;
-	const char *state;
+	size_t i;
 
 	json_array_foreach(json_object_get(doc, "flows"), i, e)
 	{
-		state = jstr(e, "state", "?");
-		nactive += strcmp(state, "finished") != 0;
 		endpoint(src, sizeof src, e, "src", "srcport");
 		endpoint(dst, sizeof dst, e, "dst", "dstport");
-		if (json_object_get(e, "age") != NULL)
-			human_duration(
-			    age, sizeof age, json_number_value(json_object_get(e, "age")));
-		else
-			human_duration(age, sizeof age,
-			    (double)(jint(e, "last_ns") - jint(e, "first_ns")) / 1e9);
+		human_time(when, sizeof when, jint(e, "first_ns"));
 		snprintf(pk, sizeof pk, "%lld", (long long)jint(e, "packets"));
 		human_size(by, sizeof by, (double)jint(e, "bytes"));
-		table_add(&t, state, src, dst, age, pk, by, jstr(e, "label", "?"),
-		    jstr(e, "file", jstr(e, "fpout", "-")));
+		if (strcmp(jstr(e, "state", "?"), "finished") == 0) {
+			human_duration(dur, sizeof dur, lasted(e));
+			table_add(&fin, when, dur, jstr(e, "reason", "-"), src, dst, pk, by,
+			    jstr(e, "label", "?"), jstr(e, "fpout", "-"));
+		} else {
+			human_duration(
+			    dur, sizeof dur, json_number_value(json_object_get(e, "age")));
+			table_add(&act, jstr(e, "state", "?"), when, dur, src, dst, pk, by,
+			    jstr(e, "label", "?"), jstr(e, "file", "-"));
+		}
 	}
-	table_print(&t);
-	printf("%zu flows: %zu active, %zu finished\n", t.nrows, nactive, t.nrows - nactive);
+	i = act.nrows;
+	if (act.nrows > 0)
+		table_print(&act);
+	if (act.nrows > 0 && fin.nrows > 0)
+		putchar('\n');
+	if (fin.nrows > 0)
+		table_print(&fin);
+	printf("%zu flows: %zu active, %zu finished\n", i + fin.nrows, i, fin.nrows);
 }
 
 static void
@@ -223,17 +294,26 @@ print_frames(const json_t *frames)
 static void
 print_segment(const json_t *e)
 {
-	char src[80], dst[80], by[32], dur[32];
+	char src[80], dst[80], by[32], dur[32], t0[32], t1[32];
 	const char *reason = jstr(e, "reason", NULL);
+	int finished = strcmp(jstr(e, "state", "?"), "finished") == 0;
 
 	endpoint(src, sizeof src, e, "src", "srcport");
 	endpoint(dst, sizeof dst, e, "dst", "dstport");
 	human_size(by, sizeof by, (double)jint(e, "bytes"));
-	human_duration(dur, sizeof dur, (double)(jint(e, "last_ns") - jint(e, "first_ns")) / 1e9);
+	human_time(t0, sizeof t0, jint(e, "first_ns"));
+	human_time(t1, sizeof t1, jint(e, "last_ns"));
 	printf("segment %lld (%s%s%s)\n", (long long)jint(e, "segment"), jstr(e, "state", "?"),
 	    reason ? ", " : "", reason ? reason : "");
 	printf("  endpoints   %s -> %s on %s\n", src, dst, jstr(e, "interface", "?"));
-	printf("  packets     %lld (%s) over %s\n", (long long)jint(e, "packets"), by, dur);
+	if (finished) {
+		human_duration(dur, sizeof dur, lasted(e));
+		printf("  time        %s to %s (duration %s)\n", t0, t1, dur);
+	} else {
+		human_duration(dur, sizeof dur, json_number_value(json_object_get(e, "age")));
+		printf("  time        since %s (age %s)\n", t0, dur);
+	}
+	printf("  packets     %lld (%s)\n", (long long)jint(e, "packets"), by);
 	printf("  file        %s\n", jstr(e, "file", jstr(e, "fpout", "-")));
 	print_frames(json_object_get(e, "index"));
 }
@@ -387,8 +467,9 @@ usage(FILE *fp)
 	size_t i;
 
 	fprintf(fp,
-	    "usage: %s [-s SOCKET | -c CONFIG] [--json] COMMAND [ARGS]\n"
-	    "       %s help [COMMAND]\n\ncommands:\n",
+	    "usage: %s [-j] [-s SOCKET | -c CONFIG] [--timeout DURATION] COMMAND [ARGS]\n"
+	    "       %s help [COMMAND]\n"
+	    "The options may also follow the command; \"--\" ends them.\n\ncommands:\n",
 	    progname, progname);
 	for (i = 0; i < CMD_COUNT; i++) {
 		if (cmd_table[i].flags & CMD_HIDDEN)
@@ -397,7 +478,38 @@ usage(FILE *fp)
 		    cmd_table[i].args[0] ? " " : "", cmd_table[i].args, cmd_table[i].help,
 		    cmd_table[i].flags & CMD_ADMIN ? " (root or admin_group)" : "");
 	}
-	fprintf(fp, "\nThe socket defaults to %s.\n", DEFAULT_SOCKET);
+	fprintf(fp,
+	    "\noptions:\n"
+	    "  -j, --json               print the daemon's JSON document as it came\n"
+	    "  -s, --socket SOCKET      the control socket (default %s)\n"
+	    "  -c, --config FILE        the socket of this config file (control_socket)\n"
+	    "      --timeout DURATION   give up after this long without the whole reply\n"
+	    "                           (default 10s; 10, 1.5s, 2m)\n"
+	    "  -h, --help               this text (after a command: its usage)\n"
+	    "  -V, --version            the client's version\n"
+	    "show takes a label, a file name or path in the spool, or a glob.\n",
+	    PROTO_DEFAULT_SOCKET);
+}
+
+static int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (try %s help)\n", progname);
+	return EXIT_USAGE;
+}
+
+static int
+command_usage(const struct cmd_entry *ce)
+{
+	printf("usage: %s %s%s%s\n%s\n", progname, ce->name, ce->args[0] ? " " : "", ce->args,
+	    ce->help);
+	return 0;
 }
 
 /* help [COMMAND]; --commands lists the names, for shell completion. */
@@ -414,88 +526,446 @@ help(int argc, char **argv)
 		return 0;
 	}
 	if (argc > 1) {
-		if ((ce = cmd_find(argv[1])) == NULL) {
-			fprintf(stderr, "%s: unknown command \"%s\"\n", progname, argv[1]);
-			return EXIT_USAGE;
-		}
-		printf("usage: %s %s%s%s\n%s\n", progname, ce->name, ce->args[0] ? " " : "",
-		    ce->args, ce->help);
-		return 0;
+		if ((ce = cmd_find(argv[1])) == NULL)
+			return usage_error("unknown command \"%s\"", argv[1]);
+		return command_usage(ce);
 	}
 	usage(stdout);
 	return 0;
 }
 
-/* --- talking to the daemon ----------------------------------------------- */
+/* --- the command line ---------------------------------------------------- */
+
+enum gopt_id { G_SOCKET, G_CONFIG, G_JSON, G_TIMEOUT, G_HELP, G_VERSION };
+
+/* traceflowctl's own options, accepted before or after the command. */
+static const struct gopt {
+	char shortname; /* 0: none */
+	const char *name;
+	int has_arg;
+	enum gopt_id id;
+} gopts[] = {
+    {'s', "socket", 1, G_SOCKET},
+    {'c', "config", 1, G_CONFIG},
+    {'j', "json", 0, G_JSON},
+    {0, "timeout", 1, G_TIMEOUT},
+    {'h', "help", 0, G_HELP},
+    {'V', "version", 0, G_VERSION},
+};
+
+#define NGOPTS (sizeof gopts / sizeof gopts[0])
+
+struct opts {
+	const char *socket; /* -s, or NULL */
+	const char *config; /* -c, or NULL (the last of -s and -c wins) */
+	int json;
+	int help;
+	int version;
+	uint64_t timeout_ns;
+	char **words; /* the command and its arguments, as sent */
+	int nwords;
+};
+
+static const struct gopt *
+gopt_short(char c)
+{
+	size_t i;
+
+	for (i = 0; i < NGOPTS; i++)
+		if (gopts[i].shortname != 0 && gopts[i].shortname == c)
+			return &gopts[i];
+	return NULL;
+}
+
+static const struct gopt *
+gopt_long(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < NGOPTS; i++)
+		if (strlen(gopts[i].name) == len && strncmp(gopts[i].name, name, len) == 0)
+			return &gopts[i];
+	return NULL;
+}
 
 static int
-connect_daemon(const char *path)
+set_gopt(struct opts *o, const struct gopt *g, const char *val)
+{
+	switch (g->id) {
+	case G_SOCKET:
+		o->socket = val;
+		o->config = NULL;
+		break;
+	case G_CONFIG:
+		o->config = val;
+		o->socket = NULL;
+		break;
+	case G_JSON:
+		o->json = 1;
+		break;
+	case G_TIMEOUT:
+		if (duration_parse(val, &o->timeout_ns) == -1 || o->timeout_ns == 0)
+			return usage_error("--timeout: \"%s\" is not a duration above 0 (%s)", val,
+			    DURATION_FORMS);
+		break;
+	case G_HELP:
+		o->help = 1;
+		break;
+	case G_VERSION:
+		o->version = 1;
+		break;
+	}
+	return 0;
+}
+
+/*
+ * A short cluster ("-j", "-js SOCK", "-sSOCK") when every letter is one of
+ * ours: 1 if taken (*i moved past a value), 0 if it is not ours, or a usage
+ * error.
+ */
+static int
+take_short(struct opts *o, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i], *p;
+	const struct gopt *g;
+	int rc;
+
+	for (p = a + 1; *p != '\0'; p++) {
+		if ((g = gopt_short(*p)) == NULL)
+			return 0;
+		if (g->has_arg)
+			break;
+	}
+	for (p = a + 1; *p != '\0'; p++) {
+		g = gopt_short(*p);
+		if (!g->has_arg) {
+			if ((rc = set_gopt(o, g, NULL)) != 0)
+				return -rc;
+			continue;
+		}
+		if (p[1] == '\0' && *i + 1 >= argc)
+			return -usage_error("option -%c needs a value", *p);
+		rc = set_gopt(o, g, p[1] != '\0' ? p + 1 : argv[++*i]);
+		return rc != 0 ? -rc : 1;
+	}
+	return 1;
+}
+
+/* "--json", "--socket S", "--socket=S": 1 if one of ours, 0 if not, or a usage error. */
+static int
+take_long(struct opts *o, int argc, char **argv, int *i)
+{
+	const char *name = argv[*i] + 2, *eq = strchr(name, '=');
+	size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+	const struct gopt *g;
+	int rc;
+
+	if ((g = gopt_long(name, len)) == NULL)
+		return 0;
+	if (!g->has_arg && eq != NULL)
+		return -usage_error("option --%s takes no value", g->name);
+	if (g->has_arg && eq == NULL && *i + 1 >= argc)
+		return -usage_error("option --%s needs a value", g->name);
+	rc = set_gopt(o, g, !g->has_arg ? NULL : eq != NULL ? eq + 1 : argv[++*i]);
+	return rc != 0 ? -rc : 1;
+}
+
+/*
+ * Split argv into our options and the command line sent to the daemon. Our
+ * options go anywhere ("list --json", "-j list"); a command's own options
+ * are checked against its usage text (cmd_option), their values taken as
+ * they are ("--label -x"); after "--" every word is the command's. 0, or a
+ * usage error's exit status.
+ */
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	const struct cmd_entry *ce = NULL;
+	int i, r, rest = 0, arity;
+	char *a;
+
+	o->words = xcalloc((size_t)argc + 1, sizeof *o->words);
+	for (i = 1; i < argc; i++) {
+		a = argv[i];
+		if (!rest && strcmp(a, "--") == 0) {
+			rest = 1;
+			continue;
+		}
+		if (!rest && a[0] == '-' && a[1] != '\0') {
+			r = a[1] == '-' ? take_long(o, argc, argv, &i)
+			                : take_short(o, argc, argv, &i);
+			if (r < 0)
+				return -r;
+			if (r == 1)
+				continue;
+			if (o->nwords == 0)
+				return usage_error("unknown option %s", a);
+			if (ce != NULL) {
+				if ((arity = cmd_option(ce, a)) == -1)
+					return usage_error("%s: unknown option %s; usage: %s %s",
+					    ce->name, a, ce->name, ce->args);
+				if (arity == 1 && i + 1 >= argc)
+					return usage_error("%s: %s needs a value", ce->name, a);
+				o->words[o->nwords++] = a;
+				if (arity == 1)
+					o->words[o->nwords++] = argv[++i];
+				continue;
+			}
+		}
+		if (o->nwords == 0)
+			ce = cmd_find(a); /* NULL for help, or an unknown command */
+		o->words[o->nwords++] = a;
+	}
+	return 0;
+}
+
+/* --- show's argument ------------------------------------------------------ */
+
+/*
+ * show takes what people have at hand: a label, a glob of labels (matched
+ * by the daemon), or a flow's file, by name or path: "LABEL.pcap",
+ * "/var/spool/traceflow/2024/05/01/LABEL.seg2.pcap". A file loses its
+ * folder and extension, and ".segN" names one segment (*seg, else -1). A
+ * label ends in a digit (its timestamp or "-N" suffix), never in ".word",
+ * so no label is cut; a glob goes as it is.
+ */
+static char *
+show_label(const char *arg, long *seg)
+{
+	const char *base = strrchr(arg, '/') != NULL ? strrchr(arg, '/') + 1 : arg;
+	char *s = xstrdup(base), *dot, *p, *end;
+	long n;
+
+	*seg = -1;
+	if ((dot = strrchr(s, '.')) != NULL && dot[1] != '\0') {
+		for (p = dot + 1; *p >= 'a' && *p <= 'z'; p++)
+			;
+		if (*p == '\0')
+			*dot = '\0';
+	}
+	if ((dot = strrchr(s, '.')) != NULL && strncmp(dot, ".seg", 4) == 0 && dot[4] >= '0' &&
+	    dot[4] <= '9') {
+		errno = 0;
+		n = strtol(dot + 4, &end, 10);
+		if (*end == '\0' && errno == 0) {
+			*seg = n;
+			*dot = '\0';
+		}
+	}
+	return s;
+}
+
+/* Keep segment seg of a show reply alone; -1 if it has no such segment. */
+static int
+keep_segment(json_t *doc, long seg)
+{
+	json_t *segs = json_object_get(doc, "segments"), *kept = json_array(), *e;
+	size_t i;
+
+	json_array_foreach(segs, i, e) if (jint(e, "segment") == seg) json_array_append(kept, e);
+	if (json_array_size(kept) == 0) {
+		json_decref(kept);
+		return -1;
+	}
+	json_object_set_new(doc, "segments", kept);
+	return 0;
+}
+
+/* --- the socket of a config file ----------------------------------------- */
+
+/*
+ * -c FILE: traceflowd reads the file (its messages, naming file, line and
+ * setting, reach the user's stderr) and prints the effective configuration
+ * as JSON; control_socket is taken from that. $TRACEFLOWD names another
+ * traceflowd than the installed one (the tests run the built one).
+ */
+static char *
+socket_of_config(const char *file)
+{
+	const char *prog = getenv("TRACEFLOWD");
+	size_t len = 0;
+	char *buf = xmalloc(MAX_CONFIG_JSON + 1), *path = NULL;
+	json_error_t err;
+	json_t *doc;
+	ssize_t n;
+	int p[2], status;
+	pid_t pid;
+
+	if (prog == NULL || *prog == '\0')
+		prog = SBINDIR "/traceflowd";
+	fflush(stdout);
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		fprintf(stderr, "%s: cannot run %s: %s\n", progname, prog, strerror(errno));
+		exit(EX_OSERR);
+	}
+	if (pid == 0) {
+		dup2(p[1], STDOUT_FILENO);
+		execl(prog, "traceflowd", "--print-config", "json", "-c", file, (char *)NULL);
+		fprintf(stderr, "%s: cannot run %s to read %s: %s\n", progname, prog, file,
+		    strerror(errno));
+		_exit(EX_UNAVAILABLE);
+	}
+	close(p[1]);
+	while (len < MAX_CONFIG_JSON && ((n = read(p[0], buf + len, MAX_CONFIG_JSON - len)) > 0 ||
+	                                    (n == -1 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	close(p[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) == EX_UNAVAILABLE)
+		exit(EX_UNAVAILABLE);
+	if (WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "%s: no socket from %s: traceflowd refused it\n", progname, file);
+		exit(EXIT_USAGE);
+	}
+	buf[len] = '\0';
+	if ((doc = json_loads(buf, 0, &err)) != NULL && jstr(doc, "control_socket", NULL) != NULL)
+		path = xstrdup(jstr(doc, "control_socket", NULL));
+	json_decref(doc);
+	free(buf);
+	if (path == NULL) {
+		fprintf(
+		    stderr, "%s: %s --print-config json gave no control_socket\n", progname, prog);
+		exit(EX_UNAVAILABLE);
+	}
+	return path;
+}
+
+/* --- talking to the daemon ----------------------------------------------- */
+
+/* One exchange, within one deadline for the connect and the whole reply. */
+struct conn {
+	int fd;
+	const char *path;
+	uint64_t timeout_ns;
+	uint64_t deadline; /* CLOCK_MONOTONIC ns */
+};
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * DURATION_NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static void __attribute__((noreturn)) timed_out(const struct conn *c)
+{
+	fprintf(stderr, "%s: no reply from %s within %g s\n", progname, c->path,
+	    (double)c->timeout_ns / 1e9);
+	exit(EXIT_TIMEOUT);
+}
+
+static void __attribute__((noreturn)) lost(const struct conn *c, const char *what)
+{
+	fprintf(stderr, "%s: %s: %s\n", progname, c->path, what);
+	exit(EX_UNAVAILABLE);
+}
+
+/* Milliseconds left, rounded up; never returns once the deadline passed. */
+static int
+left_ms(const struct conn *c)
+{
+	uint64_t now = mono_ns(), ms;
+
+	if (now >= c->deadline)
+		timed_out(c);
+	ms = (c->deadline - now + 999999) / 1000000;
+	return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+/* Until fd is ready for events, or the deadline. */
+static void
+wait_fd(const struct conn *c, short events)
+{
+	struct pollfd pfd = {c->fd, events, 0};
+	int n;
+
+	while ((n = poll(&pfd, 1, left_ms(c))) == -1 && errno == EINTR)
+		;
+	if (n == -1)
+		lost(c, strerror(errno));
+	if (n == 0)
+		timed_out(c);
+}
+
+static void
+connect_daemon(struct conn *c)
 {
 	struct sockaddr_un sun;
-	struct timeval tv = {REPLY_TIMEOUT, 0};
-	int fd;
+	struct timeval tv;
+	int ms;
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof sun.sun_path) {
-		fprintf(stderr, "%s: socket path %s is too long\n", progname, path);
+	if (strlen(c->path) >= sizeof sun.sun_path) {
+		fprintf(stderr, "%s: socket path %s is too long\n", progname, c->path);
 		exit(EX_UNAVAILABLE);
 	}
-	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
-		fprintf(stderr, "%s: cannot reach traceflowd at %s: %s%s\n", progname, path,
+	strcpy(sun.sun_path, c->path);
+	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		lost(c, strerror(errno));
+	/* A daemon whose backlog is full holds connect(2): SO_SNDTIMEO bounds it. */
+	ms = left_ms(c);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (connect(c->fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		if (errno == EAGAIN || errno == EINPROGRESS || errno == ETIMEDOUT)
+			timed_out(c);
+		fprintf(stderr, "%s: cannot reach traceflowd at %s: %s%s\n", progname, c->path,
 		    strerror(errno),
 		    errno == ENOENT || errno == ECONNREFUSED ? " (is traceflowd running?)"
 		    : errno == EACCES                        ? " (not in the socket's group?)"
 		                                             : "");
 		exit(EX_UNAVAILABLE);
 	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	return fd;
-}
-
-static void
-lost(const char *path, const char *what)
-{
-	fprintf(stderr, "%s: %s: %s\n", progname, path, what);
-	exit(EX_UNAVAILABLE);
+	if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) == -1)
+		lost(c, strerror(errno));
 }
 
 /* Read exactly len bytes; 0 at a clean end of file before the first byte. */
 static int
-read_full(int fd, void *buf, size_t len, const char *path)
+read_full(const struct conn *c, void *buf, size_t len)
 {
 	size_t got = 0;
 	ssize_t n;
 
 	while (got < len) {
-		n = read(fd, (char *)buf + got, len - got);
+		n = read(c->fd, (char *)buf + got, len - got);
 		if (n == 0 && got == 0)
 			return 0;
 		if (n == 0)
-			lost(path, "traceflowd closed the connection in the middle of a message");
+			lost(c, "traceflowd closed the connection in the middle of a message");
 		if (n == -1 && errno == EINTR)
 			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			wait_fd(c, POLLIN);
+			continue;
+		}
 		if (n == -1)
-			lost(path, errno == EAGAIN ? "no answer from traceflowd (timed out)"
-			                           : strerror(errno));
+			lost(c, strerror(errno));
 		got += (size_t)n;
 	}
 	return 1;
 }
 
 static void
-write_full(int fd, const uint8_t *p, size_t len, const char *path)
+write_full(const struct conn *c, const uint8_t *p, size_t len)
 {
 	ssize_t n;
 
 	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1 && errno == EINTR)
+		n = send(c->fd, p, len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
 			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			wait_fd(c, POLLOUT);
+			continue;
+		}
 		if (n == -1)
-			lost(path, strerror(errno));
+			lost(c, strerror(errno));
 		p += n;
 		len -= (size_t)n;
 	}
@@ -510,7 +980,7 @@ struct reply {
 
 /* Read DATA pieces up to EXIT; any violation of proto.h ends with 69. */
 static void
-read_reply(int fd, const char *path, struct reply *r)
+read_reply(const struct conn *c, struct reply *r)
 {
 	struct proto_hdr h;
 	uint8_t st[PROTO_EXIT_LEN];
@@ -519,40 +989,50 @@ read_reply(int fd, const char *path, struct reply *r)
 	memset(r, 0, sizeof *r);
 	r->doc = xmalloc(1);
 	for (;;) {
-		if (!read_full(fd, &h, sizeof h, path))
-			lost(path, "traceflowd closed the connection without an answer");
+		if (!read_full(c, &h, sizeof h))
+			lost(c, "traceflowd closed the connection without an answer");
 		if (proto_reply_check_hdr(&h, &cause) == -1)
-			lost(path, cause);
+			lost(c, cause);
 		r->version = h.version;
 		if (h.type == PROTO_EXIT)
 			break;
 		if (r->len + h.len > MAX_REPLY)
-			lost(path, "reply too long");
+			lost(c, "reply too long");
 		r->doc = xreallocarray(r->doc, 1, r->len + h.len + 1);
-		read_full(fd, r->doc + r->len, h.len, path);
+		read_full(c, r->doc + r->len, h.len);
 		r->len += h.len;
 	}
-	read_full(fd, st, sizeof st, path);
+	read_full(c, st, sizeof st);
 	if (proto_exit_decode(st, sizeof st, &r->status, &cause) == -1)
-		lost(path, cause);
+		lost(c, cause);
 	r->doc[r->len] = '\0';
 }
 
 static int
-show_reply(const struct cmd_entry *ce, const struct reply *r, int as_json)
+show_reply(const struct cmd_entry *ce, const struct reply *r, int as_json, long seg)
 {
 	json_t *doc;
 	json_error_t err;
+	char *text;
+	int rc = r->status == PROTO_OK ? 0 : EXIT_DAEMON_ERR;
 
-	if (as_json) {
+	if (as_json && seg < 0) {
 		printf("%s\n", r->doc);
-		return r->status == PROTO_OK ? 0 : EXIT_DAEMON_ERR;
+		return rc;
 	}
 	if ((doc = json_loadb(r->doc, r->len, 0, &err)) == NULL) {
 		fprintf(stderr, "%s: traceflowd sent invalid JSON: %s\n", progname, err.text);
 		return EXIT_DAEMON_ERR;
 	}
-	if (r->status != PROTO_OK) {
+	if (rc == 0 && seg >= 0 && keep_segment(doc, seg) == -1) {
+		fprintf(
+		    stderr, "%s: %s has no segment %ld\n", progname, jstr(doc, "label", "?"), seg);
+		rc = EXIT_DAEMON_ERR;
+	} else if (as_json) {
+		text = json_dumps(doc, JSON_COMPACT);
+		printf("%s\n", text != NULL ? text : "null");
+		free(text);
+	} else if (rc != 0) {
 		fprintf(stderr, "%s: %s\n", progname, jstr(doc, "error", "failed"));
 		if (r->version != PROTO_VERSION)
 			fprintf(stderr, "%s: this traceflowctl speaks protocol %d, traceflowd %u\n",
@@ -560,103 +1040,81 @@ show_reply(const struct cmd_entry *ce, const struct reply *r, int as_json)
 	} else
 		printers[ce - cmd_table](doc);
 	json_decref(doc);
-	return r->status == PROTO_OK ? 0 : EXIT_DAEMON_ERR;
+	return rc;
 }
 
-/* The socket named by a config file (-c). */
-static char *
-socket_of_config(const char *file)
-{
-	struct tf_config cfg;
-	char *cause = NULL, *path;
-
-	memset(&cfg, 0, sizeof cfg);
-	if (config_load(file, &cfg, &cause) == -1) {
-		fprintf(stderr, "%s: %s\n", progname, cause);
-		exit(EXIT_USAGE);
-	}
-	path = xstrdup(cfg.control_socket);
-	config_free(&cfg);
-	return path;
-}
-
-/* The command after the options: its request, the reply, what it shows; the exit status. */
+/* The command line: its request, the reply, what it shows; the exit status. */
 static int
-run(const char *path, int argc, char **argv, int as_json)
+run(const struct opts *o)
 {
 	const struct cmd_entry *ce;
-	char *cause = NULL;
+	struct conn c;
 	struct reply r;
+	char *cause = NULL, *label = NULL, *path = NULL;
 	uint8_t *req;
 	size_t len;
-	int fd, rc;
+	long seg = -1;
+	int rc;
 
-	if (argc == 0) {
+	if (o->nwords == 0) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[0], "help") == 0)
-		return help(argc, argv);
-	if ((ce = cmd_find(argv[0])) == NULL) {
-		fprintf(stderr, "%s: unknown command \"%s\" (try %s help)\n", progname, argv[0],
-		    progname);
-		return EXIT_USAGE;
-	}
-	if (cmd_check_args(ce, argc - 1, &cause) == -1 ||
-	    (req = proto_request_encode(argc, argv, &len, &cause)) == NULL) {
-		fprintf(stderr, "%s: %s\n", progname, cause);
+	if (strcmp(o->words[0], "help") == 0)
+		return help(o->nwords, o->words);
+	if ((ce = cmd_find(o->words[0])) == NULL)
+		return usage_error("unknown command \"%s\"", o->words[0]);
+	if (o->help)
+		return command_usage(ce);
+	if (cmd_check_args(ce, o->nwords - 1, &cause) == -1) {
+		rc = usage_error("%s", cause);
 		free(cause);
-		return EXIT_USAGE;
+		return rc;
 	}
-	fd = connect_daemon(path);
-	write_full(fd, req, len, path);
-	read_reply(fd, path, &r);
-	close(fd);
-	rc = show_reply(ce, &r, as_json);
+	if (ce == &cmd_table[CMD_show])
+		o->words[1] = label = show_label(o->words[1], &seg);
+	if ((req = proto_request_encode(o->nwords, o->words, &len, &cause)) == NULL) {
+		rc = usage_error("%s", cause);
+		free(cause);
+		free(label);
+		return rc;
+	}
+	if (o->config != NULL)
+		path = socket_of_config(o->config);
+	c.path = path != NULL ? path : o->socket != NULL ? o->socket : PROTO_DEFAULT_SOCKET;
+	c.timeout_ns = o->timeout_ns;
+	c.deadline = mono_ns() + o->timeout_ns;
+	connect_daemon(&c);
+	write_full(&c, req, len);
+	read_reply(&c, &r);
+	close(c.fd);
+	rc = show_reply(ce, &r, o->json, seg);
 	free(r.doc);
 	free(req);
+	free(label);
+	free(path);
 	return rc;
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"socket", required_argument, NULL, 's'},
-	    {"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0}};
-	char *path = NULL;
-	int ch, as_json = 0, rc;
+	struct opts o;
+	int rc;
 
-	/* "+": options stop at the command, whose own options go to the daemon. */
-	while ((ch = getopt_long(argc, argv, "+s:c:jhV", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 's':
-			free(path);
-			path = xstrdup(optarg);
-			break;
-		case 'c':
-			free(path);
-			path = socket_of_config(optarg);
-			break;
-		case 'j':
-			as_json = 1;
-			break;
-		case 'h':
-			free(path);
-			usage(stdout);
-			return 0;
-		case 'V':
-			free(path);
-			printf("traceflowctl %s (protocol %d)\n", PACKAGE_VERSION, PROTO_VERSION);
-			return 0;
-		default:
-			free(path);
-			usage(stderr);
-			return EXIT_USAGE;
-		}
+	memset(&o, 0, sizeof o);
+	o.timeout_ns = DEFAULT_TIMEOUT;
+	tzset();
+	if ((rc = parse_args(argc, argv, &o)) != 0) {
+		free(o.words);
+		return rc;
 	}
-	rc = run(path != NULL ? path : DEFAULT_SOCKET, argc - optind, argv + optind, as_json);
-	free(path);
+	if (o.version)
+		printf("traceflowctl %s (protocol %d)\n", PACKAGE_VERSION, PROTO_VERSION);
+	else if (o.help && o.nwords == 0)
+		usage(stdout);
+	else
+		rc = run(&o);
+	free(o.words);
 	return rc;
 }

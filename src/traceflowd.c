@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "duration.h"
 #include "export.h"
 #include "log.h"
 #include "names.h"
@@ -35,6 +36,7 @@ static void __attribute__((noreturn)) usage(int status)
 	    "  -c, --config FILE        configuration (default %s)\n"
 	    "  -f, --foreground         do not detach (for systemd)\n"
 	    "  -n, --check              check the configuration and exit (-v: print it)\n"
+	    "      --print-config json  print the configuration as JSON and exit\n"
 	    "  -i, --interface IFACE    capture on IFACE (repeatable; replaces the config's)\n"
 	    "offline:\n"
 	    "  -r, --read FILE          capture file to split (pcap or pcapng, - = stdin)\n"
@@ -47,8 +49,8 @@ static void __attribute__((noreturn)) usage(int status)
 	    "      --flow-end MODE      teardown or first-fin (default teardown)\n"
 	    "      --force              write into a non-empty output folder\n"
 	    "      --layout PATTERN     strftime sub-folder for finished files (default flat)\n"
-	    "      --idle-timeout SEC   end a flow idle this long (default 300)\n"
-	    "      --linger SEC         keep a torn-down flow this long (default 2)\n"
+	    "      --idle-timeout DUR   end a flow idle this long (default 5m)\n"
+	    "      --linger DUR         keep a torn-down flow this long (default 2s)\n"
 	    "      --max-flows N        evict the longest-idle flow beyond N (default 1000000)\n"
 	    "      --max-open-files N   descriptor budget (default 256)\n"
 	    "      --segment-packets N  continue a flow in a new file after N packets\n"
@@ -80,6 +82,55 @@ num_arg(const char *opt, const char *arg, unsigned long long min, unsigned long 
 	return v;
 }
 
+/* A duration in [min, max] ns ("300", "5m", "0.5s"), or a usage error naming the option. */
+static uint64_t
+dur_arg(const char *opt, const char *arg, uint64_t min, uint64_t max)
+{
+	char lo[32], hi[32];
+	uint64_t v;
+
+	if (duration_parse(arg, &v) == -1 || v < min || v > max) {
+		duration_format(lo, sizeof lo, min);
+		duration_format(hi, sizeof hi, max);
+		log_warnx("%s: \"%s\" is not a duration from %s to %s (%s)", opt, arg, lo, hi,
+		    DURATION_FORMS);
+		exit(EXIT_USAGE);
+	}
+	return v;
+}
+
+/*
+ * --print-config json: the effective configuration as the control
+ * channel's config command renders it, so that traceflowctl -c reads a
+ * file through this one parser. Defaults alone if the default file is
+ * missing, as the daemon runs.
+ */
+static int
+print_config(const struct daemon_opts *d, const char *format)
+{
+	struct tf_config cfg;
+	char *cause = NULL;
+	json_t *doc;
+
+	if (strcmp(format, "json") != 0) {
+		log_warnx("--print-config: unknown format \"%s\" (json)", format);
+		return EXIT_USAGE;
+	}
+	if (!d->config_explicit && access(d->config, F_OK) == -1 && errno == ENOENT)
+		config_defaults(&cfg);
+	else if (config_load(d->config, &cfg, &cause) == -1) {
+		log_warnx("%s", cause);
+		free(cause);
+		return 1;
+	}
+	doc = config_json(&cfg);
+	json_dumpf(doc, stdout, JSON_INDENT(2));
+	putchar('\n');
+	json_decref(doc);
+	config_free(&cfg);
+	return 0;
+}
+
 enum {
 	OPT_BYTEORDER = 256,
 	OPT_NANO,
@@ -98,6 +149,7 @@ enum {
 	OPT_IPFIX_TRANSPORT,
 	OPT_IPFIX_DOMAIN,
 	OPT_IPFIX_PEN,
+	OPT_PRINTCONF,
 };
 
 static const struct option longopts[] = {
@@ -121,6 +173,7 @@ static const struct option longopts[] = {
     {"ipfix-transport", required_argument, NULL, OPT_IPFIX_TRANSPORT},
     {"observation-domain", required_argument, NULL, OPT_IPFIX_DOMAIN},
     {"ipfix-pen", required_argument, NULL, OPT_IPFIX_PEN},
+    {"print-config", required_argument, NULL, OPT_PRINTCONF},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
@@ -207,10 +260,11 @@ parse_opt(int ch, const char *arg, struct offline_opts *o)
 		c->writer.layout = arg;
 		break;
 	case OPT_IDLE:
-		c->flow.idle_ns = num_arg("--idle-timeout", arg, 1, 86400 * 365) * NS_PER_SEC;
+		c->flow.idle_ns =
+		    dur_arg("--idle-timeout", arg, NS_PER_SEC, 86400 * 365 * NS_PER_SEC);
 		break;
 	case OPT_LINGER:
-		c->flow.linger_ns = num_arg("--linger", arg, 0, 3600) * NS_PER_SEC;
+		c->flow.linger_ns = dur_arg("--linger", arg, 0, 3600 * NS_PER_SEC);
 		break;
 	case OPT_MAXFLOWS:
 		c->flow.max_flows = (uint32_t)num_arg("--max-flows", arg, 1, 100000000);
@@ -258,6 +312,7 @@ main(int argc, char **argv)
 	struct offline_opts o;
 	struct daemon_opts d;
 	char *filter = NULL;
+	const char *print_format = NULL;
 	int ch, rc, verbose = 0;
 
 	log_init(
@@ -293,6 +348,9 @@ main(int argc, char **argv)
 			return 0;
 		case 'h':
 			usage(0);
+		case OPT_PRINTCONF:
+			print_format = optarg;
+			break;
 		default:
 			parse_opt(ch, optarg, &o);
 		}
@@ -304,6 +362,8 @@ main(int argc, char **argv)
 	 * folders SPOOL_DIR_MODE, files SPOOL_FILE_MODE (spool.h).
 	 */
 	umask(027);
+	if (print_format != NULL)
+		return print_config(&d, print_format);
 	if (o.input == NULL && o.cfg.outdir == NULL) {
 		d.verbose = verbose;
 		if (optind < argc) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "duration.h"
 #include "log.h"
 
 #define SEC 1000000000ull
@@ -285,6 +286,98 @@ START_TEST(test_spellings)
 	ck_assert_uint_eq(c.observation_domain, 4294967295ULL);
 	ck_assert_uint_eq(c.ipfix_pen, 32473);
 	config_free(&c);
+}
+END_TEST
+
+/* The one reader of durations: config file, traceflowd's options, traceflowctl --timeout. */
+START_TEST(test_duration_parse)
+{
+	static const struct {
+		const char *s;
+		uint64_t ns;
+	} good[] = {
+	    {"10", 10 * SEC},
+	    {"1.5", 3 * SEC / 2},
+	    {"0", 0},
+	    {"10s", 10 * SEC},
+	    {"0.5s", SEC / 2},
+	    {"1.25s", 1250000000},
+	    {"2m", 120 * SEC},
+	    {"1h30m", 5400 * SEC},
+	    {"2d", 2 * 86400 * SEC},
+	    {"1.5h", 5400 * SEC},
+	    {"1m0.5s", 60 * SEC + SEC / 2},
+	    {"1d2h3m4s5ms6us7ns", ((((1 * 24 + 2) * 60 + 3) * 60 + 4) * SEC) + 5006007},
+	    {"500ms", SEC / 2},
+	    {"0.1s", 100000000},
+	    {"0.000000001s", 1},
+	    {"0.0000000019s", 1}, /* beyond the ninth decimal: dropped */
+	    {" 5 m ", 300 * SEC},
+	    {"18446744073709551615ns", UINT64_MAX},
+	};
+	static const char *const bad[] = {"", " ", "s", "5x", "5 minutes", "-1s", "+1s", "1.s",
+	    ".5s", "1,5s", "5M", "1h1h", "30m1h", "1s1", "1h 30", "1e3", "0x10", "5s junk",
+	    "18446744073709551616ns", "213504d", "1..5s"};
+	uint64_t v;
+	char buf[32];
+	size_t i;
+
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		v = 42;
+		ck_assert_msg(duration_parse(good[i].s, &v) == 0, "\"%s\" refused", good[i].s);
+		ck_assert_msg(v == good[i].ns, "\"%s\" is %llu ns, not %llu", good[i].s,
+		    (unsigned long long)v, (unsigned long long)good[i].ns);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		v = 42;
+		ck_assert_msg(duration_parse(bad[i], &v) == -1, "\"%s\" accepted", bad[i]);
+		ck_assert_uint_eq(v, 42);
+	}
+	duration_format(buf, sizeof buf, 5400 * SEC);
+	ck_assert_str_eq(buf, "90m");
+	duration_format(buf, sizeof buf, SEC / 2);
+	ck_assert_str_eq(buf, "500ms");
+	duration_format(buf, sizeof buf, 0);
+	ck_assert_str_eq(buf, "0");
+	duration_format(buf, sizeof buf, 1);
+	ck_assert_str_eq(buf, "1ns");
+}
+END_TEST
+
+/* Durations with units and decimals in the file; bad ones named by file, line and setting. */
+START_TEST(test_duration_settings)
+{
+	struct tf_config c;
+	char *cause;
+
+	load_ok("idle_timeout = \"1h30m\";\n"
+	        "linger = \"0.5s\";\n"
+	        "flush_interval = \"1.5s\";\n"
+	        "max_age = \"2d\";\n",
+	    &c);
+	ck_assert_uint_eq(c.idle_timeout, 5400 * SEC);
+	ck_assert_uint_eq(c.linger, SEC / 2);
+	ck_assert_uint_eq(c.flush_interval, 3 * SEC / 2);
+	ck_assert_uint_eq(c.max_age, 2 * 86400 * SEC);
+	config_free(&c);
+	load_ok("idle_timeout = 90;\nlinger = 0.25;\n", &c);
+	ck_assert_uint_eq(c.idle_timeout, 90 * SEC);
+	ck_assert_uint_eq(c.linger, SEC / 4);
+	config_free(&c);
+
+	cause = load_error(
+	    "snaplen = 100;\nlinger = \"0.5 s\";\nidle_timeout = \"1h30\";\n", 3, "idle_timeout");
+	ck_assert_ptr_nonnull(strstr(cause, "\"1h30\" is not a duration (seconds, or numbers"));
+	free(cause);
+	cause = load_error("\n\nlinger = \"30m1h\";\n", 3, "linger");
+	ck_assert_ptr_nonnull(strstr(cause, "\"30m1h\" is not a duration"));
+	free(cause);
+	cause = load_error("linger = \"1.5h\";\n", 1, "linger");
+	ck_assert_ptr_nonnull(strstr(cause, "1.5h is out of range 0..1h"));
+	free(cause);
+	cause = load_error("idle_timeout = \"0.5s\";\n", 1, "idle_timeout");
+	ck_assert_ptr_nonnull(strstr(cause, "0.5s is out of range 1s..365d"));
+	free(cause);
 }
 END_TEST
 
@@ -806,6 +899,8 @@ config_suite(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_spellings);
+	tcase_add_test(tc, test_duration_parse);
+	tcase_add_test(tc, test_duration_settings);
 	tcase_add_test(tc, test_unknown);
 	tcase_add_test(tc, test_bad_type);
 	tcase_add_test(tc, test_bounds);

@@ -224,6 +224,28 @@ START_TEST(test_command_table)
 }
 END_TEST
 
+/* The client checks a command's options against its declared usage text. */
+START_TEST(test_command_options)
+{
+	const struct cmd_entry *list = cmd_find("list"), *labels = cmd_find("labels");
+
+	ck_assert_int_eq(cmd_option(list, "--active"), 0);
+	ck_assert_int_eq(cmd_option(list, "--finished"), 0);
+	ck_assert_int_eq(cmd_option(list, "--host"), 1);
+	ck_assert_int_eq(cmd_option(list, "--port"), 1);
+	ck_assert_int_eq(cmd_option(list, "--label"), 1);
+	ck_assert_int_eq(cmd_option(list, "--limit"), 1);
+	ck_assert_int_eq(cmd_option(list, "--lim"), -1);
+	ck_assert_int_eq(cmd_option(list, "--json"), -1);
+	ck_assert_int_eq(cmd_option(list, "--"), -1);
+	ck_assert_int_eq(cmd_option(list, "-a"), -1);
+	ck_assert_int_eq(cmd_option(list, "ADDR"), -1);
+	ck_assert_int_eq(cmd_option(labels, "--active"), 0);
+	ck_assert_int_eq(cmd_option(cmd_find("show"), "--active"), -1);
+	ck_assert_int_eq(cmd_option(cmd_find("stats"), "--active"), -1);
+}
+END_TEST
+
 static Suite *
 proto_suite(void)
 {
@@ -238,6 +260,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_reply_header);
 	tcase_add_test(tc, test_exit_decode);
 	tcase_add_test(tc, test_command_table);
+	tcase_add_test(tc, test_command_options);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -307,6 +307,17 @@ EOF
 	)
 	[ "$recs" -eq "$packets" ] || check_fail "submit: $f0 holds $recs packets, list said $packets"
 	ok "submit: $(py "$WORK/submit.json" "J['count']") flows filed, the listed ones among them"
+	# show takes the file as ls shows it, path and extension included.
+	ctl show "$spool/$f0" >"$WORK/show-file.txt" 2>&1 || check_fail "show $spool/$f0 failed"
+	[ "$(head -n 1 "$WORK/show-file.txt")" = "$label" ] && grep -q "(finished, submit)" \
+	    "$WORK/show-file.txt" || check_fail "show $spool/$f0: $(head -c 300 "$WORK/show-file.txt")"
+	# The human list: finished flows in a table of their own, with their reason.
+	ctl list --finished --port "$port" >"$WORK/list-fin.txt" ||
+	    check_fail "list --finished failed"
+	grep -qE '^STARTED +DURATION +REASON ' "$WORK/list-fin.txt" &&
+	    grep -qE "^[0-9-]{10} [0-9:]{8} +[0-9.]+s +submit .*$label" "$WORK/list-fin.txt" ||
+	    check_fail "list --finished: no REASON submit for $label: $(head -c 400 "$WORK/list-fin.txt")"
+	ok "show by spool path; list --finished with DURATION and REASON"
 fi
 ctl_json "$WORK/after.json" list --active --port "$port"
 [ "$(py "$WORK/after.json" "J['count']")" -eq 0 ] || check_fail "flows still active after submit"
@@ -384,7 +395,9 @@ done
 chmod 0660 "$sock"
 ok "permissions: read-only for the group, submit and reload for root, outsiders refused by the daemon"
 
-# 7. Exit codes of the client itself.
+# 7. Exit codes of the client itself; -c takes the socket from the config file.
+TRACEFLOWD=$TRACEFLOWD "$TRACEFLOWCTL" -c "$conf" version >/dev/null 2>"$WORK/c.err" ||
+    check_fail "traceflowctl -c $conf version: $(cat "$WORK/c.err")"
 rc=0
 ctl no-such-command 2>/dev/null || rc=$?
 [ "$rc" -eq 2 ] || check_fail "unknown command: rc $rc (2 expected)"
