@@ -525,7 +525,7 @@ active_entry(struct control *ctl, const struct flow *f, uint64_t now, int with_f
 	json_t *o;
 
 	o = index_entry(
-	    f, NULL, engine_source_name(ctl->engine, f->key.iface), cfg->nanosecond, with_frames);
+	    f, NULL, engine_source_name(ctl->engine, f->iface), cfg->nanosecond, with_frames);
 	/* A torn-down flow lingers for trailing packets: its reason is known already. */
 	json_object_set_new(o, "state", json_string(closing ? "closing" : "active"));
 	json_object_set_new(
