@@ -1358,7 +1358,8 @@ config_args(struct tf_config *c, const struct config_arg *args, size_t n, char *
 			if (strcmp(args[i].name, e->name) != 0)
 				continue;
 			xasprintf(cause, "%s %s sets %s; %s %s also given", compat->option,
-			    word_name(ce->words, c->compat), e->name, args[i].option, args[i].value);
+			    word_name(ce->words, c->compat), e->name, args[i].option,
+			    args[i].value);
 			config_free(c);
 			return -1;
 		}
@@ -1563,6 +1564,9 @@ config_print(FILE *fp, const struct tf_config *c)
 	size_t i;
 
 	for (i = 0; i < CFG_N; i++) {
+		/* What the preset set stays a comment: read back, it would clash. */
+		if (c->compat != CONFIG_COMPAT_NONE && preset_sets(&cfg_table[i]))
+			fputs("# set by compat: ", fp);
 		fprintf(fp, "%s = ", cfg_table[i].name);
 		print_value(fp, &cfg_table[i], c);
 		fputs(";\n", fp);
@@ -1629,7 +1633,8 @@ config_sample(FILE *fp)
 		print_kind(fp, e);
 		/* Set, it would clash with compat = "pcapkit": shown commented out. */
 		if (preset_sets(e))
-			fputs("# compat = \"pcapkit\" sets it: uncomment only without compat\n# ", fp);
+			fputs("# compat = \"pcapkit\" sets it: uncomment only without compat\n# ",
+			    fp);
 		fprintf(fp, "%s = ", e->name);
 		print_value(fp, e, &def);
 		fputs(";\n", fp);

@@ -114,8 +114,8 @@ key_hash(const struct flow_key *k, uint64_t seed)
  * sender; dir is 0 when the packet comes from a.
  */
 static void
-key_make(const struct flow_config *cfg, const struct packet *p, uint32_t iface,
-    struct flow_key *k, uint8_t *dir)
+key_make(const struct flow_config *cfg, const struct packet *p, uint32_t iface, struct flow_key *k,
+    uint8_t *dir)
 {
 	int c = -1;
 
@@ -352,7 +352,7 @@ flow_create(struct flow_table *t, const struct flow_key *k, uint32_t b, const st
 	f->id = ++t->next_id;
 	f->first = f->seg_first = p->ts;
 	f->iface = iface;
-	f->label_time = (uint8_t)t->cfg.label_time;
+	f->ltime = (uint8_t)t->cfg.label_time;
 	if (t->cfg.key_mode == FLOW_KEY_DIRECTIONAL)
 		f->init = 0; /* the sender is side a */
 	else if (is_pure_syn(p))
@@ -581,7 +581,8 @@ flowtab_expire(struct flow_table *t, uint64_t now)
 	if (now > t->clock)
 		t->clock = now;
 	now = t->clock;
-	while (t->cfg.idle_ns != 0 && (f = t->open.head) != NULL && f->touch + t->cfg.idle_ns <= now)
+	while (
+	    t->cfg.idle_ns != 0 && (f = t->open.head) != NULL && f->touch + t->cfg.idle_ns <= now)
 		flow_finish(t, f, FLOW_R_IDLE);
 	while ((f = t->linger.head) != NULL && f->touch + t->cfg.linger_ns <= now)
 		flow_finish(t, f, f->reason);

@@ -118,8 +118,8 @@ struct flow {
 	uint8_t init;    /* 0 if side a initiated (sent the SYN, or the first packet), else 1 */
 	uint16_t suffix; /* label suffix when a file name was taken; owned by the writer */
 	uint8_t dir;     /* side that sent the packet just classified (0 = a) */
-	uint8_t label_time; /* enum label_time_mode, the table's when the flow started */
-	uint32_t iface;     /* input of the first packet (key.iface may be 0: bare key) */
+	uint8_t ltime;   /* label time, enum label_time_mode: the table's when it started */
+	uint32_t iface;  /* input of the first packet (key.iface is 0 in a bare key) */
 
 	void *wstate; /* the writer's per-flow state; opaque here */
 };

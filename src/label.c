@@ -165,10 +165,9 @@ label_make(char *buf, const struct flow *f, int nanosecond)
 
 	label_addr(src, sizeof src, f->key.af, flow_src(f, &sport), 1);
 	label_addr(dst, sizeof dst, f->key.af, flow_dst(f, &dport), 1);
-	if (f->label_time == LABEL_TIME_SHORTEST)
+	if (f->ltime == LABEL_TIME_SHORTEST)
 		/* The time the output files carry: microseconds unless nanosecond. */
-		label_time_shortest(
-		    ts, sizeof ts, nanosecond ? f->first : f->first / 1000 * 1000);
+		label_time_shortest(ts, sizeof ts, nanosecond ? f->first : f->first / 1000 * 1000);
 	else
 		label_time(ts, sizeof ts, f->first, nanosecond);
 	if (f->suffix)
