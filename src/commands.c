@@ -243,8 +243,8 @@ active_entry(struct commands *cmds, const struct flow *f, uint64_t now, int with
 	int closing = f->state != FLOW_OPEN;
 	json_t *o;
 
-	o = index_entry(f, NULL, cmds->svc.iface_name(cmds->svc.arg, f->key.iface), cfg->nanosecond,
-	    with_frames);
+	o = index_entry(
+	    f, NULL, cmds->svc.iface_name(cmds->svc.arg, f->iface), cfg->nanosecond, with_frames);
 	/* A torn-down flow lingers for trailing packets: its reason is known already. */
 	json_object_set_new(o, "state", json_string(closing ? "closing" : "active"));
 	json_object_set_new(

@@ -124,6 +124,24 @@ static const struct cfg_word words_flow_end[] = {
 	{ NULL, 0, 0 },
 };
 
+static const struct cfg_word words_flow_key[] = {
+	{ "connection", FLOW_KEY_CONNECTION, 0 },
+	{ "directional", FLOW_KEY_DIRECTIONAL, 0 },
+	{ NULL, 0, 0 },
+};
+
+static const struct cfg_word words_label_time[] = {
+	{ "fixed", LABEL_TIME_FIXED, 0 },
+	{ "shortest", LABEL_TIME_SHORTEST, 0 },
+	{ NULL, 0, 0 },
+};
+
+static const struct cfg_word words_compat[] = {
+	{ "none", CONFIG_COMPAT_NONE, 0 },
+	{ "pcapkit", CONFIG_COMPAT_PCAPKIT, 0 },
+	{ NULL, 0, 0 },
+};
+
 static const struct cfg_word words_log_level[] = {
 	{ "error", LOG_LVL_ERR, 0 },
 	{ "warning", LOG_LVL_WARN, 0 },
@@ -163,9 +181,18 @@ static const struct cfg_entry cfg_table[] = {
 	{ NULL, "byteorder", CT_ENUM, F(byteorder_big), 0, 0, NULL, 0, 0, CF_NORELOAD, words_byteorder,
 	  "Byte order of pcap files." },
 
-	{ "Flows and files", "flow_end", CT_ENUM, F(flow_end), 0, FLOW_END_TEARDOWN, NULL, 0, 0, 0,
+	{ "Flows and files", "compat", CT_ENUM, F(compat), 0, CONFIG_COMPAT_NONE, NULL, 0, 0,
+	  CF_NORELOAD, words_compat,
+	  "pcapkit: the files, labels and index pcapkit makes (traceflowd(8)); none: our rules." },
+	{ NULL, "flow_end", CT_ENUM, F(flow_end), 0, FLOW_END_TEARDOWN, NULL, 0, 0, 0,
 	  words_flow_end,
 	  "teardown: FIN both ways and ACK, or RST, then linger; first-fin: the first FIN ends it." },
+	{ NULL, "flow_key", CT_ENUM, F(flow_key), 0, FLOW_KEY_CONNECTION, NULL, 0, 0, CF_NORELOAD,
+	  words_flow_key,
+	  "connection: both directions in one flow; directional: each direction its own flow." },
+	{ NULL, "label_time", CT_ENUM, F(label_time), 0, LABEL_TIME_FIXED, NULL, 0, 0, CF_NORELOAD,
+	  words_label_time,
+	  "Label times: fixed, 6 or 9 decimals; shortest, as Python writes the float (pcapkit)." },
 	{ NULL, "idle_timeout", CT_DURATION, F(idle_timeout), 0, 300 * SEC, NULL, SEC, 365 * DAY, 0,
 	  NULL, "A flow with no packet for this long ends." },
 	{ NULL, "linger", CT_DURATION, F(linger), 0, 2 * SEC, NULL, 0, HOUR, 0, NULL,
@@ -222,9 +249,29 @@ static const struct cfg_entry cfg_table[] = {
 	  CF_NORELOAD, NULL,
 	  "Records waiting for the collector at most; beyond, they are counted as lost." },
 };
+
+/*
+ * compat = "pcapkit": the settings it sets and to what, so that the output
+ * is pcapkit's (and a key without VLAN or interface, config_flow_rule). The
+ * offline ones only offline: pcapkit has no timeout and no segments, but
+ * the daemon keeps both as its bounds on memory and file size.
+ */
+static const struct cfg_preset {
+	const char *name;
+	uint64_t value;
+	int offline;
+} preset_pcapkit[] = {
+	{ "flow_end", FLOW_END_FIRST_FIN, 0 },
+	{ "flow_key", FLOW_KEY_DIRECTIONAL, 0 },
+	{ "label_time", LABEL_TIME_SHORTEST, 0 },
+	{ "idle_timeout", 0, 1 }, /* 0: none (flow.h) */
+	{ "segment_packets", 0, 1 },
+	{ "segment_size", 0, 1 },
+};
 /* clang-format on */
 
-#define CFG_N (sizeof cfg_table / sizeof cfg_table[0])
+#define CFG_N    (sizeof cfg_table / sizeof cfg_table[0])
+#define PRESET_N (sizeof preset_pcapkit / sizeof preset_pcapkit[0])
 
 /* --- fields -------------------------------------------------------------- */
 
@@ -903,17 +950,12 @@ read_mode(
 	return check_range(e, *v, shown, why);
 }
 
+/* One of the setting's words (or an alias) into *v. */
 static int
-read_enum(const struct cfg_entry *e, const config_setting_t *s, int *v, char **why)
+parse_word(const struct cfg_entry *e, const char *str, int *v, char **why)
 {
 	const struct cfg_word *w;
-	const char *str;
 
-	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		xasprintf(why, "expects one of %s, not %s", word_list(e->words), type_name(s));
-		return -1;
-	}
-	str = config_setting_get_string(s);
 	for (w = e->words; w->word != NULL; w++) {
 		if (strcmp(w->word, str) == 0) {
 			*v = w->value;
@@ -922,6 +964,16 @@ read_enum(const struct cfg_entry *e, const config_setting_t *s, int *v, char **w
 	}
 	xasprintf(why, "unknown word \"%s\" (allowed: %s)", str, word_list(e->words));
 	return -1;
+}
+
+static int
+read_enum(const struct cfg_entry *e, const config_setting_t *s, int *v, char **why)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		xasprintf(why, "expects one of %s, not %s", word_list(e->words), type_name(s));
+		return -1;
+	}
+	return parse_word(e, config_setting_get_string(s), v, why);
 }
 
 /* Whether the filter compiles for one of the link types the daemon captures. */
@@ -1174,6 +1226,119 @@ read_root(const char *path, const config_setting_t *root, struct tf_config *c, c
 	return r;
 }
 
+/* --- presets ------------------------------------------------------------ */
+
+/* The value as the user wrote it, for messages: the word of an enum. */
+static void
+value_text(const struct cfg_entry *e, const struct tf_config *c, char *buf, size_t len)
+{
+	if (e->type == CT_ENUM)
+		snprintf(buf, len, "%s", word_name(e->words, *field_int(e, c)));
+	else if (e->type == CT_DURATION || e->type == CT_SIZE)
+		fmt_number(e, buf, len, *field_u64(e, c));
+	else if (e->type == CT_COUNT)
+		snprintf(buf, len, "%" PRIu64, *field_u64(e, c));
+	else
+		snprintf(buf, len, "?");
+}
+
+static void
+set_preset(const struct cfg_entry *e, struct tf_config *c, uint64_t value)
+{
+	if (e->type == CT_ENUM)
+		*field_int(e, c) = (int)value;
+	else
+		*field_u64(e, c) = value;
+}
+
+/* Whether compat = pcapkit in a file sets e (offline-only ones it does not). */
+static int
+preset_sets(const struct cfg_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < PRESET_N; i++)
+		if (!preset_pcapkit[i].offline && strcmp(preset_pcapkit[i].name, e->name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * compat = pcapkit in a file: its settings take the preset's values; one of
+ * them set in the file too is an error naming both places.
+ */
+static int
+apply_preset_file(const char *path, const config_setting_t *root, struct tf_config *c, char **cause)
+{
+	const config_setting_t *cs, *s;
+	const struct cfg_entry *ce = find_entry("compat"), *e;
+	const char *file;
+	char shown[64], *why;
+	size_t i;
+
+	if (c->compat == CONFIG_COMPAT_NONE)
+		return 0;
+	cs = config_setting_get_member(root, "compat");
+	for (i = 0; i < PRESET_N; i++) {
+		if (preset_pcapkit[i].offline)
+			continue;
+		e = find_entry(preset_pcapkit[i].name);
+		if ((s = config_setting_get_member(root, e->name)) != NULL) {
+			file = config_setting_source_file(s);
+			value_text(e, c, shown, sizeof shown);
+			xasprintf(&why, "compat = %s sets %s; %s = %s also set at %s:%u",
+			    word_name(ce->words, c->compat), e->name, e->name, shown,
+			    file != NULL ? file : path, config_setting_source_line(s));
+			setting_error(path, cs, why, cause);
+			free(why);
+			return -1;
+		}
+		set_preset(e, c, preset_pcapkit[i].value);
+	}
+	return 0;
+}
+
+int
+config_args(struct tf_config *c, const struct config_arg *args, size_t n, char **cause)
+{
+	const struct cfg_entry *e, *ce = find_entry("compat");
+	const struct config_arg *compat = NULL;
+	char *why = NULL;
+	size_t i, j;
+
+	config_defaults(c);
+	for (i = 0; i < n; i++) {
+		if ((e = find_entry(args[i].name)) == NULL)
+			fatalx("config_args: no setting %s", args[i].name);
+		if (e->type != CT_ENUM) /* a number: the caller parsed it */
+			continue;
+		if (parse_word(e, args[i].value, field_int(e, c), &why) == -1) {
+			xasprintf(cause, "%s: %s", args[i].option, why);
+			free(why);
+			config_free(c);
+			return -1;
+		}
+		if (e == ce)
+			compat = &args[i];
+	}
+	if (c->compat == CONFIG_COMPAT_NONE)
+		return 0;
+	for (j = 0; j < PRESET_N; j++) {
+		e = find_entry(preset_pcapkit[j].name);
+		for (i = 0; i < n; i++) {
+			if (strcmp(args[i].name, e->name) != 0)
+				continue;
+			xasprintf(cause, "%s %s sets %s; %s %s also given", compat->option,
+			    word_name(ce->words, c->compat), e->name, args[i].option,
+			    args[i].value);
+			config_free(c);
+			return -1;
+		}
+		set_preset(e, c, preset_pcapkit[j].value);
+	}
+	return 0;
+}
+
 int
 config_load(const char *path, struct tf_config *c, char **cause)
 {
@@ -1202,8 +1367,8 @@ config_load(const char *path, struct tf_config *c, char **cause)
 			    config_error_line(&cf), config_error_text(&cf));
 		else
 			xasprintf(cause, "%s: %s", path, config_error_text(&cf));
-	} else
-		r = read_root(path, config_root_setting(&cf), c, cause);
+	} else if ((r = read_root(path, config_root_setting(&cf), c, cause)) == 0)
+		r = apply_preset_file(path, config_root_setting(&cf), c, cause);
 	config_destroy(&cf);
 	if (r == -1)
 		config_free(c);
@@ -1370,6 +1535,9 @@ config_print(FILE *fp, const struct tf_config *c)
 	size_t i;
 
 	for (i = 0; i < CFG_N; i++) {
+		/* What the preset set stays a comment: read back, it would clash. */
+		if (c->compat != CONFIG_COMPAT_NONE && preset_sets(&cfg_table[i]))
+			fputs("# set by compat: ", fp);
 		fprintf(fp, "%s = ", cfg_table[i].name);
 		print_value(fp, &cfg_table[i], c);
 		fputs(";\n", fp);
@@ -1434,6 +1602,10 @@ config_sample(FILE *fp)
 			fprintf(fp, "\n# --- %s ---\n", e->section);
 		fprintf(fp, "\n# %s\n", e->doc);
 		print_kind(fp, e);
+		/* Set, it would clash with compat = "pcapkit": shown commented out. */
+		if (preset_sets(e))
+			fputs("# compat = \"pcapkit\" sets it: uncomment only without compat\n# ",
+			    fp);
 		fprintf(fp, "%s = ", e->name);
 		print_value(fp, e, &def);
 		fputs(";\n", fp);
@@ -1505,9 +1677,9 @@ config_to_engine(const struct tf_config *c, struct engine_config *e)
 	e->flow.idle_ns = c->idle_timeout;
 	e->flow.linger_ns = c->linger;
 	e->flow.max_flows = (uint32_t)c->max_flows;
-	e->flow.end_mode = c->flow_end;
 	e->flow.seg_packets = (uint32_t)c->segment_packets;
 	e->flow.seg_size = c->segment_size;
+	config_flow_rule(c, &e->flow);
 	e->writer.format = c->format;
 	e->writer.big = c->byteorder_big;
 	e->writer.nanosecond = c->nanosecond;
@@ -1523,4 +1695,19 @@ config_to_engine(const struct tf_config *c, struct engine_config *e)
 	e->export.pen = (uint32_t)c->ipfix_pen;
 	e->export.refresh_ns = c->ipfix_template_refresh;
 	e->export.queue_max = c->ipfix_queue;
+}
+
+void
+config_flow_rule(const struct tf_config *c, struct flow_config *f)
+{
+	f->end_mode = c->flow_end;
+	f->key_mode = c->flow_key;
+	f->label_time = c->label_time;
+	if (c->compat == CONFIG_COMPAT_NONE)
+		return;
+	/* pcapkit keys by (src, srcport, dst, dstport) alone: no VLAN, no interface. */
+	f->key_bare = 1;
+	f->idle_ns = c->idle_timeout;
+	f->seg_packets = (uint32_t)c->segment_packets;
+	f->seg_size = c->segment_size;
 }

@@ -20,6 +20,9 @@
 #endif
 #define CONFIG_PATH SYSCONFDIR "/traceflow.conf"
 
+/* Setting compat: a preset of other settings, so that the output is another tool's. */
+enum config_compat { CONFIG_COMPAT_NONE = 0, CONFIG_COMPAT_PCAPKIT };
+
 struct tf_config {
 	/* Capture. */
 	char **interfaces; /* default: one entry "any" */
@@ -37,7 +40,10 @@ struct tf_config {
 	int byteorder_big; /* setting "byteorder": little (0) or big (1) */
 
 	/* Flows and files. */
+	int compat;            /* enum config_compat */
 	int flow_end;          /* enum flow_end_mode */
+	int flow_key;          /* enum flow_key_mode */
+	int label_time;        /* enum label_time_mode */
 	uint64_t idle_timeout; /* ns */
 	uint64_t linger;       /* ns */
 	uint64_t max_flows;
@@ -105,5 +111,32 @@ json_t *config_json(const struct tf_config *c);
 
 /* Fill e from c (starting from engine_defaults); outdir points into c. */
 void config_to_engine(const struct tf_config *c, struct engine_config *e);
+
+/*
+ * The command line's way into the table (offline mode reads no file): one
+ * setting given by an option. A word setting's value is checked and set by
+ * the table; a number the caller parsed itself is named only so that the
+ * preset's conflicts see it.
+ */
+struct config_arg {
+	const char *name;   /* the setting, "flow_key" */
+	const char *value;  /* as given: "directional", "300" */
+	const char *option; /* "--flow-key", for messages */
+};
+
+/*
+ * Offline: c from the defaults and args, then the preset c->compat applied
+ * with its offline-only part (no idle timeout, no segments: pcapkit has
+ * neither). -1 and *cause for a bad word, or for a setting the preset
+ * overrides that args also give ("--compat pcapkit sets flow_end;
+ * --flow-end teardown also given").
+ */
+int config_args(struct tf_config *c, const struct config_arg *args, size_t n, char **cause);
+
+/*
+ * The flow rule of c into f: end, key and label time; with a preset also the
+ * idle timeout and segment bounds it set (config_args: none offline).
+ */
+void config_flow_rule(const struct tf_config *c, struct flow_config *f);
 
 #endif

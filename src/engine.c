@@ -42,7 +42,7 @@ on_segment_done(struct flow *f, void *arg)
 	struct index_record *rec = xmalloc(sizeof *rec);
 	const char *iface;
 
-	iface = f->key.iface < e->nsources ? e->source_names[f->key.iface] : NULL;
+	iface = f->iface < e->nsources ? e->source_names[f->iface] : NULL;
 	/* Without frame numbers: the writer adds them to the line as text. */
 	index_record_make(rec, f, iface, e->cfg.writer.nanosecond);
 	writer_finish_entry(e->writer, f, rec, f->reason != FLOW_R_ROTATE);

@@ -109,16 +109,22 @@ key_hash(const struct flow_key *k, uint64_t seed)
 	return h ^ (h >> 29);
 }
 
-/* Side a is the lower (address, port) pair; dir is 0 when the packet comes from a. */
+/*
+ * Side a is the lower (address, port) pair, or with a directional key the
+ * sender; dir is 0 when the packet comes from a.
+ */
 static void
-key_make(const struct packet *p, uint32_t iface, struct flow_key *k, uint8_t *dir)
+key_make(const struct flow_config *cfg, const struct packet *p, uint32_t iface, struct flow_key *k,
+    uint8_t *dir)
 {
-	int c;
+	int c = -1;
 
 	memset(k, 0, sizeof *k);
-	c = memcmp(p->src, p->dst, sizeof p->src);
-	if (c == 0)
-		c = (p->srcport > p->dstport) - (p->srcport < p->dstport);
+	if (cfg->key_mode != FLOW_KEY_DIRECTIONAL) {
+		c = memcmp(p->src, p->dst, sizeof p->src);
+		if (c == 0)
+			c = (p->srcport > p->dstport) - (p->srcport < p->dstport);
+	}
 	if (c <= 0) {
 		memcpy(k->a, p->src, 16);
 		memcpy(k->b, p->dst, 16);
@@ -132,10 +138,12 @@ key_make(const struct packet *p, uint32_t iface, struct flow_key *k, uint8_t *di
 		k->bport = p->srcport;
 		*dir = 1;
 	}
+	k->af = p->af;
+	if (cfg->key_bare)
+		return;
 	memcpy(k->vlan, p->vlan, sizeof k->vlan);
 	k->nvlan = p->nvlan;
 	k->iface = iface;
-	k->af = p->af;
 }
 
 struct flow_table *
@@ -156,9 +164,13 @@ void
 flowtab_setconfig(struct flow_table *t, const struct flow_config *cfg)
 {
 	uint64_t seed = t->cfg.seed;
+	int key_mode = t->cfg.key_mode, key_bare = t->cfg.key_bare;
 
 	t->cfg = *cfg;
-	t->cfg.seed = seed; /* the buckets were laid out with the old seed */
+	/* The buckets were laid out with the old seed, the flows keyed the old way. */
+	t->cfg.seed = seed;
+	t->cfg.key_mode = key_mode;
+	t->cfg.key_bare = key_bare;
 }
 
 static void
@@ -284,6 +296,15 @@ is_pure_syn(const struct packet *p)
 	return (p->flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) == TCPF_SYN;
 }
 
+/* Does the packet open its flow? A directional flow also opens with a SYN-ACK. */
+static int
+is_opening(const struct flow_table *t, const struct packet *p)
+{
+	if (t->cfg.key_mode == FLOW_KEY_DIRECTIONAL)
+		return (p->flags & (TCPF_SYN | TCPF_RST)) == TCPF_SYN;
+	return is_pure_syn(p);
+}
+
 /*
  * Does this packet open a new connection on a tuple that has a flow? Returns
  * the reason the old flow ends, or FLOW_R_NONE when the packet belongs to it.
@@ -292,13 +313,16 @@ is_pure_syn(const struct packet *p)
  * a retransmitted SYN (same ISN) does not.
  */
 static enum flow_reason
-starts_new(const struct flow *f, const struct packet *p, uint8_t dir)
+starts_new(const struct flow_table *t, const struct flow *f, const struct packet *p, uint8_t dir)
 {
 	uint8_t isnflag = dir ? FLOWF_ISN_B : FLOWF_ISN_A;
 
 	if (f->state == FLOW_CLOSED)
 		return f->reason;
-	if (!is_pure_syn(p))
+	/* pcapkit's rule, directional first-fin: only a FIN ends a flow, never a SYN. */
+	if (t->cfg.key_mode == FLOW_KEY_DIRECTIONAL && t->cfg.end_mode == FLOW_END_FIRST_FIN)
+		return FLOW_R_NONE;
+	if (!is_opening(t, p))
 		return FLOW_R_NONE;
 	if (f->state == FLOW_LINGER)
 		return f->reason;
@@ -310,8 +334,8 @@ starts_new(const struct flow *f, const struct packet *p, uint8_t dir)
 }
 
 static struct flow *
-flow_create(
-    struct flow_table *t, const struct flow_key *k, uint32_t b, const struct packet *p, uint8_t dir)
+flow_create(struct flow_table *t, const struct flow_key *k, uint32_t b, const struct packet *p,
+    uint8_t dir, uint32_t iface)
 {
 	struct flow *f;
 
@@ -327,13 +351,17 @@ flow_create(
 	f->key = *k;
 	f->id = ++t->next_id;
 	f->first = f->seg_first = p->ts;
-	if (is_pure_syn(p))
+	f->iface = iface;
+	f->ltime = (uint8_t)t->cfg.label_time;
+	if (t->cfg.key_mode == FLOW_KEY_DIRECTIONAL)
+		f->init = 0; /* the sender is side a */
+	else if (is_pure_syn(p))
 		f->init = dir;
 	else if ((p->flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK))
 		f->init = !dir; /* the SYN was missed; its sender is this packet's target */
 	else
 		f->init = dir;
-	if (!is_pure_syn(p))
+	if (!is_opening(t, p))
 		f->flags |= FLOWF_PARTIAL;
 	f->hnext = t->buckets[b];
 	t->buckets[b] = f;
@@ -466,6 +494,8 @@ track_state(struct flow_table *t, struct flow *f, const struct packet *p, uint8_
 		return;
 	if (p->flags & TCPF_RST)
 		enter_linger(t, f, FLOW_R_RST);
+	else if (t->cfg.key_mode == FLOW_KEY_DIRECTIONAL && (p->flags & TCPF_FIN))
+		enter_linger(t, f, FLOW_R_FIN); /* the peer's FIN and ACK are another flow's */
 	else if ((f->flags & all) == all)
 		enter_linger(t, f, FLOW_R_FIN);
 }
@@ -525,15 +555,15 @@ flowtab_packet(struct flow_table *t, const struct packet *p, uint32_t iface, uin
 
 	if (now > t->clock)
 		t->clock = now;
-	key_make(p, iface, &k, &dir);
+	key_make(&t->cfg, p, iface, &k, &dir);
 	b = bucket_of(t, &k);
 	f = table_lookup(t, &k, b);
-	if (f != NULL && (r = starts_new(f, p, dir)) != FLOW_R_NONE) {
+	if (f != NULL && (r = starts_new(t, f, p, dir)) != FLOW_R_NONE) {
 		flow_finish(t, f, r);
 		f = NULL;
 	}
 	if (f == NULL)
-		f = flow_create(t, &k, b, p, dir);
+		f = flow_create(t, &k, b, p, dir, iface);
 	f->dir = dir;
 	flow_account(t, f, p);
 	track_state(t, f, p, dir);
@@ -555,7 +585,8 @@ flowtab_expire(struct flow_table *t, uint64_t now)
 	if (now > t->clock)
 		t->clock = now;
 	now = t->clock;
-	while ((f = t->open.head) != NULL && f->touch + t->cfg.idle_ns <= now)
+	while (
+	    t->cfg.idle_ns != 0 && (f = t->open.head) != NULL && f->touch + t->cfg.idle_ns <= now)
 		flow_finish(t, f, FLOW_R_IDLE);
 	while ((f = t->linger.head) != NULL && f->touch + t->cfg.linger_ns <= now)
 		flow_finish(t, f, f->reason);
@@ -566,7 +597,7 @@ flowtab_next_due(const struct flow_table *t)
 {
 	uint64_t due = UINT64_MAX;
 
-	if (t->open.head != NULL)
+	if (t->open.head != NULL && t->cfg.idle_ns != 0)
 		due = t->open.head->touch + t->cfg.idle_ns;
 	if (t->linger.head != NULL && t->linger.head->touch + t->cfg.linger_ns < due)
 		due = t->linger.head->touch + t->cfg.linger_ns;

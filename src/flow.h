@@ -1,7 +1,9 @@
 /*
  * flow.h: the flow table. One flow per TCP connection, both directions,
  * keyed canonically by address family, both endpoints, VLAN tags and input
- * interface. Decides when a connection starts and ends; knows nothing of
+ * interface; or (flow_key = directional, pcapkit's rule) one flow per
+ * direction, keyed (src, srcport, dst, dstport), optionally without VLAN
+ * and interface. Decides when a connection starts and ends; knows nothing of
  * files. Pure: no I/O, no clock of its own (time comes with each call), so
  * the same code serves a capture file and a live interface.
  */
@@ -33,9 +35,22 @@ enum flow_reason {
  * Teardown: FIN both ways and the last one acknowledged, or an RST; then
  * linger. First-fin (pcapkit's rule): the first FIN ends the flow, that
  * packet included, whatever came before it (an RST ends nothing, and nothing
- * lingers): the packet after the FIN starts a new flow on the tuple.
+ * lingers): the packet after the FIN starts a new flow on the tuple. With a
+ * directional key first-fin is pcapkit's rule whole: a SYN ends nothing
+ * either (no port-reuse detection).
  */
 enum flow_end_mode { FLOW_END_TEARDOWN = 0, FLOW_END_FIRST_FIN };
+
+/*
+ * Connection: both directions in one flow, side a the lower endpoint.
+ * Directional (pcapkit): each direction its own flow, side a its sender (so
+ * init is always 0); teardown then means this direction's FIN or an RST,
+ * then linger, since the peer's FIN is another flow's.
+ */
+enum flow_key_mode { FLOW_KEY_CONNECTION = 0, FLOW_KEY_DIRECTIONAL };
+
+/* How a flow's label writes its time (label.h), fixed when the flow starts. */
+enum label_time_mode { LABEL_TIME_FIXED = 0, LABEL_TIME_SHORTEST };
 
 enum flow_state {
 	FLOW_OPEN = 0,
@@ -43,7 +58,11 @@ enum flow_state {
 	FLOW_CLOSED  /* first-fin mode: ends right after the current packet */
 };
 
-/* Canonical key: side a is the lower (address, port); no padding holes. */
+/*
+ * Canonical key: side a is the lower (address, port), or the sender with a
+ * directional key; no padding holes. VLAN tags and interface are zero in a
+ * bare key (pcapkit's, which has neither).
+ */
 struct flow_key {
 	uint8_t a[16];
 	uint8_t b[16];
@@ -102,18 +121,23 @@ struct flow {
 	uint16_t suffix; /* label suffix when a file name was taken; owned by the writer */
 	uint8_t dir;     /* side that sent the packet just classified (0 = a) */
 	uint8_t seg_tcpflags; /* union of the segment's TCP flags */
+	uint8_t ltime;        /* label time, enum label_time_mode: the table's when it started */
+	uint32_t iface;       /* input of the first packet (key.iface is 0 in a bare key) */
 
 	void *wstate; /* the writer's per-flow state; opaque here */
 };
 
 struct flow_config {
-	uint64_t idle_ns;     /* idle timeout */
+	uint64_t idle_ns;     /* idle timeout; 0 = none (offline pcapkit compatibility) */
 	uint64_t linger_ns;   /* linger after teardown */
 	uint32_t max_flows;   /* longest-idle flow evicted beyond this */
 	int end_mode;         /* enum flow_end_mode */
 	uint32_t seg_packets; /* a flow goes on in a new segment beyond this; 0 = no bound */
 	uint64_t seg_size;    /* ... or beyond this many bytes of pcap records; 0 = no bound */
 	uint64_t seed;        /* hash seed (random in the daemon: no flooding a chain) */
+	int key_mode;         /* enum flow_key_mode; not changed by flowtab_setconfig */
+	int key_bare;         /* no VLAN tags, no interface in the key; ditto */
+	int label_time;       /* enum label_time_mode, given to each new flow */
 };
 
 /*
@@ -127,6 +151,7 @@ struct flow_table;
 
 struct flow_table *flowtab_new(const struct flow_config *cfg, flow_end_cb cb, void *arg);
 void flowtab_free(struct flow_table *t);
+/* New timeouts and limits; the key (key_mode, key_bare, seed) stays the table's. */
 void flowtab_setconfig(struct flow_table *t, const struct flow_config *cfg);
 
 /*

@@ -1,6 +1,8 @@
 /* label.c: flow labels and the address and time formats they use. */
 #include <arpa/inet.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -35,6 +37,125 @@ label_time(char *buf, size_t len, uint64_t ts_ns, int nanosecond)
 		    (unsigned long long)(frac / 1000));
 }
 
+/*
+ * The double nearest to ts_ns / 1e9, rounded once, as pcapkit gets it:
+ * float() of the exact Decimal epoch. (sec + frac / 1e9 in doubles would round
+ * twice and miss by an ulp now and then.) strtod rounds correctly; the
+ * daemon never changes LC_NUMERIC, so the point is '.'.
+ */
+static double
+epoch_double(uint64_t ts_ns)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof buf, "%llu.%09llu", (unsigned long long)(ts_ns / 1000000000u),
+	    (unsigned long long)(ts_ns % 1000000000u));
+	return strtod(buf, NULL);
+}
+
+/*
+ * The last digit of the mantissa of a "%.*e" string, one up (carrying, and
+ * "9.9e+09" becomes "1.0e+10"): the candidate just above the nearest one.
+ */
+static void
+bump_last_digit(char *buf, size_t len)
+{
+	char *e = strchr(buf, 'e'), *p;
+	int exp;
+
+	if (e == NULL)
+		return;
+	exp = atoi(e + 1);
+	for (p = e - 1; p >= buf; p--) {
+		if (*p == '.')
+			continue;
+		if (*p != '9') {
+			(*p)++;
+			return;
+		}
+		*p = '0';
+	}
+	/* All nines: 1 and as many zeros, one decade up. */
+	buf[0] = '1';
+	snprintf(e, len - (size_t)(e - buf), "e%+03d", exp + 1);
+}
+
+/*
+ * The shortest significant digits of x that read back to x (1 to 17 of
+ * them), closest to x among those of that length, as David Gay's dtoa mode 0
+ * (Python's repr) picks them. The correctly rounded p digits are the closest
+ * of length p, and they read back whenever any p digits do, but for one case:
+ * x a power of two, whose gap to the next double below is half the gap
+ * above, where the digits one up may read back while the nearest do not.
+ * Returns the number of digits; *decpt places the point (x = 0.DIGITS *
+ * 10^decpt).
+ */
+static int
+shortest_digits(double x, char *digits, int *decpt)
+{
+	char buf[40], *p;
+	int prec, n = 0, exp2;
+
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(buf, sizeof buf, "%.*e", prec - 1, x);
+		if (strtod(buf, NULL) == x)
+			break;
+		if (frexp(x, &exp2) == 0.5) {
+			bump_last_digit(buf, sizeof buf);
+			if (strtod(buf, NULL) == x)
+				break;
+		}
+	}
+	for (p = buf; *p != 'e' && *p != '\0'; p++)
+		if (*p >= '0' && *p <= '9')
+			digits[n++] = *p;
+	while (n > 1 && digits[n - 1] == '0')
+		n--;
+	digits[n] = '\0';
+	*decpt = (*p == 'e' ? atoi(p + 1) : 0) + 1;
+	return n;
+}
+
+void
+label_time_shortest(char *buf, size_t len, uint64_t ts_ns)
+{
+	char digits[20], out[48];
+	double x = epoch_double(ts_ns);
+	int n, decpt, i, o = 0;
+
+	if (x == 0) { /* the epoch itself: "0.0" */
+		snprintf(digits, sizeof digits, "0");
+		n = decpt = 1;
+	} else
+		n = shortest_digits(x, digits, &decpt);
+	/* Python's repr: exponent form when decpt <= -4 or > 16, else positional. */
+	if (decpt <= -4 || decpt > 16) {
+		snprintf(buf, len, "%c%s%se%c%02d", digits[0], n > 1 ? "." : "", digits + 1,
+		    decpt - 1 < 0 ? '-' : '+', abs(decpt - 1));
+		return;
+	}
+	if (decpt <= 0) {
+		out[o++] = '0';
+		out[o++] = '.';
+		for (i = decpt; i < 0; i++)
+			out[o++] = '0';
+		for (i = 0; i < n; i++)
+			out[o++] = digits[i];
+	} else {
+		for (i = 0; i < decpt || i < n; i++) {
+			if (i == decpt)
+				out[o++] = '.';
+			out[o++] = i < n ? digits[i] : '0';
+		}
+		if (decpt >= n) {
+			out[o++] = '.';
+			out[o++] = '0';
+		}
+	}
+	out[o] = '\0';
+	snprintf(buf, len, "%s", out);
+}
+
 size_t
 label_make(char *buf, const struct flow *f, int nanosecond)
 {
@@ -44,7 +165,11 @@ label_make(char *buf, const struct flow *f, int nanosecond)
 
 	label_addr(src, sizeof src, f->key.af, flow_src(f, &sport), 1);
 	label_addr(dst, sizeof dst, f->key.af, flow_dst(f, &dport), 1);
-	label_time(ts, sizeof ts, f->first, nanosecond);
+	if (f->ltime == LABEL_TIME_SHORTEST)
+		/* The time the output files carry: microseconds unless nanosecond. */
+		label_time_shortest(ts, sizeof ts, nanosecond ? f->first : f->first / 1000 * 1000);
+	else
+		label_time(ts, sizeof ts, f->first, nanosecond);
 	if (f->suffix)
 		n = snprintf(
 		    buf, LABEL_MAX, "%s_%u-%s_%u-%s-%u", src, sport, dst, dport, ts, f->suffix);

@@ -47,6 +47,9 @@ static void __attribute__((noreturn)) usage(int status)
 	    "      --microsecond        microsecond timestamps and labels\n"
 	    "                           (default: the input's precision)\n"
 	    "      --flow-end MODE      teardown or first-fin (default teardown)\n"
+	    "      --flow-key KEY       connection or directional (default connection)\n"
+	    "      --label-time STYLE   fixed or shortest (default fixed)\n"
+	    "      --compat pcapkit     pcapkit's files, labels and index (see traceflowd(8))\n"
 	    "      --force              write into a non-empty output folder\n"
 	    "      --layout PATTERN     strftime sub-folder for finished files (default flat)\n"
 	    "      --idle-timeout DUR   end a flow idle this long (default 5m)\n"
@@ -150,6 +153,9 @@ enum {
 	OPT_IPFIX_DOMAIN,
 	OPT_IPFIX_PEN,
 	OPT_PRINTCONF,
+	OPT_FLOWKEY,
+	OPT_LABELTIME,
+	OPT_COMPAT,
 };
 
 static const struct option longopts[] = {
@@ -174,6 +180,9 @@ static const struct option longopts[] = {
     {"observation-domain", required_argument, NULL, OPT_IPFIX_DOMAIN},
     {"ipfix-pen", required_argument, NULL, OPT_IPFIX_PEN},
     {"print-config", required_argument, NULL, OPT_PRINTCONF},
+    {"flow-key", required_argument, NULL, OPT_FLOWKEY},
+    {"label-time", required_argument, NULL, OPT_LABELTIME},
+    {"compat", required_argument, NULL, OPT_COMPAT},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
@@ -212,6 +221,20 @@ join_args(int argc, char **argv)
 	return s;
 }
 
+/*
+ * Settings given by option, for config_args: word settings go through the
+ * config table, and the preset --compat must know what else was given.
+ */
+static struct config_arg cargs[16];
+static size_t ncargs;
+
+static void
+given(const char *name, const char *value, const char *option)
+{
+	if (ncargs < sizeof cargs / sizeof cargs[0])
+		cargs[ncargs++] = (struct config_arg){name, value, option};
+}
+
 static void
 parse_opt(int ch, const char *arg, struct offline_opts *o)
 {
@@ -244,14 +267,16 @@ parse_opt(int ch, const char *arg, struct offline_opts *o)
 		o->nanosecond = ch == OPT_NANO;
 		break;
 	case OPT_FLOWEND:
-		if (strcmp(arg, "teardown") == 0)
-			c->flow.end_mode = FLOW_END_TEARDOWN;
-		else if (strcmp(arg, "first-fin") == 0)
-			c->flow.end_mode = FLOW_END_FIRST_FIN;
-		else {
-			log_warnx("--flow-end: \"%s\" is neither teardown nor first-fin", arg);
-			exit(EXIT_USAGE);
-		}
+		given("flow_end", arg, "--flow-end");
+		break;
+	case OPT_FLOWKEY:
+		given("flow_key", arg, "--flow-key");
+		break;
+	case OPT_LABELTIME:
+		given("label_time", arg, "--label-time");
+		break;
+	case OPT_COMPAT:
+		given("compat", arg, "--compat");
 		break;
 	case OPT_FORCE:
 		o->force = 1;
@@ -262,6 +287,7 @@ parse_opt(int ch, const char *arg, struct offline_opts *o)
 	case OPT_IDLE:
 		c->flow.idle_ns =
 		    dur_arg("--idle-timeout", arg, NS_PER_SEC, 86400 * 365 * NS_PER_SEC);
+		given("idle_timeout", arg, "--idle-timeout");
 		break;
 	case OPT_LINGER:
 		c->flow.linger_ns = dur_arg("--linger", arg, 0, 3600 * NS_PER_SEC);
@@ -274,9 +300,11 @@ parse_opt(int ch, const char *arg, struct offline_opts *o)
 		break;
 	case OPT_SEGPKTS:
 		c->flow.seg_packets = (uint32_t)num_arg("--segment-packets", arg, 1, UINT32_MAX);
+		given("segment_packets", arg, "--segment-packets");
 		break;
 	case OPT_SEGSIZE:
 		c->flow.seg_size = num_arg("--segment-size", arg, 1024, UINT64_MAX);
+		given("segment_size", arg, "--segment-size");
 		break;
 	case OPT_BUFSIZE:
 		c->writer.buffer_total = num_arg("--buffer-size", arg, 65536, UINT64_MAX);
@@ -304,6 +332,21 @@ parse_opt(int ch, const char *arg, struct offline_opts *o)
 	default:
 		usage(EXIT_USAGE);
 	}
+}
+
+/* The flow rule from the word options and --compat, through the config table. */
+static void
+offline_rule(struct offline_opts *o)
+{
+	struct tf_config tc;
+	char *cause = NULL;
+
+	if (config_args(&tc, cargs, ncargs, &cause) == -1) {
+		log_warnx("%s", cause);
+		exit(EXIT_USAGE);
+	}
+	config_flow_rule(&tc, &o->cfg.flow);
+	config_free(&tc);
 }
 
 int
@@ -379,6 +422,7 @@ main(int argc, char **argv)
 		log_warnx("offline mode needs both --read FILE and --output DIR");
 		usage(EXIT_USAGE);
 	}
+	offline_rule(&o);
 	if (optind < argc)
 		o.filter = filter = join_args(argc - optind, argv + optind);
 	/* Offline nobody watches .active/: write buffers out by size alone. */

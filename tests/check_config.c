@@ -77,7 +77,8 @@ load_ok(const char *text, struct tf_config *c)
 	remove_conf();
 }
 
-static char *
+/* Not inlined: GCC 12 then takes the stream's hold on &buf for a dangling pointer. */
+static __attribute__((noinline)) char *
 render(void (*fn)(FILE *, const struct tf_config *), const struct tf_config *c)
 {
 	char *buf = NULL;
@@ -843,7 +844,7 @@ START_TEST(test_json)
 		n++;
 	}
 	ck_assert_uint_eq(json_object_size(o), n);
-	ck_assert_uint_eq(n, 34);
+	ck_assert_uint_eq(n, 37);
 
 	ck_assert_int_eq(json_integer_value(json_object_get(o, "idle_timeout")), 300);
 	ck_assert_double_eq_tol(json_real_value(json_object_get(o, "linger")), 0.25, 1e-9);
@@ -890,6 +891,214 @@ START_TEST(test_engine)
 }
 END_TEST
 
+/* --- compat = "pcapkit" ------------------------------------------------ */
+
+/* The preset in a file: pcapkit's rule; the daemon keeps its idle timeout and segments. */
+START_TEST(test_compat_file)
+{
+	struct tf_config c;
+	struct engine_config e;
+
+	load_ok("compat = \"pcapkit\";\n", &c);
+	ck_assert_int_eq(c.compat, CONFIG_COMPAT_PCAPKIT);
+	ck_assert_int_eq(c.flow_end, FLOW_END_FIRST_FIN);
+	ck_assert_int_eq(c.flow_key, FLOW_KEY_DIRECTIONAL);
+	ck_assert_int_eq(c.label_time, LABEL_TIME_SHORTEST);
+	ck_assert_uint_eq(c.idle_timeout, 300 * SEC);
+	config_to_engine(&c, &e);
+	ck_assert_int_eq(e.flow.end_mode, FLOW_END_FIRST_FIN);
+	ck_assert_int_eq(e.flow.key_mode, FLOW_KEY_DIRECTIONAL);
+	ck_assert_int_eq(e.flow.key_bare, 1);
+	ck_assert_int_eq(e.flow.label_time, LABEL_TIME_SHORTEST);
+	ck_assert_uint_eq(e.flow.idle_ns, 300 * SEC);
+	ck_assert_uint_eq(e.flow.seg_packets, 1000000);
+	config_free(&c);
+
+	/* The settings alone, without the preset: no bare key. */
+	load_ok("flow_key = \"directional\";\nlabel_time = \"shortest\";\n", &c);
+	config_to_engine(&c, &e);
+	ck_assert_int_eq(e.flow.key_mode, FLOW_KEY_DIRECTIONAL);
+	ck_assert_int_eq(e.flow.key_bare, 0);
+	ck_assert_int_eq(e.flow.end_mode, FLOW_END_TEARDOWN);
+	ck_assert_int_eq(e.flow.label_time, LABEL_TIME_SHORTEST);
+	config_free(&c);
+}
+END_TEST
+
+/* A setting the preset makes, set too: an error at compat's line naming the other's. */
+START_TEST(test_compat_conflict)
+{
+	static const struct {
+		const char *text;
+		unsigned line;   /* compat's */
+		const char *why; /* %s: the file */
+	} cases[] = {
+	    {"compat = \"pcapkit\";\nsnaplen = 100;\nflow_end = \"teardown\";\n", 1,
+	        "compat = pcapkit sets flow_end; flow_end = teardown also set at %s:3"},
+	    {"flow_key = \"connection\";\ncompat = \"pcapkit\";\n", 2,
+	        "compat = pcapkit sets flow_key; flow_key = connection also set at %s:1"},
+	    {"\n\nlabel_time = \"shortest\";\ncompat = \"pcapkit\";\n", 4,
+	        "compat = pcapkit sets label_time; label_time = shortest also set at %s:3"},
+	    /* Even to the value the preset gives. */
+	    {"compat = \"pcapkit\";\nflow_end = \"first-fin\";\n", 1,
+	        "compat = pcapkit sets flow_end; flow_end = first-fin also set at %s:2"},
+	};
+	struct tf_config c;
+	char *cause, *want, *path;
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		cause = load_error(cases[i].text, cases[i].line, "compat");
+		/* load_error checked the "FILE:LINE: setting compat: " prefix. */
+		path = strndup(cause, (size_t)(strchr(cause, ':') - cause));
+		ck_assert_int_ne(asprintf(&want, cases[i].why, path), -1);
+		ck_assert_msg(strstr(cause, want) != NULL, "got \"%s\", want \"%s\"", cause, want);
+		free(want);
+		free(path);
+		free(cause);
+	}
+	/* The idle timeout and segments are the daemon's bounds: no conflict there. */
+	load_ok("compat = \"pcapkit\";\nidle_timeout = 60;\nsegment_packets = 10;\n", &c);
+	ck_assert_uint_eq(c.idle_timeout, 60 * SEC);
+	ck_assert_uint_eq(c.segment_packets, 10);
+	config_free(&c);
+}
+END_TEST
+
+/* Printed, the preset's settings are comments: the output loads back to the same. */
+START_TEST(test_compat_round_trip)
+{
+	struct tf_config a, b;
+	char *pa, *pb;
+
+	load_ok("compat = \"pcapkit\";\n", &a);
+	pa = render(config_print, &a);
+	ck_assert_ptr_nonnull(strstr(pa, "compat = \"pcapkit\";\n"));
+	ck_assert_ptr_nonnull(strstr(pa, "# set by compat: flow_end = \"first-fin\";\n"));
+	ck_assert_ptr_nonnull(strstr(pa, "# set by compat: flow_key = \"directional\";\n"));
+	ck_assert_ptr_nonnull(strstr(pa, "# set by compat: label_time = \"shortest\";\n"));
+	load_ok(pa, &b);
+	pb = render(config_print, &b);
+	ck_assert_str_eq(pa, pb);
+	ck_assert_ptr_null(config_changes(&a, &b));
+	free(pa);
+	free(pb);
+	config_free(&a);
+	config_free(&b);
+}
+END_TEST
+
+/* Neither compat nor the key nor the label time change on a reload. */
+START_TEST(test_compat_reload)
+{
+	struct tf_config a, b;
+	char *cause = NULL;
+
+	config_defaults(&a);
+	load_ok("compat = \"pcapkit\";\n", &b);
+	ck_assert_int_eq(config_reload_check(&a, &b, &cause), -1);
+	ck_assert_str_eq(cause, "setting compat cannot change on reload: restart traceflowd");
+	free(cause);
+	config_free(&b);
+	load_ok("flow_key = \"directional\";\n", &b);
+	ck_assert_int_eq(config_reload_check(&a, &b, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "flow_key"));
+	free(cause);
+	config_free(&a);
+	config_free(&b);
+}
+END_TEST
+
+/* The command line: words through the table, the preset and its offline part. */
+START_TEST(test_compat_args)
+{
+	static const struct config_arg compat = {"compat", "pcapkit", "--compat"};
+	struct config_arg args[3];
+	struct tf_config c;
+	struct flow_config f;
+	char *cause = NULL;
+
+	args[0] = compat;
+	ck_assert_int_eq(config_args(&c, args, 1, &cause), 0);
+	memset(&f, 0, sizeof f);
+	f.idle_ns = 300 * SEC;
+	f.seg_packets = 1000000;
+	config_flow_rule(&c, &f);
+	ck_assert_int_eq(f.end_mode, FLOW_END_FIRST_FIN);
+	ck_assert_int_eq(f.key_mode, FLOW_KEY_DIRECTIONAL);
+	ck_assert_int_eq(f.key_bare, 1);
+	ck_assert_int_eq(f.label_time, LABEL_TIME_SHORTEST);
+	ck_assert_uint_eq(f.idle_ns, 0); /* offline: no timeout, as pcapkit */
+	ck_assert_uint_eq(f.seg_packets, 0);
+	ck_assert_uint_eq(f.seg_size, 0);
+	config_free(&c);
+
+	/* Conflicts name both options, whichever comes first. */
+	args[0] = (struct config_arg){"flow_end", "first-fin", "--flow-end"};
+	args[1] = compat;
+	ck_assert_int_eq(config_args(&c, args, 2, &cause), -1);
+	ck_assert_str_eq(cause, "--compat pcapkit sets flow_end; --flow-end first-fin also given");
+	free(cause);
+	args[0] = compat;
+	args[1] = (struct config_arg){"label_time", "fixed", "--label-time"};
+	ck_assert_int_eq(config_args(&c, args, 2, &cause), -1);
+	ck_assert_str_eq(cause, "--compat pcapkit sets label_time; --label-time fixed also given");
+	free(cause);
+	args[1] = (struct config_arg){"idle_timeout", "60", "--idle-timeout"};
+	ck_assert_int_eq(config_args(&c, args, 2, &cause), -1);
+	ck_assert_str_eq(cause, "--compat pcapkit sets idle_timeout; --idle-timeout 60 also given");
+	free(cause);
+	args[1] = (struct config_arg){"segment_size", "1048576", "--segment-size"};
+	ck_assert_int_eq(config_args(&c, args, 2, &cause), -1);
+	ck_assert_str_eq(
+	    cause, "--compat pcapkit sets segment_size; --segment-size 1048576 also given");
+	free(cause);
+
+	/* A bad word, with what is allowed. */
+	args[0] = (struct config_arg){"flow_key", "both", "--flow-key"};
+	ck_assert_int_eq(config_args(&c, args, 1, &cause), -1);
+	ck_assert_str_eq(
+	    cause, "--flow-key: unknown word \"both\" (allowed: connection, directional)");
+	free(cause);
+
+	/* Without the preset: the words alone, the timeout left to the caller. */
+	args[0] = (struct config_arg){"flow_key", "directional", "--flow-key"};
+	args[1] = (struct config_arg){"idle_timeout", "60", "--idle-timeout"};
+	ck_assert_int_eq(config_args(&c, args, 2, &cause), 0);
+	f.idle_ns = 60 * SEC;
+	config_flow_rule(&c, &f);
+	ck_assert_int_eq(f.key_mode, FLOW_KEY_DIRECTIONAL);
+	ck_assert_int_eq(f.end_mode, FLOW_END_TEARDOWN);
+	ck_assert_int_eq(f.label_time, LABEL_TIME_FIXED);
+	ck_assert_uint_eq(f.idle_ns, 60 * SEC);
+	config_free(&c);
+}
+END_TEST
+
+/* In the sample the preset's settings are comments, so compat = "pcapkit" just works there. */
+START_TEST(test_compat_sample)
+{
+	static const char from[] = "\ncompat = \"none\";\n";
+	struct tf_config c;
+	char *sample = render(sample_fn, NULL), *edited;
+	size_t at;
+
+	ck_assert_ptr_nonnull(strstr(sample, "\n# flow_end = \"teardown\";\n"));
+	ck_assert_ptr_nonnull(strstr(sample, "\n# flow_key = \"connection\";\n"));
+	ck_assert_ptr_nonnull(strstr(sample, "\n# label_time = \"fixed\";\n"));
+	ck_assert_ptr_nonnull(strstr(sample, from));
+	at = strlen(sample) - strlen(strstr(sample, from));
+	ck_assert_int_ne(asprintf(&edited, "%.*s\ncompat = \"pcapkit\";\n%s", (int)at, sample,
+	                     sample + at + strlen(from)),
+	    -1);
+	load_ok(edited, &c);
+	ck_assert_int_eq(c.flow_key, FLOW_KEY_DIRECTIONAL);
+	config_free(&c);
+	free(edited);
+	free(sample);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -917,6 +1126,15 @@ config_suite(void)
 	tcase_add_test(tc, test_sample_file);
 	tcase_add_test(tc, test_json);
 	tcase_add_test(tc, test_engine);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("compat");
+	tcase_add_test(tc, test_compat_file);
+	tcase_add_test(tc, test_compat_conflict);
+	tcase_add_test(tc, test_compat_round_trip);
+	tcase_add_test(tc, test_compat_reload);
+	tcase_add_test(tc, test_compat_args);
+	tcase_add_test(tc, test_compat_sample);
 	suite_add_tcase(s, tc);
 	return s;
 }

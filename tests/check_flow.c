@@ -1420,6 +1420,226 @@ START_TEST(test_frame_many)
 }
 END_TEST
 
+/* --- pcapkit compatibility: directional key, shortest label times ------- */
+
+/* Python's repr of the float epoch: pcapkit's label times. */
+START_TEST(test_label_shortest)
+{
+	static const struct {
+		uint64_t ns;
+		const char *want;
+	} cases[] = {
+	    {1300475168855330000ULL, "1300475168.85533"},   /* .855330 s */
+	    {1329327786000000000ULL, "1329327786.0"},       /* a whole second */
+	    {1418145369924505500ULL, "1418145369.9245055"}, /* ns past double precision */
+	    {1418145369924505512ULL, "1418145369.9245055"}, /* the same double */
+	    {1700000000000100000ULL, "1700000000.0001"},
+	    {1700000001999999999ULL, "1700000002.0"}, /* rounds up to the second */
+	    {0, "0.0"},
+	    {1, "1e-09"}, /* Python's exponent form below 1e-4 */
+	    {10000, "1e-05"},
+	    {100000, "0.0001"},
+	    {1500000000, "1.5"},
+	    {18446744073709551615ULL, "18446744073.709553"},
+	};
+	char buf[64];
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		label_time_shortest(buf, sizeof buf, cases[i].ns);
+		ck_assert_msg(strcmp(buf, cases[i].want) == 0, "%llu: got %s, want %s",
+		    (unsigned long long)cases[i].ns, buf, cases[i].want);
+	}
+}
+END_TEST
+
+static void
+cfg_pcapkit(struct flow_config *cfg)
+{
+	ctx_cfg_default(cfg);
+	cfg->end_mode = FLOW_END_FIRST_FIN;
+	cfg->key_mode = FLOW_KEY_DIRECTIONAL;
+	cfg->key_bare = 1;
+	cfg->label_time = LABEL_TIME_SHORTEST;
+	cfg->idle_ns = 0;
+}
+
+/* IPv6 in a shortest label: compressed, colons to dots; microseconds unless nanosecond. */
+START_TEST(test_label_shortest_ipv6)
+{
+	struct flow_config cfg;
+	struct ctx c;
+
+	cfg_pcapkit(&cfg);
+	ctx_init(&c, &cfg);
+	feed(&c, pkt6("2001:db8:0:0:0:0:0:2", 5555, "2001:db8::1", 443, TCPF_SYN, 1, 0, 0,
+	             1300475168855330999ULL));
+	flowtab_end_all(c.t, FLOW_R_EOF);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_str_eq(c.rec[0].label, "2001.db8..2_5555-2001.db8..1_443-1300475168.85533");
+	ck_assert_str_eq(c.rec[0].label_ns, "2001.db8..2_5555-2001.db8..1_443-1300475168.855331");
+	ctx_free(&c);
+}
+END_TEST
+
+/*
+ * pcapkit's rule: each direction its own flow, its FIN (included) ends it,
+ * the next packet with that key starts a new one; what is open at the end
+ * is submitted.
+ */
+START_TEST(test_directional_first_fin)
+{
+	struct flow_config cfg;
+	struct ctx c;
+	uint64_t ab, ba, t0 = BASE_TS;
+
+	cfg_pcapkit(&cfg);
+	ctx_init(&c, &cfg);
+	ab = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 1000, 0, 0, t0));
+	ba = feed(&c, pkt4(B, BP, A, AP, TCPF_SYN | TCPF_ACK, 5000, 1001, 0, t0 + MS));
+	ck_assert_uint_ne(ab, ba);
+	ck_assert_uint_eq(c.last.init, 0);
+	ck_assert_uint_eq(c.last.flags & FLOWF_PARTIAL, 0); /* a SYN-ACK opens its direction */
+	ck_assert_uint_eq(feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 1001, 5001, 0, t0 + 2 * MS)), ab);
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK | TCPF_PSH, 1001, 5001, 100, t0 + 3 * MS));
+	ck_assert_uint_eq(
+	    feed(&c, pkt4(B, BP, A, AP, TCPF_ACK | TCPF_PSH, 5001, 1101, 100, t0 + 4 * MS)), ba);
+	ck_assert_uint_eq(flowtab_count(c.t), 2);
+	feed(&c, pkt4(A, AP, B, BP, TCPF_FIN | TCPF_ACK, 1101, 5101, 0, t0 + 5 * MS));
+	ck_assert_uint_eq(c.n, 1);
+	feed(&c, pkt4(B, BP, A, AP, TCPF_FIN | TCPF_ACK, 5101, 1102, 0, t0 + 6 * MS));
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_uint_eq(flowtab_count(c.t), 0);
+	ck_assert_uint_ne(feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 1102, 5102, 0, t0 + 7 * MS)), ab);
+	flowtab_end_all(c.t, FLOW_R_EOF);
+	ck_assert_uint_eq(c.n, 3);
+
+	ck_assert_str_eq(c.rec[0].label, "10.0.0.1_1234-10.0.0.2_80-1700000000.0001");
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_FIN);
+	ck_assert_uint_eq(c.rec[0].nframes, 4);
+	ck_assert_uint_eq(c.rec[0].frames[0], 1);
+	ck_assert_uint_eq(c.rec[0].frames[1], 3);
+	ck_assert_uint_eq(c.rec[0].frames[2], 4);
+	ck_assert_uint_eq(c.rec[0].frames[3], 6);
+	ck_assert_str_eq(c.rec[1].label, "10.0.0.2_80-10.0.0.1_1234-1700000000.0011");
+	ck_assert_int_eq(c.rec[1].reason, FLOW_R_FIN);
+	ck_assert_uint_eq(c.rec[1].init, 0);
+	ck_assert_uint_eq(c.rec[1].nframes, 3);
+	ck_assert_uint_eq(c.rec[1].frames[0], 2);
+	ck_assert_uint_eq(c.rec[1].frames[1], 5);
+	ck_assert_uint_eq(c.rec[1].frames[2], 7);
+	ck_assert_str_eq(c.rec[2].label, "10.0.0.1_1234-10.0.0.2_80-1700000000.0071");
+	ck_assert_int_eq(c.rec[2].reason, FLOW_R_EOF);
+	assert_frames(&c.rec[2], 8, 1);
+	ck_assert_uint_eq(c.rec[2].flags & FLOWF_PARTIAL, FLOWF_PARTIAL);
+	ctx_free(&c);
+}
+END_TEST
+
+/* Nothing but a FIN ends a flow: no RST, no new SYN (port reuse), no idle timeout. */
+START_TEST(test_directional_nothing_else_ends)
+{
+	struct flow_config cfg;
+	struct ctx c;
+	uint64_t id, t0 = BASE_TS;
+
+	cfg_pcapkit(&cfg);
+	ctx_init(&c, &cfg);
+	id = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 1000, 0, 0, t0));
+	ck_assert_uint_eq(feed(&c, pkt4(A, AP, B, BP, TCPF_RST, 1001, 0, 0, t0 + MS)), id);
+	ck_assert_uint_eq(flowtab_next_due(c.t), UINT64_MAX);
+	flowtab_expire(c.t, t0 + 3650 * 86400 * NS);
+	ck_assert_uint_eq(c.n, 0);
+	/* A day later, a SYN with another ISN: still the same flow. */
+	ck_assert_uint_eq(feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 77777, 0, 0, t0 + 86400 * NS)), id);
+	ck_assert_uint_eq(
+	    feed(&c, pkt4(A, AP, B, BP, TCPF_FIN | TCPF_ACK, 77778, 1, 0, t0 + 86401 * NS)), id);
+	ck_assert_uint_eq(c.n, 1);
+	assert_frames(&c.rec[0], 1, 4);
+	ctx_free(&c);
+}
+END_TEST
+
+/* A bare key has no VLAN and no interface; the flow remembers its first packet's interface. */
+START_TEST(test_bare_key)
+{
+	struct flow_config cfg;
+	struct ctx c;
+	struct packet p;
+	uint64_t id;
+
+	cfg_pcapkit(&cfg);
+	ctx_init(&c, &cfg);
+	p = pkt4(A, AP, B, BP, TCPF_SYN, 1, 0, 0, BASE_TS);
+	p.nvlan = 1;
+	p.vlan[0] = 10;
+	id = feed_if(&c, &p, 3);
+	ck_assert_uint_eq(c.last.iface, 3);
+	ck_assert_uint_eq(c.last.key.iface, 0);
+	ck_assert_uint_eq(c.last.key.nvlan, 0);
+	p = pkt4(A, AP, B, BP, TCPF_ACK, 2, 0, 0, BASE_TS + 1);
+	p.nvlan = 1;
+	p.vlan[0] = 20;
+	ck_assert_uint_eq(feed_if(&c, &p, 1), id);
+	ck_assert_uint_eq(c.last.iface, 3);
+	ctx_free(&c);
+
+	/* Directional alone keeps both in the key. */
+	cfg.key_bare = 0;
+	ctx_init(&c, &cfg);
+	p = pkt4(A, AP, B, BP, TCPF_SYN, 1, 0, 0, BASE_TS);
+	p.nvlan = 1;
+	p.vlan[0] = 10;
+	id = feed_if(&c, &p, 3);
+	p = pkt4(A, AP, B, BP, TCPF_ACK, 2, 0, 0, BASE_TS + 1);
+	ck_assert_uint_ne(feed_if(&c, &p, 3), id);
+	p = pkt4(A, AP, B, BP, TCPF_ACK, 3, 0, 0, BASE_TS + 2);
+	p.nvlan = 1;
+	p.vlan[0] = 10;
+	ck_assert_uint_ne(feed_if(&c, &p, 1), id);
+	ck_assert_uint_eq(flowtab_count(c.t), 3);
+	ctx_free(&c);
+}
+END_TEST
+
+/*
+ * Directional with teardown: the peer's FIN is another flow's, so this
+ * direction's FIN (or an RST) tears it down, and it lingers for trailing
+ * packets; a SYN after it starts anew.
+ */
+START_TEST(test_directional_teardown)
+{
+	struct flow_config cfg;
+	struct ctx c;
+	uint64_t ab, t0 = BASE_TS;
+
+	ctx_cfg_default(&cfg);
+	cfg.key_mode = FLOW_KEY_DIRECTIONAL;
+	ctx_init(&c, &cfg);
+	ab = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 1000, 0, 0, t0));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_FIN | TCPF_ACK, 1001, 1, 0, t0 + MS));
+	ck_assert_int_eq(c.last.state, FLOW_LINGER);
+	ck_assert_int_eq(c.last.reason, FLOW_R_FIN);
+	/* The retransmitted FIN joins. */
+	ck_assert_uint_eq(
+	    feed(&c, pkt4(A, AP, B, BP, TCPF_FIN | TCPF_ACK, 1001, 1, 0, t0 + 2 * MS)), ab);
+	/* The other direction is its own flow, reset. */
+	feed(&c, pkt4(B, BP, A, AP, TCPF_RST, 1, 0, 0, t0 + 3 * MS));
+	ck_assert_int_eq(c.last.reason, FLOW_R_RST);
+	ck_assert_uint_eq(flowtab_count(c.t), 2);
+	/* A new SYN during linger starts a new flow. */
+	ck_assert_uint_ne(feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 9000, 0, 0, t0 + 4 * MS)), ab);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_FIN);
+	assert_frames(&c.rec[0], 1, 3);
+	ck_assert_str_eq(c.rec[0].label, "10.0.0.1_1234-10.0.0.2_80-1700000000.000100");
+	flowtab_expire(c.t, t0 + 3 * MS + LINGER_NS);
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_str_eq(c.rec[1].label, "10.0.0.2_80-10.0.0.1_1234-1700000000.003100");
+	ctx_free(&c);
+}
+END_TEST
+
 static Suite *
 flow_suite(void)
 {
@@ -1473,6 +1693,15 @@ flow_suite(void)
 	tcase_add_test(tc, test_end_all);
 	tcase_add_test(tc, test_end_one);
 	tcase_add_test(tc, test_free_with_flows);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pcapkit");
+	tcase_add_test(tc, test_label_shortest);
+	tcase_add_test(tc, test_label_shortest_ipv6);
+	tcase_add_test(tc, test_directional_first_fin);
+	tcase_add_test(tc, test_directional_nothing_else_ends);
+	tcase_add_test(tc, test_bare_key);
+	tcase_add_test(tc, test_directional_teardown);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("scale");
