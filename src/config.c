@@ -1298,6 +1298,45 @@ apply_preset_file(const char *path, const config_setting_t *root, struct tf_conf
 	return 0;
 }
 
+/*
+ * One value given on the command line, read as the file's reader reads it:
+ * the same types, bounds and messages. Numbers become libconfig integers,
+ * everything else a string (sizes and durations take their units there).
+ */
+static int
+read_arg(const struct cfg_entry *e, const char *value, struct tf_config *c, char **why)
+{
+	struct reader rd = {NULL, 0, NULL, NULL, 0};
+	config_setting_t *s;
+	long long ll;
+	char *end;
+	config_t cf;
+	int rc, type = CONFIG_TYPE_STRING;
+
+	if (e->type == CT_BOOL)
+		type = CONFIG_TYPE_BOOL;
+	else if (e->type == CT_INT || e->type == CT_COUNT || e->type == CT_MODE)
+		type = CONFIG_TYPE_INT64;
+	config_init(&cf);
+	s = config_setting_add(config_root_setting(&cf), e->name, type);
+	if (type == CONFIG_TYPE_BOOL)
+		config_setting_set_bool(s, strcmp(value, "true") == 0);
+	else if (type == CONFIG_TYPE_INT64) {
+		errno = 0;
+		ll = strtoll(value, &end, e->type == CT_MODE ? 8 : 10);
+		if (errno != 0 || end == value || *end != '\0') {
+			xasprintf(why, "\"%s\" is not a number (%s)", value, range_text(e));
+			config_destroy(&cf);
+			return -1;
+		}
+		config_setting_set_int64(s, ll);
+	} else
+		config_setting_set_string(s, value);
+	rc = read_setting(e, s, c, &rd, why);
+	config_destroy(&cf);
+	return rc;
+}
+
 int
 config_args(struct tf_config *c, const struct config_arg *args, size_t n, char **cause)
 {
@@ -1310,9 +1349,7 @@ config_args(struct tf_config *c, const struct config_arg *args, size_t n, char *
 	for (i = 0; i < n; i++) {
 		if ((e = find_entry(args[i].name)) == NULL)
 			fatalx("config_args: no setting %s", args[i].name);
-		if (e->type != CT_ENUM) /* a number: the caller parsed it */
-			continue;
-		if (parse_word(e, args[i].value, field_int(e, c), &why) == -1) {
+		if (read_arg(e, args[i].value, c, &why) == -1) {
 			xasprintf(cause, "%s: %s", args[i].option, why);
 			free(why);
 			config_free(c);
@@ -1337,6 +1374,26 @@ config_args(struct tf_config *c, const struct config_arg *args, size_t n, char *
 		set_preset(e, c, preset_pcapkit[j].value);
 	}
 	return 0;
+}
+
+const char *
+config_default(const char *name)
+{
+	static char buf[256];
+	const struct cfg_entry *e = find_entry(name);
+	struct tf_config c;
+
+	if (e == NULL)
+		fatalx("config_default: no setting %s", name);
+	config_defaults(&c);
+	if (e->type == CT_STRING)
+		snprintf(buf, sizeof buf, "%s", *field_str(e, &c));
+	else if (e->type == CT_BOOL || e->type == CT_INT)
+		snprintf(buf, sizeof buf, "%d", *field_int(e, &c));
+	else
+		value_text(e, &c, buf, sizeof buf);
+	config_free(&c);
+	return buf;
 }
 
 int
@@ -1672,7 +1729,13 @@ config_json(const struct tf_config *c)
 void
 config_to_engine(const struct tf_config *c, struct engine_config *e)
 {
-	engine_defaults(e);
+	/* What no setting names is the engine's own constant (engine.h). */
+	memset(e, 0, sizeof *e);
+	e->outfd = -1;
+	e->writer.flow_buffer = ENGINE_FLOW_BUFFER;
+	e->writer.threaded = 1;
+	e->frag_max = ENGINE_FRAG_MAX;
+	e->frag_timeout_ns = ENGINE_FRAG_TIMEOUT_NS;
 	e->outdir = c->spool_dir;
 	e->flow.idle_ns = c->idle_timeout;
 	e->flow.linger_ns = c->linger;

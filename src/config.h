@@ -109,14 +109,14 @@ void config_sample(FILE *fp);
 /* Every setting: durations in seconds, sizes in bytes, words as strings. */
 json_t *config_json(const struct tf_config *c);
 
-/* Fill e from c (starting from engine_defaults); outdir points into c. */
+/* Fill e from c; outdir, layout and the collector point into c. */
 void config_to_engine(const struct tf_config *c, struct engine_config *e);
 
 /*
  * The command line's way into the table (offline mode reads no file): one
- * setting given by an option. A word setting's value is checked and set by
- * the table; a number the caller parsed itself is named only so that the
- * preset's conflicts see it.
+ * setting given by an option, its value as typed, read with the table's
+ * types, bounds and messages ("--max-open-files: 1 is out of range
+ * 8..1000000").
  */
 struct config_arg {
 	const char *name;   /* the setting, "flow_key" */
@@ -132,6 +132,9 @@ struct config_arg {
  * --flow-end teardown also given").
  */
 int config_args(struct tf_config *c, const struct config_arg *args, size_t n, char **cause);
+
+/* A setting's default as the sample writes it ("5m", "256M", "pcap"), for usage texts. */
+const char *config_default(const char *name);
 
 /*
  * The flow rule of c into f: end, key and label time; with a preset also the

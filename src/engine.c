@@ -69,28 +69,6 @@ on_done(const struct filer_done *d, void *arg)
 	json_decref(entry);
 }
 
-void
-engine_defaults(struct engine_config *cfg)
-{
-	memset(cfg, 0, sizeof *cfg);
-	cfg->outfd = -1;
-	cfg->flow.idle_ns = 300 * NS_PER_SEC;
-	cfg->flow.linger_ns = 2 * NS_PER_SEC;
-	cfg->flow.max_flows = 1000000;
-	cfg->flow.end_mode = FLOW_END_TEARDOWN;
-	cfg->flow.seg_packets = 1000000;
-	cfg->flow.seg_size = 0;
-	cfg->writer.format = FMT_PCAP;
-	cfg->writer.layout = "";
-	cfg->writer.max_open_files = 256;
-	cfg->writer.flow_buffer = 64 * 1024;
-	cfg->writer.buffer_total = 256 * 1024 * 1024;
-	cfg->writer.flush_ns = NS_PER_SEC;
-	cfg->writer.threaded = 1;
-	cfg->frag_max = 4096;
-	cfg->frag_timeout_ns = 30 * NS_PER_SEC;
-}
-
 struct engine *
 engine_new(const struct engine_config *cfg, char **cause)
 {

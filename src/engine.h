@@ -54,8 +54,14 @@ struct engine;
 
 #define NS_PER_SEC 1000000000ULL
 
-/* The built-in defaults (the config table and the command line start from these). */
-void engine_defaults(struct engine_config *cfg);
+/*
+ * What no setting names (the config table holds every default that one
+ * does): a flow's buffer is handed over at this size, and the fragment
+ * table's size and timeout.
+ */
+#define ENGINE_FLOW_BUFFER     (64 * 1024)
+#define ENGINE_FRAG_MAX        4096
+#define ENGINE_FRAG_TIMEOUT_NS (30 * NS_PER_SEC)
 
 struct engine *engine_new(const struct engine_config *cfg, char **cause);
 void engine_free(struct engine *e);

@@ -29,6 +29,7 @@ static void __attribute__((noreturn)) usage(int status)
 {
 	FILE *fp = status ? stderr : stdout;
 
+	/* Defaults come from the config table: this text cannot tell another story. */
 	fprintf(fp,
 	    "usage: traceflowd [-c FILE] [-f] [-n] [-v] [-i IFACE]...\n"
 	    "       traceflowd --read FILE|- --output DIR [options] [BPF expression]\n"
@@ -38,68 +39,56 @@ static void __attribute__((noreturn)) usage(int status)
 	    "  -n, --check              check the configuration and exit (-v: print it)\n"
 	    "      --print-config json  print the configuration as JSON and exit\n"
 	    "  -i, --interface IFACE    capture on IFACE (repeatable; replaces the config's)\n"
-	    "offline:\n"
+	    "offline (each option sets the traceflow.conf(5) setting of the same name):\n"
 	    "  -r, --read FILE          capture file to split (pcap or pcapng, - = stdin)\n"
-	    "  -o, --output DIR         output folder (created if missing)\n"
-	    "  -F, --format FMT         %s (default pcap)\n"
-	    "      --byteorder ORDER    little or big (default little)\n"
-	    "      --nanosecond         nanosecond timestamps and labels\n"
-	    "      --microsecond        microsecond timestamps and labels\n"
-	    "                           (default: the input's precision)\n"
-	    "      --flow-end MODE      teardown or first-fin (default teardown)\n"
-	    "      --flow-key KEY       connection or directional (default connection)\n"
-	    "      --label-time STYLE   fixed or shortest (default fixed)\n"
-	    "      --compat pcapkit     pcapkit's files, labels and index (see traceflowd(8))\n"
-	    "      --force              write into a non-empty output folder\n"
-	    "      --layout PATTERN     strftime sub-folder for finished files (default flat)\n"
-	    "      --idle-timeout DUR   end a flow idle this long (default 5m)\n"
-	    "      --linger DUR         keep a torn-down flow this long (default 2s)\n"
-	    "      --max-flows N        evict the longest-idle flow beyond N (default 1000000)\n"
-	    "      --max-open-files N   descriptor budget (default 256)\n"
-	    "      --segment-packets N  continue a flow in a new file after N packets\n"
-	    "      --segment-size BYTES ... or after this many bytes (default no bound)\n"
-	    "      --buffer-size BYTES  all write buffers together (default 268435456)\n"
-	    "      --ipfix HOST:PORT    export every flow to this IPFIX collector\n"
-	    "      --ipfix-transport T  udp or tcp (default udp)\n"
-	    "      --observation-domain N, --ipfix-pen N   as in traceflow.conf(5)\n"
-	    "  -v, --verbose            debug logging\n"
-	    "  -V, --version            print the version\n"
-	    "  -h, --help               this text\n",
-	    CONFIG_PATH, names_format_list());
+	    "  -o, --output DIR         output folder (created if missing)\n",
+	    CONFIG_PATH);
+	fprintf(fp, "  -F, --format FMT         %s (default %s)\n", names_format_list(),
+	    config_default("format"));
+	fprintf(fp, "      --byteorder ORDER    little or big (default %s)\n",
+	    config_default("byteorder"));
+	fprintf(fp, "      --nanosecond         nanosecond timestamps and labels\n"
+	            "      --microsecond        microsecond timestamps and labels\n"
+	            "                           (default: the input's precision)\n");
+	fprintf(fp, "      --flow-end MODE      teardown or first-fin (default %s)\n",
+	    config_default("flow_end"));
+	fprintf(fp, "      --flow-key KEY       connection or directional (default %s)\n",
+	    config_default("flow_key"));
+	fprintf(fp, "      --label-time STYLE   fixed or shortest (default %s)\n",
+	    config_default("label_time"));
+	fprintf(fp, "      --compat pcapkit     pcapkit's files, labels and index (see "
+	            "traceflowd(8))\n"
+	            "      --force              write into a non-empty output folder\n"
+	            "      --layout PATTERN     strftime sub-folder for finished files (default "
+	            "flat)\n");
+	fprintf(fp, "      --idle-timeout DUR   end a flow idle this long (default %s)\n",
+	    config_default("idle_timeout"));
+	fprintf(fp, "      --linger DUR         keep a torn-down flow this long (default %s)\n",
+	    config_default("linger"));
+	fprintf(fp,
+	    "      --max-flows N        evict the longest-idle flow beyond N (default %s)\n",
+	    config_default("max_flows"));
+	fprintf(fp, "      --max-open-files N   descriptor budget (default %s)\n",
+	    config_default("max_open_files"));
+	fprintf(fp,
+	    "      --segment-packets N  continue a flow in a new file after N packets "
+	    "(default %s)\n",
+	    config_default("segment_packets"));
+	fprintf(fp,
+	    "      --segment-size SIZE  ... or after this many bytes (default %s: no bound)\n",
+	    config_default("segment_size"));
+	fprintf(fp,
+	    "      --buffer-size SIZE   all write buffers together (write_buffer, default %s)\n",
+	    config_default("write_buffer"));
+	fprintf(fp, "      --ipfix HOST:PORT    export every flow to this IPFIX collector\n"
+	            "                           (ipfix_collector)\n");
+	fprintf(fp, "      --ipfix-transport T  udp or tcp (default %s)\n",
+	    config_default("ipfix_transport"));
+	fprintf(fp, "      --observation-domain N, --ipfix-pen N   as in traceflow.conf(5)\n"
+	            "  -v, --verbose            debug logging\n"
+	            "  -V, --version            print the version\n"
+	            "  -h, --help               this text\n");
 	exit(status);
-}
-
-/* A whole number in [min, max], or a usage error naming the option. */
-static unsigned long long
-num_arg(const char *opt, const char *arg, unsigned long long min, unsigned long long max)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || v < min || v > max) {
-		log_warnx("%s: \"%s\" is not a number from %llu to %llu", opt, arg, min, max);
-		exit(EXIT_USAGE);
-	}
-	return v;
-}
-
-/* A duration in [min, max] ns ("300", "5m", "0.5s"), or a usage error naming the option. */
-static uint64_t
-dur_arg(const char *opt, const char *arg, uint64_t min, uint64_t max)
-{
-	char lo[32], hi[32];
-	uint64_t v;
-
-	if (duration_parse(arg, &v) == -1 || v < min || v > max) {
-		duration_format(lo, sizeof lo, min);
-		duration_format(hi, sizeof hi, max);
-		log_warnx("%s: \"%s\" is not a duration from %s to %s (%s)", opt, arg, lo, hi,
-		    DURATION_FORMS);
-		exit(EXIT_USAGE);
-	}
-	return v;
 }
 
 /*
@@ -189,20 +178,6 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* Offline export starts from the config table's defaults, like the daemon's. */
-static void
-offline_export_defaults(struct export_config *x)
-{
-	struct engine_config ec;
-	struct tf_config dc;
-
-	config_defaults(&dc);
-	config_to_engine(&dc, &ec);
-	*x = ec.export;
-	x->collector = NULL;
-	config_free(&dc);
-}
-
 static char *
 join_args(int argc, char **argv)
 {
@@ -222,45 +197,38 @@ join_args(int argc, char **argv)
 }
 
 /*
- * Settings given by option, for config_args: word settings go through the
- * config table, and the preset --compat must know what else was given.
+ * Settings given by option, for config_args: every one is read by the
+ * config table (its bounds, its messages), and the preset --compat must
+ * know what else was given.
  */
-static struct config_arg cargs[16];
+static struct config_arg cargs[64];
 static size_t ncargs;
 
 static void
 given(const char *name, const char *value, const char *option)
 {
-	if (ncargs < sizeof cargs / sizeof cargs[0])
-		cargs[ncargs++] = (struct config_arg){name, value, option};
+	if (ncargs == sizeof cargs / sizeof cargs[0]) {
+		log_warnx("too many options");
+		exit(EXIT_USAGE);
+	}
+	cargs[ncargs++] = (struct config_arg){name, value, option};
 }
 
 static void
-parse_opt(int ch, const char *arg, struct offline_opts *o)
+parse_opt(int ch, const char *arg, struct offline_opts *o, const char **outdir)
 {
-	struct engine_config *c = &o->cfg;
-	char *cause = NULL;
-
 	switch (ch) {
 	case 'r':
 		o->input = arg;
 		break;
 	case 'o':
-		c->outdir = arg;
+		*outdir = arg;
 		break;
 	case 'F':
-		if ((c->writer.format = names_format_parse(arg)) == -1) {
-			log_warnx("unknown format \"%s\": valid formats are %s", arg,
-			    names_format_list());
-			exit(EXIT_USAGE);
-		}
+		given("format", arg, "--format");
 		break;
 	case OPT_BYTEORDER:
-		if (strcmp(arg, "little") != 0 && strcmp(arg, "big") != 0) {
-			log_warnx("--byteorder: \"%s\" is neither little nor big", arg);
-			exit(EXIT_USAGE);
-		}
-		c->writer.big = strcmp(arg, "big") == 0;
+		given("byteorder", arg, "--byteorder");
 		break;
 	case OPT_NANO:
 	case OPT_MICRO:
@@ -282,71 +250,63 @@ parse_opt(int ch, const char *arg, struct offline_opts *o)
 		o->force = 1;
 		break;
 	case OPT_LAYOUT:
-		c->writer.layout = arg;
+		given("layout", arg, "--layout");
 		break;
 	case OPT_IDLE:
-		c->flow.idle_ns =
-		    dur_arg("--idle-timeout", arg, NS_PER_SEC, 86400 * 365 * NS_PER_SEC);
 		given("idle_timeout", arg, "--idle-timeout");
 		break;
 	case OPT_LINGER:
-		c->flow.linger_ns = dur_arg("--linger", arg, 0, 3600 * NS_PER_SEC);
+		given("linger", arg, "--linger");
 		break;
 	case OPT_MAXFLOWS:
-		c->flow.max_flows = (uint32_t)num_arg("--max-flows", arg, 1, 100000000);
+		given("max_flows", arg, "--max-flows");
 		break;
 	case OPT_MAXOPEN:
-		c->writer.max_open_files = (unsigned)num_arg("--max-open-files", arg, 1, 1000000);
+		given("max_open_files", arg, "--max-open-files");
 		break;
 	case OPT_SEGPKTS:
-		c->flow.seg_packets = (uint32_t)num_arg("--segment-packets", arg, 1, UINT32_MAX);
 		given("segment_packets", arg, "--segment-packets");
 		break;
 	case OPT_SEGSIZE:
-		c->flow.seg_size = num_arg("--segment-size", arg, 1024, UINT64_MAX);
 		given("segment_size", arg, "--segment-size");
 		break;
 	case OPT_BUFSIZE:
-		c->writer.buffer_total = num_arg("--buffer-size", arg, 65536, UINT64_MAX);
+		given("write_buffer", arg, "--buffer-size");
 		break;
 	case OPT_IPFIX:
-		if (export_check_collector(arg, &cause) == -1) {
-			log_warnx("--ipfix: %s", cause);
-			exit(EXIT_USAGE);
-		}
-		c->export.collector = arg;
+		given("ipfix_collector", arg, "--ipfix");
 		break;
 	case OPT_IPFIX_TRANSPORT:
-		if (strcmp(arg, "udp") != 0 && strcmp(arg, "tcp") != 0) {
-			log_warnx("--ipfix-transport: \"%s\" is neither udp nor tcp", arg);
-			exit(EXIT_USAGE);
-		}
-		c->export.transport = strcmp(arg, "tcp") == 0 ? EXPORT_TCP : EXPORT_UDP;
+		given("ipfix_transport", arg, "--ipfix-transport");
 		break;
 	case OPT_IPFIX_DOMAIN:
-		c->export.domain = (uint32_t)num_arg("--observation-domain", arg, 0, UINT32_MAX);
+		given("observation_domain", arg, "--observation-domain");
 		break;
 	case OPT_IPFIX_PEN:
-		c->export.pen = (uint32_t)num_arg("--ipfix-pen", arg, 0, UINT32_MAX);
+		given("ipfix_pen", arg, "--ipfix-pen");
 		break;
 	default:
 		usage(EXIT_USAGE);
 	}
 }
 
-/* The flow rule from the word options and --compat, through the config table. */
+/*
+ * Offline settings: the config table's defaults and the options, read by
+ * the table (as a file's settings are), preset included; then the engine's
+ * view of them. tc lives as long as the run: the engine's strings point
+ * into it.
+ */
 static void
-offline_rule(struct offline_opts *o)
+offline_settings(struct offline_opts *o, struct tf_config *tc, const char *outdir)
 {
-	struct tf_config tc;
 	char *cause = NULL;
 
-	if (config_args(&tc, cargs, ncargs, &cause) == -1) {
+	if (config_args(tc, cargs, ncargs, &cause) == -1) {
 		log_warnx("%s", cause);
 		exit(EXIT_USAGE);
 	}
-	config_flow_rule(&tc, &o->cfg.flow);
-	config_free(&tc);
+	config_to_engine(tc, &o->cfg);
+	o->cfg.outdir = outdir;
 }
 
 int
@@ -354,6 +314,8 @@ main(int argc, char **argv)
 {
 	struct offline_opts o;
 	struct daemon_opts d;
+	struct tf_config tc;
+	const char *outdir = NULL;
 	char *filter = NULL;
 	const char *print_format = NULL;
 	int ch, rc, verbose = 0;
@@ -363,8 +325,6 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof o);
 	memset(&d, 0, sizeof d);
 	d.config = CONFIG_PATH;
-	engine_defaults(&o.cfg);
-	offline_export_defaults(&o.cfg.export);
 	o.nanosecond = -1;
 	while ((ch = getopt_long(argc, argv, "r:o:F:c:fni:vVh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -395,7 +355,7 @@ main(int argc, char **argv)
 			print_format = optarg;
 			break;
 		default:
-			parse_opt(ch, optarg, &o);
+			parse_opt(ch, optarg, &o, &outdir);
 		}
 	}
 	if (verbose)
@@ -407,7 +367,7 @@ main(int argc, char **argv)
 	umask(027);
 	if (print_format != NULL)
 		return print_config(&d, print_format);
-	if (o.input == NULL && o.cfg.outdir == NULL) {
+	if (o.input == NULL && outdir == NULL) {
 		d.verbose = verbose;
 		if (optind < argc) {
 			log_warnx("unexpected argument \"%s\" (a filter goes in the config)",
@@ -418,11 +378,11 @@ main(int argc, char **argv)
 		free(d.interfaces);
 		return rc;
 	}
-	if (o.input == NULL || o.cfg.outdir == NULL) {
+	if (o.input == NULL || outdir == NULL) {
 		log_warnx("offline mode needs both --read FILE and --output DIR");
 		usage(EXIT_USAGE);
 	}
-	offline_rule(&o);
+	offline_settings(&o, &tc, outdir);
 	if (optind < argc)
 		o.filter = filter = join_args(argc - optind, argv + optind);
 	/* Offline nobody watches .active/: write buffers out by size alone. */
@@ -430,6 +390,7 @@ main(int argc, char **argv)
 	if (getrandom(&o.cfg.flow.seed, sizeof o.cfg.flow.seed, 0) != sizeof o.cfg.flow.seed)
 		o.cfg.flow.seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL;
 	rc = offline_run(&o);
+	config_free(&tc);
 	free(filter);
 	return rc;
 }

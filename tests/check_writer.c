@@ -29,6 +29,7 @@
 #include <jansson.h>
 
 #include "decode.h"
+#include "config.h"
 #include "engine.h"
 #include "flow.h"
 #include "index.h"
@@ -210,6 +211,20 @@ slurp(const char *path, size_t *len)
 	if (len != NULL)
 		*len = (size_t)n;
 	return buf;
+}
+
+/*
+ * The engine's settings at the config table's defaults, as the daemon and
+ * offline mode make them; the strings they point to stay in a static.
+ */
+static void
+table_defaults(struct engine_config *cfg)
+{
+	static struct tf_config tc;
+
+	config_free(&tc);
+	config_defaults(&tc);
+	config_to_engine(&tc, cfg);
 }
 
 /* --- the harness: flow table + writer, like the engine without decode ---- */
@@ -1217,7 +1232,7 @@ START_TEST(test_engine_index)
 	fr = calloc(16, sizeof *fr);
 	ck_assert_ptr_nonnull(fr);
 	make_tmpdir(dir, sizeof dir);
-	engine_defaults(&cfg);
+	table_defaults(&cfg);
 	cfg.outdir = dir;
 	cfg.outfd = dir_fd(dir);
 	e = engine_new(&cfg, &cause);
@@ -1342,7 +1357,7 @@ START_TEST(test_engine_segments)
 	int n = 0, i;
 
 	make_tmpdir(dir, sizeof dir);
-	engine_defaults(&cfg);
+	table_defaults(&cfg);
 	cfg.outdir = dir;
 	cfg.outfd = dir_fd(dir);
 	cfg.flow.seg_packets = 3;

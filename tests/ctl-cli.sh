@@ -361,11 +361,15 @@ if [ "$TF_RC" -ne 0 ] || [ "$(flows "$WORK/idle-short")" -ne 2 ] ||
 else
 	ok "--idle-timeout 2.5s splits the quiet connection (idle), 1h30m keeps it whole"
 fi
-for bad in "--idle-timeout 5x" "--linger -1s" "--idle-timeout 0.5s" "--linger 2h"; do
+# The config table reads them, with its own words: a bad form, or out of its range.
+for bad in "--idle-timeout 5x:is not a duration" "--linger -1s:is not a duration" \
+    "--idle-timeout 0.5s:0.5s is out of range 1s..365d" "--linger 2h:2h is out of range 0..1h"; do
+	want=${bad#*:}
+	bad=${bad%%:*}
 	# shellcheck disable=SC2086
 	tf bad-dur --read "$WORK/gap.pcap" --output "$WORK/bad-dur" $bad
-	[ "$TF_RC" -eq 2 ] && grep -q -- "${bad%% *}: .* is not a duration from" "$TF_ERR" ||
-	    check_fail "traceflowd $bad: rc $TF_RC (2 expected): $(cat "$TF_ERR")"
+	[ "$TF_RC" -eq 2 ] && grep -q -- "${bad%% *}: .*$want" "$TF_ERR" ||
+	    check_fail "traceflowd $bad: rc $TF_RC (2 expected, \"$want\"): $(cat "$TF_ERR")"
 done
 ok_clean "traceflowd: bad or out-of-range durations exit 2 naming the option"
 

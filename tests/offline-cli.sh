@@ -176,4 +176,36 @@ else
 	check_fail "test setup: cutting $in at $((size * 2 / 3)) bytes did not truncate a record"
 fi
 
+# 10. Options are the config table's settings: its bounds, its messages, its
+# defaults (the bounds once differed: --max-open-files took 1 where the file
+# needs 8, --buffer-size 64 KiB where write_buffer needs 1 MiB).
+for bad in "--max-open-files 1:1 is out of range 8..1000000" \
+    "--buffer-size 65536:65536 is out of range 1M..64G" \
+    "--segment-size 1024:1024 is out of range 0 or 1M..1T" \
+    "--max-flows x:is not a number" "--format pcapx:unknown word"; do
+	want=${bad#*:}
+	bad=${bad%%:*}
+	# shellcheck disable=SC2086
+	tf bound --read "$in" --output "$WORK/bound" $bad
+	if [ "$TF_RC" -ne 2 ] || ! grep -q -- "${bad%% *}: .*$want" "$TF_ERR"; then
+		check_fail "traceflowd $bad: exit $TF_RC (2 expected), not \"$want\": $(head -c 300 "$TF_ERR")"
+	fi
+done
+"$TRACEFLOWD" --help >"$WORK/help.txt"
+"$TRACEFLOWD" --print-config json -c /dev/null >"$WORK/defaults.json" 2>/dev/null ||
+    fail "--print-config json -c /dev/null failed"
+python3 - "$WORK/help.txt" "$WORK/defaults.json" <<'EOF' || check_fail "the usage text's defaults are not the config table's"
+import json, re, sys
+help = open(sys.argv[1]).read()
+d = json.load(open(sys.argv[2]))
+want = {"--idle-timeout": "%dm" % (d["idle_timeout"] // 60), "--linger": "%gs" % d["linger"],
+        "--max-flows": str(d["max_flows"]), "--max-open-files": str(d["max_open_files"]),
+        "--segment-packets": str(d["segment_packets"])}
+for opt, val in want.items():
+    m = re.search(re.escape(opt) + r" .*\(default ([^):]+)", help)
+    if not m or m.group(1) != val:
+        sys.exit("%s: help says %s, the table %s" % (opt, m and m.group(1), val))
+EOF
+ok "offline options: the config table's bounds and defaults"
+
 finish
