@@ -1405,40 +1405,12 @@ config_print(FILE *fp, const struct tf_config *c)
 	}
 }
 
-/* The second comment line of a setting in the sample: what it accepts. */
-static void
-print_kind(FILE *fp, const struct cfg_entry *e)
-{
-	switch (e->type) {
-	case CT_BOOL:
-		fputs("# true or false", fp);
-		break;
-	case CT_INT:
-	case CT_COUNT:
-		fprintf(fp, "# integer, %s", range_text(e));
-		break;
-	case CT_SIZE:
-		fprintf(fp, "# size, %s", range_text(e));
-		break;
-	case CT_DURATION:
-		fprintf(fp, "# duration, %s", range_text(e));
-		break;
-	case CT_MODE:
-		fprintf(fp, "# octal mode, %s", range_text(e));
-		break;
-	case CT_ENUM:
-		fprintf(fp, "# one of: %s", word_list(e->words));
-		break;
-	case CT_STRING:
-		fprintf(fp, "# string%s", (e->flags & CF_ABSPATH) ? ", an absolute path" : "");
-		break;
-	case CT_STRLIST:
-		fputs("# list of strings, or one string", fp);
-		break;
-	}
-	fputs((e->flags & CF_NORELOAD) ? "; a reload does not change it (restart)\n" : "\n", fp);
-}
-
+/*
+ * The sample, as sshd_config is: every setting commented out at its
+ * default under one line of documentation, so that the file says what the
+ * daemon does without setting anything, and a setting changed is one "#"
+ * removed. Types, ranges and what needs a restart are in traceflow.conf(5).
+ */
 void
 config_sample(FILE *fp)
 {
@@ -1449,21 +1421,18 @@ config_sample(FILE *fp)
 	config_defaults(&def);
 	fputs("# traceflow.conf: configuration of traceflowd(8), see traceflow.conf(5).\n"
 	      "#\n"
-	      "# Every setting is shown at its default. Durations are seconds or a string\n"
-	      "# with a unit: \"500ms\", \"2s\", \"5m\", \"1h\", \"1d\". Sizes are bytes or a\n"
-	      "# string with a unit of 1024: \"64k\", \"256M\", \"2G\" (or \"KiB\", \"MiB\", "
-	      "\"GiB\").\n"
-	      "# Integers are 64 bits (5000000000 as it stands); out of range is an error.\n"
-	      "# Unknown settings are errors. traceflowd -n checks this file; SIGHUP\n"
-	      "# reloads it.\n",
+	      "# Every setting is shown commented out at its default: remove the \"#\" to\n"
+	      "# change one. Durations are seconds or a string with a unit: \"500ms\",\n"
+	      "# \"2s\", \"5m\", \"1h\", \"1d\". Sizes are bytes or a string with a unit of\n"
+	      "# 1024: \"64k\", \"256M\", \"2G\". traceflow.conf(5) gives each setting's\n"
+	      "# type and range, and which ones a reload cannot change. Unknown settings\n"
+	      "# are errors. traceflowd -n checks this file; SIGHUP reloads it.\n",
 	    fp);
 	for (i = 0; i < CFG_N; i++) {
 		e = &cfg_table[i];
 		if (e->section != NULL)
 			fprintf(fp, "\n# --- %s ---\n", e->section);
-		fprintf(fp, "\n# %s\n", e->doc);
-		print_kind(fp, e);
-		fprintf(fp, "%s = ", e->name);
+		fprintf(fp, "\n# %s\n#%s = ", e->doc, e->name);
 		print_value(fp, e, &def);
 		fputs(";\n", fp);
 	}
