@@ -42,7 +42,7 @@ enum cfg_type {
 };
 
 #define CF_NORELOAD 0x01 /* a reload may not change it: restart */
-#define CF_ZERO     0x02 /* 0 ("none", "unlimited") is allowed besides min..max */
+#define CF_ZERO     0x02 /* 0 ("none", "unlimited"), or "" for a string, is allowed too */
 #define CF_ABSPATH  0x04 /* an absolute path */
 #define CF_RELPATH  0x08 /* a relative path without ".." */
 #define CF_BPF      0x10 /* a pcap-filter(7) expression */
@@ -193,6 +193,10 @@ static const struct cfg_entry cfg_table[] = {
 	  "Run as this user once the capture is open; \"\" = keep privileges." },
 	{ NULL, "group", CT_STRING, F(group), 0, 0, "traceflow", 0, 0, CF_NORELOAD, NULL,
 	  "... and this group." },
+
+	{ "Without systemd", "pid_file", CT_STRING, F(pid_file), 0, 0, "", 0, 0,
+	  CF_ABSPATH | CF_ZERO | CF_NORELOAD, NULL,
+	  "Pid file for init scripts, written when not started by systemd; \"\" = none." },
 
 	{ "Logging", "log_level", CT_ENUM, F(log_level), 0, LOG_LVL_INFO, NULL, 0, 0, 0,
 	  words_log_level, "Least important messages logged." },
@@ -985,6 +989,8 @@ check_bpf(const char *expr, char **why)
 static int
 check_string(const struct cfg_entry *e, const char *str, char **why)
 {
+	if ((e->flags & CF_ZERO) && str[0] == '\0')
+		return 0;
 	if ((e->flags & CF_ABSPATH) && str[0] != '/') {
 		xasprintf(why, "\"%s\" is not an absolute path", str);
 		return -1;
@@ -1157,7 +1163,10 @@ config_free(struct tf_config *c)
 			free(*field_str(e, c));
 		else if (e->type == CT_STRLIST)
 			list_free(*field_list(e, c), *field_count(e, c));
+		if (c->where != NULL)
+			free(c->where[i]);
 	}
+	free(c->where);
 	free(c->path);
 	memset(c, 0, sizeof *c);
 }
@@ -1197,6 +1206,10 @@ read_root(const char *path, const config_setting_t *root, struct tf_config *c, c
 			r = -1;
 			break;
 		}
+		free(c->where[e - cfg_table]);
+		xasprintf(&c->where[e - cfg_table], "%s:%u",
+		    config_setting_source_file(s) != NULL ? config_setting_source_file(s) : path,
+		    config_setting_source_line(s));
 	}
 	free(rd.file);
 	free(rd.text);
@@ -1212,6 +1225,7 @@ config_load(const char *path, struct tf_config *c, char **cause)
 
 	config_defaults(c);
 	c->path = xstrdup(path);
+	c->where = xcalloc(CFG_N, sizeof *c->where);
 	if ((fp = fopen(path, "r")) == NULL) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		config_free(c);
@@ -1275,6 +1289,16 @@ entry_equal(const struct cfg_entry *e, const struct tf_config *a, const struct t
 	return 0;
 }
 
+const char *
+config_where(const struct tf_config *c, const char *name)
+{
+	const struct cfg_entry *e = find_entry(name);
+
+	if (e != NULL && c->where != NULL && c->where[e - cfg_table] != NULL)
+		return c->where[e - cfg_table];
+	return c->path != NULL ? c->path : "defaults";
+}
+
 int
 config_reload_check(const struct tf_config *old, const struct tf_config *new_, char **cause)
 {
@@ -1284,8 +1308,9 @@ config_reload_check(const struct tf_config *old, const struct tf_config *new_, c
 	for (i = 0; i < CFG_N; i++) {
 		e = &cfg_table[i];
 		if ((e->flags & CF_NORELOAD) && !entry_equal(e, old, new_)) {
-			xasprintf(cause, "setting %s cannot change on reload: restart traceflowd",
-			    e->name);
+			xasprintf(cause,
+			    "%s: setting %s: cannot change on reload: restart traceflowd",
+			    config_where(new_, e->name), e->name);
 			return -1;
 		}
 	}

@@ -651,7 +651,7 @@ END_TEST
 START_TEST(test_reload)
 {
 	struct tf_config old, new_;
-	char *cause = NULL, *changes;
+	char *cause = NULL, *changes, *want;
 
 	config_defaults(&old);
 	load_ok(
@@ -663,16 +663,31 @@ START_TEST(test_reload)
 	free(changes);
 	config_free(&new_);
 
-	load_ok("filter = \"port 80\";\nuser = \"nobody\";\n", &new_);
+	/* The refusal names where the setting is, the file kept to be named. */
+	ck_assert_int_eq(
+	    config_load(write_conf("filter = \"port 80\";\nuser = \"nobody\";\n"), &new_, &cause),
+	    0);
 	ck_assert_int_eq(config_reload_check(&old, &new_, &cause), -1);
-	ck_assert_str_eq(cause, "setting user cannot change on reload: restart traceflowd");
+	ck_assert_int_ne(
+	    asprintf(
+	        &want, "%s:2: setting user: cannot change on reload: restart traceflowd", tmppath),
+	    -1);
+	ck_assert_str_eq(cause, want);
+	free(want);
+	/* config_where: the line of a setting, the file for one left at its default. */
+	ck_assert_int_ne(asprintf(&want, "%s:1", tmppath), -1);
+	ck_assert_str_eq(config_where(&new_, "filter"), want);
+	ck_assert_str_eq(config_where(&new_, "linger"), tmppath);
+	ck_assert_str_eq(config_where(&old, "user"), "defaults");
+	free(want);
 	free(cause);
 	config_free(&new_);
+	remove_conf();
 
 	cause = NULL;
 	load_ok("control_socket = \"/run/other.sock\";\n", &new_);
 	ck_assert_int_eq(config_reload_check(&old, &new_, &cause), -1);
-	ck_assert_ptr_nonnull(strstr(cause, "setting control_socket cannot change"));
+	ck_assert_ptr_nonnull(strstr(cause, "setting control_socket: cannot change"));
 	free(cause);
 	config_free(&new_);
 	config_free(&old);
@@ -775,7 +790,7 @@ START_TEST(test_json)
 		n++;
 	}
 	ck_assert_uint_eq(json_object_size(o), n);
-	ck_assert_uint_eq(n, 28);
+	ck_assert_uint_eq(n, 29);
 
 	ck_assert_int_eq(json_integer_value(json_object_get(o, "idle_timeout")), 300);
 	ck_assert_double_eq_tol(json_real_value(json_object_get(o, "linger")), 0.25, 1e-9);
