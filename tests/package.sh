@@ -42,6 +42,9 @@ if ! (cd "$src" && "${clean_env[@]}" DEB_BUILD_OPTIONS=parallel=2 \
 	fail "dpkg-buildpackage: $(tail -n 20 "$WORK/build.log")"
 fi
 ok "dpkg-buildpackage -us -uc -b: built in $(($(date +%s) - start)) s"
+# The copy goes once built (build.log stays): kept work files are searched
+# for sanitizer reports, and its quickstart holds their very pattern.
+rm -rf "$src"
 arch=$(dpkg --print-architecture)
 deb=$WORK/traceflow_${version}-1_$arch.deb
 changes=$WORK/traceflow_${version}-1_$arch.changes
