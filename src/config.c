@@ -44,7 +44,7 @@ enum cfg_type {
 };
 
 #define CF_NORELOAD 0x01 /* a reload may not change it: restart */
-#define CF_ZERO     0x02 /* 0 ("none", "unlimited") is allowed besides min..max */
+#define CF_ZERO     0x02 /* 0 ("none", "unlimited"), or "" for a string, is allowed too */
 #define CF_ABSPATH  0x04 /* an absolute path */
 #define CF_RELPATH  0x08 /* a relative path without ".." */
 #define CF_BPF      0x10 /* a pcap-filter(7) expression */
@@ -229,6 +229,10 @@ static const struct cfg_entry cfg_table[] = {
 	  "Run as this user once the capture is open; \"\" = keep privileges." },
 	{ NULL, "group", CT_STRING, F(group), 0, 0, "traceflow", 0, 0, CF_NORELOAD, NULL,
 	  "... and this group." },
+
+	{ "Without systemd", "pid_file", CT_STRING, F(pid_file), 0, 0, "", 0, 0,
+	  CF_ABSPATH | CF_ZERO | CF_NORELOAD, NULL,
+	  "Pid file for init scripts, written when not started by systemd; \"\" = none." },
 
 	{ "Logging", "log_level", CT_ENUM, F(log_level), 0, LOG_LVL_INFO, NULL, 0, 0, 0,
 	  words_log_level, "Least important messages logged." },
@@ -1006,6 +1010,8 @@ check_bpf(const char *expr, char **why)
 static int
 check_string(const struct cfg_entry *e, const char *str, char **why)
 {
+	if ((e->flags & CF_ZERO) && str[0] == '\0')
+		return 0;
 	if ((e->flags & CF_ABSPATH) && str[0] != '/') {
 		xasprintf(why, "\"%s\" is not an absolute path", str);
 		return -1;
@@ -1180,7 +1186,10 @@ config_free(struct tf_config *c)
 			free(*field_str(e, c));
 		else if (e->type == CT_STRLIST)
 			list_free(*field_list(e, c), *field_count(e, c));
+		if (c->where != NULL)
+			free(c->where[i]);
 	}
+	free(c->where);
 	free(c->path);
 	memset(c, 0, sizeof *c);
 }
@@ -1220,6 +1229,10 @@ read_root(const char *path, const config_setting_t *root, struct tf_config *c, c
 			r = -1;
 			break;
 		}
+		free(c->where[e - cfg_table]);
+		xasprintf(&c->where[e - cfg_table], "%s:%u",
+		    config_setting_source_file(s) != NULL ? config_setting_source_file(s) : path,
+		    config_setting_source_line(s));
 	}
 	free(rd.file);
 	free(rd.text);
@@ -1405,6 +1418,7 @@ config_load(const char *path, struct tf_config *c, char **cause)
 
 	config_defaults(c);
 	c->path = xstrdup(path);
+	c->where = xcalloc(CFG_N, sizeof *c->where);
 	if ((fp = fopen(path, "r")) == NULL) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		config_free(c);
@@ -1468,6 +1482,16 @@ entry_equal(const struct cfg_entry *e, const struct tf_config *a, const struct t
 	return 0;
 }
 
+const char *
+config_where(const struct tf_config *c, const char *name)
+{
+	const struct cfg_entry *e = find_entry(name);
+
+	if (e != NULL && c->where != NULL && c->where[e - cfg_table] != NULL)
+		return c->where[e - cfg_table];
+	return c->path != NULL ? c->path : "defaults";
+}
+
 int
 config_reload_check(const struct tf_config *old, const struct tf_config *new_, char **cause)
 {
@@ -1477,8 +1501,9 @@ config_reload_check(const struct tf_config *old, const struct tf_config *new_, c
 	for (i = 0; i < CFG_N; i++) {
 		e = &cfg_table[i];
 		if ((e->flags & CF_NORELOAD) && !entry_equal(e, old, new_)) {
-			xasprintf(cause, "setting %s cannot change on reload: restart traceflowd",
-			    e->name);
+			xasprintf(cause,
+			    "%s: setting %s: cannot change on reload: restart traceflowd",
+			    config_where(new_, e->name), e->name);
 			return -1;
 		}
 	}
@@ -1601,40 +1626,12 @@ config_print(FILE *fp, const struct tf_config *c)
 	}
 }
 
-/* The second comment line of a setting in the sample: what it accepts. */
-static void
-print_kind(FILE *fp, const struct cfg_entry *e)
-{
-	switch (e->type) {
-	case CT_BOOL:
-		fputs("# true or false", fp);
-		break;
-	case CT_INT:
-	case CT_COUNT:
-		fprintf(fp, "# integer, %s", range_text(e));
-		break;
-	case CT_SIZE:
-		fprintf(fp, "# size, %s", range_text(e));
-		break;
-	case CT_DURATION:
-		fprintf(fp, "# duration, %s", range_text(e));
-		break;
-	case CT_MODE:
-		fprintf(fp, "# octal mode, %s", range_text(e));
-		break;
-	case CT_ENUM:
-		fprintf(fp, "# one of: %s", word_list(e->words));
-		break;
-	case CT_STRING:
-		fprintf(fp, "# string%s", (e->flags & CF_ABSPATH) ? ", an absolute path" : "");
-		break;
-	case CT_STRLIST:
-		fputs("# list of strings, or one string", fp);
-		break;
-	}
-	fputs((e->flags & CF_NORELOAD) ? "; a reload does not change it (restart)\n" : "\n", fp);
-}
-
+/*
+ * The sample, as sshd_config is: every setting commented out at its
+ * default under one line of documentation, so that the file says what the
+ * daemon does without setting anything, and a setting changed is one "#"
+ * removed. Types, ranges and what needs a restart are in traceflow.conf(5).
+ */
 void
 config_sample(FILE *fp)
 {
@@ -1645,25 +1642,23 @@ config_sample(FILE *fp)
 	config_defaults(&def);
 	fputs("# traceflow.conf: configuration of traceflowd(8), see traceflow.conf(5).\n"
 	      "#\n"
-	      "# Every setting is shown at its default. Durations are seconds or a string\n"
-	      "# with a unit: \"500ms\", \"2s\", \"5m\", \"1h\", \"1d\". Sizes are bytes or a\n"
-	      "# string with a unit of 1024: \"64k\", \"256M\", \"2G\" (or \"KiB\", \"MiB\", "
-	      "\"GiB\").\n"
-	      "# Integers are 64 bits (5000000000 as it stands); out of range is an error.\n"
-	      "# Unknown settings are errors. traceflowd -n checks this file; SIGHUP\n"
-	      "# reloads it.\n",
+	      "# Every setting is shown commented out at its default: remove the \"#\" to\n"
+	      "# change one. Durations are seconds or a string with a unit: \"500ms\",\n"
+	      "# \"2s\", \"5m\", \"1h\", \"1d\". Sizes are bytes or a string with a unit of\n"
+	      "# 1024: \"64k\", \"256M\", \"2G\". traceflow.conf(5) gives each setting's\n"
+	      "# type and range, and which ones a reload cannot change. Unknown settings\n"
+	      "# are errors. traceflowd -n checks this file; SIGHUP reloads it.\n",
 	    fp);
 	for (i = 0; i < CFG_N; i++) {
 		e = &cfg_table[i];
 		if (e->section != NULL)
 			fprintf(fp, "\n# --- %s ---\n", e->section);
 		fprintf(fp, "\n# %s\n", e->doc);
-		print_kind(fp, e);
-		/* Set, it would clash with compat = "pcapkit": shown commented out. */
+		/* Set, it would clash with compat = "pcapkit": say so beside it. */
 		if (preset_sets(e))
-			fputs("# compat = \"pcapkit\" sets it: uncomment only without compat\n# ",
+			fputs("# (compat = \"pcapkit\" sets it: uncomment only without compat)\n",
 			    fp);
-		fprintf(fp, "%s = ", e->name);
+		fprintf(fp, "#%s = ", e->name);
 		print_value(fp, e, &def);
 		fputs(";\n", fp);
 	}

@@ -65,6 +65,8 @@ struct tf_config {
 	char *user;          /* run as; "" = keep privileges */
 	char *group;
 
+	char *pid_file; /* "" = none; ignored under systemd */
+
 	int log_level; /* LOG_LVL_* */
 
 	/* IPFIX export (export.h). */
@@ -75,7 +77,8 @@ struct tf_config {
 	uint64_t ipfix_template_refresh; /* ns */
 	uint64_t ipfix_queue;            /* records */
 
-	char *path; /* the file it came from; NULL: defaults only */
+	char *path;   /* the file it came from; NULL: defaults only */
+	char **where; /* per setting, "FILE:LINE" it was set at (config_where) */
 };
 
 /* Fill c with the defaults (allocates: config_free() it). */
@@ -93,9 +96,17 @@ void config_free(struct tf_config *c);
 
 /*
  * Whether new_ differs from old only in settings a reload (SIGHUP) may
- * change: -1 and *cause naming the first setting that may not change.
+ * change: -1 and *cause naming the first setting that may not change,
+ * "FILE:LINE: setting NAME: cannot change on reload: restart traceflowd".
  */
 int config_reload_check(const struct tf_config *old, const struct tf_config *new_, char **cause);
+
+/*
+ * Where setting NAME of c was set: "FILE:LINE" (of an @include'd file if it
+ * was set there), the file's path when the file left it at its default,
+ * "defaults" without a file. Points into c.
+ */
+const char *config_where(const struct tf_config *c, const char *name);
 
 /* The names of the settings that differ, comma separated; NULL if none. */
 char *config_changes(const struct tf_config *old, const struct tf_config *new_);

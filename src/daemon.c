@@ -26,6 +26,7 @@
 #include "export.h"
 #include "log.h"
 #include "notify.h"
+#include "pidfile.h"
 #include "spool.h"
 #include "xmalloc.h"
 
@@ -51,6 +52,7 @@ struct daemon {
 	gid_t gid;
 	int drop;    /* change user after opening the handles */
 	int spoolfd; /* the spool, opened once: all file work is relative to it */
+	struct pidfile *pidfile;
 	struct spool_usage usage;
 	uint64_t retention_turns;
 	int exit_status;
@@ -187,17 +189,40 @@ capture_opts_of(const struct tf_config *c, struct capture_opts *co)
 
 /* --- privileges and the spool ------------------------------------------- */
 
+/*
+ * The user and group a start as root changes to exist: checked by -n too,
+ * so that it refuses what the start would, naming the file and line.
+ */
+static int
+check_accounts(const struct tf_config *c, char **cause)
+{
+	if (c->user == NULL || c->user[0] == '\0')
+		return 0;
+	if (getpwnam(c->user) == NULL) {
+		xasprintf(cause, "%s: setting user: user \"%s\" does not exist",
+		    config_where(c, "user"), c->user);
+		return -1;
+	}
+	if (c->group != NULL && c->group[0] != '\0' && getgrnam(c->group) == NULL) {
+		xasprintf(cause, "%s: setting group: group \"%s\" does not exist",
+		    config_where(c, "group"), c->group);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 resolve_user(struct daemon *d)
 {
 	struct passwd *pw;
 	struct group *gr;
+	char *cause = NULL;
 
 	d->drop = geteuid() == 0 && d->cfg.user != NULL && d->cfg.user[0] != '\0';
 	if (!d->drop)
 		return;
-	if ((pw = getpwnam(d->cfg.user)) == NULL)
-		fatalx("user \"%s\" (setting user) does not exist", d->cfg.user);
+	if (check_accounts(&d->cfg, &cause) == -1 || (pw = getpwnam(d->cfg.user)) == NULL)
+		fatalx("%s", cause != NULL ? cause : "setting user: lookup failed");
 	d->uid = pw->pw_uid;
 	d->gid = pw->pw_gid;
 	if (d->cfg.group != NULL && d->cfg.group[0] != '\0') {
@@ -435,6 +460,8 @@ daemon_reload(struct daemon *d, char **cause)
 	memset(&nc, 0, sizeof nc);
 	if (load_config(&d->opts, &nc, cause) == -1 ||
 	    config_reload_check(&d->cfg, &nc, cause) == -1) {
+		/* Logged here, whoever asked: SIGHUP or traceflowctl reload. */
+		log_warnx("reload refused, the running configuration stays: %s", *cause);
 		config_free(&nc);
 		return -1;
 	}
@@ -459,10 +486,8 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	char *cause = NULL;
 
 	notify_reloading();
-	if (daemon_reload(d, &cause) == -1) {
-		log_warnx("reload refused, the running configuration stays: %s", cause);
+	if (daemon_reload(d, &cause) == -1)
 		free(cause);
-	}
 	notify_ready();
 }
 
@@ -521,6 +546,7 @@ daemon_free(struct daemon *d)
 	config_free(&d->cfg);
 	if (d->spoolfd != -1)
 		close(d->spoolfd);
+	pidfile_close(d->pidfile);
 	free(d);
 }
 
@@ -563,6 +589,32 @@ start_control(struct daemon *d)
 		fatalx("%s", cause);
 }
 
+/*
+ * The pid file, when asked for and not started by systemd (which knows our
+ * pid, and whose sandbox may not let us write one). Opened, locked and
+ * emptied before detaching, so that a second daemon says why it refuses on
+ * the terminal it was started from; the pid goes in when the daemon is
+ * ready.
+ */
+static int
+open_pidfile(struct daemon *d)
+{
+	char *cause = NULL;
+
+	if (d->cfg.pid_file == NULL || d->cfg.pid_file[0] == '\0')
+		return 0;
+	if (getenv("NOTIFY_SOCKET") != NULL || notify_under_systemd()) {
+		log_info("pid_file %s not written: started by systemd", d->cfg.pid_file);
+		return 0;
+	}
+	if ((d->pidfile = pidfile_open(d->cfg.pid_file, &cause)) == NULL) {
+		log_warnx("%s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
 int
 daemon_main(const struct daemon_opts *o)
 {
@@ -581,6 +633,12 @@ daemon_main(const struct daemon_opts *o)
 		return 1;
 	}
 	if (o->check_only) {
+		if (check_accounts(&d->cfg, &cause) == -1) {
+			log_warnx("%s", cause);
+			free(cause);
+			daemon_free(d);
+			return 1;
+		}
 		if (o->verbose)
 			config_print(stdout, &d->cfg);
 		printf("%s: configuration OK\n", d->cfg.path ? d->cfg.path : "defaults");
@@ -588,6 +646,10 @@ daemon_main(const struct daemon_opts *o)
 		return 0;
 	}
 	log_setlevel(o->verbose ? LOG_LVL_DEBUG : d->cfg.log_level);
+	if (open_pidfile(d) == -1) {
+		daemon_free(d);
+		return 1;
+	}
 	if (!o->foreground) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
@@ -608,6 +670,9 @@ daemon_main(const struct daemon_opts *o)
 	engine_set_end_hook(d->engine, commands_flow_done, d->cmds);
 	control_enable(d->control);
 	start_timers(d);
+	/* Written once SIGTERM is handled, as READY=1 is sent: pid and readiness at once. */
+	if (d->pidfile != NULL && pidfile_write(d->pidfile) == -1)
+		fatalx("cannot write the pid file %s", d->cfg.pid_file);
 	notify_ready();
 	log_info("started: spool %s, %u interfaces", d->cfg.spool_dir, d->ncaps);
 	event_base_dispatch(d->base);

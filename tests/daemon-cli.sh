@@ -1,8 +1,9 @@
 #!/bin/bash
 # daemon-cli.sh: what traceflowd(8) promises of its command line and
 # signals, as a user sees it: -n and -n -v exit codes and output, a bad
-# file named with line and setting, a missing -c file, no file at all
-# meaning the defaults, and SIGINT finishing every flow like SIGTERM.
+# file named with line and setting, a missing -c file, a missing user or
+# group refused by -n as by a start, no file at all meaning the defaults,
+# and SIGINT finishing every flow like SIGTERM.
 . "$(dirname "$0")/lib.sh"
 
 need_traceflowd
@@ -40,6 +41,29 @@ check_config() {
 	fi
 }
 
+# -n refuses what the start would: a user or group that does not exist,
+# named with file, line and setting (exit 1, nothing printed as OK).
+check_accounts() {
+	local u=tf-nosuch-$$ g=tf-nosuchgrp-$$
+
+	printf 'interfaces = ["lo"];\nuser = "%s";\n' "$u" >"$WORK/nouser.conf"
+	tf nouser -n -v -c "$WORK/nouser.conf"
+	if [ "$TF_RC" -ne 1 ] || grep -q "configuration OK" "$TF_OUT" ||
+	    ! grep -q "nouser.conf:2: setting user: user \"$u\" does not exist" "$TF_ERR"; then
+		check_fail "-n, missing user: exit $TF_RC: $(cat "$TF_OUT" "$TF_ERR")"
+	else
+		ok "-n: missing user refused, exit 1: $(cat "$TF_ERR")"
+	fi
+	printf 'user = "nobody";\n\n# the group\ngroup = "%s";\n' "$g" >"$WORK/nogroup.conf"
+	tf nogroup -n -c "$WORK/nogroup.conf"
+	if [ "$TF_RC" -ne 1 ] ||
+	    ! grep -q "nogroup.conf:4: setting group: group \"$g\" does not exist" "$TF_ERR"; then
+		check_fail "-n, missing group: exit $TF_RC: $(cat "$TF_OUT" "$TF_ERR")"
+	else
+		ok "-n: missing group refused, exit 1: $(cat "$TF_ERR")"
+	fi
+}
+
 # No file at all (the default path missing) means the built-in defaults.
 check_defaults() {
 	local def
@@ -47,6 +71,16 @@ check_defaults() {
 	def=$("$TRACEFLOWD" -n -v 2>&1 | sed -n 's/^\(.*\): configuration OK$/\1/p')
 	if [ -e /etc/traceflow.conf ] && [ "$def" != defaults ]; then
 		ok "defaults: not checked, /etc/traceflow.conf exists here"
+		return
+	fi
+	# Without the traceflow user the defaults are refused, as a start would.
+	if ! getent passwd traceflow >/dev/null; then
+		if "$TRACEFLOWD" -n 2>&1 |
+		    grep -q '^traceflowd: defaults: setting user: user "traceflow" does not exist$'; then
+			ok "no config file and no user traceflow: the defaults refused, naming setting user"
+		else
+			check_fail "no config file, no user traceflow: $("$TRACEFLOWD" -n 2>&1 | tail -n 2)"
+		fi
 		return
 	fi
 	if [ "$def" = defaults ] && "$TRACEFLOWD" -n -v 2>/dev/null |
@@ -114,6 +148,7 @@ PY
 }
 
 check_config
+check_accounts
 check_defaults
 check_sigint
 finish

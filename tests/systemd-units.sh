@@ -28,7 +28,7 @@ max_exposure=2.0
 # becomes the build tree. The unit keeps its installed name.
 sbindir=$(cd "$(dirname "$TRACEFLOWD")" && pwd)
 unit=$WORK/traceflowd.service
-sed "s|@sbindir@|$sbindir|g" "$units/traceflowd.service.in" >"$unit"
+sed -e "s|@sbindir@|$sbindir|g" -e "s|@bindir@|$sbindir|g" "$units/traceflowd.service.in" >"$unit"
 if grep -n '@[A-Za-z_]*@' "$unit"; then
 	check_fail "traceflowd.service: placeholders left after substitution"
 fi
