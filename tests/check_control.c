@@ -572,7 +572,7 @@ END_TEST
 START_TEST(test_list_history_bounded)
 {
 	char *argv[] = {"list", "--finished"};
-	char label[16];
+	char label[32];
 	uint32_t st;
 	json_t *j;
 	int i;
