@@ -1390,6 +1390,16 @@ config_args(struct tf_config *c, const struct config_arg *args, size_t n, char *
 }
 
 const char *
+config_words(const char *name)
+{
+	const struct cfg_entry *e = find_entry(name);
+
+	if (e == NULL || e->words == NULL)
+		fatalx("config_words: no word setting %s", name);
+	return word_list(e->words);
+}
+
+const char *
 config_default(const char *name)
 {
 	static char buf[256];

@@ -147,6 +147,9 @@ int config_args(struct tf_config *c, const struct config_arg *args, size_t n, ch
 /* A setting's default as the sample writes it ("5m", "256M", "pcap"), for usage texts. */
 const char *config_default(const char *name);
 
+/* The words a setting allows, "pcap, json, plist, tree, none" (a static buffer). */
+const char *config_words(const char *name);
+
 /*
  * The flow rule of c into f: end, key and label time; with a preset also the
  * idle timeout and segment bounds it set (config_args: none offline).

@@ -85,6 +85,7 @@ svc_counters(void *arg, struct service_counters *out)
 	out->engine = *engine_stats(d->engine);
 	out->output = *engine_output_stats(d->engine);
 	out->flows_active = engine_active_count(d->engine);
+	out->frag_pending = engine_frag_pending(d->engine);
 	out->spool_files = d->usage.files;
 	out->spool_bytes = d->usage.bytes;
 	out->started_ns = d->started;

@@ -297,6 +297,12 @@ engine_active_count(const struct engine *e)
 	return flowtab_count(e->flows);
 }
 
+unsigned
+engine_frag_pending(const struct engine *e)
+{
+	return frag_count(e->frags);
+}
+
 struct label_match {
 	char *const *labels;
 	int n;

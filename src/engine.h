@@ -128,6 +128,9 @@ const struct output_stats *engine_output_stats(struct engine *e);
 /* Flows in the table now (open or lingering). */
 uint32_t engine_active_count(const struct engine *e);
 
+/* IP datagrams whose first fragment was seen and whose later ones are awaited. */
+unsigned engine_frag_pending(const struct engine *e);
+
 /*
  * Copies of the active flows (flowtab_copy): all of them without frame
  * numbers (label NULL), or those labelled label with theirs.

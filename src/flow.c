@@ -14,17 +14,15 @@
 #include "flow.h"
 #include "xmalloc.h"
 
-struct flow_list {
-	struct flow *head;
-	struct flow *tail;
-};
+TAILQ_HEAD(flow_list, flow);
+SLIST_HEAD(flow_chain, flow);
 
 struct flow_table {
 	struct flow_config cfg;
 	flow_end_cb cb;
 	void *cbarg;
 
-	struct flow **buckets;
+	struct flow_chain *buckets;
 	uint32_t nbuckets; /* a power of two */
 	uint32_t count;
 	uint64_t next_id;
@@ -59,27 +57,13 @@ flow_reason_name(enum flow_reason r)
 static void
 list_append(struct flow_list *l, struct flow *f)
 {
-	f->next = NULL;
-	f->prev = l->tail;
-	if (l->tail != NULL)
-		l->tail->next = f;
-	else
-		l->head = f;
-	l->tail = f;
+	TAILQ_INSERT_TAIL(l, f, link);
 }
 
 static void
 list_remove(struct flow_list *l, struct flow *f)
 {
-	if (f->prev != NULL)
-		f->prev->next = f->next;
-	else
-		l->head = f->next;
-	if (f->next != NULL)
-		f->next->prev = f->prev;
-	else
-		l->tail = f->prev;
-	f->prev = f->next = NULL;
+	TAILQ_REMOVE(l, f, link);
 }
 
 static struct flow_list *
@@ -156,7 +140,9 @@ flowtab_new(const struct flow_config *cfg, flow_end_cb cb, void *arg)
 	t->cb = cb;
 	t->cbarg = arg;
 	t->nbuckets = 1024;
-	t->buckets = xcalloc(t->nbuckets, sizeof *t->buckets);
+	t->buckets = xcalloc(t->nbuckets, sizeof *t->buckets); /* zeroed: empty chains */
+	TAILQ_INIT(&t->open);
+	TAILQ_INIT(&t->linger);
 	return t;
 }
 
@@ -187,11 +173,11 @@ flowtab_free(struct flow_table *t)
 
 	if (t == NULL)
 		return;
-	while ((f = t->open.head) != NULL) {
+	while ((f = TAILQ_FIRST(&t->open)) != NULL) {
 		list_remove(&t->open, f);
 		flow_destroy(f);
 	}
-	while ((f = t->linger.head) != NULL) {
+	while ((f = TAILQ_FIRST(&t->linger)) != NULL) {
 		list_remove(&t->linger, f);
 		flow_destroy(f);
 	}
@@ -208,17 +194,17 @@ bucket_of(const struct flow_table *t, const struct flow_key *k)
 static void
 table_grow(struct flow_table *t)
 {
-	struct flow **old = t->buckets, *f, *next;
+	struct flow_chain *old = t->buckets;
 	uint32_t i, n = t->nbuckets, b;
+	struct flow *f;
 
 	t->nbuckets = n * 2;
-	t->buckets = xcalloc(t->nbuckets, sizeof *t->buckets);
+	t->buckets = xcalloc(t->nbuckets, sizeof *t->buckets); /* zeroed: empty chains */
 	for (i = 0; i < n; i++) {
-		for (f = old[i]; f != NULL; f = next) {
-			next = f->hnext;
+		while ((f = SLIST_FIRST(&old[i])) != NULL) {
+			SLIST_REMOVE_HEAD(&old[i], hlink);
 			b = bucket_of(t, &f->key);
-			f->hnext = t->buckets[b];
-			t->buckets[b] = f;
+			SLIST_INSERT_HEAD(&t->buckets[b], f, hlink);
 		}
 	}
 	free(old);
@@ -229,7 +215,8 @@ table_lookup(struct flow_table *t, const struct flow_key *k, uint32_t b)
 {
 	struct flow *f;
 
-	for (f = t->buckets[b]; f != NULL; f = f->hnext) {
+	SLIST_FOREACH(f, &t->buckets[b], hlink)
+	{
 		if (memcmp(&f->key, k, sizeof *k) == 0)
 			return f;
 	}
@@ -239,13 +226,7 @@ table_lookup(struct flow_table *t, const struct flow_key *k, uint32_t b)
 static void
 table_unlink(struct flow_table *t, struct flow *f)
 {
-	struct flow **pp = &t->buckets[bucket_of(t, &f->key)];
-
-	while (*pp != NULL && *pp != f)
-		pp = &(*pp)->hnext;
-	if (*pp == f)
-		*pp = f->hnext;
-	f->hnext = NULL;
+	SLIST_REMOVE(&t->buckets[bucket_of(t, &f->key)], f, flow, hlink);
 }
 
 /*
@@ -274,20 +255,20 @@ flowtab_end(struct flow_table *t, struct flow *f, enum flow_reason reason)
 void
 flowtab_end_all(struct flow_table *t, enum flow_reason reason)
 {
-	while (t->open.head != NULL)
-		flow_finish(t, t->open.head, reason);
-	while (t->linger.head != NULL)
-		flow_finish(t, t->linger.head, reason);
+	while (TAILQ_FIRST(&t->open) != NULL)
+		flow_finish(t, TAILQ_FIRST(&t->open), reason);
+	while (TAILQ_FIRST(&t->linger) != NULL)
+		flow_finish(t, TAILQ_FIRST(&t->linger), reason);
 }
 
 /* Make room: a flow already torn down goes first, else the longest idle one. */
 static void
 table_evict(struct flow_table *t)
 {
-	if (t->linger.head != NULL)
-		flow_finish(t, t->linger.head, FLOW_R_NONE);
-	else if (t->open.head != NULL)
-		flow_finish(t, t->open.head, FLOW_R_EVICTED);
+	if (TAILQ_FIRST(&t->linger) != NULL)
+		flow_finish(t, TAILQ_FIRST(&t->linger), FLOW_R_NONE);
+	else if (TAILQ_FIRST(&t->open) != NULL)
+		flow_finish(t, TAILQ_FIRST(&t->open), FLOW_R_EVICTED);
 }
 
 static int
@@ -363,8 +344,7 @@ flow_create(struct flow_table *t, const struct flow_key *k, uint32_t b, const st
 		f->init = dir;
 	if (!is_opening(t, p))
 		f->flags |= FLOWF_PARTIAL;
-	f->hnext = t->buckets[b];
-	t->buckets[b] = f;
+	SLIST_INSERT_HEAD(&t->buckets[b], f, hlink);
 	t->count++;
 	list_append(&t->open, f);
 	return f;
@@ -538,7 +518,7 @@ flow_account(struct flow_table *t, struct flow *f, const struct packet *p)
 	f->seg_ipbytes += p->ip_len;
 	f->seg_tcpflags |= p->flags;
 	fn_push(f, p->frame);
-	if (l->tail != f) {
+	if (TAILQ_LAST(l, flow_list) != f) {
 		list_remove(l, f);
 		list_append(l, f);
 	}
@@ -585,23 +565,11 @@ flowtab_expire(struct flow_table *t, uint64_t now)
 	if (now > t->clock)
 		t->clock = now;
 	now = t->clock;
-	while (
-	    t->cfg.idle_ns != 0 && (f = t->open.head) != NULL && f->touch + t->cfg.idle_ns <= now)
+	while (t->cfg.idle_ns != 0 && (f = TAILQ_FIRST(&t->open)) != NULL &&
+	       f->touch + t->cfg.idle_ns <= now)
 		flow_finish(t, f, FLOW_R_IDLE);
-	while ((f = t->linger.head) != NULL && f->touch + t->cfg.linger_ns <= now)
+	while ((f = TAILQ_FIRST(&t->linger)) != NULL && f->touch + t->cfg.linger_ns <= now)
 		flow_finish(t, f, f->reason);
-}
-
-uint64_t
-flowtab_next_due(const struct flow_table *t)
-{
-	uint64_t due = UINT64_MAX;
-
-	if (t->open.head != NULL && t->cfg.idle_ns != 0)
-		due = t->open.head->touch + t->cfg.idle_ns;
-	if (t->linger.head != NULL && t->linger.head->touch + t->cfg.linger_ns < due)
-		due = t->linger.head->touch + t->cfg.linger_ns;
-	return due;
 }
 
 void
@@ -609,12 +577,12 @@ flowtab_foreach(struct flow_table *t, void (*fn)(struct flow *, void *), void *a
 {
 	struct flow *f, *next;
 
-	for (f = t->open.head; f != NULL; f = next) {
-		next = f->next;
+	for (f = TAILQ_FIRST(&t->open); f != NULL; f = next) {
+		next = TAILQ_NEXT(f, link);
 		fn(f, arg);
 	}
-	for (f = t->linger.head; f != NULL; f = next) {
-		next = f->next;
+	for (f = TAILQ_FIRST(&t->linger); f != NULL; f = next) {
+		next = TAILQ_NEXT(f, link);
 		fn(f, arg);
 	}
 }
@@ -623,7 +591,8 @@ static void
 copy_flow(struct flow *to, const struct flow *f, int with_frames)
 {
 	*to = *f;
-	to->hnext = to->prev = to->next = NULL;
+	memset(&to->hlink, 0, sizeof to->hlink);
+	memset(&to->link, 0, sizeof to->link);
 	to->wstate = NULL;
 	to->fn_buf = NULL;
 	to->fn_cap = 0;
@@ -639,7 +608,7 @@ static void
 copy_list(struct flow *f, int (*want)(const struct flow *, void *), void *arg, int with_frames,
     struct flow **out, size_t *n, size_t *cap)
 {
-	for (; f != NULL; f = f->next) {
+	for (; f != NULL; f = TAILQ_NEXT(f, link)) {
 		if (want != NULL && !want(f, arg))
 			continue;
 		if (*n == *cap) {
@@ -657,8 +626,8 @@ flowtab_copy(struct flow_table *t, int (*want)(const struct flow *, void *), voi
 	size_t n = 0, cap = 0;
 
 	*out = NULL;
-	copy_list(t->open.head, want, arg, with_frames, out, &n, &cap);
-	copy_list(t->linger.head, want, arg, with_frames, out, &n, &cap);
+	copy_list(TAILQ_FIRST(&t->open), want, arg, with_frames, out, &n, &cap);
+	copy_list(TAILQ_FIRST(&t->linger), want, arg, with_frames, out, &n, &cap);
 	return n;
 }
 

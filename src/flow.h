@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "decode.h"
 
@@ -86,10 +87,9 @@ struct flow_key {
 
 struct flow {
 	struct flow_key key;
-	struct flow *hnext; /* hash chain */
-	struct flow *prev;  /* on the open list (idle order) or the linger list */
-	struct flow *next;
-	uint64_t id; /* unique per table, in creation order */
+	SLIST_ENTRY(flow) hlink; /* hash chain */
+	TAILQ_ENTRY(flow) link;  /* on the open list (idle order) or the linger list */
+	uint64_t id;             /* unique per table, in creation order */
 
 	uint64_t first;   /* first packet's timestamp, ns */
 	uint64_t last;    /* last packet's timestamp, ns */
@@ -168,9 +168,6 @@ void flowtab_release(struct flow_table *t, struct flow *f);
 
 /* End flows whose idle or linger time ran out at now. Cheap when none is due. */
 void flowtab_expire(struct flow_table *t, uint64_t now);
-
-/* When the next flow falls due (UINT64_MAX if none): for a live timer. */
-uint64_t flowtab_next_due(const struct flow_table *t);
 
 /* End one flow, or all of them, with reason. */
 void flowtab_end(struct flow_table *t, struct flow *f, enum flow_reason reason);

@@ -118,9 +118,3 @@ history_get(const struct history *h, uint64_t n)
 		return NULL;
 	return &h->slot[n % h->max];
 }
-
-size_t
-history_frames_bytes(const struct history *h)
-{
-	return h->fbytes;
-}

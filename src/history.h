@@ -36,7 +36,4 @@ uint64_t history_first(const struct history *h);
 uint64_t history_end(const struct history *h);
 const struct history_entry *history_get(const struct history *h, uint64_t n);
 
-/* Bytes of frame-number text held (within the budget). */
-size_t history_frames_bytes(const struct history *h);
-
 #endif

@@ -12,55 +12,7 @@
 #include "names.h"
 #include "xmalloc.h"
 
-static const char *format_names[FMT_COUNT] = {"pcap", "json", "plist", "tree", "none"};
 static const char *format_ext[FMT_COUNT] = {".pcap", ".json", ".plist", ".txt", ""};
-
-static const struct {
-	const char *alias;
-	int format;
-} format_aliases[] = {
-    {"cap", FMT_PCAP},
-    {"xml", FMT_PLIST},
-    {"txt", FMT_TREE},
-    {"text", FMT_TREE},
-};
-
-int
-names_format_parse(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < FMT_COUNT; i++)
-		if (strcmp(name, format_names[i]) == 0)
-			return (int)i;
-	for (i = 0; i < sizeof format_aliases / sizeof format_aliases[0]; i++)
-		if (strcmp(name, format_aliases[i].alias) == 0)
-			return format_aliases[i].format;
-	return -1;
-}
-
-const char *
-names_format_name(int format)
-{
-	if (format < 0 || format >= FMT_COUNT)
-		return "?";
-	return format_names[format];
-}
-
-const char *
-names_format_list(void)
-{
-	static char list[128];
-	size_t i;
-
-	if (list[0] == '\0')
-		for (i = 0; i < FMT_COUNT; i++) {
-			if (i > 0)
-				strcat(list, ", ");
-			strcat(list, format_names[i]);
-		}
-	return list;
-}
 
 const char *
 names_format_ext(int format)

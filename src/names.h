@@ -18,11 +18,10 @@
 
 enum writer_format { FMT_PCAP = 0, FMT_JSON, FMT_PLIST, FMT_TREE, FMT_NONE, FMT_COUNT };
 
-/* Format names: "pcap", "json", "plist", "tree", "none" (and pcapkit's aliases); -1 if unknown. */
-int names_format_parse(const char *name);
-const char *names_format_name(int format);
-const char *names_format_list(void);
-/* ".pcap", ... ("" for none). */
+/*
+ * The formats' extensions: ".pcap", ... ("" for none). Their names are the
+ * format setting's words (config.c).
+ */
 const char *names_format_ext(int format);
 
 /* A file name from its parts: label[-suffix][.segN].ext (suffix and seg_no 0: none). */

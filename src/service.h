@@ -30,7 +30,8 @@ struct service_counters {
 	struct engine_stats engine;
 	struct output_stats output;
 	uint64_t flows_active;
-	uint64_t spool_files; /* at the last retention pass */
+	uint64_t frag_pending; /* datagrams awaiting their later fragments */
+	uint64_t spool_files;  /* at the last retention pass */
 	uint64_t spool_bytes;
 	uint64_t started_ns;
 	json_t *ipfix; /* IPFIX export's counters (a reference for the caller), NULL when off */

@@ -38,12 +38,13 @@ static void __attribute__((noreturn)) usage(int status)
 	    "  -f, --foreground         do not detach (for systemd)\n"
 	    "  -n, --check              check the configuration and exit (-v: print it)\n"
 	    "      --print-config json  print the configuration as JSON and exit\n"
+	    "      --print-config sample  print the commented sample configuration\n"
 	    "  -i, --interface IFACE    capture on IFACE (repeatable; replaces the config's)\n"
 	    "offline (each option sets the traceflow.conf(5) setting of the same name):\n"
 	    "  -r, --read FILE          capture file to split (pcap or pcapng, - = stdin)\n"
 	    "  -o, --output DIR         output folder (created if missing)\n",
 	    CONFIG_PATH);
-	fprintf(fp, "  -F, --format FMT         %s (default %s)\n", names_format_list(),
+	fprintf(fp, "  -F, --format FMT         %s (default %s)\n", config_words("format"),
 	    config_default("format"));
 	fprintf(fp, "      --byteorder ORDER    little or big (default %s)\n",
 	    config_default("byteorder"));
@@ -95,7 +96,8 @@ static void __attribute__((noreturn)) usage(int status)
  * --print-config json: the effective configuration as the control
  * channel's config command renders it, so that traceflowctl -c reads a
  * file through this one parser. Defaults alone if the default file is
- * missing, as the daemon runs.
+ * missing, as the daemon runs. --print-config sample: the commented
+ * sample, every setting at its default (what etc/traceflow.conf ships).
  */
 static int
 print_config(const struct daemon_opts *d, const char *format)
@@ -104,8 +106,12 @@ print_config(const struct daemon_opts *d, const char *format)
 	char *cause = NULL;
 	json_t *doc;
 
+	if (strcmp(format, "sample") == 0) {
+		config_sample(stdout);
+		return 0;
+	}
 	if (strcmp(format, "json") != 0) {
-		log_warnx("--print-config: unknown format \"%s\" (json)", format);
+		log_warnx("--print-config: unknown format \"%s\" (json, sample)", format);
 		return EXIT_USAGE;
 	}
 	if (!d->config_explicit && access(d->config, F_OK) == -1 && errno == ENOENT)

@@ -55,6 +55,7 @@ fake_counters(void *arg, struct service_counters *out)
 	out->output.frames_lost = 7;
 	out->flows_active = NFAKE;
 	out->spool_files = 42;
+	out->frag_pending = 3;
 	out->ipfix = json_pack("{s:I,s:I}", "sent", (json_int_t)9, "lost", (json_int_t)1);
 }
 
@@ -655,6 +656,7 @@ START_TEST(test_stats_and_reload)
 	ck_assert_int_eq(json_integer_value(json_object_get(tot, "spool_files")), 42);
 	ck_assert_int_eq(json_integer_value(json_object_get(tot, "flows_active")), NFAKE);
 	ck_assert_int_eq(json_integer_value(json_object_get(tot, "control_clients")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(tot, "fragments_pending")), 3);
 	ck_assert_int_eq(
 	    json_integer_value(json_object_get(json_object_get(tot, "ipfix"), "lost")), 1);
 	json_decref(j);

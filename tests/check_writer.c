@@ -1118,18 +1118,41 @@ START_TEST(test_format_none)
 }
 END_TEST
 
+/* Format names are the format setting's words (pcapkit's aliases too); extensions are names.c's. */
+static int
+format_of(const char *word)
+{
+	struct config_arg a = {"format", word, "--format"};
+	struct tf_config tc;
+	char *cause = NULL;
+	int f;
+
+	if (config_args(&tc, &a, 1, &cause) == -1) {
+		free(cause);
+		return -1;
+	}
+	f = tc.format;
+	config_free(&tc);
+	return f;
+}
+
 START_TEST(test_format_names)
 {
-	ck_assert_int_eq(names_format_parse("pcap"), FMT_PCAP);
-	ck_assert_int_eq(names_format_parse("cap"), FMT_PCAP);
-	ck_assert_int_eq(names_format_parse("json"), FMT_JSON);
-	ck_assert_int_eq(names_format_parse("xml"), FMT_PLIST);
-	ck_assert_int_eq(names_format_parse("plist"), FMT_PLIST);
-	ck_assert_int_eq(names_format_parse("txt"), FMT_TREE);
-	ck_assert_int_eq(names_format_parse("none"), FMT_NONE);
-	ck_assert_int_eq(names_format_parse("pcapng"), -1);
-	ck_assert_str_eq(names_format_name(FMT_TREE), "tree");
-	ck_assert_str_eq(names_format_name(99), "?");
+	char name[64];
+
+	ck_assert_int_eq(format_of("pcap"), FMT_PCAP);
+	ck_assert_int_eq(format_of("cap"), FMT_PCAP);
+	ck_assert_int_eq(format_of("json"), FMT_JSON);
+	ck_assert_int_eq(format_of("xml"), FMT_PLIST);
+	ck_assert_int_eq(format_of("plist"), FMT_PLIST);
+	ck_assert_int_eq(format_of("txt"), FMT_TREE);
+	ck_assert_int_eq(format_of("none"), FMT_NONE);
+	ck_assert_int_eq(format_of("pcapx"), -1);
+	ck_assert_str_eq(names_format_ext(FMT_TREE), ".txt");
+	ck_assert_str_eq(names_format_ext(FMT_NONE), "");
+	ck_assert_str_eq(names_format_ext(99), "");
+	names_compose(name, sizeof name, "l", 2, 3, FMT_PLIST);
+	ck_assert_str_eq(name, "l-2.seg3.plist");
 }
 END_TEST
 

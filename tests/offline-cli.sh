@@ -208,4 +208,9 @@ for opt, val in want.items():
 EOF
 ok "offline options: the config table's bounds and defaults"
 
+"$TRACEFLOWD" --print-config sample >"$WORK/sample.conf" ||
+    check_fail "--print-config sample failed"
+cmp -s "$WORK/sample.conf" "$top_srcdir/etc/traceflow.conf" ||
+    check_fail "--print-config sample differs from the shipped etc/traceflow.conf"
+
 finish
