@@ -1,13 +1,11 @@
 /*
- * export.c: IPFIX export of finished flows, through libfixbuf.
+ * export.c: IPFIX export of finished flows: the queue, the thread, the
+ * connection to the collector.
  *
- * libfixbuf does the IPFIX side: the information model, templates, the
- * transcoding of our record into a message, RFC 5610 descriptions of our
- * enterprise elements. Its own network exporter is passed over: it blocks
- * and says nothing of what became of a record when a connection breaks. So
- * libfixbuf writes each message into a buffer of ours (fbExporterAllocBuffer)
- * and this file moves the bytes: a socket of its own, reconnection with
- * backoff, and accounting of every record.
+ * ipfix.c encodes (through libfixbuf) into memory; libfixbuf's own network
+ * exporter is passed over: it blocks and says nothing of what became of a
+ * record when a connection breaks. So this file moves the bytes: a socket
+ * of its own, reconnection with backoff, and accounting of every record.
  *
  * The main thread only queues (export_record: a lock and a copy). The export
  * thread takes the queue, encodes, sends. Over TCP a record counts as sent
@@ -22,13 +20,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +36,8 @@
 
 #include <linux/sockios.h>
 
-#include <fixbuf/public.h>
-
 #include "export.h"
-#include "flow.h"
+#include "ipfix.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -57,89 +51,11 @@
 #define SEND_TIMEOUT    5                   /* s: a collector that takes nothing is down */
 #define LOG_EVERY_NS    (10 * 1000000000ULL)
 
-#define TID_V4  256
-#define TID_V6  257
-#define TID_INT 0x9000 /* internal template (never on the wire) */
-
-/* Spec flags: which template an element belongs to. */
-#define SF_V4  0x1
-#define SF_V6  0x2
-#define SF_INT 0x4 /* internal only: padding */
-
-/* Our enterprise elements (under cfg.pen). */
-#define EIE_LABEL   1
-#define EIE_FPOUT   2
-#define EIE_PARTIAL 3
-#define EIE_REASON  4
-
-/*
- * The record as libfixbuf reads it: the members in the order of the
- * internal template, with no gap (so the sum of the element lengths is
- * each member's offset). With ipfix_pen = 0 it ends before label.
- */
-struct wire_rec {
-	uint64_t start_ms, end_ms; /* flowStart/EndMilliseconds: what most collectors keep */
-	uint64_t start_ns, end_ns; /* flowStart/EndNanoseconds, NTP format */
-	uint64_t packets, octets;  /* packetDeltaCount, octetDeltaCount (IP octets) */
-	fbVarfield_t ifname;       /* interfaceName */
-	uint8_t src6[16], dst6[16];
-	uint32_t src4, dst4; /* network order */
-	uint32_t ingress;    /* ingressInterface: the ifindex */
-	uint16_t sport, dport;
-	uint16_t vlan, cvlan; /* dot1qVlanId, dot1qCustomerVlanId */
-	uint16_t tcpflags;
-	uint8_t proto, endreason;
-	fbVarfield_t label, fpout, reason; /* enterprise */
-	uint8_t partial;
-	uint8_t pad[7];
-};
-_Static_assert(offsetof(struct wire_rec, ifname) == 48, "wire_rec layout");
-_Static_assert(offsetof(struct wire_rec, src4) == 96, "wire_rec layout");
-_Static_assert(offsetof(struct wire_rec, label) == 120, "wire_rec layout");
-_Static_assert(sizeof(struct wire_rec) == 176, "wire_rec layout");
-
-static fbInfoElementSpec_t spec_std[] = {
-    {"flowStartMilliseconds", 8, 0},
-    {"flowEndMilliseconds", 8, 0},
-    {"flowStartNanoseconds", 8, 0},
-    {"flowEndNanoseconds", 8, 0},
-    {"packetDeltaCount", 8, 0},
-    {"octetDeltaCount", 8, 0},
-    {"interfaceName", FB_IE_VARLEN, 0},
-    {"sourceIPv6Address", 16, SF_V6},
-    {"destinationIPv6Address", 16, SF_V6},
-    {"sourceIPv4Address", 4, SF_V4},
-    {"destinationIPv4Address", 4, SF_V4},
-    {"ingressInterface", 4, 0},
-    {"sourceTransportPort", 2, 0},
-    {"destinationTransportPort", 2, 0},
-    {"dot1qVlanId", 2, 0},
-    {"dot1qCustomerVlanId", 2, 0},
-    {"tcpControlBits", 2, 0},
-    {"protocolIdentifier", 1, 0},
-    {"flowEndReason", 1, 0},
-    FB_IESPEC_NULL,
-};
-
-static fbInfoElementSpec_t spec_ent[] = {
-    {"traceflowLabel", FB_IE_VARLEN, 0},
-    {"traceflowFpout", FB_IE_VARLEN, 0},
-    {"traceflowReason", FB_IE_VARLEN, 0},
-    {"traceflowPartial", 1, 0},
-    {"paddingOctets", 7, SF_INT},
-    FB_IESPEC_NULL,
-};
-
-/* A queued record: what the index line says, compact (strings follow). */
+/* A queued record: the flow to encode, its strings after it. */
 struct xrec {
 	STAILQ_ENTRY(xrec) entry;
 	uint64_t end_off; /* TCP: stream offset at the end of its message; 0 = not yet written */
-	uint64_t first_ns, last_ns, packets, ipbytes;
-	uint8_t src[16], dst[16];
-	uint16_t srcport, dstport;
-	uint16_t vlan[2];
-	uint8_t af, tcpflags, reason, partial;
-	uint16_t label_len, fpout_len, iface_len;
+	struct ipfix_flow f;
 	char s[]; /* label, fpout, iface, each NUL-terminated */
 };
 STAILQ_HEAD(xrec_list, xrec);
@@ -149,14 +65,8 @@ struct exporter {
 	char *collector; /* our copy */
 	char *host, *port;
 
-	/* libfixbuf: the thread's alone once started. */
-	fbInfoModel_t *model;
-	fBuf_t *fbuf;
-	FILE *outfp;  /* libfixbuf writes messages here: out_write() */
-	uint8_t *out; /* messages made, not yet sent */
-	size_t out_len, out_cap;
-	size_t msg_est; /* UDP: bytes in the message being made, at most */
-	size_t rec_size;
+	/* The encoder (libfixbuf): the thread's alone once started. */
+	struct ipfix *ipfix;
 
 	/* The connection: the thread's alone. */
 	int fd;
@@ -167,8 +77,6 @@ struct exporter {
 	int failing;      /* in an episode of failure (logged once) */
 	int announced;
 	struct xrec_list inflight; /* written, not yet acknowledged (TCP) */
-	char ifcache[IF_NAMESIZE];
-	uint32_t ifindex;
 
 	/* Shared, under lock. */
 	pthread_mutex_t lock;
@@ -189,27 +97,6 @@ mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-uint8_t
-export_end_reason(int reason)
-{
-	/* RFC 5102 flowEndReason: 1 idle, 2 active, 3 end detected, 4 forced, 5 lack of resources.
-	 */
-	switch (reason) {
-	case FLOW_R_IDLE:
-		return 1;
-	case FLOW_R_ROTATE:
-		return 2; /* a full segment: the flow goes on, as after an active timeout */
-	case FLOW_R_FIN:
-	case FLOW_R_RST:
-	case FLOW_R_REUSE: /* a new SYN on the tuple: the old connection's end, seen */
-		return 3;
-	case FLOW_R_EVICTED:
-		return 5;
-	default: /* submit, eof, shutdown, recovered */
-		return 4;
-	}
 }
 
 /* --- the collector's address ---------------------------------------------- */
@@ -256,170 +143,6 @@ export_check_collector(const char *s, char **why)
 	return split_hostport(s, NULL, NULL, why);
 }
 
-/* --- libfixbuf ------------------------------------------------------------ */
-
-static int
-add_template(
-    struct exporter *x, fbSession_t *s, uint16_t tid, int internal, uint32_t flags, char **cause)
-{
-	fbTemplate_t *t = fbTemplateAlloc(x->model);
-	GError *err = NULL;
-
-	if (!fbTemplateAppendSpecArray(t, spec_std, flags, &err) ||
-	    (x->cfg.pen != 0 && !fbTemplateAppendSpecArray(t, spec_ent, flags, &err)) ||
-	    fbSessionAddTemplate(s, internal, tid, t, &err) == 0) {
-		xasprintf(cause, "ipfix template: %s", err->message);
-		g_clear_error(&err);
-		fbTemplateFreeUnused(t);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-add_enterprise_elements(struct exporter *x)
-{
-	fbInfoElement_t ies[] = {
-	    FB_IE_INIT_FULL("traceflowLabel", x->cfg.pen, EIE_LABEL, FB_IE_VARLEN, 0, 0, 0,
-	        FB_STRING, "traceflow's label of the flow: its file name without extension"),
-	    FB_IE_INIT_FULL("traceflowFpout", x->cfg.pen, EIE_FPOUT, FB_IE_VARLEN, 0, 0, 0,
-	        FB_STRING, "the flow's file, relative to the sensor's spool; empty for none"),
-	    FB_IE_INIT_FULL("traceflowPartial", x->cfg.pen, EIE_PARTIAL, 1, FB_IE_F_ENDIAN, 0, 1,
-	        FB_UINT_8, "1 if the flow's first packet was not a SYN"),
-	    FB_IE_INIT_FULL("traceflowReason", x->cfg.pen, EIE_REASON, FB_IE_VARLEN, 0, 0, 0,
-	        FB_STRING, "why traceflow ended the flow or segment (fin, rst, idle, ...)"),
-	    FB_IE_NULL,
-	};
-
-	fbInfoModelAddElementArray(x->model, ies);
-}
-
-/*
- * libfixbuf writes every message it emits (full, or at fBufEmit, or between
- * template and data sets) to a stdio stream; this one, unbuffered, appends
- * the bytes to x->out, whole messages, for us to send.
- */
-static ssize_t
-out_write(void *cookie, const char *buf, size_t len)
-{
-	struct exporter *x = cookie;
-
-	if (x->out_cap - x->out_len < len) {
-		x->out_cap = x->out_len + len > 2 * x->out_cap ? x->out_len + len : 2 * x->out_cap;
-		x->out = xreallocarray(x->out, x->out_cap, 1);
-	}
-	memcpy(x->out + x->out_len, buf, len);
-	x->out_len += len;
-	return (ssize_t)len;
-}
-
-static int
-fixbuf_setup(struct exporter *x, char **cause)
-{
-	cookie_io_functions_t io = {.write = out_write};
-	fbSession_t *s;
-	GError *err = NULL;
-
-	x->model = fbInfoModelAlloc();
-	if (x->cfg.pen != 0)
-		add_enterprise_elements(x);
-	s = fbSessionAlloc(x->model);
-	fbSessionSetDomain(s, x->cfg.domain);
-	/* Templates before the buffer: added to a session with one, they would be sent. */
-	if (add_template(x, s, TID_INT, 1, SF_V4 | SF_V6 | SF_INT, cause) == -1 ||
-	    add_template(x, s, TID_V4, 0, SF_V4, cause) == -1 ||
-	    add_template(x, s, TID_V6, 0, SF_V6, cause) == -1) {
-		fbSessionFree(s);
-		return -1;
-	}
-	/* Collectors learn our elements' names and types (RFC 5610) with the templates. */
-	if (x->cfg.pen != 0 &&
-	    fbSessionSetMetadataExportElements(s, TRUE, FB_TID_AUTO, &err) == 0) {
-		xasprintf(cause, "ipfix element descriptions: %s", err->message);
-		g_clear_error(&err);
-		fbSessionFree(s);
-		return -1;
-	}
-	if ((x->outfp = fopencookie(x, "w", io)) == NULL) {
-		xasprintf(cause, "fopencookie: %s", strerror(errno));
-		fbSessionFree(s);
-		return -1;
-	}
-	setvbuf(x->outfp, NULL, _IONBF, 0);
-	x->fbuf = fBufAllocForExport(s, fbExporterAllocFP(x->outfp));
-	if (!fBufSetInternalTemplate(x->fbuf, TID_INT, &err)) {
-		xasprintf(cause, "ipfix internal template: %s", err->message);
-		g_clear_error(&err);
-		return -1;
-	}
-	x->rec_size = x->cfg.pen != 0 ? sizeof(struct wire_rec) : offsetof(struct wire_rec, label);
-	return 0;
-}
-
-/* NTP format (RFC 7011 dateTimeNanoseconds), the fraction rounded up so that it reads back. */
-static uint64_t
-ntp_time(uint64_t ns)
-{
-	uint64_t sec = ns / 1000000000ULL + 2208988800ULL, frac = ns % 1000000000ULL;
-
-	frac = ((frac << 32) + 999999999ULL) / 1000000000ULL;
-	return sec << 32 | (frac & 0xffffffffULL);
-}
-
-static uint32_t
-ifindex_of(struct exporter *x, const char *name)
-{
-	if (name[0] == '\0')
-		return 0;
-	if (strcmp(name, x->ifcache) != 0) {
-		snprintf(x->ifcache, sizeof x->ifcache, "%s", name);
-		x->ifindex = if_nametoindex(name);
-	}
-	return x->ifindex;
-}
-
-static void
-fill_wire(struct exporter *x, const struct xrec *r, struct wire_rec *w)
-{
-	const char *label = r->s, *fpout = label + r->label_len + 1;
-	const char *iface = fpout + r->fpout_len + 1, *reason;
-
-	memset(w, 0, sizeof *w);
-	w->start_ms = r->first_ns / 1000000ULL;
-	w->end_ms = r->last_ns / 1000000ULL;
-	w->start_ns = ntp_time(r->first_ns);
-	w->end_ns = ntp_time(r->last_ns);
-	w->packets = r->packets;
-	w->octets = r->ipbytes;
-	w->ifname.buf = (uint8_t *)iface;
-	w->ifname.len = r->iface_len;
-	if (r->af == 6) {
-		memcpy(w->src6, r->src, 16);
-		memcpy(w->dst6, r->dst, 16);
-	} else {
-		memcpy(&w->src4, r->src, 4);
-		memcpy(&w->dst4, r->dst, 4);
-		w->src4 = ntohl(w->src4); /* libfixbuf swaps integers into network order */
-		w->dst4 = ntohl(w->dst4);
-	}
-	w->ingress = ifindex_of(x, iface);
-	w->sport = r->srcport;
-	w->dport = r->dstport;
-	w->vlan = r->vlan[0];
-	w->cvlan = r->vlan[1];
-	w->tcpflags = r->tcpflags;
-	w->proto = IPPROTO_TCP;
-	w->endreason = export_end_reason(r->reason);
-	reason = flow_reason_name(r->reason);
-	w->label.buf = (uint8_t *)label;
-	w->label.len = r->label_len;
-	w->fpout.buf = (uint8_t *)fpout;
-	w->fpout.len = r->fpout_len;
-	w->reason.buf = (uint8_t *)reason;
-	w->reason.len = strlen(reason);
-	w->partial = r->partial;
-}
-
 /* --- the connection (export thread) --------------------------------------- */
 
 static void
@@ -451,8 +174,6 @@ requeue_inflight(struct exporter *x)
 static void
 disconnect(struct exporter *x, const char *why)
 {
-	GError *err = NULL;
-
 	if (x->fd != -1) {
 		close(x->fd);
 		x->fd = -1;
@@ -460,10 +181,7 @@ disconnect(struct exporter *x, const char *why)
 	}
 	requeue_inflight(x);
 	/* A message half made, and what was not sent, are thrown away: sent again. */
-	if (x->fbuf != NULL && fBufEmit(x->fbuf, &err) == FALSE)
-		g_clear_error(&err);
-	x->out_len = 0;
-	x->msg_est = 0;
+	ipfix_abandon(x->ipfix);
 	x->retry_at = mono_ns() + x->backoff;
 	if (!x->failing)
 		log_warnx("ipfix: collector %s: %s; records wait in memory (at most %" PRIu64
@@ -538,7 +256,7 @@ connect_collector(struct exporter *x)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	x->fd = fd;
 	x->off = 0;
-	x->out_len = 0;
+	ipfix_out_clear(x->ipfix);
 	set_connected(x, 1);
 	if (send_templates(x) == -1)
 		return -1;
@@ -553,30 +271,41 @@ connect_collector(struct exporter *x)
 	return 0;
 }
 
-/* Bytes made on this connection so far: sent, and waiting in out. */
+/* Bytes encoded, not yet sent. */
+static size_t
+unsent(const struct exporter *x)
+{
+	size_t len;
+
+	ipfix_out(x->ipfix, &len);
+	return len;
+}
+
+/* Bytes made on this connection so far: sent, and waiting in the encoder's output. */
 static uint64_t
 made(const struct exporter *x)
 {
-	return x->off + x->out_len;
+	return x->off + unsent(x);
 }
 
 /* Send what libfixbuf made: one stream (TCP), one datagram a message (UDP). -1: broken. */
 static int
 flush_out(struct exporter *x)
 {
-	size_t done = 0, len;
+	size_t done = 0, len, out_len;
+	const uint8_t *out = ipfix_out(x->ipfix, &out_len);
 	ssize_t n;
 	char why[128];
 
-	while (done < x->out_len && x->fd != -1) {
-		len = x->out_len - done;
+	while (done < out_len && x->fd != -1) {
+		len = out_len - done;
 		if (x->cfg.transport == EXPORT_UDP) {
 			/* The IPFIX header says how long the message is. */
-			len = len < 4 ? len : (size_t)(x->out[done + 2] << 8 | x->out[done + 3]);
-			if (len < 16 || len > x->out_len - done)
-				len = x->out_len - done;
+			len = len < 4 ? len : (size_t)(out[done + 2] << 8 | out[done + 3]);
+			if (len < 16 || len > out_len - done)
+				len = out_len - done;
 		}
-		n = send(x->fd, x->out + done, len, MSG_NOSIGNAL);
+		n = send(x->fd, out + done, len, MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -588,35 +317,15 @@ flush_out(struct exporter *x)
 		done += (size_t)n;
 		x->off += (uint64_t)n;
 	}
-	x->out_len = 0;
+	ipfix_out_clear(x->ipfix);
 	return x->fd == -1 ? -1 : 0;
-}
-
-/* What libfixbuf holds goes out as a message. */
-static void
-emit(struct exporter *x)
-{
-	GError *err = NULL;
-
-	if (!fBufEmit(x->fbuf, &err)) {
-		log_warnx("ipfix: %s", err->message);
-		g_clear_error(&err);
-	}
-	x->msg_est = 0;
 }
 
 static int
 send_templates(struct exporter *x)
 {
-	GError *err = NULL;
-
 	x->tmpl_at = mono_ns();
-	emit(x);
-	if (!fbSessionExportTemplates(fBufGetSession(x->fbuf), &err)) {
-		log_warnx("ipfix templates: %s", err->message);
-		g_clear_error(&err);
-	}
-	emit(x);
+	ipfix_templates(x->ipfix);
 	return flush_out(x);
 }
 
@@ -665,12 +374,12 @@ confirm(struct exporter *x)
 
 /* A record that cannot be encoded (cannot happen with our templates): counted, never silent. */
 static struct xrec *
-drop_record(struct exporter *x, struct xrec *r, GError **err)
+drop_record(struct exporter *x, struct xrec *r, char *why)
 {
 	struct xrec *next = STAILQ_NEXT(r, entry);
 
-	log_warnx("ipfix: a record could not be encoded: %s", (*err)->message);
-	g_clear_error(err);
+	log_warnx("ipfix: a record could not be encoded: %s", why);
+	free(why);
 	STAILQ_REMOVE(&x->inflight, r, xrec, entry);
 	free(r);
 	pthread_mutex_lock(&x->lock);
@@ -678,23 +387,6 @@ drop_record(struct exporter *x, struct xrec *r, GError **err)
 	x->lost++;
 	pthread_mutex_unlock(&x->lock);
 	return next;
-}
-
-static size_t
-varlen(size_t n)
-{
-	return n < 255 ? 1 + n : 3 + n;
-}
-
-/* An upper bound of the record's bytes in a message, its set header included. */
-static size_t
-wire_size(const struct exporter *x, const struct xrec *r)
-{
-	size_t n = 4 + 64 + varlen(r->iface_len) + (r->af == 6 ? 32 : 8);
-
-	if (x->cfg.pen != 0)
-		n += varlen(r->label_len) + varlen(r->fpout_len) + varlen(16) + 1;
-	return n;
 }
 
 /* Records from first up to (not including) until are in the bytes made so far. */
@@ -718,10 +410,9 @@ static int
 send_queue(struct exporter *x)
 {
 	struct xrec *r, *pending = NULL;
-	struct wire_rec w;
-	GError *err = NULL;
 	uint64_t before;
-	size_t size;
+	char *why = NULL;
+	int rc;
 
 	pthread_mutex_lock(&x->lock);
 	r = STAILQ_FIRST(&x->queue);
@@ -736,35 +427,24 @@ send_queue(struct exporter *x)
 	    send_templates(x) == -1)
 		return -1;
 	while (r != NULL) {
-		fill_wire(x, r, &w);
-		size = wire_size(x, r);
-		/* UDP: a message must fit a datagram (libfixbuf would fill 64 KiB). */
-		if (x->cfg.transport == EXPORT_UDP && x->msg_est + size > MTU_UDP) {
-			emit(x);
-			mark_made(x, pending, r);
-			pending = NULL;
-		}
 		before = made(x);
-		if (!fBufSetExportTemplate(x->fbuf, r->af == 6 ? TID_V6 : TID_V4, &err) ||
-		    !fBufAppend(x->fbuf, (uint8_t *)&w, x->rec_size, &err)) {
-			r = drop_record(x, r, &err);
-			continue;
-		}
-		/* A full message went out before this record: the ones before it were in it. */
+		rc = ipfix_append(x->ipfix, &r->f, &why);
+		/* A message ended before this record: the ones before it were in it. */
 		if (made(x) != before) {
 			mark_made(x, pending, r);
 			pending = NULL;
 		}
-		if (x->msg_est == 0)
-			x->msg_est = 16;
-		x->msg_est += size;
+		if (rc == -1) {
+			r = drop_record(x, r, why);
+			continue;
+		}
 		if (pending == NULL)
 			pending = r;
 		r = STAILQ_NEXT(r, entry);
-		if (x->out_len >= 256 * 1024 && flush_out(x) == -1)
+		if (unsent(x) >= 256 * 1024 && flush_out(x) == -1)
 			return -1;
 	}
-	emit(x);
+	ipfix_emit(x->ipfix);
 	mark_made(x, pending, NULL);
 	if (flush_out(x) == -1)
 		return -1;
@@ -857,6 +537,7 @@ struct exporter *
 export_new(const struct export_config *cfg, char **cause)
 {
 	struct exporter *x;
+	struct ipfix_config ipc;
 	char *why = NULL;
 
 	if (cfg->collector == NULL || cfg->collector[0] == '\0')
@@ -878,7 +559,11 @@ export_new(const struct export_config *cfg, char **cause)
 		free(why);
 		goto fail;
 	}
-	if (fixbuf_setup(x, cause) == -1)
+	ipc.domain = x->cfg.domain;
+	ipc.pen = x->cfg.pen;
+	/* UDP: a message must fit a datagram. */
+	ipc.msg_max = x->cfg.transport == EXPORT_UDP ? MTU_UDP : 0;
+	if ((x->ipfix = ipfix_new(&ipc, cause)) == NULL)
 		goto fail;
 	if (pthread_create(&x->thread, NULL, export_main, x) != 0) {
 		xasprintf(cause, "cannot start the IPFIX export thread");
@@ -886,13 +571,7 @@ export_new(const struct export_config *cfg, char **cause)
 	}
 	return x;
 fail:
-	if (x->fbuf != NULL)
-		fBufFree(x->fbuf);
-	if (x->outfp != NULL)
-		fclose(x->outfp);
-	if (x->model != NULL)
-		fbInfoModelFree(x->model);
-	free(x->out);
+	ipfix_free(x->ipfix);
 	free(x->host);
 	free(x->port);
 	free(x->collector);
@@ -931,12 +610,9 @@ export_free(struct exporter *x)
 	free_list(&x->inflight);
 	if (x->fd != -1)
 		close(x->fd);
-	fBufFree(x->fbuf); /* the session and the exporter with it */
-	fclose(x->outfp);
-	fbInfoModelFree(x->model);
+	ipfix_free(x->ipfix);
 	pthread_mutex_destroy(&x->lock);
 	pthread_cond_destroy(&x->wake);
-	free(x->out);
 	free(x->host);
 	free(x->port);
 	free(x->collector);
@@ -963,10 +639,44 @@ count_lost(struct exporter *x)
 	pthread_mutex_lock(&x->lock);
 }
 
+/* The record of the index line, compact, in one allocation with its strings. */
+static struct xrec *
+xrec_of(const struct index_record *r)
+{
+	size_t ll = strlen(r->label), fl = strlen(r->fpout), il = r->iface ? strlen(r->iface) : 0;
+	struct xrec *q = xmalloc(sizeof *q + ll + fl + il + 3);
+	struct ipfix_flow *f = &q->f;
+
+	memset(q, 0, sizeof *q);
+	f->first_ns = r->first_ns;
+	f->last_ns = r->last_ns;
+	f->packets = r->packets;
+	f->ipbytes = r->ipbytes;
+	f->af = strchr(r->src, ':') != NULL ? 6 : 4;
+	inet_pton(f->af == 6 ? AF_INET6 : AF_INET, r->src, f->src);
+	inet_pton(f->af == 6 ? AF_INET6 : AF_INET, r->dst, f->dst);
+	f->srcport = r->srcport;
+	f->dstport = r->dstport;
+	f->vlan[0] = r->nvlan > 0 ? r->vlan[0] : 0;
+	f->vlan[1] = r->nvlan > 1 ? r->vlan[1] : 0;
+	f->tcpflags = r->tcpflags;
+	f->reason = r->reason;
+	f->partial = r->partial;
+	f->label_len = (uint16_t)ll;
+	f->fpout_len = (uint16_t)fl;
+	f->iface_len = (uint16_t)il;
+	memcpy(q->s, r->label, ll + 1);
+	memcpy(q->s + ll + 1, r->fpout, fl + 1);
+	memcpy(q->s + ll + fl + 2, r->iface ? r->iface : "", il + 1);
+	f->label = q->s;
+	f->fpout = q->s + ll + 1;
+	f->iface = q->s + ll + fl + 2;
+	return q;
+}
+
 void
 export_record(struct exporter *x, const struct index_record *r)
 {
-	size_t ll = strlen(r->label), fl = strlen(r->fpout), il = r->iface ? strlen(r->iface) : 0;
 	struct xrec *q;
 
 	if (x == NULL)
@@ -979,29 +689,7 @@ export_record(struct exporter *x, const struct index_record *r)
 	}
 	pthread_mutex_unlock(&x->lock);
 
-	q = xmalloc(sizeof *q + ll + fl + il + 3);
-	memset(q, 0, sizeof *q);
-	q->first_ns = r->first_ns;
-	q->last_ns = r->last_ns;
-	q->packets = r->packets;
-	q->ipbytes = r->ipbytes;
-	q->af = strchr(r->src, ':') != NULL ? 6 : 4;
-	inet_pton(q->af == 6 ? AF_INET6 : AF_INET, r->src, q->src);
-	inet_pton(q->af == 6 ? AF_INET6 : AF_INET, r->dst, q->dst);
-	q->srcport = r->srcport;
-	q->dstport = r->dstport;
-	q->vlan[0] = r->nvlan > 0 ? r->vlan[0] : 0;
-	q->vlan[1] = r->nvlan > 1 ? r->vlan[1] : 0;
-	q->tcpflags = r->tcpflags;
-	q->reason = r->reason;
-	q->partial = r->partial;
-	q->label_len = (uint16_t)ll;
-	q->fpout_len = (uint16_t)fl;
-	q->iface_len = (uint16_t)il;
-	memcpy(q->s, r->label, ll + 1);
-	memcpy(q->s + ll + 1, r->fpout, fl + 1);
-	memcpy(q->s + ll + fl + 2, r->iface ? r->iface : "", il + 1);
-
+	q = xrec_of(r);
 	pthread_mutex_lock(&x->lock);
 	STAILQ_INSERT_TAIL(&x->queue, q, entry);
 	x->nqueue++;

@@ -5,6 +5,7 @@
  * made; they wait in a bounded queue and go out from a thread of their own,
  * so that a slow or absent collector never holds up capture: what does not
  * fit in the queue is counted as lost and logged, never dropped silently.
+ * The encoding itself is ipfix.c's.
  */
 #ifndef TRACEFLOW_EXPORT_H
 #define TRACEFLOW_EXPORT_H
@@ -58,8 +59,5 @@ void export_stats(struct exporter *x, struct export_stats *st);
 
 /* The counters for the control channel's stats; JSON null when x is NULL (export off). */
 json_t *export_stats_json(struct exporter *x);
-
-/* IPFIX flowEndReason (RFC 5102) of a traceflow reason (enum flow_reason). */
-uint8_t export_end_reason(int reason);
 
 #endif

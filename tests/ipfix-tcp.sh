@@ -40,8 +40,11 @@ listener_start() {
 	ip netns exec "$NS" socat -u TCP-LISTEN:4739,reuseaddr \
 	    "OPEN:$WORK/stream-$1.ipfix,creat,append" 2>>"$WORK/socat.log" &
 	LISTENER=$!
+	# Listening, or already past it: socat -u takes one connection and stops
+	# listening, and a daemon that retries may connect before we look.
 	for _ in $(seq 50); do
-		in_ns ss -ltn 2>/dev/null | grep -q ':4739 ' && return 0
+		in_ns ss -tan 2>/dev/null | grep -Eq '(LISTEN|ESTAB) +[0-9]+ +[0-9]+ +[^ ]*:4739 ' &&
+		    return 0
 		sleep 0.1
 	done
 	fail "socat did not listen"
