@@ -285,9 +285,11 @@ static void
 stream_active(struct listing *l, const struct flow *f, struct evbuffer *chunk)
 {
 	const struct tf_config *cfg = cfg_of(l->cmds);
-	char label[LABEL_MAX], src[64], dst[64], *t;
+	char src[64], dst[64], name[448], file[464], *t;
+	struct index_record rec;
 	uint16_t sport, dport;
-	json_t *o;
+	int closing = f->state != FLOW_OPEN;
+	size_t len;
 
 	if (l->o.host != NULL || l->o.port >= 0) {
 		label_addr(src, sizeof src, f->key.af, flow_src(f, &sport), 0);
@@ -295,18 +297,24 @@ stream_active(struct listing *l, const struct flow *f, struct evbuffer *chunk)
 		if (!match_endpoints(&l->o, src, sport, dst, dport))
 			return;
 	}
-	label_make(label, f, cfg->nanosecond);
-	if (l->o.glob != NULL && fnmatch(l->o.glob, label, 0) != 0)
+	index_record_make(
+	    &rec, f, l->cmds->svc.iface_name(l->cmds->svc.arg, f->iface), cfg->nanosecond);
+	if (l->o.glob != NULL && fnmatch(l->o.glob, rec.label, 0) != 0)
 		return;
 	if (l->o.labels_only) {
-		emit_label(l, chunk, label);
+		emit_label(l, chunk, rec.label);
 		return;
 	}
-	o = active_entry(l->cmds, f, l->now, 0);
-	t = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	if (t != NULL)
-		emit(l, chunk, t);
+	/* By hand (index.c), not through jansson: most of a big listing's time was there. */
+	if (cfg->format != FMT_NONE) {
+		names_flow_file(cfg->format, cfg->nanosecond, f, name, sizeof name);
+		snprintf(file, sizeof file, "%s/%s", NAMES_ACTIVE, name);
+	}
+	t = index_active_text(&rec, closing ? "closing" : "active", closing,
+	    l->now > f->first ? l->now - f->first : 0, cfg->format != FMT_NONE ? file : NULL, &len);
+	if (l->emitted++ > 0)
+		evbuffer_add(chunk, ",", 1);
+	evbuffer_add(chunk, t, len);
 	free(t);
 }
 

@@ -412,15 +412,18 @@ text_time(struct text *t, uint64_t ns)
 	text_add(t, d, (size_t)n);
 }
 
-int
-index_append_record(struct flow_index *idx, const struct index_record *r, const char *frames)
+/*
+ * The record's members from "label" to "segment", the brace opened, not
+ * closed: the index line and the control channel's listing of active
+ * flows add their own. With reason_null the reason is null (a flow still
+ * open does not know it yet).
+ */
+static void
+record_text(struct text *t, const struct index_record *r, int reason_null)
 {
-	struct text *t = &idx->out;
 	unsigned i;
 
-	if (!line_room(idx))
-		return -1;
-	text_reserve(t, 512 + strlen(frames));
+	text_reserve(t, 512);
 	text_add(t, "{\"label\":", 9);
 	text_str(t, r->label);
 	text_key(t, "fpout");
@@ -464,7 +467,10 @@ index_append_record(struct flow_index *idx, const struct index_record *r, const 
 	text_key(t, "written");
 	text_u64(t, r->written);
 	text_key(t, "reason");
-	text_str(t, flow_reason_name(r->reason));
+	if (reason_null)
+		text_add(t, "null", 4);
+	else
+		text_str(t, flow_reason_name(r->reason));
 	text_key(t, "partial");
 	text_add(t, r->partial ? "true" : "false", r->partial ? 4 : 5);
 	text_key(t, "truncated");
@@ -473,11 +479,43 @@ index_append_record(struct flow_index *idx, const struct index_record *r, const 
 	text_add(t, "false", 5);
 	text_key(t, "segment");
 	text_u64(t, r->segment);
+}
+
+int
+index_append_record(struct flow_index *idx, const struct index_record *r, const char *frames)
+{
+	struct text *t = &idx->out;
+
+	if (!line_room(idx))
+		return -1;
+	text_reserve(t, 512 + strlen(frames));
+	record_text(t, r, 0);
 	text_key(t, "index");
 	text_add(t, frames, strlen(frames));
 	text_add(t, "}", 1);
 	line_done(idx);
 	return 0;
+}
+
+char *
+index_active_text(const struct index_record *r, const char *state, int reason_known,
+    uint64_t age_ns, const char *file, size_t *len)
+{
+	struct text t = {NULL, 0, 0};
+
+	record_text(&t, r, !reason_known);
+	text_key(&t, "state");
+	text_str(&t, state);
+	text_key(&t, "age");
+	text_time(&t, age_ns);
+	text_key(&t, "file");
+	if (file != NULL)
+		text_str(&t, file);
+	else
+		text_add(&t, "null", 4);
+	text_add(&t, "}", 2); /* the NUL too */
+	*len = t.len - 1;
+	return t.s;
 }
 
 /* A label's address back as the index writes it (labels spell IPv6 colons as dots). */

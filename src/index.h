@@ -55,6 +55,16 @@ void index_record_make(
 /* The same as a JSON object (for the control channel), without "index". */
 json_t *index_record_json(const struct index_record *r);
 
+/*
+ * An active flow's entry for a listing, as index_record_json and the
+ * state, age and file members would make it, written by hand like the
+ * index's lines (jansson's objects cost most of a 100,000-flow listing):
+ * malloc'd, NUL-terminated, its length in *len. reason_known 0: "reason"
+ * is null (the flow is open). file NULL: null.
+ */
+char *index_active_text(const struct index_record *r, const char *state, int reason_known,
+    uint64_t age_ns, const char *file, size_t *len);
+
 /* Append the record's line, "index": frames (a JSON array text) last; as index_append. */
 int index_append_record(struct flow_index *idx, const struct index_record *r, const char *frames);
 

@@ -1491,6 +1491,30 @@ START_TEST(test_index_line_as_jansson)
 		free(text);
 		free(want);
 		rm_tree(dir);
+
+		/* An active flow's listing entry: the same by hand as through jansson. */
+		{
+			static const char *files[] = {".active/x.pcap", NULL};
+			uint64_t age = (uint64_t)n * 1234567891;
+			size_t len;
+			char *got;
+
+			o = index_record_json(&r);
+			json_object_set_new(o, "state", json_string(n % 2 ? "closing" : "active"));
+			json_object_set_new(o, "reason",
+			    n % 2 ? json_string(flow_reason_name(r.reason)) : json_null());
+			json_object_set_new(o, "age", json_real((double)age / 1e9));
+			json_object_set_new(
+			    o, "file", files[n % 2] ? json_string(files[n % 2]) : json_null());
+			want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			json_decref(o);
+			got = index_active_text(
+			    &r, n % 2 ? "closing" : "active", n % 2, age, files[n % 2], &len);
+			ck_assert_str_eq(got, want);
+			ck_assert_uint_eq(len, strlen(want));
+			free(got);
+			free(want);
+		}
 	}
 }
 END_TEST
