@@ -22,6 +22,7 @@ struct engine_config {
 	struct writer_config writer;
 	unsigned frag_max;        /* datagrams the fragment table remembers */
 	uint64_t frag_timeout_ns; /* and for how long */
+	int file_numbering; /* frames numbered across all sources, as in one file, not per source */
 };
 
 /* One input: a capture file or an interface. */
@@ -30,6 +31,7 @@ struct source {
 	int dlt;           /* pcap_datalink() */
 	uint32_t linktype; /* what output files carry */
 	uint32_t snaplen;
+	int distinct;    /* a new id even for a name seen before (the interfaces of one file) */
 	uint32_t id;     /* set by engine_add_source: part of every flow key */
 	uint64_t frames; /* frames numbered so far (the next is frames + 1) */
 };
@@ -49,6 +51,8 @@ struct engine_stats {
 
 struct engine;
 
+#define ENGINE_MAX_SOURCES 256
+
 #define NS_PER_SEC 1000000000ULL
 
 /* The built-in defaults (the config table and the command line start from these). */
@@ -60,7 +64,7 @@ void engine_free(struct engine *e);
 /*
  * Register an input and set src->id. A name registered before gets its old
  * id back, so an interface that comes back keeps its flows and its frame
- * numbering.
+ * numbering (unless src->distinct). At most ENGINE_MAX_SOURCES.
  */
 void engine_add_source(struct engine *e, struct source *src);
 

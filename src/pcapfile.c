@@ -81,30 +81,70 @@ pcapfile_linktype(int dlt)
 	}
 }
 
+int
+pcapfile_parse_header(const uint8_t h[PCAP_FILEHDR_LEN], struct pcapfile_hdr *fh)
+{
+	uint32_t magic = get32(h, 0);
+	uint16_t major, minor;
+
+	memset(fh, 0, sizeof *fh);
+	if (magic != PCAP_MAGIC_US && magic != PCAP_MAGIC_NS && magic != PCAP_MAGIC_KUZ) {
+		fh->big = 1;
+		magic = get32(h, 1);
+		if (magic != PCAP_MAGIC_US && magic != PCAP_MAGIC_NS && magic != PCAP_MAGIC_KUZ)
+			return -1;
+	}
+	fh->nano = magic == PCAP_MAGIC_NS;
+	fh->reclen = magic == PCAP_MAGIC_KUZ ? 24 : PCAP_RECHDR_LEN;
+	major = (uint16_t)(fh->big ? h[4] << 8 | h[5] : h[5] << 8 | h[4]);
+	minor = (uint16_t)(fh->big ? h[6] << 8 | h[7] : h[7] << 8 | h[6]);
+	if (major < 2)
+		return -2;
+	/* As libpcap reads them: before 2.3 the two lengths were the other way round. */
+	if (major == 2 && minor < 3)
+		fh->swapped = 1;
+	else if (major == 2 && minor == 3)
+		fh->swapped = 2;
+	else if (major == 543) /* 2.2 written byte-swapped by a buggy writer */
+		fh->swapped = 1;
+	fh->snaplen = get32(h + 16, fh->big);
+	fh->linktype = get32(h + 20, fh->big) & 0x03ffffffu;
+	return 0;
+}
+
+void
+pcapfile_parse_record(const struct pcapfile_hdr *fh, const uint8_t *rh, uint32_t *sec,
+    uint32_t *frac, uint32_t *caplen, uint32_t *len)
+{
+	uint32_t c = get32(rh + 8, fh->big), l = get32(rh + 12, fh->big);
+
+	*sec = get32(rh, fh->big);
+	*frac = get32(rh + 4, fh->big);
+	if (fh->swapped == 1 || (fh->swapped == 2 && c > l)) {
+		*caplen = l;
+		*len = c;
+	} else {
+		*caplen = c;
+		*len = l;
+	}
+}
+
 size_t
 pcapfile_valid_prefix(const uint8_t *buf, size_t len)
 {
-	uint32_t magic, snaplen, caplen;
+	struct pcapfile_hdr fh;
+	uint32_t sec, frac, caplen, wire;
 	size_t off;
-	int big;
 
-	if (len < PCAP_FILEHDR_LEN)
+	if (len < PCAP_FILEHDR_LEN || pcapfile_parse_header(buf, &fh) != 0)
 		return 0;
-	magic = get32(buf, 0);
-	if (magic == PCAP_MAGIC_US || magic == PCAP_MAGIC_NS)
-		big = 0;
-	else if (get32(buf, 1) == PCAP_MAGIC_US || get32(buf, 1) == PCAP_MAGIC_NS)
-		big = 1;
-	else
-		return 0;
-	snaplen = get32(buf + 16, big);
 	off = PCAP_FILEHDR_LEN;
-	while (len - off >= PCAP_RECHDR_LEN) {
-		caplen = get32(buf + off + 8, big);
-		if ((snaplen && caplen > snaplen && caplen > 262144) ||
-		    len - off - PCAP_RECHDR_LEN < caplen)
+	while (len - off >= fh.reclen) {
+		pcapfile_parse_record(&fh, buf + off, &sec, &frac, &caplen, &wire);
+		if ((fh.snaplen && caplen > fh.snaplen && caplen > 262144) ||
+		    len - off - fh.reclen < caplen)
 			break;
-		off += PCAP_RECHDR_LEN + caplen;
+		off += fh.reclen + caplen;
 	}
 	return off;
 }

@@ -12,6 +12,7 @@
 
 #define PCAP_MAGIC_US    0xa1b2c3d4u
 #define PCAP_MAGIC_NS    0xa1b23c4du
+#define PCAP_MAGIC_KUZ   0xa1b2cd34u /* "modified" pcap (Kuznetzov, FRITZ!Box): 24-byte records */
 #define PCAP_FILEHDR_LEN 24
 #define PCAP_RECHDR_LEN  16
 
@@ -25,6 +26,24 @@ void pcapfile_record(
 
 /* The LINKTYPE_ value a file carries for a DLT_ value libpcap reports. */
 uint32_t pcapfile_linktype(int dlt);
+
+/* A file header as read; shared by the reader (capfile.c) and recovery. */
+struct pcapfile_hdr {
+	int big;           /* big-endian file */
+	int nano;          /* nanosecond timestamps */
+	uint32_t reclen;   /* record header: 16, or 24 in the modified format */
+	uint32_t snaplen;  /* as it stands */
+	uint32_t linktype; /* LINKTYPE_ value, FCS-length bits masked off */
+	uint8_t swapped;   /* caplen and len swapped: 0 never, 1 always (< 2.3), 2 if caplen > len
+	                      (2.3) */
+};
+
+/* Parse a file header: 0, or -1 (no pcap magic) or -2 (a version no reader knows). */
+int pcapfile_parse_header(const uint8_t h[PCAP_FILEHDR_LEN], struct pcapfile_hdr *fh);
+
+/* Parse a record header (fh->reclen bytes at rh). frac is in us or ns by fh->nano. */
+void pcapfile_parse_record(const struct pcapfile_hdr *fh, const uint8_t *rh, uint32_t *sec,
+    uint32_t *frac, uint32_t *caplen, uint32_t *len);
 
 /*
  * Length of the valid prefix of a pcap file image: the header and every
