@@ -14,7 +14,9 @@
  * and the length again behind; a Section Header Block sets the byte order
  * and starts a new list of interfaces; Wireshark numbers the interfaces of
  * every section after those of the sections before, and so do we. Blocks
- * that carry no packet are skipped by their length without being read.
+ * that carry no packet are skipped by their length without being read;
+ * journal and custom blocks are numbered as frames on the way, because
+ * Wireshark (4.0) shows them as frames and our numbers must be its numbers.
  *
  * Errors. A corrupt or cut block stops the reader with its offset and what
  * is wrong with it; every record handed out before stands, as libpcap did.
@@ -35,15 +37,17 @@
 #include "pcapfile.h"
 #include "xmalloc.h"
 
-#define WINDOW_MIN     (1u << 20)  /* a pipe is read a megabyte at a time, at least */
-#define BLOCK_MAX      (16u << 20) /* a block we parse (not skip) is at most this long */
-#define PCAPNG_SHB     0x0a0d0d0au
-#define PCAPNG_IDB     1u
-#define PCAPNG_PB      2u /* obsolete Packet Block */
-#define PCAPNG_SPB     3u
-#define PCAPNG_EPB     6u
-#define PCAPNG_JOURNAL 9u /* systemd journal export: a record Wireshark numbers as a frame */
-#define PCAPNG_BOM     0x1a2b3c4du
+#define WINDOW_MIN       (1u << 20)  /* a pipe is read a megabyte at a time, at least */
+#define BLOCK_MAX        (16u << 20) /* a block we parse (not skip) is at most this long */
+#define PCAPNG_SHB       0x0a0d0d0au
+#define PCAPNG_IDB       1u
+#define PCAPNG_PB        2u /* obsolete Packet Block */
+#define PCAPNG_SPB       3u
+#define PCAPNG_EPB       6u
+#define PCAPNG_JOURNAL   9u          /* systemd journal export */
+#define PCAPNG_CB        0x00000badu /* custom block, may be copied */
+#define PCAPNG_CB_NOCOPY 0x40000badu /* custom block, not to be copied */
+#define PCAPNG_BOM       0x1a2b3c4du
 
 #define OPT_ENDOFOPT    0
 #define OPT_IF_NAME     2
@@ -508,7 +512,12 @@ pcapng_next(struct capfile *cf, struct capfile_rec *r)
 		case PCAPNG_SPB:
 			break;
 		case PCAPNG_JOURNAL:
-			/* Not a packet, but Wireshark's frame numbers count it. */
+		case PCAPNG_CB:
+		case PCAPNG_CB_NOCOPY:
+			/* Not packets, but Wireshark numbers them as frames: so must we. */
+			if (blen < (type == PCAPNG_JOURNAL ? 35u : 16u))
+				return fail(cf, cf->off,
+				    "block of type 0x%08x of %u bytes, too short", type, blen);
 			r->offset = cf->off;
 			if (skip_block(cf, blen) == -1)
 				return -1;
@@ -518,7 +527,7 @@ pcapng_next(struct capfile *cf, struct capfile_rec *r)
 			r->caplen = r->wirelen = 0;
 			r->data = NULL;
 			return 1;
-		default: /* name resolution, statistics, secrets, custom, unknown */
+		default: /* name resolution, statistics, decryption secrets, unknown */
 			if (skip_block(cf, blen) == -1)
 				return -1;
 			continue;

@@ -35,7 +35,7 @@ struct capfile_if {
 
 enum capfile_kind {
 	CAPFILE_PACKET = 0, /* a frame: EPB, SPB, obsolete PB or a pcap record */
-	CAPFILE_OTHER       /* a record Wireshark numbers as a frame but is no packet (journal) */
+	CAPFILE_OTHER       /* a record Wireshark numbers as a frame but no packet (journal, custom) */
 };
 
 struct capfile_rec {
