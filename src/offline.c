@@ -40,7 +40,7 @@ struct offline_ctx {
 	struct source nosrc;       /* for records before any interface (numbered, never traced) */
 	struct bpf_program **prog; /* by interface number; NULL: no filter */
 	uint32_t nprog;
-	struct filter *filters;
+	struct filter **filters; /* each on its own: prog points into them */
 	uint32_t nfilters;
 	uint64_t batch;
 };
@@ -69,24 +69,25 @@ filter_for(struct offline_ctx *c, uint32_t linktype, uint32_t snaplen)
 	uint32_t i;
 
 	for (i = 0; i < c->nfilters; i++)
-		if (c->filters[i].linktype == linktype)
-			return &c->filters[i].prog;
+		if (c->filters[i]->linktype == linktype)
+			return &c->filters[i]->prog;
 	if ((p = pcap_open_dead(linktype_dlt(linktype), (int)snaplen)) == NULL) {
 		log_warnx("bad filter expression \"%s\": link type %s (%u): out of memory", c->expr,
 		    linktype_name(linktype), linktype);
 		return NULL;
 	}
-	c->filters = xreallocarray(c->filters, c->nfilters + 1, sizeof *c->filters);
-	f = &c->filters[c->nfilters];
+	f = xcalloc(1, sizeof *f);
 	if (pcap_compile(p, &f->prog, c->expr, 1, PCAP_NETMASK_UNKNOWN) == -1) {
 		log_warnx("bad filter expression \"%s\" (link type %s): %s", c->expr,
 		    linktype_name(linktype), pcap_geterr(p));
 		pcap_close(p);
+		free(f);
 		return NULL;
 	}
 	pcap_close(p);
 	f->linktype = linktype;
-	c->nfilters++;
+	c->filters = xreallocarray(c->filters, c->nfilters + 1, sizeof *c->filters);
+	c->filters[c->nfilters++] = f;
 	return &f->prog;
 }
 
@@ -305,8 +306,10 @@ ctx_free(struct offline_ctx *c)
 {
 	uint32_t i;
 
-	for (i = 0; i < c->nfilters; i++)
-		pcap_freecode(&c->filters[i].prog);
+	for (i = 0; i < c->nfilters; i++) {
+		pcap_freecode(&c->filters[i]->prog);
+		free(c->filters[i]);
+	}
 	free(c->filters);
 	free(c->prog);
 	free(c->src);
