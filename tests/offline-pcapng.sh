@@ -8,8 +8,10 @@
 # same bytes and time, each file with its interface's link type and
 # snaplen, "interface" naming it. Also: big-endian sections, standard
 # input, a BPF filter over all three link types (frame numbers still
-# Wireshark's), the same connection on two interfaces (two flows), a file
-# cut mid-block (an error with its offset, everything before indexed).
+# Wireshark's), the same connection on two interfaces (two flows), the link
+# types only files carry (NFLOG, PPP, PPP_HDLC, C_HDLC, PFLOG, IPNET,
+# ARCNET_LINUX), a file cut mid-block (an error with its offset, everything
+# before indexed).
 
 set -eu
 # shellcheck source=tests/lib.sh
@@ -137,7 +139,55 @@ assert all(e["reason"] == "fin" for e in E), [e["reason"] for e in E]
 ' && ok "one connection on two interfaces: two flows, one per interface"
 fi
 
-# 5. Cut in the middle of a block: exit 1, the offset named, every frame
+# 5. The link types only files carry, one interface each: NFLOG, PPP,
+# PPP_HDLC, C_HDLC, PFLOG, IPNET, ARCNET_LINUX, each with one connection.
+python3 - "$WORK/links.pcapng" <<'PY'
+import struct, sys
+def blk(t, body):
+    body += b'\0' * ((-len(body)) % 4)
+    return struct.pack('<II', t, len(body) + 12) + body + struct.pack('<I', len(body) + 12)
+def ip4(i, c2s, flags, seq, ack):
+    a, b = bytes([10, 9, i, 1]), bytes([10, 9, i, 2])
+    sp, dp = (40000 + i, 80) if c2s else (80, 40000 + i)
+    t = struct.pack('>HHIIBBHHH', sp, dp, seq, ack, 0x50, flags, 65535, 0, 0) + b'x' * 10
+    return struct.pack('>BBHHHBBH4s4s', 0x45, 0, 20 + len(t), 1, 0, 64, 6, 0,
+                       a if c2s else b, b if c2s else a) + t
+def nflog(p):
+    tlv = lambda t, v: struct.pack('<HH', 4 + len(v), t) + v + b'\0' * ((-len(v)) % 4)
+    return b'\x02\x00\x00\x01' + tlv(1, b'\x08\x00\x03\x00') + tlv(10, b'log') + tlv(9, p)
+links = [
+    (239, nflog),
+    (9, lambda p: b'\xff\x03\x00\x21' + p),
+    (50, lambda p: b'\xff\x03\x00\x21' + p),
+    (104, lambda p: b'\x0f\x00\x08\x00' + p),
+    (117, lambda p: bytes([61, 2]) + b'\0' * 62 + p),
+    (226, lambda p: b'\x01\x02\0\0' + struct.pack('>I', len(p)) + b'\0' * 16 + p),
+    (129, lambda p: b'\x01\x02\x00\x00\xd4\x00\x00\x01' + p),
+]
+out = blk(0x0a0d0d0a, struct.pack('<IHHq', 0x1a2b3c4d, 1, 0, -1))
+for lt, _ in links:
+    out += blk(1, struct.pack('<HHI', lt, 0, 65535) + b'\0' * 4)
+ts = 1700000000 * 1000000
+script = [(1, 2, 100, 0), (0, 0x12, 500, 101), (1, 0x10, 101, 501), (1, 0x11, 101, 501),
+          (0, 0x11, 501, 102), (1, 0x10, 102, 502)]
+for k, step in enumerate(script):
+    for i, (lt, wrap) in enumerate(links):
+        ts += 7
+        p = wrap(ip4(i, *step))
+        out += blk(6, struct.pack('<IIIII', i, ts >> 32, ts & 0xffffffff, len(p), len(p)) + p)
+open(sys.argv[1], 'wb').write(out)
+PY
+if tf_ok links --read "$WORK/links.pcapng" --output "$WORK/links.d" &&
+    tsharkcmp_ok "$WORK/links.pcapng" "$WORK/links.d" &&
+    judge_ok "$WORK/links.pcapng" "$WORK/links.d"; then
+	if [ "$(judge_field tcp_frames)" -ne 42 ] || [ "$(judge_field flows)" -ne 7 ]; then
+		check_fail "seven link types: $JUDGE_LINE, expected 42 TCP frames in 7 flows"
+	else
+		ok "NFLOG, PPP, PPP_HDLC, C_HDLC, PFLOG, IPNET, ARCNET_LINUX: $JUDGE_LINE"
+	fi
+fi
+
+# 6. Cut in the middle of a block: exit 1, the offset named, every frame
 # before the cut split and indexed.
 in=$WORK/three-mixed.pcapng
 size=$(stat -c %s "$in")
