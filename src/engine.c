@@ -225,7 +225,8 @@ engine_frame(struct engine *e, struct source *src, uint64_t ts, uint32_t caplen,
 	f = flowtab_packet(e->flows, &p, src->id, ts);
 	if (f->packets == 1)
 		e->st.flows++;
-	writer_packet(e->writer, f, &p, data, src->linktype, src->snaplen, ts);
+	writer_packet(
+	    e->writer, f, &p, data, src->linktype, src->snaplen, e->source_names[src->id], ts);
 	flowtab_release(e->flows, f);
 }
 

@@ -24,6 +24,22 @@ void pcapfile_header(
 void pcapfile_record(
     uint8_t out[PCAP_RECHDR_LEN], uint64_t ts_ns, uint32_t caplen, uint32_t len, int big, int nano);
 
+/*
+ * pcapng output: a Section Header Block whose comment is the file's label,
+ * then one Interface Description Block (link type, snaplen, name if any,
+ * if_tsresol 9 for nanoseconds); PCAPNG_HEADER_MAX bytes hold both. Each
+ * record is an Enhanced Packet Block: a 28-byte head, the data, then
+ * pcapng_epb_tail's padding and length (PCAPNG_EPB_TAIL_MAX at most).
+ */
+#define PCAPNG_HEADER_MAX   512
+#define PCAPNG_EPB_HEAD     28
+#define PCAPNG_EPB_TAIL_MAX 8
+size_t pcapng_header(uint8_t out[PCAPNG_HEADER_MAX], const char *comment, uint32_t linktype,
+    uint32_t snaplen, const char *ifname, int big, int nano);
+void pcapng_epb_head(
+    uint8_t out[PCAPNG_EPB_HEAD], uint64_t ts_ns, uint32_t caplen, uint32_t len, int big, int nano);
+size_t pcapng_epb_tail(uint8_t out[PCAPNG_EPB_TAIL_MAX], uint32_t caplen, int big);
+
 /* The LINKTYPE_ value a file carries for a DLT_ value libpcap reports. */
 uint32_t pcapfile_linktype(int dlt);
 

@@ -541,7 +541,8 @@ label_of(const char *name)
 	char *s = xstrdup(name), *dot;
 
 	if ((dot = strrchr(s, '.')) != NULL && strchr(dot, '_') == NULL &&
-	    (strcmp(dot, ".pcap") == 0 || strcmp(dot, ".json") == 0 || strcmp(dot, ".plist") == 0 ||
+	    (strcmp(dot, ".pcap") == 0 || strcmp(dot, ".pcapng") == 0 ||
+	        strcmp(dot, ".json") == 0 || strcmp(dot, ".plist") == 0 ||
 	        strcmp(dot, ".txt") == 0))
 		*dot = '\0';
 	if ((dot = strrchr(s, '.')) != NULL && strncmp(dot, ".seg", 4) == 0)

@@ -20,7 +20,7 @@
 #include "flow.h"
 #include "index.h"
 
-enum writer_format { FMT_PCAP = 0, FMT_JSON, FMT_PLIST, FMT_TREE, FMT_NONE, FMT_COUNT };
+enum writer_format { FMT_PCAP = 0, FMT_JSON, FMT_PLIST, FMT_TREE, FMT_NONE, FMT_PCAPNG, FMT_COUNT };
 
 struct writer_config {
 	int format;              /* enum writer_format */
@@ -64,9 +64,12 @@ void writer_free(struct writer *w);
 /* Where finished flows' index lines go; they are appended after the file is in place. */
 void writer_set_index(struct writer *w, struct flow_index *idx);
 
-/* Append one packet of flow f. linktype and snaplen describe its source. */
+/*
+ * Append one packet of flow f. linktype, snaplen and ifname (may be NULL)
+ * describe its source; the first packet's go into the file's header.
+ */
 void writer_packet(struct writer *w, struct flow *f, const struct packet *pkt, const uint8_t *data,
-    uint32_t linktype, uint32_t snaplen, uint64_t now);
+    uint32_t linktype, uint32_t snaplen, const char *ifname, uint64_t now);
 
 /*
  * Complete the flow's current file: its last records, close, rename into
@@ -133,7 +136,7 @@ void writer_file_name(int format, int nanosecond, const struct flow *f, char *bu
 void writer_compose_name(
     char *buf, size_t len, const char *label, unsigned suffix, unsigned seg_no, int format);
 
-/* Format names: "pcap", "json", "plist", "tree", "none" (and pcapkit's aliases). */
+/* Format names: "pcap", "json", "plist", "tree", "none", "pcapng" (and pcapkit's aliases). */
 int writer_format_parse(const char *name);
 const char *writer_format_name(int format);
 const char *writer_format_list(void);

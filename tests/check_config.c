@@ -535,9 +535,9 @@ START_TEST(test_bad_enum)
 {
 	char *cause;
 
-	cause = load_error("snaplen = 100;\nformat = \"pcapng\";\n", 2, "format");
-	ck_assert_ptr_nonnull(
-	    strstr(cause, "unknown word \"pcapng\" (allowed: pcap, json, plist, tree, none)"));
+	cause = load_error("snaplen = 100;\nformat = \"pcapx\";\n", 2, "format");
+	ck_assert_ptr_nonnull(strstr(
+	    cause, "unknown word \"pcapx\" (allowed: pcap, json, plist, tree, none, pcapng)"));
 	free(cause);
 	cause = load_error("flow_end = \"fin\";\n", 1, "flow_end");
 	ck_assert_ptr_nonnull(strstr(cause, "(allowed: teardown, first-fin)"));
@@ -699,8 +699,8 @@ START_TEST(test_sample_file)
 	pd = render(config_print, &def);
 	pc = render(config_print, &c);
 	ck_assert_str_eq(pd, pc);
-	ck_assert_ptr_nonnull(strstr(sample,
-	    "# one of: pcap, json, plist, tree, none; a reload does not change it (restart)\n"));
+	ck_assert_ptr_nonnull(strstr(sample, "# one of: pcap, json, plist, tree, none, pcapng; a "
+	                                     "reload does not change it (restart)\n"));
 	ck_assert_ptr_nonnull(
 	    strstr(sample, "# integer, 64..262144; a reload does not change it (restart)\n"));
 	free(pd);

@@ -11,7 +11,7 @@
 # Wireshark's), the same connection on two interfaces (two flows), the link
 # types only files carry (NFLOG, PPP, PPP_HDLC, C_HDLC, PFLOG, IPNET,
 # ARCNET_LINUX), a file cut mid-block (an error with its offset, everything
-# before indexed).
+# before indexed), and --format pcapng output.
 
 set -eu
 # shellcheck source=tests/lib.sh
@@ -187,7 +187,27 @@ if tf_ok links --read "$WORK/links.pcapng" --output "$WORK/links.d" &&
 	fi
 fi
 
-# 6. Cut in the middle of a block: exit 1, the offset named, every frame
+# 6. --format pcapng, in both byte orders: tshark reads the same frames from
+# the files; each has its interface's name, link type and snaplen, and the
+# label as its section comment.
+for order in little big; do
+	in=$WORK/three-mixed.pcapng
+	out=$WORK/ngout-$order.d
+	if tf_ok "ngout-$order" --read "$in" --output "$out" --format pcapng --byteorder "$order" &&
+	    tsharkcmp_ok "$in" "$out" && judge_ok "$in" "$out"; then
+		index_py "$out" '
+import subprocess
+for e in E[:12]:
+    assert e["fpout"].endswith(".pcapng"), e["fpout"]
+    info = subprocess.run(["capinfos", os.path.join(D, e["fpout"])], stdout=subprocess.PIPE,
+                          universal_newlines=True).stdout
+    assert "Capture comment:     %s\n" % e["label"] in info, (e["label"], info)
+    assert "Name = %s\n" % e["interface"] in info, (e["interface"], info)
+' && ok "--format pcapng --byteorder $order: $JUDGE_LINE"
+	fi
+done
+
+# 7. Cut in the middle of a block: exit 1, the offset named, every frame
 # before the cut split and indexed.
 in=$WORK/three-mixed.pcapng
 size=$(stat -c %s "$in")
