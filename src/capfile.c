@@ -39,6 +39,7 @@
 
 #define WINDOW_MIN       (1u << 20)  /* a pipe is read a megabyte at a time, at least */
 #define BLOCK_MAX        (16u << 20) /* a block we parse (not skip) is at most this long */
+#define RELEASE_STEP     (16u << 20) /* mapped pages already read are given back this often */
 #define PCAPNG_SHB       0x0a0d0d0au
 #define PCAPNG_IDB       1u
 #define PCAPNG_PB        2u /* obsolete Packet Block */
@@ -64,10 +65,11 @@ struct capfile {
 	uint64_t base; /* file offset of buf[0] */
 	void *map;     /* to unmap, or NULL */
 	size_t maplen;
-	int eof;      /* the stream has ended */
-	int ioerr;    /* read() failed; err says why */
-	size_t have;  /* after need() returned NULL: bytes there were */
-	uint64_t off; /* file offset of the next block or record */
+	size_t released; /* the map's pages before this were given back */
+	int eof;         /* the stream has ended */
+	int ioerr;       /* read() failed; err says why */
+	size_t have;     /* after need() returned NULL: bytes there were */
+	uint64_t off;    /* file offset of the next block or record */
 
 	int ng; /* pcapng */
 	struct pcapfile_hdr ph;
@@ -668,11 +670,28 @@ capfile_close(struct capfile *cf)
 	free(cf);
 }
 
+/*
+ * Pages of the map behind the last record are not read again: give them
+ * back now and then, so that the process's resident size stays that of its
+ * work, not of the file (the page cache keeps them for whoever wants them).
+ */
+static void
+release(struct capfile *cf)
+{
+	size_t upto = (size_t)cf->off & ~((size_t)RELEASE_STEP - 1);
+
+	if (cf->map == NULL || upto <= cf->released)
+		return;
+	madvise((uint8_t *)cf->map + cf->released, upto - cf->released, MADV_DONTNEED);
+	cf->released = upto;
+}
+
 int
 capfile_next(struct capfile *cf, struct capfile_rec *r)
 {
 	if (cf->failed)
 		return -1;
+	release(cf); /* the record handed out last is no longer needed */
 	return cf->ng ? pcapng_next(cf, r) : pcap_next(cf, r);
 }
 
