@@ -105,6 +105,7 @@ static const struct cfg_word words_format[] = {
 	{ "plist", FMT_PLIST, 0 },
 	{ "tree", FMT_TREE, 0 },
 	{ "none", FMT_NONE, 0 },
+	{ "pcapng", FMT_PCAPNG, 0 },
 	{ "cap", FMT_PCAP, 1 },
 	{ "xml", FMT_PLIST, 1 },
 	{ "txt", FMT_TREE, 1 },

@@ -2,7 +2,8 @@
  * decode.c: turn one captured frame into a packet record.
  *
  * The decoder peels the link layer (Ethernet and its VLAN, PPPoE and MPLS
- * encapsulations, Linux cooked v1/v2, BSD loopback, raw IP), then IPv4 or
+ * encapsulations, Linux cooked v1/v2, BSD loopback, raw IP, PPP and Cisco
+ * HDLC, pflog, ipnet, Linux ARCnet and nflog), then IPv4 or
  * IPv6 with its extension headers, then the fixed TCP header. It is pure: no
  * I/O, no allocation, no state, so the capture path, unit tests and fuzzers
  * all call it the same way.
@@ -32,6 +33,10 @@
 #define PPP_IPV6 0x0057
 
 #define ETHER_HDR_LEN 14
+#define CHDLC_HDR_LEN 4
+#define IPNET_HDR_LEN 24
+#define NFLOG_HDR_LEN 4
+#define NFULA_PAYLOAD 9 /* the TLV that holds the packet */
 #define SLL_HDR_LEN   16
 #define SLL2_HDR_LEN  20
 #define NULL_HDR_LEN  4
@@ -403,6 +408,179 @@ decode_null(const uint8_t *buf, uint32_t caplen, struct packet *pkt)
 	}
 }
 
+/* The address family a link header names: 4, 6, or 0 for anything else. */
+static int
+af_of(uint32_t af)
+{
+	switch (af) {
+	case 2: /* AF_INET everywhere */
+		return 4;
+	case 10: /* AF_INET6: Linux */
+	case 24: /* NetBSD, OpenBSD, BSD/OS */
+	case 28: /* FreeBSD, DragonFly */
+	case 30: /* Darwin */
+		return 6;
+	default:
+		return 0;
+	}
+}
+
+static enum decode_result
+decode_af(const uint8_t *buf, uint32_t caplen, uint32_t off, int af, struct packet *pkt)
+{
+	if (af == 4)
+		return decode_ipv4(buf, caplen, off, pkt);
+	if (af == 6)
+		return decode_ipv6(buf, caplen, off, pkt);
+	return DECODE_NOT_TCP;
+}
+
+/* A PPP protocol field at off (1 byte when compressed: odd first byte), then IP. */
+static enum decode_result
+decode_ppp_proto(const uint8_t *buf, uint32_t caplen, uint32_t off, struct packet *pkt)
+{
+	uint16_t proto;
+
+	if (caplen - off < 1)
+		return DECODE_TRUNCATED;
+	if (buf[off] & 1)
+		proto = buf[off++];
+	else {
+		if (caplen - off < 2)
+			return DECODE_TRUNCATED;
+		proto = get16(buf + off);
+		off += 2;
+	}
+	switch (proto) {
+	case PPP_IPV4:
+		return decode_ipv4(buf, caplen, off, pkt);
+	case PPP_IPV6:
+		return decode_ipv6(buf, caplen, off, pkt);
+	default:
+		return DECODE_NOT_TCP;
+	}
+}
+
+/*
+ * PPP: the HDLC address and control bytes (ff 03) may be there or not. In
+ * files of PPP_HDLC, some writers put Cisco HDLC frames (address 0x0f or
+ * 0x8f), as libpcap's documentation of that type warns.
+ */
+static enum decode_result
+decode_ppp(int dlt, const uint8_t *buf, uint32_t caplen, struct packet *pkt)
+{
+	if (caplen < 2)
+		return DECODE_TRUNCATED;
+	if (dlt == DLT_T_PPP_HDLC && (buf[0] == 0x0f || buf[0] == 0x8f)) {
+		if (caplen < CHDLC_HDR_LEN)
+			return DECODE_TRUNCATED;
+		return decode_ethertype(buf, caplen, CHDLC_HDR_LEN, get16(buf + 2), pkt);
+	}
+	if (buf[0] == 0xff && buf[1] == 0x03)
+		return decode_ppp_proto(buf, caplen, 2, pkt);
+	if (dlt == DLT_T_PPP_HDLC)
+		return DECODE_BAD_LINK; /* HDLC-like framing always has them */
+	return decode_ppp_proto(buf, caplen, 0, pkt);
+}
+
+/*
+ * pflog: the header gives its own length (padded to 4 on the wire) and the
+ * address family. Shorter than 45 bytes (its oldest layout, the bound
+ * Wireshark checks): not a pflog header.
+ */
+static enum decode_result
+decode_pflog(const uint8_t *buf, uint32_t caplen, struct packet *pkt)
+{
+	uint32_t hlen;
+
+	if (caplen < 2)
+		return DECODE_TRUNCATED;
+	hlen = ((uint32_t)buf[0] + 3) & ~3u;
+	if (buf[0] < 45)
+		return DECODE_BAD_LINK;
+	if (caplen < hlen)
+		return DECODE_TRUNCATED;
+	return decode_af(buf, caplen, hlen, af_of(buf[1]), pkt);
+}
+
+/* Solaris ipnet: version 1, then a family of its own (2 inet, 26 inet6), 24 bytes in all. */
+static enum decode_result
+decode_ipnet(const uint8_t *buf, uint32_t caplen, struct packet *pkt)
+{
+	if (caplen < IPNET_HDR_LEN)
+		return DECODE_TRUNCATED;
+	if (buf[0] != 1)
+		return DECODE_BAD_LINK;
+	return decode_af(buf, caplen, IPNET_HDR_LEN, buf[1] == 2 ? 4 : buf[1] == 26 ? 6 : 0, pkt);
+}
+
+/*
+ * Linux ARCnet: source, destination, a 2-byte offset, the protocol id;
+ * RFC 1201 protocols (IP 212, IPv6 196) then carry a split flag and a
+ * sequence number, RFC 1051 IP (240) does not.
+ */
+static enum decode_result
+decode_arcnet(const uint8_t *buf, uint32_t caplen, struct packet *pkt)
+{
+	if (caplen < 5)
+		return DECODE_TRUNCATED;
+	switch (buf[4]) {
+	case 240:
+		return decode_ipv4(buf, caplen, 5, pkt);
+	case 212:
+	case 196:
+		if (caplen < 8)
+			return DECODE_TRUNCATED;
+		return buf[4] == 212 ? decode_ipv4(buf, caplen, 8, pkt)
+		                     : decode_ipv6(buf, caplen, 8, pkt);
+	default:
+		return DECODE_NOT_TCP;
+	}
+}
+
+/*
+ * nflog: family, version 0, resource id, then type-length-value
+ * attributes up to the one that holds the packet. Lengths and types are in
+ * the byte order of the host that logged (libpcap's documentation), so the
+ * first attribute decides it: whichever order makes it a plausible one.
+ * The packet ends where its attribute ends, not at caplen.
+ */
+static enum decode_result
+decode_nflog(const uint8_t *buf, uint32_t caplen, struct packet *pkt)
+{
+	uint32_t off = NFLOG_HDR_LEN, len, type;
+	int big = 0;
+
+	if (caplen < NFLOG_HDR_LEN)
+		return DECODE_TRUNCATED;
+	if (buf[1] != 0)
+		return DECODE_BAD_LINK;
+	if (caplen - off >= 4) {
+		len = (uint32_t)buf[off] | (uint32_t)buf[off + 1] << 8;
+		type = ((uint32_t)buf[off + 2] | (uint32_t)buf[off + 3] << 8) & 0x7fff;
+		big = len < 4 || len > caplen - off || type > 0xff;
+	}
+	while (caplen - off >= 4) {
+		len = big ? get16(buf + off) : (uint32_t)buf[off] | (uint32_t)buf[off + 1] << 8;
+		type = (big ? get16(buf + off + 2)
+		            : (uint32_t)buf[off + 2] | (uint32_t)buf[off + 3] << 8) &
+		       0x7fff; /* without the nested and byte-order flags */
+		if (len < 4)
+			return DECODE_BAD_LINK;
+		if (len > caplen - off)
+			return DECODE_TRUNCATED;
+		if (type == NFULA_PAYLOAD) {
+			if (af_of(buf[0]) == 0)
+				return DECODE_NOT_TCP;
+			return decode_af(buf, off + len, off + 4, af_of(buf[0]), pkt);
+		}
+		off += (len + 3) & ~3u;
+		if (off > caplen)
+			return DECODE_TRUNCATED;
+	}
+	return caplen - off == 0 ? DECODE_NOT_TCP : DECODE_TRUNCATED;
+}
+
 enum decode_result
 decode_frame(int dlt, const uint8_t *buf, uint32_t caplen, struct packet *pkt)
 {
@@ -433,6 +611,21 @@ decode_frame(int dlt, const uint8_t *buf, uint32_t caplen, struct packet *pkt)
 		return decode_ipv4(buf, caplen, 0, pkt);
 	case DLT_T_IPV6:
 		return decode_ipv6(buf, caplen, 0, pkt);
+	case DLT_T_PPP:
+	case DLT_T_PPP_HDLC:
+		return decode_ppp(dlt, buf, caplen, pkt);
+	case DLT_T_C_HDLC:
+		if (caplen < CHDLC_HDR_LEN)
+			return DECODE_TRUNCATED;
+		return decode_ethertype(buf, caplen, CHDLC_HDR_LEN, get16(buf + 2), pkt);
+	case DLT_T_PFLOG:
+		return decode_pflog(buf, caplen, pkt);
+	case DLT_T_IPNET:
+		return decode_ipnet(buf, caplen, pkt);
+	case DLT_T_ARCNET:
+		return decode_arcnet(buf, caplen, pkt);
+	case DLT_T_NFLOG:
+		return decode_nflog(buf, caplen, pkt);
 	default:
 		return DECODE_UNSUPPORTED;
 	}
@@ -452,6 +645,13 @@ decode_supported(int dlt)
 	case DLT_T_SLL2:
 	case DLT_T_IPV4:
 	case DLT_T_IPV6:
+	case DLT_T_PPP:
+	case DLT_T_PPP_HDLC:
+	case DLT_T_C_HDLC:
+	case DLT_T_PFLOG:
+	case DLT_T_ARCNET:
+	case DLT_T_IPNET:
+	case DLT_T_NFLOG:
 		return 1;
 	default:
 		return 0;

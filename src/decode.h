@@ -30,6 +30,13 @@
 #define DLT_T_SLL2     276 /* Linux cooked v2 */
 #define DLT_T_IPV4     228 /* raw IPv4 only */
 #define DLT_T_IPV6     229 /* raw IPv6 only */
+#define DLT_T_PPP      9   /* PPP, with or without HDLC address and control */
+#define DLT_T_PPP_HDLC 50  /* PPP in HDLC-like framing (LINKTYPE_PPP_HDLC, DLT_PPP_SERIAL) */
+#define DLT_T_C_HDLC   104 /* Cisco HDLC */
+#define DLT_T_PFLOG    117 /* OpenBSD pflog */
+#define DLT_T_ARCNET   129 /* ARCnet, Linux header */
+#define DLT_T_IPNET    226 /* Solaris ipnet */
+#define DLT_T_NFLOG    239 /* Linux netfilter log */
 
 enum decode_result {
 	DECODE_OK = 0,      /* a TCP segment, or an IP fragment of one */

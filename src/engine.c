@@ -11,7 +11,7 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define MAX_SOURCES 256
+#define MAX_SOURCES ENGINE_MAX_SOURCES
 
 struct engine {
 	struct engine_config cfg;
@@ -127,7 +127,7 @@ engine_add_source(struct engine *e, struct source *src)
 {
 	uint32_t i;
 
-	for (i = 0; src->name != NULL && i < e->nsources; i++) {
+	for (i = 0; src->name != NULL && !src->distinct && i < e->nsources; i++) {
 		if (e->source_names[i] != NULL && strcmp(e->source_names[i], src->name) == 0) {
 			src->id = i;
 			return;
@@ -151,11 +151,19 @@ engine_source_frames(const struct engine *e, uint32_t id)
 	return id < e->nsources ? e->source_frames[id] : 0;
 }
 
+/* The number of the source's next frame: its own, or the file's (file_numbering). */
+static uint64_t
+next_frame(struct engine *e, const struct source *src)
+{
+	e->st.frames++;
+	e->source_frames[src->id]++;
+	return e->cfg.file_numbering ? e->st.frames : e->source_frames[src->id];
+}
+
 void
 engine_skip(struct engine *e, struct source *src)
 {
-	e->source_frames[src->id]++;
-	e->st.frames++;
+	next_frame(e, src);
 }
 
 static void
@@ -192,8 +200,7 @@ engine_frame(struct engine *e, struct source *src, uint64_t ts, uint32_t caplen,
 	struct flow *f;
 	enum decode_result r;
 
-	p.frame = ++e->source_frames[src->id];
-	e->st.frames++;
+	p.frame = next_frame(e, src);
 	r = decode_frame(src->dlt, data, caplen, &p);
 	if (r != DECODE_OK) {
 		count_reject(e, r);
@@ -211,7 +218,8 @@ engine_frame(struct engine *e, struct source *src, uint64_t ts, uint32_t caplen,
 	f = flowtab_packet(e->flows, &p, src->id, ts);
 	if (f->packets == 1)
 		e->st.flows++;
-	writer_packet(e->writer, f, &p, data, src->linktype, src->snaplen, ts);
+	writer_packet(
+	    e->writer, f, &p, data, src->linktype, src->snaplen, e->source_names[src->id], ts);
 	flowtab_release(e->flows, f);
 }
 

@@ -25,6 +25,7 @@ struct engine_config {
 	uint64_t frag_timeout_ns; /* and for how long */
 	/* IPFIX export of finished flows (collector "": none). */
 	struct export_config export;
+	int file_numbering; /* frames numbered across all sources, as in one file, not per source */
 };
 
 /* One input: a capture file or an interface. */
@@ -33,6 +34,7 @@ struct source {
 	int dlt;           /* pcap_datalink() */
 	uint32_t linktype; /* what output files carry */
 	uint32_t snaplen;
+	int distinct;    /* a new id even for a name seen before (the interfaces of one file) */
 	uint32_t id;     /* set by engine_add_source: part of every flow key */
 	uint64_t frames; /* frames numbered so far (the next is frames + 1) */
 };
@@ -52,6 +54,8 @@ struct engine_stats {
 
 struct engine;
 
+#define ENGINE_MAX_SOURCES 256
+
 #define NS_PER_SEC 1000000000ULL
 
 /*
@@ -69,7 +73,7 @@ void engine_free(struct engine *e);
 /*
  * Register an input and set src->id. A name registered before gets its old
  * id back, so an interface that comes back keeps its flows and its frame
- * numbering.
+ * numbering (unless src->distinct). At most ENGINE_MAX_SOURCES.
  */
 void engine_add_source(struct engine *e, struct source *src);
 

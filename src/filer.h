@@ -47,9 +47,12 @@ void filer_free(struct filer *fl);
 void filer_set_index(struct filer *fl, struct flow_index *idx);
 void filer_setlimits(struct filer *fl, unsigned max_open_files);
 
-/* A file for the current segment of f; its name is fixed from the flow now. */
-struct ifile *filer_open(
-    struct filer *fl, const struct flow *f, uint32_t linktype, uint32_t snaplen);
+/*
+ * A file for the current segment of f; its name is fixed from the flow now.
+ * ifname (copied; may be NULL) names the interface in a pcapng header.
+ */
+struct ifile *filer_open(struct filer *fl, const struct flow *f, uint32_t linktype,
+    uint32_t snaplen, const char *ifname);
 
 /* Append len bytes of nrec whole records; buf (of cap bytes) passes to the filer. */
 void filer_write(

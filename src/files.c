@@ -36,6 +36,7 @@ struct ifile {
 	uint32_t seg_no;
 	uint32_t linktype;
 	uint32_t snaplen;
+	char *ifname;    /* for a pcapng header; NULL: none */
 	uint16_t suffix; /* the name was taken: label-N */
 	int fd;
 	uint64_t size;    /* bytes on disk: the header and whole records */
@@ -190,14 +191,26 @@ fd_open(struct files *fs, struct ifile *io)
 
 /* --- appending ------------------------------------------------------------ */
 
+/* out holds PCAPNG_HEADER_MAX bytes. */
 static size_t
 file_header(const struct files *fs, const struct ifile *io, uint8_t *out, const void **ptr)
 {
+	char label[LABEL_MAX + 8];
+
 	switch (fs->cfg.format) {
 	case FMT_PCAP:
 		pcapfile_header(out, io->linktype, io->snaplen, fs->cfg.big, fs->cfg.nanosecond);
 		*ptr = out;
 		return PCAP_FILEHDR_LEN;
+	case FMT_PCAPNG:
+		/* The label the index gives the file, suffix and all: known once it is created. */
+		if (io->suffix)
+			snprintf(label, sizeof label, "%s-%u", io->label, io->suffix);
+		else
+			snprintf(label, sizeof label, "%s", io->label);
+		*ptr = out;
+		return pcapng_header(out, label, io->linktype, io->snaplen, io->ifname, fs->cfg.big,
+		    fs->cfg.nanosecond);
 	case FMT_PLIST:
 		*ptr = plist_head;
 		return sizeof plist_head - 1;
@@ -245,7 +258,7 @@ write_all(struct files *fs, int fd, struct iovec *iov, int iovcnt, uint64_t *don
 void
 files_append(struct files *fs, struct ifile *io, const uint8_t *buf, size_t len, uint64_t nrec)
 {
-	uint8_t hdr[PCAP_FILEHDR_LEN];
+	uint8_t hdr[PCAPNG_HEADER_MAX];
 	struct iovec iov[2];
 	char name[PATH_LEN];
 	uint64_t done, total = len;
@@ -462,7 +475,8 @@ files_set_max_open(struct files *fs, unsigned max_open_files)
 }
 
 struct ifile *
-files_ifile(const struct files *fs, const struct flow *f, uint32_t linktype, uint32_t snaplen)
+files_ifile(const struct files *fs, const struct flow *f, uint32_t linktype, uint32_t snaplen,
+    const char *ifname)
 {
 	char label[LABEL_MAX];
 	struct ifile *io;
@@ -476,6 +490,7 @@ files_ifile(const struct files *fs, const struct flow *f, uint32_t linktype, uin
 	io->seg_no = f->seg_no;
 	io->linktype = linktype;
 	io->snaplen = snaplen;
+	io->ifname = ifname != NULL ? xstrdup(ifname) : NULL;
 	io->fd = -1;
 	return io;
 }
@@ -483,6 +498,9 @@ files_ifile(const struct files *fs, const struct flow *f, uint32_t linktype, uin
 void
 files_ifile_free(struct ifile *io)
 {
+	if (io == NULL)
+		return;
+	free(io->ifname);
 	free(io);
 }
 

@@ -53,9 +53,12 @@ struct files *files_new(
 void files_free(struct files *fs);
 void files_set_max_open(struct files *fs, unsigned max_open_files);
 
-/* The file of f's current segment, named now; NULL when the format writes none. */
-struct ifile *files_ifile(
-    const struct files *fs, const struct flow *f, uint32_t linktype, uint32_t snaplen);
+/*
+ * The file of f's current segment, named now; NULL when the format writes
+ * none. ifname (copied; may be NULL) names the interface in a pcapng header.
+ */
+struct ifile *files_ifile(const struct files *fs, const struct flow *f, uint32_t linktype,
+    uint32_t snaplen, const char *ifname);
 void files_ifile_free(struct ifile *io);
 
 /* Append nrec whole records (the file's header first if it is new). */

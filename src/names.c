@@ -12,7 +12,7 @@
 #include "names.h"
 #include "xmalloc.h"
 
-static const char *format_ext[FMT_COUNT] = {".pcap", ".json", ".plist", ".txt", ""};
+static const char *format_ext[FMT_COUNT] = {".pcap", ".json", ".plist", ".txt", "", ".pcapng"};
 
 const char *
 names_format_ext(int format)

@@ -16,7 +16,7 @@
 #define NAMES_ACTIVE ".active"     /* files grow here, in the output folder */
 #define NAMES_INDEX  "index.jsonl" /* the index of finished flows */
 
-enum writer_format { FMT_PCAP = 0, FMT_JSON, FMT_PLIST, FMT_TREE, FMT_NONE, FMT_COUNT };
+enum writer_format { FMT_PCAP = 0, FMT_JSON, FMT_PLIST, FMT_TREE, FMT_NONE, FMT_PCAPNG, FMT_COUNT };
 
 /*
  * The formats' extensions: ".pcap", ... ("" for none). Their names are the

@@ -1,7 +1,10 @@
 /*
  * offline.c: the --read mode. The same engine as the live daemon, fed by
- * pcap_loop over a file; frames are numbered before the user's filter so
- * that frame numbers always match Wireshark's.
+ * our own reader (capfile.c) over a file; every interface of a pcapng file
+ * is a source of its own (part of the flow key, with its own link type and
+ * snaplen), and frames are numbered across the whole file before the
+ * user's filter, so that frame numbers always match Wireshark's. libpcap
+ * only compiles and runs the filter, once per link type.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +17,7 @@
 
 #include <pcap/pcap.h>
 
+#include "capfile.h"
 #include "log.h"
 #include "names.h"
 #include "offline.h"
@@ -21,53 +25,146 @@
 #include "spool.h"
 #include "xmalloc.h"
 
-struct offline_ctx {
-	struct engine *e;
-	struct source src;
+/* What the user's filter became for one link type: compiled once, for all its interfaces. */
+struct filter {
+	uint32_t linktype;
 	struct bpf_program prog;
-	int filtered;
+};
+
+struct offline_ctx {
+	const char *input;
+	const char *expr; /* the user's filter, or NULL */
+	struct engine *e;
+	struct capfile *cf;
+	struct source *src; /* by interface number; src[i].id is the engine's */
+	uint32_t nsrc;
+	struct source nosrc;       /* for records before any interface (numbered, never traced) */
+	struct bpf_program **prog; /* by interface number; NULL: no filter */
+	uint32_t nprog;
+	struct filter **filters; /* each on its own: prog points into them */
+	uint32_t nfilters;
 	uint64_t batch;
 };
 
-/* Does the file carry nanosecond timestamps? (pcap magic, or a pcapng IDB's if_tsresol) */
+/* libpcap's DLT_ value for a LINKTYPE_ value, for pcap_open_dead and names. */
 static int
-input_is_nano(const char *path)
+linktype_dlt(uint32_t linktype)
 {
-	uint8_t b[512];
-	uint32_t magic, blen, off;
-	size_t n;
-	FILE *fp;
+	return linktype == DLT_T_RAW_LT ? DLT_T_RAW : (int)linktype;
+}
 
-	if (strcmp(path, "-") == 0 || (fp = fopen(path, "rb")) == NULL)
-		return 0;
-	n = fread(b, 1, sizeof b, fp);
-	fclose(fp);
-	if (n < 4)
-		return 0;
-	magic = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-	if (magic == PCAP_MAGIC_NS || __builtin_bswap32(magic) == PCAP_MAGIC_NS)
-		return 1;
-	if (magic != 0x0a0d0d0a || n < 28)
-		return 0;
-	/* pcapng, little-endian section assumed (what every writer we know emits). */
-	memcpy(&blen, b + 4, 4);
-	off = blen;
-	if (off + 20 > n)
-		return 0;
-	memcpy(&magic, b + off, 4);
-	if (magic != 1) /* Interface Description Block */
-		return 0;
-	memcpy(&blen, b + off + 4, 4);
-	for (uint32_t o = off + 16; o + 4 <= off + blen && o + 4 <= n;) {
-		uint16_t code, len;
+static const char *
+linktype_name(uint32_t linktype)
+{
+	const char *n = pcap_datalink_val_to_name(linktype_dlt(linktype));
 
-		memcpy(&code, b + o, 2);
-		memcpy(&len, b + o + 2, 2);
-		if (code == 0)
-			break;
-		if (code == 9 && len >= 1 && o + 4 < n) /* if_tsresol */
-			return b[o + 4] != 6 && !(b[o + 4] & 0x80) && b[o + 4] >= 7;
-		o += 4 + ((len + 3u) & ~3u);
+	return n != NULL ? n : "?";
+}
+
+/* The filter for a link type: compiled the first time it is met. NULL on a compile error. */
+static struct bpf_program *
+filter_for(struct offline_ctx *c, uint32_t linktype, uint32_t snaplen)
+{
+	struct filter *f;
+	pcap_t *p;
+	uint32_t i;
+
+	for (i = 0; i < c->nfilters; i++)
+		if (c->filters[i]->linktype == linktype)
+			return &c->filters[i]->prog;
+	if ((p = pcap_open_dead(linktype_dlt(linktype), (int)snaplen)) == NULL) {
+		log_warnx("bad filter expression \"%s\": link type %s (%u): out of memory", c->expr,
+		    linktype_name(linktype), linktype);
+		return NULL;
+	}
+	f = xcalloc(1, sizeof *f);
+	if (pcap_compile(p, &f->prog, c->expr, 1, PCAP_NETMASK_UNKNOWN) == -1) {
+		log_warnx("bad filter expression \"%s\" (link type %s): %s", c->expr,
+		    linktype_name(linktype), pcap_geterr(p));
+		pcap_close(p);
+		free(f);
+		return NULL;
+	}
+	pcap_close(p);
+	f->linktype = linktype;
+	c->filters = xreallocarray(c->filters, c->nfilters + 1, sizeof *c->filters);
+	c->filters[c->nfilters++] = f;
+	return &f->prog;
+}
+
+/* Filters for the interfaces the reader has met: -1 if the expression does not compile. */
+static int
+sync_filters(struct offline_ctx *c)
+{
+	const struct capfile_if *ifp;
+	uint32_t n = capfile_nif(c->cf);
+
+	if (c->nprog == n)
+		return 0;
+	c->prog = xreallocarray(c->prog, n, sizeof *c->prog);
+	for (; c->nprog < n; c->nprog++) {
+		ifp = capfile_if(c->cf, c->nprog);
+		c->prog[c->nprog] = NULL;
+		/* Frames of a link type we cannot decode are counted as such, filter or not. */
+		if (c->expr == NULL || !decode_supported((int)ifp->linktype))
+			continue;
+		if ((c->prog[c->nprog] = filter_for(c, ifp->linktype, ifp->snaplen)) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/* Whether no interface before ifno has its link type (to say things once per type). */
+static int
+first_of_linktype(const struct offline_ctx *c, uint32_t ifno)
+{
+	uint32_t i;
+
+	for (i = 0; i < ifno; i++)
+		if (c->src[i].linktype == c->src[ifno].linktype)
+			return 0;
+	return 1;
+}
+
+/*
+ * Sources for the interfaces the reader has met, one each, never merged by
+ * name: each keeps its own link type and snaplen. -1 past the engine's limit.
+ */
+static int
+sync_sources(struct offline_ctx *c, uint64_t offset)
+{
+	const struct capfile_if *ifp;
+	struct source *s;
+	char num[16];
+	uint32_t n = capfile_nif(c->cf);
+
+	if (c->nsrc == n)
+		return 0;
+	if (n > ENGINE_MAX_SOURCES) {
+		log_warnx("%s: offset %" PRIu64 ": more than %d interfaces", c->input, offset,
+		    ENGINE_MAX_SOURCES);
+		return -1;
+	}
+	c->src = xreallocarray(c->src, n, sizeof *c->src);
+	for (; c->nsrc < n; c->nsrc++) {
+		ifp = capfile_if(c->cf, c->nsrc);
+		s = &c->src[c->nsrc];
+		memset(s, 0, sizeof *s);
+		s->dlt = (int)ifp->linktype;
+		s->linktype = ifp->linktype;
+		s->snaplen = ifp->snaplen;
+		s->distinct = 1;
+		/* The index names a pcapng interface by if_name, else by its number. */
+		snprintf(num, sizeof num, "%" PRIu32, c->nsrc);
+		if (capfile_is_pcapng(c->cf))
+			s->name = ifp->name[0] != '\0' ? ifp->name : num;
+		engine_add_source(c->e, s);
+		s->name = NULL; /* copied by the engine; num is gone */
+		if (!decode_supported(s->dlt) && n > 1 && first_of_linktype(c, c->nsrc))
+			log_warnx("%s: interface %s: link type %s (%u) is not supported; frames "
+			          "of that type count as malformed_unsupported_link",
+			    c->input, engine_source_name(c->e, s->id), linktype_name(ifp->linktype),
+			    ifp->linktype);
 	}
 	return 0;
 }
@@ -106,18 +203,36 @@ refused:
 	return -1;
 }
 
+/* One record: numbered always; traced if the user's filter (if any) takes it. */
 static void
-on_frame(u_char *arg, const struct pcap_pkthdr *h, const u_char *data)
+on_record(struct offline_ctx *c, const struct capfile_rec *r)
 {
-	struct offline_ctx *c = (struct offline_ctx *)arg;
-	/* The handle was opened for nanosecond precision: tv_usec holds ns. */
-	uint64_t ts = (uint64_t)h->ts.tv_sec * NS_PER_SEC + (uint64_t)h->ts.tv_usec;
+	struct pcap_pkthdr h;
+	struct source *src;
 
-	if (c->filtered && !pcap_offline_filter(&c->prog, h, data)) {
-		engine_skip(c->e, &c->src);
+	if (r->kind != CAPFILE_PACKET) {
+		if (c->nsrc == 0) {
+			if (c->nosrc.distinct == 0) {
+				c->nosrc.distinct = 1;
+				engine_add_source(c->e, &c->nosrc);
+			}
+			src = &c->nosrc;
+		} else
+			src = &c->src[0];
+		engine_skip(c->e, src);
 		return;
 	}
-	engine_frame(c->e, &c->src, ts, h->caplen, h->len, data);
+	src = &c->src[r->ifno];
+	if (c->prog[r->ifno] != NULL) {
+		memset(&h, 0, sizeof h);
+		h.caplen = r->caplen;
+		h.len = r->wirelen;
+		if (!pcap_offline_filter(c->prog[r->ifno], &h, r->data)) {
+			engine_skip(c->e, src);
+			return;
+		}
+	}
+	engine_frame(c->e, src, r->ts, r->caplen, r->wirelen, r->data);
 	if (++c->batch % 4096 == 0)
 		engine_batch_end(c->e);
 }
@@ -154,85 +269,129 @@ print_summary(const char *input, const char *outdir, const struct engine_stats *
 		printf("index_lines_lost: %" PRIu64 "\n", ws->index_pending + ws->index_lost);
 }
 
-static pcap_t *
-open_input(const char *input)
+/* Does the output need nanoseconds to keep the input's times? */
+static int
+input_is_nano(struct capfile *cf)
 {
-	char errbuf[PCAP_ERRBUF_SIZE];
-	pcap_t *p;
+	uint32_t i;
 
-	p = pcap_open_offline_with_tstamp_precision(input, PCAP_TSTAMP_PRECISION_NANO, errbuf);
-	if (p == NULL)
-		log_warnx("%s: cannot read capture: %s", input, errbuf);
-	return p;
+	if (!capfile_is_pcapng(cf))
+		return capfile_pcap_nano(cf);
+	/* The interfaces described before the first packet: what a writer can know. */
+	for (i = 0; i < capfile_nif(cf); i++)
+		if (capfile_if_nano(capfile_if(cf, i)))
+			return 1;
+	return 0;
+}
+
+/* A file that holds only link types we cannot decode is refused before any output. */
+static int
+input_supported(struct offline_ctx *c)
+{
+	const struct capfile_if *ifp;
+	uint32_t i, n = capfile_nif(c->cf);
+
+	for (i = 0; i < n; i++)
+		if (decode_supported((int)capfile_if(c->cf, i)->linktype))
+			return 1;
+	if (n == 0)
+		return 1;
+	ifp = capfile_if(c->cf, 0);
+	log_warnx("%s: link type %s (%u) is not supported", c->input, linktype_name(ifp->linktype),
+	    ifp->linktype);
+	return 0;
+}
+
+static void
+ctx_free(struct offline_ctx *c)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->nfilters; i++) {
+		pcap_freecode(&c->filters[i]->prog);
+		free(c->filters[i]);
+	}
+	free(c->filters);
+	free(c->prog);
+	free(c->src);
+	capfile_close(c->cf);
 }
 
 int
 offline_run(struct offline_opts *o)
 {
 	struct offline_ctx c;
+	struct capfile_rec r;
 	const struct output_stats *ws;
 	char *cause = NULL;
-	pcap_t *p;
 	int rc, status = 0, outfd;
 
 	memset(&c, 0, sizeof c);
-	if ((p = open_input(o->input)) == NULL)
-		return 1;
-	c.src.dlt = pcap_datalink(p);
-	if (!decode_supported(c.src.dlt)) {
-		log_warnx("%s: link type %s (%d) is not supported", o->input,
-		    pcap_datalink_val_to_name(c.src.dlt) ? pcap_datalink_val_to_name(c.src.dlt)
-		                                         : "?",
-		    c.src.dlt);
-		pcap_close(p);
+	c.input = o->input;
+	c.expr = o->filter;
+	if ((c.cf = capfile_open(o->input, &cause)) == NULL) {
+		log_warnx("%s: cannot read capture: %s", o->input, cause);
+		free(cause);
 		return 1;
 	}
-	if (o->filter != NULL) {
-		if (pcap_compile(p, &c.prog, o->filter, 1, PCAP_NETMASK_UNKNOWN) == -1) {
-			log_warnx("bad filter expression \"%s\": %s", o->filter, pcap_geterr(p));
-			pcap_close(p);
-			return 2;
-		}
-		c.filtered = 1;
+	/*
+	 * The first record, read ahead: the interfaces described before it
+	 * decide whether the file can be split, the output's precision and
+	 * whether the filter compiles, all before any output exists.
+	 */
+	rc = capfile_next(c.cf, &r);
+	if (!input_supported(&c)) {
+		ctx_free(&c);
+		return 1;
+	}
+	if (sync_filters(&c) == -1) {
+		ctx_free(&c);
+		return 2;
 	}
 	if (o->nanosecond == -1)
-		o->cfg.writer.nanosecond = input_is_nano(o->input);
+		o->cfg.writer.nanosecond = input_is_nano(c.cf);
 	else
 		o->cfg.writer.nanosecond = o->nanosecond;
+	o->cfg.file_numbering = 1;
 	if ((outfd = prepare_output(o->cfg.outdir, o->force)) == -1) {
-		rc = 1;
-		goto out;
+		ctx_free(&c);
+		return 1;
 	}
 	o->cfg.outfd = outfd;
 	if ((c.e = engine_new(&o->cfg, &cause)) == NULL) {
 		log_warnx("%s", cause);
 		free(cause);
 		close(outfd);
-		rc = 1;
-		goto out;
+		ctx_free(&c);
+		return 1;
 	}
-	c.src.linktype = pcapfile_linktype(c.src.dlt);
-	c.src.snaplen = (uint32_t)pcap_snapshot(p);
-	engine_add_source(c.e, &c.src);
 
-	if (pcap_loop(p, -1, on_frame, (u_char *)&c) == PCAP_ERROR) {
+	for (; rc == 1; rc = capfile_next(c.cf, &r)) {
+		if (sync_sources(&c, r.offset) == -1) {
+			status = 1;
+			break;
+		}
+		if (sync_filters(&c) == -1) {
+			status = 2;
+			break;
+		}
+		on_record(&c, &r);
+	}
+	if (rc == -1) {
 		/* Keep what was read: the flows so far are finished and indexed. */
-		log_warnx("%s: read error after %" PRIu64 " frames: %s", o->input,
-		    engine_source_frames(c.e, c.src.id), pcap_geterr(p));
+		log_warnx("%s: %s; the %" PRIu64 " frames before it are split and indexed",
+		    o->input, capfile_error(c.cf), engine_stats(c.e)->frames);
 		status = 1;
 	}
 	engine_finish_all(c.e, FLOW_R_EOF);
 	print_summary(o->input, o->cfg.outdir, engine_stats(c.e), engine_output_stats(c.e));
 	ws = engine_output_stats(c.e);
-	if (ws->write_errors || ws->frames_lost || ws->index_pending || ws->index_lost)
+	if (status == 0 &&
+	    (ws->write_errors || ws->frames_lost || ws->index_pending || ws->index_lost))
 		status = 1;
 	engine_free(c.e);
 	unlinkat(outfd, NAMES_ACTIVE, AT_REMOVEDIR); /* empty after a complete run */
 	close(outfd);
-	rc = status;
-out:
-	if (c.filtered)
-		pcap_freecode(&c.prog);
-	pcap_close(p);
-	return rc;
+	ctx_free(&c);
+	return status;
 }

@@ -68,6 +68,84 @@ pcapfile_record(
 	memcpy(out, w, sizeof w);
 }
 
+/* One option: code, length, value padded to 4. Returns the bytes written. */
+static size_t
+put_opt(uint8_t *p, uint16_t code, const void *val, size_t len, int big)
+{
+	size_t pad = (4 - len % 4) % 4;
+
+	put16(p, code, big);
+	put16(p + 2, (uint16_t)len, big);
+	memcpy(p + 4, val, len);
+	memset(p + 4 + len, 0, pad);
+	return 4 + len + pad;
+}
+
+size_t
+pcapng_header(uint8_t out[PCAPNG_HEADER_MAX], const char *comment, uint32_t linktype,
+    uint32_t snaplen, const char *ifname, int big, int nano)
+{
+	/* Both strings are cut to fit: a label and an interface name are short anyway. */
+	size_t clen = strnlen(comment, 200), nlen = ifname ? strnlen(ifname, 200) : 0;
+	uint8_t resol = 9;
+	size_t n, start;
+
+	put32(out, 0x0a0d0d0a, big);
+	put32(out + 8, 0x1a2b3c4d, big);
+	put16(out + 12, 1, big); /* version 1.0 */
+	put16(out + 14, 0, big);
+	memset(out + 16, 0xff, 8); /* section length: not given */
+	n = 24;
+	if (clen > 0)
+		n += put_opt(out + n, 1, comment, clen, big); /* opt_comment */
+	put32(out + n, 0, big);                               /* opt_endofopt */
+	n += 4;
+	put32(out + 4, (uint32_t)n + 4, big);
+	put32(out + n, (uint32_t)n + 4, big);
+	n += 4;
+
+	start = n;
+	put32(out + n, 1, big);
+	put16(out + n + 8, (uint16_t)linktype, big);
+	put16(out + n + 10, 0, big);
+	put32(out + n + 12, snaplen, big);
+	n += 16;
+	if (nlen > 0)
+		n += put_opt(out + n, 2, ifname, nlen, big); /* if_name */
+	if (nano)
+		n += put_opt(out + n, 9, &resol, 1, big); /* if_tsresol: 10^-9 */
+	put32(out + n, 0, big);
+	n += 4;
+	put32(out + start + 4, (uint32_t)(n - start) + 4, big);
+	put32(out + n, (uint32_t)(n - start) + 4, big);
+	return n + 4;
+}
+
+void
+pcapng_epb_head(
+    uint8_t out[PCAPNG_EPB_HEAD], uint64_t ts_ns, uint32_t caplen, uint32_t len, int big, int nano)
+{
+	uint64_t t = nano ? ts_ns : ts_ns / 1000;
+
+	put32(out, 6, big);
+	put32(out + 4, 32 + ((caplen + 3) & ~3u), big);
+	put32(out + 8, 0, big); /* the file's one interface */
+	put32(out + 12, (uint32_t)(t >> 32), big);
+	put32(out + 16, (uint32_t)t, big);
+	put32(out + 20, caplen, big);
+	put32(out + 24, len, big);
+}
+
+size_t
+pcapng_epb_tail(uint8_t out[PCAPNG_EPB_TAIL_MAX], uint32_t caplen, int big)
+{
+	size_t pad = (4 - caplen % 4) % 4;
+
+	memset(out, 0, pad);
+	put32(out + pad, 32 + ((caplen + 3) & ~3u), big);
+	return pad + 4;
+}
+
 uint32_t
 pcapfile_linktype(int dlt)
 {
@@ -78,6 +156,54 @@ pcapfile_linktype(int dlt)
 	default:
 		/* For the types we decode, DLT and LINKTYPE values agree. */
 		return (uint32_t)dlt;
+	}
+}
+
+int
+pcapfile_parse_header(const uint8_t h[PCAP_FILEHDR_LEN], struct pcapfile_hdr *fh)
+{
+	uint32_t magic = get32(h, 0);
+	uint16_t major, minor;
+
+	memset(fh, 0, sizeof *fh);
+	if (magic != PCAP_MAGIC_US && magic != PCAP_MAGIC_NS && magic != PCAP_MAGIC_KUZ) {
+		fh->big = 1;
+		magic = get32(h, 1);
+		if (magic != PCAP_MAGIC_US && magic != PCAP_MAGIC_NS && magic != PCAP_MAGIC_KUZ)
+			return -1;
+	}
+	fh->nano = magic == PCAP_MAGIC_NS;
+	fh->reclen = magic == PCAP_MAGIC_KUZ ? 24 : PCAP_RECHDR_LEN;
+	major = (uint16_t)(fh->big ? h[4] << 8 | h[5] : h[5] << 8 | h[4]);
+	minor = (uint16_t)(fh->big ? h[6] << 8 | h[7] : h[7] << 8 | h[6]);
+	if (major < 2)
+		return -2;
+	/* As libpcap reads them: before 2.3 the two lengths were the other way round. */
+	if (major == 2 && minor < 3)
+		fh->swapped = 1;
+	else if (major == 2 && minor == 3)
+		fh->swapped = 2;
+	else if (major == 543) /* 2.2 written byte-swapped by a buggy writer */
+		fh->swapped = 1;
+	fh->snaplen = get32(h + 16, fh->big);
+	fh->linktype = get32(h + 20, fh->big) & 0x03ffffffu;
+	return 0;
+}
+
+void
+pcapfile_parse_record(const struct pcapfile_hdr *fh, const uint8_t *rh, uint32_t *sec,
+    uint32_t *frac, uint32_t *caplen, uint32_t *len)
+{
+	uint32_t c = get32(rh + 8, fh->big), l = get32(rh + 12, fh->big);
+
+	*sec = get32(rh, fh->big);
+	*frac = get32(rh + 4, fh->big);
+	if (fh->swapped == 1 || (fh->swapped == 2 && c > l)) {
+		*caplen = l;
+		*len = c;
+	} else {
+		*caplen = c;
+		*len = l;
 	}
 }
 

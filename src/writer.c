@@ -31,6 +31,7 @@ struct wfile {
 	struct ifile *io;         /* the file, on the filer's side; made at the first hand-over */
 	uint32_t linktype;
 	uint32_t snaplen;
+	char *ifname; /* NULL: none */
 	uint8_t *buf;
 	size_t len;
 	size_t cap;
@@ -141,7 +142,7 @@ static struct ifile *
 wfile_io(struct writer *w, struct wfile *wf)
 {
 	if (wf->io == NULL)
-		wf->io = filer_open(w->filer, wf->flow, wf->linktype, wf->snaplen);
+		wf->io = filer_open(w->filer, wf->flow, wf->linktype, wf->snaplen, wf->ifname);
 	return wf->io;
 }
 
@@ -315,8 +316,20 @@ rec_pcap(const struct writer *w, struct wfile *wf, const struct packet *p, const
 	wf->len += PCAP_RECHDR_LEN + p->caplen;
 }
 
+/* A pcapng record: an Enhanced Packet Block on the file's one interface. */
+static void
+rec_pcapng(const struct writer *w, struct wfile *wf, const struct packet *p, const uint8_t *data)
+{
+	buf_reserve(wf, PCAPNG_EPB_HEAD + p->caplen + PCAPNG_EPB_TAIL_MAX);
+	pcapng_epb_head(
+	    wf->buf + wf->len, p->ts, p->caplen, p->wirelen, w->cfg.big, w->cfg.nanosecond);
+	memcpy(wf->buf + wf->len + PCAPNG_EPB_HEAD, data, p->caplen);
+	wf->len += PCAPNG_EPB_HEAD + p->caplen;
+	wf->len += pcapng_epb_tail(wf->buf + wf->len, p->caplen, w->cfg.big);
+}
+
 static struct wfile *
-wfile_get(struct writer *w, struct flow *f, uint32_t linktype, uint32_t snaplen)
+wfile_get(struct writer *w, struct flow *f, uint32_t linktype, uint32_t snaplen, const char *ifname)
 {
 	struct wfile *wf = f->wstate;
 
@@ -326,13 +339,14 @@ wfile_get(struct writer *w, struct flow *f, uint32_t linktype, uint32_t snaplen)
 	wf->flow = f;
 	wf->linktype = linktype;
 	wf->snaplen = snaplen;
+	wf->ifname = ifname != NULL && w->cfg.format == FMT_PCAPNG ? xstrdup(ifname) : NULL;
 	f->wstate = wf;
 	return wf;
 }
 
 void
 writer_packet(struct writer *w, struct flow *f, const struct packet *p, const uint8_t *data,
-    uint32_t linktype, uint32_t snaplen, uint64_t now)
+    uint32_t linktype, uint32_t snaplen, const char *ifname, uint64_t now)
 {
 	struct rec_field r[24];
 	char src[64], dst[64];
@@ -341,10 +355,12 @@ writer_packet(struct writer *w, struct flow *f, const struct packet *p, const ui
 
 	if (w->cfg.format == FMT_NONE)
 		return;
-	wf = wfile_get(w, f, linktype, snaplen);
+	wf = wfile_get(w, f, linktype, snaplen, ifname);
 	before = wf->cap;
 	if (w->cfg.format == FMT_PCAP)
 		rec_pcap(w, wf, p, data);
+	else if (w->cfg.format == FMT_PCAPNG)
+		rec_pcapng(w, wf, p, data);
 	else {
 		n = rec_fields(p, r, src, dst);
 		if (w->cfg.format == FMT_JSON)
@@ -405,6 +421,8 @@ writer_finish_entry(struct writer *w, struct flow *f, struct index_record *rec, 
 		f->wstate = NULL;
 	}
 	filer_finish(w->filer, wf ? wfile_io(w, wf) : NULL, f, rec, ended);
+	if (wf != NULL)
+		free(wf->ifname);
 	free(wf);
 	backpressure(w);
 }

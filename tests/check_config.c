@@ -647,9 +647,9 @@ START_TEST(test_bad_enum)
 {
 	char *cause;
 
-	cause = load_error("snaplen = 100;\nformat = \"pcapng\";\n", 2, "format");
-	ck_assert_ptr_nonnull(
-	    strstr(cause, "unknown word \"pcapng\" (allowed: pcap, json, plist, tree, none)"));
+	cause = load_error("snaplen = 100;\nformat = \"pcapx\";\n", 2, "format");
+	ck_assert_ptr_nonnull(strstr(
+	    cause, "unknown word \"pcapx\" (allowed: pcap, json, plist, tree, none, pcapng)"));
 	free(cause);
 	cause = load_error("flow_end = \"fin\";\n", 1, "flow_end");
 	ck_assert_ptr_nonnull(strstr(cause, "(allowed: teardown, first-fin)"));

@@ -251,6 +251,233 @@ START_TEST(test_sll2)
 }
 END_TEST
 
+/* --- link types read from files: PPP, HDLC, pflog, ipnet, ARCnet, nflog ----- */
+
+static void
+bytes(const char *p, size_t n)
+{
+	fb_bytes(&F, p, n);
+}
+
+START_TEST(test_ppp)
+{
+	fb_init(&F);
+	bytes("\xff\x03\x00\x21", 4); /* address, control, IPv4 */
+	ip4();
+	tcp();
+	ck_assert_int_eq(dec(DLT_T_PPP), DECODE_OK);
+	check_tcp(4, 4, 24);
+	ck_assert_int_eq(dec(DLT_T_PPP_HDLC), DECODE_OK);
+	ck_assert_int_eq(dec_n(DLT_T_PPP, 3), DECODE_TRUNCATED);
+
+	fb_init(&F);
+	bytes("\x00\x57", 2); /* address and control left out, IPv6 */
+	ip6();
+	tcp();
+	ck_assert_int_eq(dec(DLT_T_PPP), DECODE_OK);
+	check_tcp(6, 2, 42);
+	ck_assert_int_eq(dec(DLT_T_PPP_HDLC), DECODE_BAD_LINK); /* HDLC framing has them */
+
+	fb_init(&F);
+	bytes("\x21", 1); /* protocol field compressed */
+	ip4();
+	tcp();
+	ck_assert_int_eq(dec(DLT_T_PPP), DECODE_OK);
+	check_tcp(4, 1, 21);
+	ck_assert_int_eq(dec_n(DLT_T_PPP, 1), DECODE_TRUNCATED);
+
+	fb_init(&F);
+	bytes("\xff\x03\xc0\x21\x01\x01\x00\x04", 8); /* LCP */
+	ck_assert_int_eq(dec(DLT_T_PPP), DECODE_NOT_TCP);
+}
+END_TEST
+
+START_TEST(test_chdlc)
+{
+	fb_init(&F);
+	bytes("\x8f\x00\x86\xdd", 4);
+	ip6();
+	tcp();
+	ck_assert_int_eq(dec(DLT_T_C_HDLC), DECODE_OK);
+	check_tcp(6, 4, 44);
+	/* Cisco HDLC frames in a PPP_HDLC file. */
+	ck_assert_int_eq(dec(DLT_T_PPP_HDLC), DECODE_OK);
+	check_tcp(6, 4, 44);
+	ck_assert_int_eq(dec_n(DLT_T_C_HDLC, 3), DECODE_TRUNCATED);
+
+	fb_init(&F);
+	bytes("\x0f\x00\x81\x00\x00\x05\x08\x00", 8); /* a VLAN tag inside, as Ethernet has */
+	ip4();
+	tcp();
+	ck_assert_int_eq(dec(DLT_T_C_HDLC), DECODE_OK);
+	check_tcp(4, 8, 28);
+	ck_assert_uint_eq(P.vlan[0], 5);
+
+	fb_init(&F);
+	bytes("\x0f\x00\x80\x35", 4); /* SLARP */
+	fb_fill(&F, 0, 20);
+	ck_assert_int_eq(dec(DLT_T_C_HDLC), DECODE_NOT_TCP);
+}
+END_TEST
+
+START_TEST(test_pflog)
+{
+	fb_init(&F);
+	bytes("\x3d\x02", 2); /* length 61 (64 with its padding), AF_INET */
+	fb_fill(&F, 0, 62);
+	ip4();
+	tcp();
+	ck_assert_int_eq(dec(DLT_T_PFLOG), DECODE_OK);
+	check_tcp(4, 64, 84);
+	ck_assert_int_eq(dec_n(DLT_T_PFLOG, 63), DECODE_TRUNCATED);
+	F.buf[1] = 24; /* AF_INET6 on OpenBSD, but an IPv4 packet: its version says so */
+	ck_assert_int_eq(dec(DLT_T_PFLOG), DECODE_BAD_IP);
+	F.buf[1] = 7;
+	ck_assert_int_eq(dec(DLT_T_PFLOG), DECODE_NOT_TCP);
+	F.buf[0] = 20; /* shorter than any pflog header */
+	ck_assert_int_eq(dec(DLT_T_PFLOG), DECODE_BAD_LINK);
+
+	fb_init(&F);
+	bytes("\x2d\x1c", 2); /* 45, the old length (48 padded); AF_INET6 on FreeBSD */
+	fb_fill(&F, 0, 46);
+	ip6();
+	tcp();
+	ck_assert_int_eq(dec(DLT_T_PFLOG), DECODE_OK);
+	check_tcp(6, 48, 88);
+}
+END_TEST
+
+START_TEST(test_ipnet)
+{
+	fb_init(&F);
+	bytes("\x01\x02", 2); /* version 1, IPH_AF_INET */
+	fb_fill(&F, 0, 22);
+	ip4();
+	tcp();
+	ck_assert_int_eq(dec(DLT_T_IPNET), DECODE_OK);
+	check_tcp(4, 24, 44);
+	ck_assert_int_eq(dec_n(DLT_T_IPNET, 23), DECODE_TRUNCATED);
+	F.buf[0] = 2;
+	ck_assert_int_eq(dec(DLT_T_IPNET), DECODE_BAD_LINK);
+
+	fb_init(&F);
+	bytes("\x01\x1a", 2); /* IPH_AF_INET6 */
+	fb_fill(&F, 0, 22);
+	ip6();
+	tcp();
+	ck_assert_int_eq(dec(DLT_T_IPNET), DECODE_OK);
+	check_tcp(6, 24, 64);
+	F.buf[1] = 3;
+	ck_assert_int_eq(dec(DLT_T_IPNET), DECODE_NOT_TCP);
+}
+END_TEST
+
+START_TEST(test_arcnet)
+{
+	fb_init(&F);
+	bytes("\x01\x02\x00\x00\xf0", 5); /* RFC 1051 IP: no split flag */
+	ip4();
+	tcp();
+	ck_assert_int_eq(dec(DLT_T_ARCNET), DECODE_OK);
+	check_tcp(4, 5, 25);
+	ck_assert_int_eq(dec_n(DLT_T_ARCNET, 4), DECODE_TRUNCATED);
+
+	fb_init(&F);
+	bytes("\x01\x02\x00\x00\xd4\x00\x12\x34", 8); /* RFC 1201 IP: flag, sequence */
+	ip4();
+	tcp();
+	ck_assert_int_eq(dec(DLT_T_ARCNET), DECODE_OK);
+	check_tcp(4, 8, 28);
+	ck_assert_int_eq(dec_n(DLT_T_ARCNET, 7), DECODE_TRUNCATED);
+
+	fb_init(&F);
+	bytes("\x01\x02\x00\x00\xc4\x00\x00\x01", 8); /* IPv6 (RFC 2497) */
+	ip6();
+	tcp();
+	ck_assert_int_eq(dec(DLT_T_ARCNET), DECODE_OK);
+	check_tcp(6, 8, 48);
+	F.buf[4] = 0xd5; /* ARP */
+	ck_assert_int_eq(dec(DLT_T_ARCNET), DECODE_NOT_TCP);
+}
+END_TEST
+
+/* An nflog TLV: length (with its 4-byte head) and type in either order, value padded to 4. */
+static void
+nflog_tlv(int big, uint16_t type, const void *val, size_t n)
+{
+	uint16_t len = (uint16_t)(4 + n);
+	uint8_t h[4] = {
+	    big ? len >> 8 : len & 0xff,
+	    big ? len & 0xff : len >> 8,
+	    big ? type >> 8 : type & 0xff,
+	    big ? type & 0xff : type >> 8,
+	};
+
+	fb_bytes(&F, h, 4);
+	if (val != NULL) {
+		fb_bytes(&F, val, n);
+		fb_fill(&F, 0, (4 - n % 4) % 4);
+	}
+}
+
+/* family, version, resource id; packet header, a prefix, the payload, a uid after it. */
+static void
+nflog_frame(int big, uint8_t family, int v6)
+{
+	struct fb ip;
+	size_t i;
+
+	fb_init(&F);
+	fb_bytes(&F, (uint8_t[]){family, 0, 0, 1}, 4);
+	nflog_tlv(big, 1, "\x08\x00\x00\x00", 4); /* NFULA_PACKET_HDR */
+	nflog_tlv(big, 10, "drop:", 5);           /* NFULA_PREFIX */
+	/* The IP packet on its own, then as the payload attribute's value. */
+	memcpy(&ip, &F, sizeof ip);
+	fb_init(&F);
+	v6 ? ip6() : ip4();
+	tcp();
+	i = F.len;
+	{
+		static uint8_t pkt[FB_MAX];
+
+		memcpy(pkt, F.buf, i);
+		memcpy(&F, &ip, sizeof ip);
+		nflog_tlv(big, 9, pkt, i); /* NFULA_PAYLOAD */
+	}
+	nflog_tlv(big, 11, "\0\0\0\0", 4); /* NFULA_UID */
+}
+
+START_TEST(test_nflog)
+{
+	int big = _i;
+
+	nflog_frame(big, 2, 0);
+	ck_assert_int_eq(dec(DLT_T_NFLOG), DECODE_OK);
+	check_tcp(4, 4 + 8 + 12 + 4, 4 + 8 + 12 + 4 + 20);
+	ck_assert_int_eq(dec_n(DLT_T_NFLOG, 4 + 8 + 12 + 4 + 30), DECODE_TRUNCATED);
+	ck_assert_int_eq(dec_n(DLT_T_NFLOG, 3), DECODE_TRUNCATED);
+	F.buf[1] = 1; /* version */
+	ck_assert_int_eq(dec(DLT_T_NFLOG), DECODE_BAD_LINK);
+	F.buf[1] = 0;
+	F.buf[0] = 7; /* neither inet nor inet6 */
+	ck_assert_int_eq(dec(DLT_T_NFLOG), DECODE_NOT_TCP);
+
+	nflog_frame(big, 10, 1);
+	ck_assert_int_eq(dec(DLT_T_NFLOG), DECODE_OK);
+	check_tcp(6, 4 + 8 + 12 + 4, 4 + 8 + 12 + 4 + 40);
+	/* The prefix attribute's length cut below its own head. */
+	F.buf[4 + 8 + (big ? 1 : 0)] = 2;
+	F.buf[4 + 8 + (big ? 0 : 1)] = 0;
+	ck_assert_int_eq(dec(DLT_T_NFLOG), DECODE_BAD_LINK);
+
+	/* No payload attribute at all. */
+	fb_init(&F);
+	fb_bytes(&F, (uint8_t[]){2, 0, 0, 1}, 4);
+	nflog_tlv(big, 1, "\x08\x00\x00\x00", 4);
+	ck_assert_int_eq(dec(DLT_T_NFLOG), DECODE_NOT_TCP);
+}
+END_TEST
+
 START_TEST(test_unsupported)
 {
 	fb_init(&F);
@@ -258,6 +485,12 @@ START_TEST(test_unsupported)
 	ip4();
 	tcp();
 	ck_assert_int_eq(dec(105), DECODE_UNSUPPORTED); /* 802.11 */
+	ck_assert_int_eq(dec(274), DECODE_UNSUPPORTED); /* ETHERNET_MPACKET */
+	ck_assert(!decode_supported(274));
+	ck_assert(decode_supported(DLT_T_PPP) && decode_supported(DLT_T_PPP_HDLC));
+	ck_assert(decode_supported(DLT_T_C_HDLC) && decode_supported(DLT_T_PFLOG));
+	ck_assert(decode_supported(DLT_T_IPNET) && decode_supported(DLT_T_ARCNET));
+	ck_assert(decode_supported(DLT_T_NFLOG));
 	ck_assert_int_eq(dec(-1), DECODE_UNSUPPORTED);
 	ck_assert(decode_supported(DLT_T_EN10MB));
 	ck_assert(decode_supported(DLT_T_NULL));
@@ -1063,6 +1296,12 @@ decode_suite(void)
 	tcase_add_test(tc, test_raw);
 	tcase_add_test(tc, test_sll);
 	tcase_add_test(tc, test_sll2);
+	tcase_add_test(tc, test_ppp);
+	tcase_add_test(tc, test_chdlc);
+	tcase_add_test(tc, test_pflog);
+	tcase_add_test(tc, test_ipnet);
+	tcase_add_test(tc, test_arcnet);
+	tcase_add_loop_test(tc, test_nflog, 0, 2);
 	tcase_add_test(tc, test_unsupported);
 	tcase_add_test(tc, test_reason_names);
 	suite_add_tcase(s, tc);

@@ -394,7 +394,7 @@ wt_send(struct wt *c, int tag, uint32_t src, uint16_t sp, uint32_t dst, uint16_t
 	s->caplen = p.caplen = c->cut && c->cut < len ? c->cut : (uint32_t)len;
 	s->flags = flags;
 	f = flowtab_packet(c->t, &p, 0, ts);
-	writer_packet(c->w, f, &p, s->data, LINKTYPE, SNAPLEN, ts);
+	writer_packet(c->w, f, &p, s->data, LINKTYPE, SNAPLEN, NULL, ts);
 	flowtab_release(c->t, f);
 	return s;
 }
@@ -434,14 +434,15 @@ path_of(const struct wt *c, const char *rel, char *buf, size_t len)
  * type, snaplen, every record's bytes, lengths and timestamp.
  */
 static void
-verify_pcap(const char *path, int big, int nano, uint32_t snaplen, const struct wt *c, int tag,
-    uint64_t from, uint64_t to)
+verify_file(const char *path, int ng, int big, int nano, uint32_t snaplen, const struct wt *c,
+    int tag, uint64_t from, uint64_t to)
 {
 	char err[PCAP_ERRBUF_SIZE];
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	uint8_t magic[4], want[4];
-	uint32_t m = nano ? PCAP_MAGIC_NS : PCAP_MAGIC_US;
+	/* pcapng: the section header's magic reads the same in both orders. */
+	uint32_t m = ng ? 0x0a0d0d0a : nano ? PCAP_MAGIC_NS : PCAP_MAGIC_US;
 	size_t i = 0, k;
 	pcap_t *pc;
 	FILE *fp;
@@ -459,8 +460,8 @@ verify_pcap(const char *path, int big, int nano, uint32_t snaplen, const struct 
 	ck_assert_msg(pc != NULL, "%s: %s", path, err);
 	ck_assert_int_eq(pcap_datalink(pc), LINKTYPE);
 	ck_assert_int_eq(pcap_snapshot(pc), (int)snaplen);
-	ck_assert_int_eq(pcap_major_version(pc), 2);
-	ck_assert_int_eq(pcap_minor_version(pc), 4);
+	ck_assert_int_eq(pcap_major_version(pc), ng ? 1 : 2);
+	ck_assert_int_eq(pcap_minor_version(pc), ng ? 0 : 4);
 	while ((rc = pcap_next_ex(pc, &h, &data)) == 1) {
 		const struct sent *s = NULL;
 		uint64_t ts, got;
@@ -486,6 +487,13 @@ verify_pcap(const char *path, int big, int nano, uint32_t snaplen, const struct 
 		ck_assert_msg(
 		    c->sent[i].tag != tag || c->sent[i].frame < from || c->sent[i].frame > to,
 		    "%s: frame %llu missing", path, (unsigned long long)c->sent[i].frame);
+}
+
+static void
+verify_pcap(const char *path, int big, int nano, uint32_t snaplen, const struct wt *c, int tag,
+    uint64_t from, uint64_t to)
+{
+	verify_file(path, 0, big, nano, snaplen, c, tag, from, to);
 }
 
 /* Send a short connection on flow tag k starting at ts: SYN, SYN/ACK, data, data. */
@@ -535,6 +543,46 @@ START_TEST(test_pcap_roundtrip)
 }
 END_TEST
 
+/*
+ * pcapng output: one section whose comment is the label, one interface
+ * with the source's link type and snaplen, records as libpcap reads them.
+ */
+START_TEST(test_pcapng_roundtrip)
+{
+	struct wt *c = wt_new();
+	int big = _i & 1, nano = (_i >> 1) & 1;
+	char path[PATH_MAX * 2], want[PATH_MAX], *img;
+	const struct done *d;
+	FILE *fp;
+	long n;
+
+	c->wc.format = FMT_PCAPNG;
+	c->wc.big = big;
+	c->wc.nanosecond = nano;
+	wt_start(c);
+	wt_conn(c, 0, BASE_TS);
+	wt_flow(c, 0, 0, TCPF_FIN | TCPF_ACK, 0, BASE_TS + 6 * NS + 123456789);
+	flowtab_end_all(c->t, FLOW_R_EOF);
+	ck_assert_uint_eq(c->ndone, 1);
+	d = &c->done[0];
+	snprintf(want, sizeof want, "%s.pcapng", nano ? LABEL_NS : LABEL_US);
+	ck_assert_str_eq(d->fpout, want);
+	path_of(c, d->fpout, path, sizeof path);
+	verify_file(path, 1, big, nano, SNAPLEN, c, 0, 0, UINT64_MAX);
+	/* The label is the section's comment. */
+	fp = fopen(path, "rb");
+	ck_assert_ptr_nonnull(fp);
+	img = malloc(1 << 16);
+	n = (long)fread(img, 1, 1 << 16, fp);
+	fclose(fp);
+	ck_assert_ptr_nonnull(
+	    memmem(img, (size_t)n, nano ? LABEL_NS : LABEL_US, strlen(nano ? LABEL_NS : LABEL_US)));
+	free(img);
+	ck_assert_uint_eq(wt_stats(c)->bytes, (uint64_t)file_size(path));
+	wt_free(c);
+}
+END_TEST
+
 /* Records cut to a snaplen keep the wire length; link type and snaplen as given. */
 START_TEST(test_pcap_snaplen_cut)
 {
@@ -570,7 +618,7 @@ START_TEST(test_pcap_snaplen_cut)
 	p.ts = BASE_TS;
 	p.caplen = p.wirelen = 40;
 	f = flowtab_packet(c->t, &p, 0, p.ts);
-	writer_packet(c->w, f, &p, c->sent[0].data + 14, 101, 96, p.ts);
+	writer_packet(c->w, f, &p, c->sent[0].data + 14, 101, 96, NULL, p.ts);
 	flowtab_release(c->t, f);
 	flowtab_end_all(c->t, FLOW_R_EOF);
 	path_of(c, c->done[0].fpout, path, sizeof path);
@@ -1147,6 +1195,8 @@ START_TEST(test_format_names)
 	ck_assert_int_eq(format_of("plist"), FMT_PLIST);
 	ck_assert_int_eq(format_of("txt"), FMT_TREE);
 	ck_assert_int_eq(format_of("none"), FMT_NONE);
+	ck_assert_int_eq(format_of("pcapng"), FMT_PCAPNG);
+	ck_assert_str_eq(names_format_ext(FMT_PCAPNG), ".pcapng");
 	ck_assert_int_eq(format_of("pcapx"), -1);
 	ck_assert_str_eq(names_format_ext(FMT_TREE), ".txt");
 	ck_assert_str_eq(names_format_ext(FMT_NONE), "");
@@ -1802,6 +1852,7 @@ writer_suite(void)
 	tc = tcase_create("pcap");
 	tcase_add_loop_test(tc, test_pcap_roundtrip, 0, 4);
 	tcase_add_test(tc, test_pcap_snaplen_cut);
+	tcase_add_loop_test(tc, test_pcapng_roundtrip, 0, 4);
 	tcase_add_test(tc, test_pcapfile_headers);
 	tcase_add_test(tc, test_valid_prefix);
 	tcase_add_test(tc, test_index_frames_text);

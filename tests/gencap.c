@@ -88,6 +88,8 @@ struct gen {
 	uint32_t linktype; /* LINKTYPE_* written in the file */
 	int big;
 	int nano;
+	int ng;     /* pcapng, three interfaces */
+	int cur_if; /* -g: the interface of the frame being built */
 	uint64_t seed;
 	uint64_t start;
 
@@ -113,6 +115,21 @@ static const struct {
     {"raw", DLT_T_RAW, 101},
 };
 
+/* -g: the interfaces, in IDB order. tsresol: 10^-n, or 2^-n with the high bit. */
+static const struct {
+	const char *name;
+	int dlt;
+	uint16_t linktype;
+	uint32_t snaplen;
+	uint8_t tsresol;
+	int64_t tsoffset; /* seconds */
+} ng_ifs[] = {
+    {"eth0", DLT_T_EN10MB, 1, 262144, 6, 0},
+    {"tun0", DLT_T_RAW, 101, 65535, 9, 0},
+    {"any", DLT_T_SLL, 113, 262144, 0x80 | 20, 1000000},
+};
+#define NG_IFS (sizeof(ng_ifs) / sizeof(ng_ifs[0]))
+
 static const uint8_t opt_mss[] = {2, 4, 0x05, 0xb4};      /* MSS 1460 */
 static const uint8_t opt_ra[] = {0x94, 0x04, 0x00, 0x00}; /* IPv4 Router Alert */
 static const uint16_t server_ports[] = {80, 443, 8080, 5432};
@@ -121,7 +138,7 @@ static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr,
 	    "usage: gencap [-c CONNS] [-C CONCURRENT] [-p PKTS] [-s PAYLOAD] [-6 PCT] [-m]\n"
-	    "              [-l en10mb|sll|sll2|null|loop|raw] [-b] [-n] [-S SEED] [-t START]\n"
+	    "              [-l en10mb|sll|sll2|null|loop|raw] [-b] [-n] [-g] [-S SEED] [-t START]\n"
 	    "              -o OUT.pcap|-\n");
 	exit(2);
 }
@@ -167,10 +184,76 @@ put16x(uint8_t *p, uint16_t v, int big)
 }
 
 static void
+put64x(uint8_t *p, uint64_t v, int big)
+{
+	put32x(p + (big ? 0 : 4), (uint32_t)(v >> 32), big);
+	put32x(p + (big ? 4 : 0), (uint32_t)v, big);
+}
+
+/* A pcapng block: type, length, body (padded to 4), length. */
+static void
+write_block(struct gen *g, uint32_t type, const uint8_t *body, size_t len)
+{
+	static const uint8_t zero[4];
+	uint8_t h[8];
+	size_t pad = (4 - len % 4) % 4;
+	uint32_t total = (uint32_t)(12 + len + pad);
+
+	put32x(h, type, g->big);
+	put32x(h + 4, total, g->big);
+	fwrite(h, 1, 8, g->out);
+	fwrite(body, 1, len, g->out);
+	fwrite(zero, 1, pad, g->out);
+	put32x(h, total, g->big);
+	fwrite(h, 1, 4, g->out);
+}
+
+static void
+write_ng_header(struct gen *g)
+{
+	uint8_t b[64];
+	size_t i, n, k;
+
+	put32x(b, 0x1a2b3c4d, g->big);
+	put16x(b + 4, 1, g->big);
+	put16x(b + 6, 0, g->big);
+	put64x(b + 8, UINT64_MAX, g->big); /* section length not given */
+	put32x(b + 16, 0, g->big);         /* opt_endofopt */
+	write_block(g, 0x0a0d0d0a, b, 20);
+	for (i = 0; i < NG_IFS; i++) {
+		memset(b, 0, sizeof(b));
+		put16x(b, ng_ifs[i].linktype, g->big);
+		put32x(b + 4, ng_ifs[i].snaplen, g->big);
+		n = 8;
+		k = strlen(ng_ifs[i].name);
+		put16x(b + n, 2, g->big); /* if_name */
+		put16x(b + n + 2, (uint16_t)k, g->big);
+		memcpy(b + n + 4, ng_ifs[i].name, k);
+		n += 4 + (k + 3) / 4 * 4;
+		put16x(b + n, 9, g->big); /* if_tsresol */
+		put16x(b + n + 2, 1, g->big);
+		b[n + 4] = ng_ifs[i].tsresol;
+		n += 8;
+		if (ng_ifs[i].tsoffset != 0) {
+			put16x(b + n, 14, g->big); /* if_tsoffset */
+			put16x(b + n + 2, 8, g->big);
+			put64x(b + n + 4, (uint64_t)ng_ifs[i].tsoffset, g->big);
+			n += 12;
+		}
+		n += 4; /* opt_endofopt */
+		write_block(g, 1, b, n);
+	}
+}
+
+static void
 write_header(struct gen *g)
 {
 	uint8_t h[24];
 
+	if (g->ng) {
+		write_ng_header(g);
+		return;
+	}
 	put32x(h, g->nano ? 0xa1b23c4d : 0xa1b2c3d4, g->big);
 	put16x(h + 4, 2, g->big);
 	put16x(h + 6, 4, g->big);
@@ -179,6 +262,38 @@ write_header(struct gen *g)
 	put32x(h + 16, 262144, g->big);
 	put32x(h + 20, g->linktype, g->big);
 	fwrite(h, 1, sizeof(h), g->out);
+}
+
+/* -g: the frame in g->f as an Enhanced Packet Block on g->cur_if, at g->ts. */
+static void
+write_epb(struct gen *g)
+{
+	static const uint8_t zero[4];
+	uint8_t h[28];
+	uint64_t sec = g->ts / 1000000000 - (uint64_t)ng_ifs[g->cur_if].tsoffset;
+	uint64_t frac = g->ts % 1000000000, ticks, tps = 1;
+	uint8_t r = ng_ifs[g->cur_if].tsresol;
+	uint32_t total = (uint32_t)(32 + (g->f.len + 3) / 4 * 4);
+	int i;
+
+	if (r & 0x80)
+		tps = 1ull << (r & 0x7f);
+	else
+		for (i = 0; i < r; i++)
+			tps *= 10;
+	ticks = sec * tps + frac * tps / 1000000000;
+	put32x(h, 6, g->big);
+	put32x(h + 4, total, g->big);
+	put32x(h + 8, (uint32_t)g->cur_if, g->big);
+	put32x(h + 12, (uint32_t)(ticks >> 32), g->big);
+	put32x(h + 16, (uint32_t)ticks, g->big);
+	put32x(h + 20, (uint32_t)g->f.len, g->big);
+	put32x(h + 24, (uint32_t)g->f.len, g->big);
+	fwrite(h, 1, sizeof(h), g->out);
+	fwrite(g->f.buf, 1, g->f.len, g->out);
+	fwrite(zero, 1, (4 - g->f.len % 4) % 4, g->out);
+	put32x(h, total, g->big);
+	fwrite(h, 1, 4, g->out);
 }
 
 /* Write the frame in g->f, a little later than the previous one. */
@@ -190,6 +305,11 @@ write_frame(struct gen *g)
 
 	/* 50..150 us apart: about 100 us, never equal, with sub-microsecond digits. */
 	g->ts += 50000 + rnd(g) % 100000;
+	if (g->ng) {
+		write_epb(g);
+		g->npackets++;
+		return;
+	}
 	sub = g->ts % 1000000000;
 	put32x(h, (uint32_t)(g->ts / 1000000000), g->big);
 	put32x(h + 4, (uint32_t)(g->nano ? sub : sub / 1000), g->big);
@@ -204,9 +324,14 @@ static void
 put_link(struct gen *g, struct fb *f, const struct conn *c)
 {
 	uint16_t et = c->af == 6 ? 0x86dd : 0x0800;
+	int dlt = g->dlt;
 
-	if (g->dlt != DLT_T_EN10MB || c == NULL || c->encap == E_NONE) {
-		fb_link(f, g->dlt, c != NULL ? c->af : 4);
+	if (g->ng) {
+		g->cur_if = (int)(c->idx % NG_IFS);
+		dlt = ng_ifs[g->cur_if].dlt;
+	}
+	if (dlt != DLT_T_EN10MB || c->encap == E_NONE) {
+		fb_link(f, dlt, c->af);
 		return;
 	}
 	switch (c->encap) {
@@ -361,6 +486,7 @@ send_other(struct gen *g)
 	struct fb_ip4 ip4;
 
 	fb_init(&g->f);
+	g->cur_if = 0; /* -g: on eth0 */
 	if (g->dlt == DLT_T_EN10MB && rnd(g) % 2) {
 		fb_eth(&g->f, 0x0806);
 		fb_arp(&g->f);
@@ -550,7 +676,7 @@ main(int argc, char **argv)
 	g->seed = 1;
 	g->start = 1700000000;
 
-	while ((ch = getopt(argc, argv, "6:bC:c:l:mno:p:S:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "6:bC:c:gl:mno:p:S:s:t:")) != -1) {
 		switch (ch) {
 		case '6':
 			g->pct6 = (unsigned)number(optarg, 0, 100);
@@ -563,6 +689,9 @@ main(int argc, char **argv)
 			break;
 		case 'c':
 			g->nconns = number(optarg, 0, 7000000);
+			break;
+		case 'g':
+			g->ng = 1;
 			break;
 		case 'l':
 			found = 0;

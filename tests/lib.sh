@@ -19,6 +19,7 @@ TRACEFLOWD=${TRACEFLOWD:-$top_builddir/traceflowd}
 PCAPCMP=${PCAPCMP:-$top_builddir/tests/pcapcmp}
 GENCAP=${GENCAP:-$top_builddir/tests/gencap}
 JUDGE=$top_srcdir/tests/judge.py
+TSHARKCMP=$top_srcdir/tests/tsharkcmp.py
 
 # The shared corpus of real-world captures, when this checkout has one.
 if [ -z "${SHARED_PCAPS:-}" ] && [ -d "$top_srcdir/../shared/pcaps" ]; then
@@ -155,6 +156,16 @@ pcapcmp_ok() {
 	fi
 	if [ -s "$out.cmp.err" ]; then
 		sed 's/^/  /' "$out.cmp.err"
+	fi
+}
+
+# tsharkcmp_ok INPUT OUTDIR [--truncated]: pcapcmp's check through tshark,
+# for inputs libpcap cannot read (pcapng with interfaces of several link
+# types); its frame list goes to OUTDIR.cmp as pcapcmp's does.
+tsharkcmp_ok() {
+	if ! python3 "$TSHARKCMP" ${3:+"$3"} "$1" "$2" >"$2.cmp" 2>"$2.cmp.err"; then
+		check_fail "tsharkcmp $1 $2: $(head -n 12 "$2.cmp.err")"
+		return 1
 	fi
 }
 

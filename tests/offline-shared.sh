@@ -6,6 +6,7 @@
 # must fail with a message, yet everything before the cut must be split,
 # indexed and judged. One capture also runs with --byteorder big
 # --nanosecond, and tshark must read the same timestamps from its files.
+# Then the captures of extra/MANIFEST.tsv, which only our own reader reads.
 
 set -eu
 # shellcheck source=tests/lib.sh
@@ -84,6 +85,40 @@ while IFS=$'\t' read -r -u 3 file _ _ _ _ notes; do
 	[ -n "$file" ] || continue
 	run_one "$file" "$notes"
 done 3<"$manifest"
+
+# extra/ holds captures libpcap refuses (a pcapng whose interfaces differ in
+# link type and snap length), in a manifest of their own: judged through
+# tshark, which finds every TCP frame in exactly one file with its bytes
+# and timestamp.
+run_extra() {
+	local file=$1 in name out ntcp stcp
+
+	in=$SHARED_PCAPS/extra/$file
+	name=extra_$(printf '%s' "$file" | tr '/' '_')
+	out=$WORK/$name
+	if [ ! -r "$in" ]; then
+		check_fail "extra/$file: listed in the manifest but not readable"
+		return
+	fi
+	tf_ok "$name" --read "$in" --output "$out" --idle-timeout "$IDLE" || return 0
+	tsharkcmp_ok "$in" "$out" || return 0
+	judge_ok "$in" "$out" --idle-timeout "$IDLE" || return 0
+	ntcp=$(judge_field tcp_frames)
+	stcp=$(summary_tcp "$TF_OUT")
+	if [ "$stcp" != "$ntcp" ]; then
+		check_fail "extra/$file: summary says $stcp TCP frames, tshark counts $ntcp"
+	fi
+	ok "extra/$file: $JUDGE_LINE"
+}
+
+if [ -f "$SHARED_PCAPS/extra/MANIFEST.tsv" ]; then
+	need_cmd capinfos
+	while IFS=$'\t' read -r -u 3 file _; do
+		[ "$file" = file ] && continue
+		[ -n "$file" ] || continue
+		run_extra "$file"
+	done 3<"$SHARED_PCAPS/extra/MANIFEST.tsv"
+fi
 
 # Big-endian nanosecond output: pcapcmp checks the records and the header;
 # tshark must print the input's times from the output files. One microsecond
