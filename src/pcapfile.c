@@ -211,38 +211,28 @@ size_t
 pcapfile_valid_prefix(const uint8_t *buf, size_t len, struct pcapfile_summary *sum)
 {
 	struct pcapfile_summary none;
-	uint32_t magic, snaplen, caplen;
-	uint64_t ts;
+	struct pcapfile_hdr fh;
+	uint32_t sec, frac, caplen, wire;
 	size_t off;
-	int big, nano;
 
 	if (sum == NULL)
 		sum = &none;
 	memset(sum, 0, sizeof *sum);
-	if (len < PCAP_FILEHDR_LEN)
+	/* The reader's own parsers (capfile.c): one reading of the format. */
+	if (len < PCAP_FILEHDR_LEN || pcapfile_parse_header(buf, &fh) != 0)
 		return 0;
-	magic = get32(buf, 0);
-	if (magic == PCAP_MAGIC_US || magic == PCAP_MAGIC_NS)
-		big = 0;
-	else if ((magic = get32(buf, 1)) == PCAP_MAGIC_US || magic == PCAP_MAGIC_NS)
-		big = 1;
-	else
-		return 0;
-	nano = magic == PCAP_MAGIC_NS;
-	snaplen = get32(buf + 16, big);
 	off = PCAP_FILEHDR_LEN;
-	while (len - off >= PCAP_RECHDR_LEN) {
-		caplen = get32(buf + off + 8, big);
-		if (caplen > PCAP_MAX_CAPLEN || (snaplen != 0 && caplen > snaplen) ||
-		    len - off - PCAP_RECHDR_LEN < caplen)
+	while (len - off >= fh.reclen) {
+		pcapfile_parse_record(&fh, buf + off, &sec, &frac, &caplen, &wire);
+		if (caplen > PCAP_MAX_CAPLEN || (fh.snaplen != 0 && caplen > fh.snaplen) ||
+		    len - off - fh.reclen < caplen)
 			break;
-		ts = (uint64_t)get32(buf + off, big) * 1000000000u +
-		     (uint64_t)get32(buf + off + 4, big) * (nano ? 1 : 1000);
 		if (sum->packets++ == 0)
-			sum->first_ns = ts;
-		sum->last_ns = ts;
-		sum->bytes += get32(buf + off + 12, big);
-		off += PCAP_RECHDR_LEN + caplen;
+			sum->first_ns =
+			    (uint64_t)sec * 1000000000u + (uint64_t)frac * (fh.nano ? 1 : 1000);
+		sum->last_ns = (uint64_t)sec * 1000000000u + (uint64_t)frac * (fh.nano ? 1 : 1000);
+		sum->bytes += wire;
+		off += fh.reclen + caplen;
 	}
 	return off;
 }
