@@ -55,14 +55,21 @@ static const char *progname = "traceflowctl";
  * xmalloc.c's fatalx(), the client's only use of log.h: written here so
  * that the client does not link log.c and, through it, libsystemd.
  */
+/* "traceflowctl: " and the message, without its end of line. */
+static void
+vwarn(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", progname);
+	vfprintf(stderr, fmt, ap);
+}
+
 void
 fatalx(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarn(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(EXIT_FAILURE);
@@ -105,9 +112,8 @@ usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarn(fmt, ap);
 	va_end(ap);
 	fprintf(stderr, " (try %s help)\n", progname);
 	return EXIT_USAGE;
