@@ -453,8 +453,11 @@ drops_check(struct daemon *d, unsigned i, uint64_t now)
 	capture_stats(d->caps[i], &cs);
 	if (cs.kernel_drops <= r->kernel && cs.if_drops <= r->ifdrops)
 		return;
-	if (r->last_ns != 0 && now - r->last_ns < DROPS_EVERY * NS_PER_SEC)
+	if (r->last_ns != 0 && now - r->last_ns < DROPS_EVERY * NS_PER_SEC) {
+		log_debug("%s: drops held back until a minute after the last report",
+		    capture_name(d->caps[i]));
 		return;
+	}
 	k = cs.kernel_drops > r->kernel ? cs.kernel_drops - r->kernel : 0;
 	f = cs.if_drops > r->ifdrops ? cs.if_drops - r->ifdrops : 0;
 	snprintf(n, sizeof n, "%" PRIu64, k + f);
