@@ -33,7 +33,8 @@
 	X(show, CMD_READONLY, 1, 1, "LABEL", "Show one flow in full, frame numbers included.") \
 	X(submit, CMD_ADMIN, 0, CMD_ANY, "[LABEL...]",                                         \
 	    "Finish every active flow (or those named) now and file it in the spool.")         \
-	X(stats, CMD_READONLY, 0, 0, "", "Packet, drop, flow, file and memory counters.")      \
+	X(stats, CMD_READONLY, 0, 1, "[--prometheus]",                                         \
+	    "Packet, drop, flow, file and memory counters (or as Prometheus text).")           \
 	X(interfaces, CMD_READONLY, 0, 0, "", "The captured interfaces and their state.")      \
 	X(reload, CMD_ADMIN, 0, 0, "", "Reload the configuration file (as SIGHUP does).")      \
 	X(config, CMD_READONLY, 0, 0, "", "The effective configuration.")                      \

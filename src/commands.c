@@ -21,6 +21,7 @@
 #include "index.h"
 #include "label.h"
 #include "log.h"
+#include "metrics.h"
 #include "names.h"
 #include "spool.h"
 #include "xmalloc.h"
@@ -510,20 +511,6 @@ cmd_submit(struct ctl_client *c, int argc, char **argv, void *arg)
 
 /* --- stats, interfaces, reload, config, version -------------------------- */
 
-static uint64_t
-rss_bytes(void)
-{
-	unsigned long long size, resident = 0;
-	FILE *fp = fopen("/proc/self/statm", "re");
-
-	if (fp == NULL)
-		return 0;
-	if (fscanf(fp, "%llu %llu", &size, &resident) != 2)
-		resident = 0;
-	fclose(fp);
-	return resident * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 static json_t *
 interfaces_json(struct commands *cmds)
 {
@@ -584,7 +571,7 @@ totals_json(const struct service_counters *sc, unsigned clients)
 	    json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:i}", "open_files",
 	        (int)ws->open_files, "files_written", (json_int_t)ws->files, "bytes_written",
 	        (json_int_t)ws->bytes, "write_errors", (json_int_t)ws->write_errors, "buffered",
-	        (json_int_t)ws->buffered, "rss", (json_int_t)rss_bytes(), "spool_files",
+	        (json_int_t)ws->buffered, "rss", (json_int_t)sc->rss_bytes, "spool_files",
 	        (json_int_t)sc->spool_files, "spool_bytes", (json_int_t)sc->spool_bytes, "uptime",
 	        now > sc->started_ns ? (double)(now - sc->started_ns) / NS_PER_SEC : 0.0,
 	        "control_clients", (int)clients));
@@ -606,7 +593,18 @@ cmd_stats(struct ctl_client *c, int argc, char **argv, void *arg)
 	struct service_counters sc;
 	uint64_t requests, refused;
 	unsigned clients;
+	char *text;
 
+	if (argc == 2 && strcmp(argv[1], "--prometheus") == 0) {
+		text = metrics_text(&cmds->svc);
+		ctl_reply_json(c, PROTO_OK, json_pack("{s:s}", "prometheus", text));
+		free(text);
+		return;
+	}
+	if (argc == 2) {
+		ctl_reply_error(c, "stats: unknown option %s", argv[1]);
+		return;
+	}
 	cmds->svc.counters(cmds->svc.arg, &sc);
 	control_counts(ctl_client_control(c), &clients, &requests, &refused);
 	ctl_reply_json(c, PROTO_OK,

@@ -238,6 +238,10 @@ static const struct cfg_entry cfg_table[] = {
 	{ "Logging", "log_level", CT_ENUM, F(log_level), 0, LOG_LVL_INFO, NULL, 0, 0, 0,
 	  words_log_level, "Least important messages logged." },
 
+	{ "Metrics", "metrics_listen", CT_STRING, F(metrics_listen), 0, 0, "", 0, 0,
+	  CF_HOSTPORT | CF_NORELOAD, NULL,
+	  "HTTP endpoint /metrics in Prometheus's format, \"host:port\"; \"\" = none." },
+
 	{ "IPFIX export", "ipfix_collector", CT_STRING, F(ipfix_collector), 0, 0, "", 0, 0,
 	  CF_HOSTPORT | CF_NORELOAD, NULL,
 	  "Collector that receives a record of every finished flow, \"host:port\"; \"\" = none." },

@@ -69,6 +69,8 @@ struct tf_config {
 
 	int log_level; /* LOG_LVL_* */
 
+	char *metrics_listen; /* "host:port" of /metrics; "" = off */
+
 	/* IPFIX export (export.h). */
 	char *ipfix_collector; /* "host:port"; "" = off */
 	int ipfix_transport;   /* enum export_transport */

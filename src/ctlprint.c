@@ -351,6 +351,11 @@ print_stats(const json_t *doc)
 	const json_t *t = json_object_get(doc, "totals");
 	char a[32], b[32];
 
+	/* stats --prometheus: the daemon rendered it (metrics.c); printed as it is. */
+	if (json_is_string(json_object_get(doc, "prometheus"))) {
+		fputs(json_string_value(json_object_get(doc, "prometheus")), stdout);
+		return;
+	}
 	print_interfaces(doc);
 	putchar('\n');
 	printf("%-18s %lld (%lld frames, %lld not TCP)\n", "TCP packets",

@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "export.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "pidfile.h"
 #include "spool.h"
@@ -35,6 +36,14 @@
 #define RETENTION_SEC 10
 #define USAGE_EVERY   6 /* retention turns between spool measurements without limits */
 #define MAX_CAPTURES  64
+#define DROPS_SEC     1  /* how often the capture counters are read for drops */
+#define DROPS_EVERY   60 /* seconds: at most one drop line per interface this often */
+
+/* What the drop lines of one interface have reported (drops_check). */
+struct drop_report {
+	uint64_t kernel, ifdrops; /* counts the last line brought up to */
+	uint64_t last_ns;         /* when it was logged; 0: never */
+};
 
 struct daemon {
 	struct daemon_opts opts;
@@ -44,8 +53,10 @@ struct daemon {
 	struct control *control;
 	struct commands *cmds;
 	struct capture *caps[MAX_CAPTURES];
+	struct drop_report drops[MAX_CAPTURES]; /* caps[i]'s */
 	unsigned ncaps;
-	struct event *tick, *status, *retention, *watchdog, *filed;
+	struct event *tick, *status, *retention, *watchdog, *filed, *dropcheck;
+	struct metrics_http *metrics;
 	struct event *sigterm, *sigint, *sighup;
 	uint64_t started;
 	uid_t uid;
@@ -55,6 +66,7 @@ struct daemon {
 	struct pidfile *pidfile;
 	struct spool_usage usage;
 	uint64_t retention_turns;
+	uint64_t retention_deleted, retention_deleted_bytes; /* since start */
 	int exit_status;
 };
 
@@ -77,6 +89,20 @@ svc_config(void *arg)
 	return &d->cfg;
 }
 
+static uint64_t
+rss_bytes(void)
+{
+	unsigned long long size, resident = 0;
+	FILE *fp = fopen("/proc/self/statm", "re");
+
+	if (fp == NULL)
+		return 0;
+	if (fscanf(fp, "%llu %llu", &size, &resident) != 2)
+		resident = 0;
+	fclose(fp);
+	return resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
 static void
 svc_counters(void *arg, struct service_counters *out)
 {
@@ -88,6 +114,9 @@ svc_counters(void *arg, struct service_counters *out)
 	out->frag_pending = engine_frag_pending(d->engine);
 	out->spool_files = d->usage.files;
 	out->spool_bytes = d->usage.bytes;
+	out->retention_deleted = d->retention_deleted;
+	out->retention_deleted_bytes = d->retention_deleted_bytes;
+	out->rss_bytes = rss_bytes();
 	out->started_ns = d->started;
 	out->ipfix = export_stats_json(engine_exporter(d->engine));
 }
@@ -308,6 +337,7 @@ add_capture(struct daemon *d, const char *name)
 	}
 	capture_opts_of(&d->cfg, &co);
 	c = capture_new(d->base, name, &co);
+	memset(&d->drops[d->ncaps], 0, sizeof d->drops[0]);
 	d->caps[d->ncaps++] = c;
 	capture_start(c);
 	if (d->engine != NULL)
@@ -321,6 +351,7 @@ remove_capture(struct daemon *d, unsigned i)
 	capture_drain(d->caps[i]);
 	capture_free(d->caps[i]);
 	d->caps[i] = d->caps[--d->ncaps];
+	d->drops[i] = d->drops[d->ncaps];
 }
 
 /* Interfaces added or removed by a reload; the filter applies to all. */
@@ -402,6 +433,53 @@ on_retention(evutil_socket_t fd, short what, void *arg)
 		return;
 	spool_retention(d->spoolfd, d->cfg.spool_dir, d->cfg.max_spool_size, d->cfg.max_age,
 	    now_ns(), &d->usage);
+	d->retention_deleted += d->usage.deleted;
+	d->retention_deleted_bytes += d->usage.deleted_bytes;
+}
+
+/*
+ * Drops while running, not only at shutdown: the first increase on an
+ * interface is logged at once, later ones summed into one line per
+ * DROPS_EVERY at most (a dropping sensor drops for a while; a line per
+ * second would bury everything else).
+ */
+static void
+drops_check(struct daemon *d, unsigned i, uint64_t now)
+{
+	struct drop_report *r = &d->drops[i];
+	struct capture_stats cs;
+	char n[24];
+	uint64_t k, f;
+
+	capture_stats(d->caps[i], &cs);
+	if (cs.kernel_drops <= r->kernel && cs.if_drops <= r->ifdrops)
+		return;
+	if (r->last_ns != 0 && now - r->last_ns < DROPS_EVERY * NS_PER_SEC) {
+		log_debug("%s: drops held back until a minute after the last report",
+		    capture_name(d->caps[i]));
+		return;
+	}
+	k = cs.kernel_drops > r->kernel ? cs.kernel_drops - r->kernel : 0;
+	f = cs.if_drops > r->ifdrops ? cs.if_drops - r->ifdrops : 0;
+	snprintf(n, sizeof n, "%" PRIu64, k + f);
+	log_fields(LOG_LVL_WARN, LOG_FIELDS({"INTERFACE", capture_name(d->caps[i])}, {"DROPS", n}),
+	    "%s: %" PRIu64 " dropped by the kernel and %" PRIu64
+	    " by the interface since the last report (%" PRIu64 " and %" PRIu64 " in all)",
+	    capture_name(d->caps[i]), k, f, cs.kernel_drops, cs.if_drops);
+	r->kernel = cs.kernel_drops;
+	r->ifdrops = cs.if_drops;
+	r->last_ns = now;
+}
+
+static void
+on_dropcheck(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	uint64_t now = now_ns();
+	unsigned i;
+
+	for (i = 0; i < d->ncaps; i++)
+		drops_check(d, i, now);
 }
 
 /* The file writer thread finished flows: report them (the control channel's list). */
@@ -496,7 +574,7 @@ static void
 start_timers(struct daemon *d)
 {
 	struct timeval tick = {0, TICK_MS * 1000}, status = {STATUS_SEC, 0},
-	               ret = {RETENTION_SEC, 0}, wd;
+	               ret = {RETENTION_SEC, 0}, drops = {DROPS_SEC, 0}, wd;
 	uint64_t wd_usec;
 
 	d->tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
@@ -505,6 +583,8 @@ start_timers(struct daemon *d)
 	event_add(d->status, &status);
 	d->retention = event_new(d->base, -1, EV_PERSIST, on_retention, d);
 	event_add(d->retention, &ret);
+	d->dropcheck = event_new(d->base, -1, EV_PERSIST, on_dropcheck, d);
+	event_add(d->dropcheck, &drops);
 	if (engine_event_fd(d->engine) != -1) {
 		d->filed = event_new(
 		    d->base, engine_event_fd(d->engine), EV_READ | EV_PERSIST, on_filed, d);
@@ -529,9 +609,10 @@ static void
 daemon_free(struct daemon *d)
 {
 	struct event **evs[] = {&d->tick, &d->status, &d->retention, &d->watchdog, &d->filed,
-	    &d->sigterm, &d->sigint, &d->sighup};
+	    &d->dropcheck, &d->sigterm, &d->sigint, &d->sighup};
 	size_t i;
 
+	metrics_http_free(d->metrics);
 	control_free(d->control);
 	while (d->ncaps > 0)
 		capture_free(d->caps[--d->ncaps]);
@@ -560,7 +641,8 @@ start_engine(struct daemon *d)
 	int n;
 
 	if ((n = spool_recover(d->spoolfd, d->cfg.spool_dir)) > 0)
-		log_info("recovered %d files left by an earlier run", n);
+		log_fields(LOG_LVL_INFO, LOG_FIELDS({"SPOOL_DIR", d->cfg.spool_dir}),
+		    "recovered %d files left by an earlier run", n);
 	config_to_engine(&d->cfg, &ec);
 	ec.outfd = d->spoolfd;
 	if ((d->engine = engine_new(&ec, &cause)) == NULL)
@@ -569,12 +651,20 @@ start_engine(struct daemon *d)
 		capture_attach(d->caps[i], d->engine);
 }
 
+static struct service
+daemon_service(struct daemon *d)
+{
+	const struct service svc = {d, svc_config, svc_counters, svc_interface, svc_active,
+	    svc_iface_name, svc_submit, svc_reload};
+
+	return svc;
+}
+
 /* The control socket, bound while still root; clients are served once the engine runs. */
 static void
 start_control(struct daemon *d)
 {
-	const struct service svc = {d, svc_config, svc_counters, svc_interface, svc_active,
-	    svc_iface_name, svc_submit, svc_reload};
+	const struct service svc = daemon_service(d);
 	struct control_params p = {0};
 	char *cause = NULL;
 
@@ -588,6 +678,21 @@ start_control(struct daemon *d)
 	p.arg = d->cmds;
 	if ((d->control = control_new(d->base, &p, &cause)) == NULL)
 		fatalx("%s", cause);
+}
+
+/* The /metrics endpoint (metrics_listen), bound at start: a taken port stops the start. */
+static void
+start_metrics(struct daemon *d)
+{
+	const struct service svc = daemon_service(d);
+	char *cause = NULL;
+
+	if (d->cfg.metrics_listen == NULL || d->cfg.metrics_listen[0] == '\0')
+		return;
+	d->metrics = metrics_http_new(d->base, d->cfg.metrics_listen, &svc, PRIO_METRICS, &cause);
+	if (d->metrics == NULL)
+		fatalx("%s", cause);
+	log_info("metrics on http://%s/metrics", d->cfg.metrics_listen);
 }
 
 /*
@@ -663,6 +768,7 @@ daemon_main(const struct daemon_opts *o)
 	resolve_user(d);
 	prepare_spool(d);
 	start_control(d);
+	start_metrics(d);
 	for (i = 0; i < d->cfg.ninterfaces; i++)
 		add_capture(d, d->cfg.interfaces[i]);
 	drop_privileges(d);

@@ -27,13 +27,14 @@ struct daemon;
 
 /*
  * libevent priorities: when several events are ready, packets come first,
- * then timers and signals, then control clients, so that a big listing
- * never holds up the capture.
+ * then timers and signals, then control clients, then metrics scrapes, so
+ * that a big listing or a scrape never holds up the capture.
  */
 #define PRIO_CAPTURE 0
 #define PRIO_TIMER   1
 #define PRIO_CONTROL 2
-#define PRIO_COUNT   3
+#define PRIO_METRICS 3
+#define PRIO_COUNT   4
 
 /* Run the daemon; returns the exit status. */
 int daemon_main(const struct daemon_opts *o);

@@ -130,7 +130,7 @@ recover_one(struct flow_index *idx, int activefd, int spoolfd, const char *name)
 	struct pcapfile_summary rs;
 	int is_pcap, fd;
 	off_t valid = 0;
-	char *fpout;
+	char *fpout, *label;
 
 	memset(&rs, 0, sizeof rs);
 	is_pcap = strlen(name) > 5 && strcmp(name + strlen(name) - 5, ".pcap") == 0;
@@ -154,7 +154,10 @@ recover_one(struct flow_index *idx, int activefd, int spoolfd, const char *name)
 	if ((fpout = move_free_name(activefd, spoolfd, name)) == NULL)
 		return 0;
 	index_recovered(idx, name, fpout, &rs, is_pcap);
-	log_info("recovered %s (%" PRIu64 " packets)", fpout, rs.packets);
+	label = names_label_of(name);
+	log_fields(LOG_LVL_INFO, LOG_FIELDS({"FLOW_LABEL", label}),
+	    "recovered %s (%" PRIu64 " packets)", fpout, rs.packets);
+	free(label);
 	free(fpout);
 	return 1;
 }

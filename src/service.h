@@ -33,6 +33,9 @@ struct service_counters {
 	uint64_t frag_pending; /* datagrams awaiting their later fragments */
 	uint64_t spool_files;  /* at the last retention pass */
 	uint64_t spool_bytes;
+	uint64_t retention_deleted; /* files retention deleted since start */
+	uint64_t retention_deleted_bytes;
+	uint64_t rss_bytes; /* resident memory */
 	uint64_t started_ns;
 	json_t *ipfix; /* IPFIX export's counters (a reference for the caller), NULL when off */
 };

@@ -614,7 +614,8 @@ spool_retention(int spoolfd, const char *path, uint64_t max_bytes, uint64_t max_
 			log_warn("retention: unlink %s/%s", path, f->rel);
 			continue;
 		}
-		log_info("retention: deleted %s/%s (%" PRIu64 " bytes, %s)", path, f->rel, f->size,
+		log_fields(LOG_LVL_INFO, LOG_FIELDS({"SPOOL_DIR", path}),
+		    "retention: deleted %s/%s (%" PRIu64 " bytes, %s)", path, f->rel, f->size,
 		    too_old && too_big ? "older than max_age, and the spool over max_spool_size"
 		    : too_old          ? "older than max_age"
 		                       : "spool over max_spool_size");

@@ -287,6 +287,12 @@ START_TEST(test_spellings)
 	ck_assert_uint_eq(c.observation_domain, 4294967295ULL);
 	ck_assert_uint_eq(c.ipfix_pen, 32473);
 	config_free(&c);
+	load_ok("metrics_listen = \"[::1]:9464\";\n", &c);
+	ck_assert_str_eq(c.metrics_listen, "[::1]:9464");
+	config_free(&c);
+	config_defaults(&c);
+	ck_assert_str_eq(c.metrics_listen, "");
+	config_free(&c);
 }
 END_TEST
 
@@ -437,6 +443,11 @@ START_TEST(test_bad_type)
 	cause = load_error("ipfix_collector = \"h:0\";\n", 1, "ipfix_collector");
 	free(cause);
 	cause = load_error("ipfix_transport = \"sctp\";\n", 1, "ipfix_transport");
+	free(cause);
+	cause = load_error("metrics_listen = \"9464\";\n", 1, "metrics_listen");
+	ck_assert_ptr_nonnull(strstr(cause, "is not host:port"));
+	free(cause);
+	cause = load_error("metrics_listen = \"127.0.0.1:65536\";\n", 1, "metrics_listen");
 	free(cause);
 	cause = load_error("layout = \"../%Y\";\n", 1, "layout");
 	ck_assert_ptr_nonnull(strstr(cause, "no \"..\""));
@@ -902,7 +913,7 @@ START_TEST(test_json)
 		n++;
 	}
 	ck_assert_uint_eq(json_object_size(o), n);
-	ck_assert_uint_eq(n, 38);
+	ck_assert_uint_eq(n, 39);
 
 	ck_assert_int_eq(json_integer_value(json_object_get(o, "idle_timeout")), 300);
 	ck_assert_double_eq_tol(json_real_value(json_object_get(o, "linger")), 0.25, 1e-9);

@@ -56,6 +56,9 @@ fake_counters(void *arg, struct service_counters *out)
 	out->flows_active = NFAKE;
 	out->spool_files = 42;
 	out->frag_pending = 3;
+	out->retention_deleted = 3;
+	out->engine.reasons[DECODE_BAD_TCP] = 2;
+	out->engine.ended[FLOW_R_IDLE] = 4;
 	out->ipfix = json_pack("{s:I,s:I}", "sent", (json_int_t)9, "lost", (json_int_t)1);
 }
 
@@ -673,6 +676,41 @@ START_TEST(test_stats_and_reload)
 }
 END_TEST
 
+/* stats --prometheus: the daemon renders the text (metrics.c) from the service alone. */
+START_TEST(test_stats_prometheus)
+{
+	char *prom[] = {"stats", "--prometheus"}, *bad[] = {"stats", "--nosuch"};
+	const char *t;
+	uint32_t st;
+	json_t *j;
+
+	j = ask(&st, 2, prom);
+	ck_assert_uint_eq(st, PROTO_OK);
+	t = json_string_value(json_object_get(j, "prometheus"));
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_nonnull(strstr(t, "\n# TYPE traceflow_frames_total counter\n"
+	                                "traceflow_frames_total 1234\n"));
+	ck_assert_ptr_nonnull(strstr(t, "\ntraceflow_lost_frames_total 7\n"));
+	ck_assert_ptr_nonnull(strstr(t, "\ntraceflow_spool_files 42\n"));
+	ck_assert_ptr_nonnull(strstr(t, "\ntraceflow_retention_deleted_files_total 3\n"));
+	ck_assert_ptr_nonnull(strstr(t, "\ntraceflow_flows_active 3\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(t, "\ntraceflow_kernel_dropped_packets_total{interface=\"eth9\"} 5\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(t, "\ntraceflow_malformed_frames_total{reason=\"bad_tcp\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(t, "\ntraceflow_flows_finished_total{reason=\"idle\"} 4\n"));
+	ck_assert_ptr_nonnull(strstr(t, "\ntraceflow_ipfix_lost_records_total 1\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(t, "traceflow_build_info{version=\"" PACKAGE_VERSION "\"} 1\n"));
+	ck_assert_ptr_null(strstr(t, "reason=\"rotate\""));
+	json_decref(j);
+	j = ask(&st, 2, bad);
+	ck_assert_uint_eq(st, PROTO_ERROR);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "error")), "--nosuch"));
+	json_decref(j);
+}
+END_TEST
+
 /* A listing longer than the stream's window arrives whole, item by item. */
 START_TEST(test_long_listing)
 {
@@ -754,6 +792,7 @@ main(void)
 	tcase_add_test(tc, test_show);
 	tcase_add_test(tc, test_submit);
 	tcase_add_test(tc, test_stats_and_reload);
+	tcase_add_test(tc, test_stats_prometheus);
 	tcase_add_test(tc, test_long_listing);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

@@ -158,7 +158,7 @@ expect_error("missing NUL", request(raw_tail=b"stats", count=1))
 expect_error("count too high", request("stats", count=3))
 expect_error("leftover bytes", request("stats", raw_tail=b"junk\0"))
 expect_error("unknown command", request("format-disk"), "unknown")
-expect_error("too many arguments", request("stats", "extra"))
+expect_error("too many arguments", request("stats", "--prometheus", "extra"))
 # Truncated: half a header, then half a payload; the daemon just drops them.
 for raw in (request("stats")[:8], request("stats")[:20]):
     status, doc = ask(raw)

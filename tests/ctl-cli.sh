@@ -155,7 +155,7 @@ usage_case 'option --socket needs a value' list --socket
 usage_case '--timeout: "ten" is not a duration' --timeout ten stats
 usage_case '--timeout: "0" is not a duration' stats --timeout 0
 usage_case 'wrong number of arguments' show
-usage_case 'wrong number of arguments' stats extra
+usage_case 'wrong number of arguments' stats --prometheus extra
 ctl help help
 [ "$RC" -eq 0 ] && grep -q -- '--timeout' "$OUT" || check_fail "help: rc $RC: $(cat "$OUT" "$ERR")"
 ctl listhelp list --help

@@ -1,0 +1,361 @@
+/*
+ * metrics.c: the Prometheus text format (metrics.h) and its HTTP endpoint.
+ *
+ * Names follow Prometheus's conventions: traceflow_ first, the unit in the
+ * name (_bytes, _packets, _frames, _files), counters end in _total, and
+ * every family has its HELP and TYPE lines and its samples together. The
+ * renderer reads service.h alone, so that the endpoint and traceflowctl
+ * stats --prometheus print the same, and the unit tests' fake service can
+ * feed it.
+ *
+ * The endpoint is libevent's evhttp on the daemon's loop: a scrape is a
+ * few kilobytes formatted at once. Every connection's bufferevent gets the
+ * lowest priority, so that when packets and a scrape are ready together
+ * the packets go first; the listener itself only accepts.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+
+#include "decode.h"
+#include "flow.h"
+#include "log.h"
+#include "metrics.h"
+#include "xmalloc.h"
+
+#define IFACES_MAX 1024 /* more than any daemon captures (daemon.c MAX_CAPTURES) */
+
+/* A label value: backslash, double quote and newline escaped (the format's rule). */
+static void
+label_value(struct evbuffer *o, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			evbuffer_add_printf(o, "\\%c", *v);
+		else if (*v == '\n')
+			evbuffer_add(o, "\\n", 2);
+		else
+			evbuffer_add(o, v, 1);
+	}
+}
+
+static void
+family(struct evbuffer *o, const char *name, const char *type, const char *help)
+{
+	evbuffer_add_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One sample; label NULL for none. */
+static void
+sample(struct evbuffer *o, const char *name, const char *label, const char *value, uint64_t v)
+{
+	evbuffer_add_printf(o, "%s", name);
+	if (label != NULL) {
+		evbuffer_add_printf(o, "{%s=\"", label);
+		label_value(o, value);
+		evbuffer_add(o, "\"}", 2);
+	}
+	evbuffer_add_printf(o, " %" PRIu64 "\n", v);
+}
+
+static void
+single(struct evbuffer *o, const char *name, const char *type, const char *help, uint64_t v)
+{
+	family(o, name, type, help);
+	sample(o, name, NULL, NULL, v);
+}
+
+/* --- the families ---------------------------------------------------------- */
+
+struct iface_metric {
+	const char *name;
+	const char *type;
+	const char *help;
+	size_t off; /* a uint64_t of struct service_iface, or -1 for up */
+};
+
+static const struct iface_metric iface_metrics[] = {
+    {"traceflow_interface_up", "gauge", "1 while a capture handle is open on the interface.",
+        (size_t)-1},
+    {"traceflow_received_packets_total", "counter",
+        "Packets the kernel passed to the capture filter.",
+        offsetof(struct service_iface, received)},
+    {"traceflow_kernel_dropped_packets_total", "counter",
+        "Packets the kernel dropped for want of capture buffer space.",
+        offsetof(struct service_iface, kernel_drops)},
+    {"traceflow_interface_dropped_packets_total", "counter",
+        "Packets the interface or its driver dropped.", offsetof(struct service_iface, if_drops)},
+    {"traceflow_read_frames_total", "counter", "Frames read from the interface.",
+        offsetof(struct service_iface, frames)},
+};
+
+static void
+render_interfaces(const struct service *svc, struct evbuffer *o)
+{
+	struct service_iface *ifs = xcalloc(IFACES_MAX, sizeof *ifs);
+	const struct iface_metric *m;
+	unsigned n, i;
+	size_t k;
+
+	for (n = 0; n < IFACES_MAX && svc->interface(svc->arg, n, &ifs[n]) == 0; n++)
+		;
+	for (k = 0; k < sizeof iface_metrics / sizeof iface_metrics[0]; k++) {
+		m = &iface_metrics[k];
+		family(o, m->name, m->type, m->help);
+		for (i = 0; i < n; i++)
+			sample(o, m->name, "interface", ifs[i].name,
+			    m->off == (size_t)-1
+			        ? (uint64_t)(ifs[i].up != 0)
+			        : *(const uint64_t *)((const char *)&ifs[i] + m->off));
+	}
+	free(ifs);
+}
+
+static void
+render_packets(const struct service_counters *sc, struct evbuffer *o)
+{
+	const struct engine_stats *st = &sc->engine;
+	int i;
+
+	single(o, "traceflow_frames_total", "counter", "Frames handed to the decoder.", st->frames);
+	single(
+	    o, "traceflow_tcp_frames_total", "counter", "TCP frames traced into flows.", st->tcp);
+	single(o, "traceflow_not_tcp_frames_total", "counter",
+	    "Well-formed frames that are not TCP (ignored).", st->not_tcp);
+	family(o, "traceflow_malformed_frames_total", "counter",
+	    "Malformed frames, counted and skipped, by reason.");
+	for (i = DECODE_TRUNCATED; i < DECODE_NREASONS; i++)
+		sample(o, "traceflow_malformed_frames_total", "reason", decode_reason_name(i),
+		    st->reasons[i]);
+	sample(o, "traceflow_malformed_frames_total", "reason", "frag_orphan", st->frag_orphan);
+}
+
+static void
+render_flows(const struct service_counters *sc, struct evbuffer *o)
+{
+	const struct engine_stats *st = &sc->engine;
+	int i;
+
+	single(o, "traceflow_flows_active", "gauge", "Flows in the flow table (open or lingering).",
+	    sc->flows_active);
+	single(o, "traceflow_flows_started_total", "counter", "Flows started.", st->flows);
+	family(o, "traceflow_flows_finished_total", "counter", "Flows ended, by reason.");
+	for (i = FLOW_R_FIN; i < FLOW_R_NREASONS; i++)
+		if (i != FLOW_R_ROTATE) /* not an end: the flow goes on in its next segment */
+			sample(o, "traceflow_flows_finished_total", "reason", flow_reason_name(i),
+			    st->ended[i]);
+	single(o, "traceflow_segments_rotated_total", "counter",
+	    "Segment files filled while their flow went on.", st->ended[FLOW_R_ROTATE]);
+	single(o, "traceflow_index_lines_written_total", "counter",
+	    "Index lines (finished flows and segments) handed to the index.", st->segments);
+}
+
+static void
+render_output(const struct service_counters *sc, struct evbuffer *o)
+{
+	const struct output_stats *ws = &sc->output;
+
+	single(o, "traceflow_files_written_total", "counter",
+	    "Flow files completed and renamed into place.", ws->files);
+	single(o, "traceflow_written_bytes_total", "counter", "Bytes written to flow files.",
+	    ws->bytes);
+	single(o, "traceflow_write_errors_total", "counter",
+	    "Failed writes (most often a full disk).", ws->write_errors);
+	single(o, "traceflow_lost_frames_total", "counter",
+	    "Frames accepted but not written (a full disk).", ws->frames_lost);
+	single(o, "traceflow_lost_bytes_total", "counter",
+	    "Bytes accepted but not written (a full disk).", ws->bytes_lost);
+	single(o, "traceflow_open_files", "gauge", "Flow files open now.", ws->open_files);
+	single(o, "traceflow_buffered_bytes", "gauge",
+	    "Buffer memory of the writer and of data on its way to the disk.", ws->buffered);
+	single(o, "traceflow_index_lines_pending", "gauge", "Index lines waiting for the disk.",
+	    ws->index_pending);
+	single(o, "traceflow_index_lines_lost_total", "counter",
+	    "Index lines dropped after the disk refused them for too long.", ws->index_lost);
+}
+
+static void
+render_spool(const struct service_counters *sc, struct evbuffer *o)
+{
+	single(o, "traceflow_spool_bytes", "gauge",
+	    "Bytes of finished files in the spool, at the last retention pass.", sc->spool_bytes);
+	single(o, "traceflow_spool_files", "gauge",
+	    "Finished files in the spool, at the last retention pass.", sc->spool_files);
+	single(o, "traceflow_retention_deleted_files_total", "counter",
+	    "Files retention deleted (max_spool_size, max_age).", sc->retention_deleted);
+	single(o, "traceflow_retention_deleted_bytes_total", "counter",
+	    "Bytes of the files retention deleted.", sc->retention_deleted_bytes);
+}
+
+static uint64_t
+jint(const json_t *o, const char *key)
+{
+	json_int_t v = json_integer_value(json_object_get(o, key));
+
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+/* IPFIX export's counters, when it is on. */
+static void
+render_ipfix(const json_t *x, struct evbuffer *o)
+{
+	if (!json_is_object(x))
+		return;
+	single(o, "traceflow_ipfix_sent_records_total", "counter",
+	    "IPFIX records sent to the collector.", jint(x, "sent"));
+	single(o, "traceflow_ipfix_lost_records_total", "counter",
+	    "IPFIX records lost (queue full, collector gone).", jint(x, "lost"));
+	single(o, "traceflow_ipfix_queued_records", "gauge",
+	    "IPFIX records waiting for the collector.", jint(x, "queued"));
+	single(o, "traceflow_ipfix_connected", "gauge", "1 while connected to the collector.",
+	    json_is_true(json_object_get(x, "connected")));
+}
+
+void
+metrics_render(const struct service *svc, struct evbuffer *o)
+{
+	struct service_counters sc;
+
+	memset(&sc, 0, sizeof sc);
+	svc->counters(svc->arg, &sc);
+	family(
+	    o, "traceflow_build_info", "gauge", "The version of traceflowd, as a label; always 1.");
+	sample(o, "traceflow_build_info", "version", PACKAGE_VERSION, 1);
+	single(o, "traceflow_start_time_seconds", "gauge", "When the daemon started, in Unix time.",
+	    sc.started_ns / NS_PER_SEC);
+	render_interfaces(svc, o);
+	render_packets(&sc, o);
+	render_flows(&sc, o);
+	render_output(&sc, o);
+	render_spool(&sc, o);
+	single(o, "traceflow_resident_memory_bytes", "gauge", "Resident memory of the daemon.",
+	    sc.rss_bytes);
+	render_ipfix(sc.ipfix, o);
+	json_decref(sc.ipfix);
+}
+
+char *
+metrics_text(const struct service *svc)
+{
+	struct evbuffer *b = evbuffer_new();
+	size_t n;
+	char *s;
+
+	metrics_render(svc, b);
+	n = evbuffer_get_length(b);
+	s = xmalloc(n + 1);
+	evbuffer_remove(b, s, n);
+	s[n] = '\0';
+	evbuffer_free(b);
+	return s;
+}
+
+/* --- the endpoint ---------------------------------------------------------- */
+
+struct metrics_http {
+	struct evhttp *http;
+	struct service svc;
+	int prio;
+};
+
+/* evhttp makes each connection's bufferevent here: at our priority. */
+static struct bufferevent *
+make_bev(struct event_base *base, void *arg)
+{
+	struct metrics_http *mh = arg;
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+
+	if (bev != NULL)
+		bufferevent_priority_set(bev, mh->prio);
+	return bev;
+}
+
+static void
+on_request(struct evhttp_request *req, void *arg)
+{
+	struct metrics_http *mh = arg;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	struct evbuffer *body;
+
+	if (path == NULL || strcmp(path, "/metrics") != 0) {
+		evhttp_send_error(req, HTTP_NOTFOUND, "only /metrics is served here");
+		return;
+	}
+	body = evbuffer_new();
+	metrics_render(&mh->svc, body);
+	evhttp_add_header(
+	    evhttp_request_get_output_headers(req), "Content-Type", METRICS_CONTENT_TYPE);
+	evhttp_send_reply(req, HTTP_OK, "OK", body);
+	evbuffer_free(body);
+}
+
+/* "host:port" or "[v6]:port" (config.c checked it) into host and port. */
+static int
+split_listen(const char *listen, char *host, size_t size, unsigned *port)
+{
+	const char *colon = strrchr(listen, ':');
+	size_t n;
+
+	if (colon == NULL || sscanf(colon + 1, "%u", port) != 1)
+		return -1;
+	n = (size_t)(colon - listen);
+	if (n >= 2 && listen[0] == '[' && listen[n - 1] == ']') {
+		listen++;
+		n -= 2;
+	}
+	if (n == 0 || n >= size)
+		return -1;
+	memcpy(host, listen, n);
+	host[n] = '\0';
+	return 0;
+}
+
+struct metrics_http *
+metrics_http_new(
+    struct event_base *base, const char *listen, const struct service *svc, int prio, char **cause)
+{
+	struct metrics_http *mh;
+	char host[256];
+	unsigned port;
+
+	if (split_listen(listen, host, sizeof host, &port) == -1 || port == 0 || port > 65535) {
+		xasprintf(cause, "metrics_listen \"%s\": not host:port", listen);
+		return NULL;
+	}
+	mh = xcalloc(1, sizeof *mh);
+	mh->svc = *svc;
+	mh->prio = prio;
+	if ((mh->http = evhttp_new(base)) == NULL)
+		fatalx("evhttp_new failed");
+	evhttp_set_bevcb(mh->http, make_bev, mh);
+	evhttp_set_gencb(mh->http, on_request, mh);
+	evhttp_set_allowed_methods(mh->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	/* A scraper sends a short request: nothing larger, nothing slower is waited for. */
+	evhttp_set_max_headers_size(mh->http, 8192);
+	evhttp_set_max_body_size(mh->http, 1024);
+	evhttp_set_timeout(mh->http, 10);
+	if (evhttp_bind_socket_with_handle(mh->http, host, (ev_uint16_t)port) == NULL) {
+		xasprintf(
+		    cause, "metrics_listen %s: cannot listen there: %s", listen, strerror(errno));
+		metrics_http_free(mh);
+		return NULL;
+	}
+	return mh;
+}
+
+void
+metrics_http_free(struct metrics_http *mh)
+{
+	if (mh == NULL)
+		return;
+	if (mh->http != NULL)
+		evhttp_free(mh->http);
+	free(mh);
+}
