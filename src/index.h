@@ -23,6 +23,33 @@ struct flow_index *index_open(int dirfd, const char *dirpath, char **cause);
 void index_close(struct flow_index *idx);
 
 /*
+ * Open index.jsonl again by name (SIGHUP, after logrotate moved it): the
+ * lines from now on, those waiting included, go to the file the name holds
+ * (made if missing), never to the moved one. A link or a foreign file
+ * there is refused and logged once; lines then wait in memory (pending,
+ * then lost, as on a full disk) and the name is tried again at each flush.
+ * 0, or -1 when refused.
+ */
+int index_reopen(struct flow_index *idx);
+
+/*
+ * Drop the lines whose "fpout" names a file that is gone: one of
+ * gone[0..n-1] (relative to the index's folder, as fpout is: what
+ * retention deleted), or with missing any file that does not exist (a
+ * crash between a deletion and its prune, files removed by hand, an index
+ * from before pruning). The index is rewritten (a new file renamed over
+ * the name) only when a line goes; waiting lines are pruned too. A moved
+ * index is reopened first. On failure (a full disk) the prune is kept for
+ * index_retry: -1.
+ */
+int index_prune(struct flow_index *idx, char *const *gone, size_t n, int missing);
+
+/* Lines waiting, or a prune to do again: index_retry (about once a second) should run. */
+int index_wants_retry(const struct flow_index *idx);
+/* Flush the waiting lines and do a prune left to do; index_wants_retry after it. */
+int index_retry(struct flow_index *idx);
+
+/*
  * A finished flow (or segment) as its index line tells it: what the main
  * thread knows when the flow ends, made small and self-contained so that
  * it can travel to the file writer thread and back without a JSON object
