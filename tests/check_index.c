@@ -79,9 +79,8 @@ numbers(const char *path, char *buf, size_t len)
 	while (fgets(line, sizeof line, fp) != NULL) {
 		o = json_loads(line, 0, &jerr);
 		ck_assert_msg(o != NULL, "%s: %s: %s", path, line, jerr.text);
-		ck_assert_int_eq(sscanf(json_string_value(json_object_get(o, "label")),
-		                     "10.0.0.1_%d", &n),
-		    1);
+		ck_assert_int_eq(
+		    sscanf(json_string_value(json_object_get(o, "label")), "10.0.0.1_%d", &n), 1);
 		snprintf(buf + strlen(buf), len - strlen(buf), "%s%d", buf[0] ? "," : "", n);
 		json_decref(o);
 	}
