@@ -240,6 +240,7 @@ filer_main(void *arg)
 	struct job_list batch;
 	struct job *j;
 	struct timespec again;
+	uint64_t last = 0;
 	unsigned n;
 	int retry;
 
@@ -276,7 +277,7 @@ filer_main(void *arg)
 			STAILQ_REMOVE_HEAD(&batch, link);
 			run_job(fl, j);
 			atomic_fetch_sub(&fl->inflight, j->cap);
-			atomic_store(&fl->done_seq, j->seq);
+			last = j->seq;
 			done_push(fl, j);
 			/* A writer held by back pressure need not wait for the whole batch. */
 			if (n % 16 == 0)
@@ -285,6 +286,12 @@ filer_main(void *arg)
 		/* The queue ran dry: index lines reach the file, finished flows go back. */
 		index_push(fl, 0);
 		done_flush(fl);
+		/*
+		 * Done only now that the jobs went back: filer_sync returns when
+		 * done_seq reaches its job and then polls, which must find them
+		 * (a submit's reply lists what it filed from them).
+		 */
+		atomic_store(&fl->done_seq, last);
 		progress_made(fl);
 		pthread_mutex_lock(&fl->lock);
 	}
