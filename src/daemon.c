@@ -435,6 +435,11 @@ on_retention(evutil_socket_t fd, short what, void *arg)
 	    now_ns(), &d->usage);
 	d->retention_deleted += d->usage.deleted;
 	d->retention_deleted_bytes += d->usage.deleted_bytes;
+	/* The index forgets the deleted files (on the file writer thread, which owns it). */
+	if (d->usage.ngone > 0)
+		engine_index_prune(d->engine, d->usage.gone, d->usage.ngone, 0);
+	d->usage.gone = NULL;
+	d->usage.ngone = 0;
 }
 
 /*
@@ -536,6 +541,8 @@ daemon_reload(struct daemon *d, char **cause)
 	struct engine_config ec;
 	char *changes;
 
+	/* Whatever becomes of the config: logrotate moved the index and waits for this. */
+	engine_index_reopen(d->engine);
 	memset(&nc, 0, sizeof nc);
 	if (load_config(&d->opts, &nc, cause) == -1 ||
 	    config_reload_check(&d->cfg, &nc, cause) == -1) {
@@ -649,6 +656,8 @@ start_engine(struct daemon *d)
 		fatalx("%s", cause);
 	for (i = 0; i < d->ncaps; i++)
 		capture_attach(d->caps[i], d->engine);
+	/* Lines of files deleted while we were not running (or by a crash mid-prune) go. */
+	engine_index_prune(d->engine, NULL, 0, 1);
 }
 
 static struct service

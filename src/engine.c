@@ -392,6 +392,18 @@ out:
 	return rc;
 }
 
+void
+engine_index_prune(struct engine *e, char **gone, size_t n, int missing)
+{
+	filer_index_prune(e->filer, gone, n, missing);
+}
+
+void
+engine_index_reopen(struct engine *e)
+{
+	filer_index_reopen(e->filer);
+}
+
 struct exporter *
 engine_exporter(struct engine *e)
 {

@@ -26,7 +26,7 @@
 #include "log.h"
 #include "xmalloc.h"
 
-enum job_op { J_WRITE, J_FINISH, J_FLUSH };
+enum job_op { J_WRITE, J_FINISH, J_FLUSH, J_PRUNE, J_REOPEN };
 
 struct job {
 	STAILQ_ENTRY(job) link;
@@ -41,6 +41,9 @@ struct job {
 	size_t fnlen;
 	uint64_t nrec;    /* J_WRITE: records in buf */
 	uint64_t last_ns; /* J_FINISH: the segment's last packet, the file's time */
+	char **gone;      /* J_PRUNE: the files retention deleted (the writer's) */
+	size_t ngone;
+	int missing; /* J_PRUNE: and every file that does not exist */
 	uint64_t seq;
 };
 STAILQ_HEAD(job_list, job);
@@ -55,6 +58,7 @@ struct filer {
 	/* The file system side: the filer thread's alone (or the caller's, inline). */
 	struct files *fs;
 	struct flow_index *idx;
+	int index_again; /* the index has lines waiting or a prune to retry (the filer's) */
 
 	/*
 	 * The writer's batch: jobs not yet handed over (the writer's thread
@@ -151,13 +155,17 @@ finish_entry(struct filer *fl, struct ifile *io, const char *fpout, struct filer
 
 /* Index lines reach the file; the counters tell the other thread how it went. */
 static void
-index_push(struct filer *fl)
+index_push(struct filer *fl, int retry)
 {
 	uint64_t pending, lost, errors;
 
 	if (fl->idx == NULL)
 		return;
-	index_flush(fl->idx);
+	if (retry)
+		index_retry(fl->idx);
+	else
+		index_flush(fl->idx);
+	fl->index_again = index_wants_retry(fl->idx);
 	index_stats(fl->idx, &pending, &lost, &errors);
 	fl->c.index_pending = pending;
 	fl->c.index_lost = lost;
@@ -179,7 +187,15 @@ run_job(struct filer *fl, struct job *j)
 		finish_entry(fl, j->io, fpout, &j->done, j->fn, j->fnlen);
 		break;
 	case J_FLUSH:
-		index_push(fl); /* for filer_sync: the index is on disk too */
+		index_push(fl, 0); /* for filer_sync: the index is on disk too */
+		break;
+	case J_PRUNE:
+		if (fl->idx != NULL)
+			index_prune(fl->idx, j->gone, j->ngone, j->missing);
+		break;
+	case J_REOPEN:
+		if (fl->idx != NULL)
+			index_reopen(fl->idx);
 		break;
 	}
 }
@@ -188,6 +204,11 @@ run_job(struct filer *fl, struct job *j)
 static void
 job_free(struct job *j)
 {
+	size_t i;
+
+	for (i = 0; i < j->ngone; i++)
+		free(j->gone[i]);
+	free(j->gone);
 	if (j->op == J_FINISH)
 		files_ifile_free(j->io);
 	free(j->rec);
@@ -219,14 +240,18 @@ filer_main(void *arg)
 	struct job_list batch;
 	struct job *j;
 	struct timespec again;
+	uint64_t last = 0;
 	unsigned n;
 	int retry;
 
 	pthread_mutex_lock(&fl->lock);
 	for (;;) {
 		while (STAILQ_EMPTY(&fl->queue) && !fl->stop) {
-			/* Lines the disk refused: try again every second until it takes them. */
-			retry = fl->c.index_pending > 0;
+			/*
+			 * Lines the disk refused, or a prune it refused: try again
+			 * every second until it takes them.
+			 */
+			retry = fl->index_again;
 			fl->sleeping = 1;
 			if (!retry)
 				pthread_cond_wait(&fl->work, &fl->lock);
@@ -239,7 +264,7 @@ filer_main(void *arg)
 			fl->sleeping = 0;
 			if (retry) {
 				pthread_mutex_unlock(&fl->lock);
-				index_push(fl);
+				index_push(fl, 1);
 				pthread_mutex_lock(&fl->lock);
 			}
 		}
@@ -252,15 +277,21 @@ filer_main(void *arg)
 			STAILQ_REMOVE_HEAD(&batch, link);
 			run_job(fl, j);
 			atomic_fetch_sub(&fl->inflight, j->cap);
-			atomic_store(&fl->done_seq, j->seq);
+			last = j->seq;
 			done_push(fl, j);
 			/* A writer held by back pressure need not wait for the whole batch. */
 			if (n % 16 == 0)
 				progress_made(fl);
 		}
 		/* The queue ran dry: index lines reach the file, finished flows go back. */
-		index_push(fl);
+		index_push(fl, 0);
 		done_flush(fl);
+		/*
+		 * Done only now that the jobs went back: filer_sync returns when
+		 * done_seq reaches its job and then polls, which must find them
+		 * (a submit's reply lists what it filed from them).
+		 */
+		atomic_store(&fl->done_seq, last);
 		progress_made(fl);
 		pthread_mutex_lock(&fl->lock);
 	}
@@ -405,6 +436,36 @@ filer_set_index(struct filer *fl, struct flow_index *idx)
 	fl->idx = idx;
 }
 
+/* A job for the index: handed over at once, it waits for no batch. */
+static void
+index_job(struct filer *fl, struct job *j)
+{
+	enqueue(fl, j);
+	if (fl->threaded)
+		hand_over(fl);
+}
+
+void
+filer_index_prune(struct filer *fl, char **gone, size_t n, int missing)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+
+	j->op = J_PRUNE;
+	j->gone = gone;
+	j->ngone = n;
+	j->missing = missing;
+	index_job(fl, j);
+}
+
+void
+filer_index_reopen(struct filer *fl)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+
+	j->op = J_REOPEN;
+	index_job(fl, j);
+}
+
 void
 filer_setlimits(struct filer *fl, unsigned max_open_files)
 {
@@ -464,7 +525,7 @@ filer_sync(struct filer *fl)
 	struct job *j;
 
 	if (!fl->threaded) {
-		index_push(fl);
+		index_push(fl, 0);
 		return;
 	}
 	j = xcalloc(1, sizeof *j);
@@ -537,7 +598,7 @@ filer_stats(struct filer *fl, struct output_stats *st)
 {
 	files_stats(fl->fs, st);
 	if (!fl->threaded)
-		index_push(fl); /* inline: the counters are read where they are */
+		index_push(fl, 0); /* inline: the counters are read where they are */
 	st->index_pending = fl->c.index_pending;
 	st->index_lost = fl->c.index_lost;
 	st->index_errors = fl->c.index_errors;

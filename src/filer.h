@@ -48,6 +48,14 @@ void filer_set_index(struct filer *fl, struct flow_index *idx);
 void filer_setlimits(struct filer *fl, unsigned max_open_files);
 
 /*
+ * On the filer's side, in order with the lines before (index.h): drop the
+ * index lines of the files gone[0..n-1] (and with missing, of every file
+ * that does not exist); gone passes to the filer. Reopen the index by name.
+ */
+void filer_index_prune(struct filer *fl, char **gone, size_t n, int missing);
+void filer_index_reopen(struct filer *fl);
+
+/*
  * A file for the current segment of f; its name is fixed from the flow now.
  * ifname (copied; may be NULL) names the interface in a pcapng header.
  */

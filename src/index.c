@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "index.h"
+#include "record.h"
 #include "label.h"
 #include "log.h"
 #include "names.h"
@@ -18,29 +20,6 @@
 
 #define INDEX_BATCH   (64 * 1024)        /* lines go to the file in writes of this size */
 #define INDEX_PENDING (16 * 1024 * 1024) /* kept while the disk refuses them */
-
-/* A growing text: the index lines waiting for the disk, and each line as it is made. */
-struct text {
-	char *s;
-	size_t len, cap;
-};
-
-static void
-text_reserve(struct text *t, size_t n)
-{
-	if (t->cap - t->len >= n)
-		return;
-	t->cap = t->len + n > 2 * t->cap ? t->len + n + 256 : 2 * t->cap;
-	t->s = xreallocarray(t->s, t->cap, 1);
-}
-
-static void
-text_add(struct text *t, const char *p, size_t n)
-{
-	text_reserve(t, n);
-	memcpy(t->s + t->len, p, n);
-	t->len += n;
-}
 
 /*
  * The index is written by hand, not through stdio: a FILE flushes
@@ -51,13 +30,21 @@ text_add(struct text *t, const char *p, size_t n)
  * again.
  */
 struct flow_index {
-	int fd;
+	int fd;          /* -1 while the name refuses a reopen (index_reopen) */
+	int dirfd;       /* the folder, our own duplicate: reopen and prune work in it */
 	char *path;      /* for messages */
 	struct text out; /* whole lines not yet in the file */
 	uint64_t lines;  /* in out */
 	uint64_t lost;   /* lines dropped: the disk refused them for too long */
 	uint64_t errors; /* failed writes */
 	int failing;
+	int reopen_failing; /* the name held a link or a foreign file: logged once */
+
+	/* A prune still to do (it failed, e.g. on a full disk): tried again by index_retry. */
+	char **gone; /* sorted */
+	size_t ngone;
+	int missing;
+	int prune_failing; /* logged once */
 };
 
 /*
@@ -96,45 +83,446 @@ cut_torn_tail(struct flow_index *idx)
 		    (long long)(sb.st_size - keep));
 }
 
+/*
+ * index.jsonl under idx->dirfd, for appending: made if missing, else the
+ * existing one, never through a link, never a file that is not ours
+ * alone. -1 and *cause when refused.
+ */
+static int
+open_named(struct flow_index *idx, int *created, char **cause)
+{
+	struct stat sb;
+	int fd;
+
+	*created = 1;
+	fd = openat(idx->dirfd, NAMES_INDEX,
+	    O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, SPOOL_FILE_MODE);
+	if (fd == -1 && errno == EEXIST) {
+		*created = 0;
+		fd = openat(idx->dirfd, NAMES_INDEX,
+		    O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	}
+	if (fd == -1) {
+		xasprintf(cause, "%s: %s", idx->path,
+		    errno == ELOOP ? "is a symbolic link; never written through (remove it)"
+		                   : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1 ||
+	    sb.st_uid != geteuid()) {
+		xasprintf(cause, "%s: not a regular file of ours alone (owner uid %u, %u links)",
+		    idx->path, (unsigned)sb.st_uid, (unsigned)sb.st_nlink);
+		close(fd);
+		return -1;
+	}
+	if (*created && fchmod(fd, SPOOL_FILE_MODE) == -1)
+		log_warn("%s", idx->path);
+	return fd;
+}
+
 struct flow_index *
 index_open(int dirfd, const char *dirpath, char **cause)
 {
 	struct flow_index *idx;
-	struct stat sb;
-	int created = 1;
+	int created;
 
 	idx = xcalloc(1, sizeof *idx);
 	xasprintf(&idx->path, "%s/%s", dirpath, NAMES_INDEX);
-	/* Never through a link, never a file that is not ours alone. */
-	idx->fd = openat(dirfd, NAMES_INDEX,
-	    O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, SPOOL_FILE_MODE);
-	if (idx->fd == -1 && errno == EEXIST) {
-		created = 0;
-		idx->fd = openat(
-		    dirfd, NAMES_INDEX, O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	}
-	if (idx->fd == -1) {
-		xasprintf(cause, "%s: %s", idx->path,
-		    errno == ELOOP ? "is a symbolic link; never written through (remove it)"
-		                   : strerror(errno));
+	if ((idx->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		xasprintf(cause, "%s: %s", dirpath, strerror(errno));
 		goto fail;
 	}
-	if (fstat(idx->fd, &sb) == -1 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1 ||
-	    sb.st_uid != geteuid()) {
-		xasprintf(cause, "%s: not a regular file of ours alone (owner uid %u, %u links)",
-		    idx->path, (unsigned)sb.st_uid, (unsigned)sb.st_nlink);
+	if ((idx->fd = open_named(idx, &created, cause)) == -1)
 		goto fail;
-	}
-	if (created && fchmod(idx->fd, SPOOL_FILE_MODE) == -1)
-		log_warn("%s", idx->path);
 	cut_torn_tail(idx);
 	return idx;
 fail:
-	if (idx->fd != -1)
-		close(idx->fd);
+	if (idx->dirfd != -1)
+		close(idx->dirfd);
 	free(idx->path);
 	free(idx);
 	return NULL;
+}
+
+int
+index_reopen(struct flow_index *idx)
+{
+	struct stat a, b;
+	char *cause = NULL;
+	int fd, created;
+
+	if ((fd = open_named(idx, &created, &cause)) == -1) {
+		/* Not the moved file either: lines wait, as on a full disk, until the name is ours.
+		 */
+		if (!idx->reopen_failing)
+			log_warnx("%s; not reopened: index lines wait until it can be", cause);
+		free(cause);
+		idx->reopen_failing = 1;
+		idx->failing = 1;
+		if (idx->fd != -1)
+			close(idx->fd);
+		idx->fd = -1;
+		return -1;
+	}
+	if (idx->reopen_failing)
+		log_info("%s: reopened", idx->path);
+	idx->reopen_failing = 0;
+	if (idx->fd != -1 && fstat(idx->fd, &a) == 0 && fstat(fd, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		close(fd); /* the same file: nothing moved */
+		return 0;
+	}
+	if (idx->fd != -1)
+		close(idx->fd);
+	idx->fd = fd;
+	if (!created)
+		cut_torn_tail(idx);
+	log_info("%s: reopened by name%s", idx->path, created ? ", a new file" : "");
+	return 0;
+}
+
+/* --- pruning: the lines of files that are gone ------------------------------ */
+
+static void
+gone_clear(struct flow_index *idx)
+{
+	size_t i;
+
+	for (i = 0; i < idx->ngone; i++)
+		free(idx->gone[i]);
+	free(idx->gone);
+	idx->gone = NULL;
+	idx->ngone = 0;
+	idx->missing = 0;
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Where a file's existence is asked: its folder, kept open while lines stay in it. */
+struct dircache {
+	char dir[448];
+	int fd; /* -1: none open; -2: the folder is missing */
+};
+
+/*
+ * Is the file name (relative to the index's folder) certainly gone? Asked
+ * through descriptors (spool_openat_dir, fstatat without following); only
+ * ENOENT says so: a folder we may not read, or any other error, keeps the
+ * line.
+ */
+static int
+file_missing(struct flow_index *idx, struct dircache *dc, const char *name)
+{
+	const char *slash = strrchr(name, '/');
+	struct stat sb;
+	size_t dlen = slash ? (size_t)(slash - name) : 0;
+
+	if (dlen >= sizeof dc->dir)
+		return 0;
+	if (dc->fd == -1 || strlen(dc->dir) != dlen || memcmp(dc->dir, name, dlen) != 0) {
+		if (dc->fd >= 0)
+			close(dc->fd);
+		memcpy(dc->dir, name, dlen);
+		dc->dir[dlen] = '\0';
+		dc->fd = spool_openat_dir(idx->dirfd, dc->dir, 0);
+		if (dc->fd == -1 && errno == ENOENT)
+			dc->fd = -2;
+		else if (dc->fd == -1)
+			return 0;
+	}
+	if (dc->fd == -2)
+		return 1;
+	return fstatat(dc->fd, slash ? slash + 1 : name, &sb, AT_SYMLINK_NOFOLLOW) == -1 &&
+	       errno == ENOENT;
+}
+
+/*
+ * The "fpout" of a line, into buf: 1, or 0 for none (null, or a line of
+ * no shape we know: kept). The key is looked for near the start, where
+ * every version writes it (second, after the label); a value with escapes
+ * is decoded by jansson.
+ */
+static int
+line_fpout(const char *line, size_t len, char *buf, size_t cap)
+{
+	static const char key[] = "\"fpout\":\"";
+	const char *p, *end;
+	size_t head = len < 1024 ? len : 1024, i, esc = 0;
+	json_error_t jerr;
+	json_t *v;
+
+	if ((p = memmem(line, head, key, sizeof key - 1)) == NULL)
+		return 0;
+	p += sizeof key - 2; /* at the opening quote */
+	for (i = 1, end = NULL; p + i < line + len; i++) {
+		if (p[i] == '\\') {
+			esc = 1;
+			i++;
+		} else if (p[i] == '"') {
+			end = p + i;
+			break;
+		}
+	}
+	if (end == NULL || (size_t)(end - p) > cap)
+		return 0;
+	if (!esc) {
+		memcpy(buf, p + 1, (size_t)(end - p - 1));
+		buf[end - p - 1] = '\0';
+		return 1;
+	}
+	if ((v = json_loadb(p, (size_t)(end - p + 1), JSON_DECODE_ANY, &jerr)) == NULL)
+		return 0;
+	i = json_is_string(v) && json_string_length(v) < cap;
+	if (i)
+		snprintf(buf, cap, "%s", json_string_value(v));
+	json_decref(v);
+	return (int)i;
+}
+
+/* Does this line go: its file is in the gone list or (with missing) does not exist? */
+static int
+line_goes(struct flow_index *idx, struct dircache *dc, const char *line, size_t len)
+{
+	char name[512];
+	const char *key = name;
+
+	if (!line_fpout(line, len, name, sizeof name))
+		return 0;
+	if (idx->ngone > 0 && bsearch(&key, idx->gone, idx->ngone, sizeof *idx->gone, cmp_name))
+		return 1;
+	return idx->missing && file_missing(idx, dc, name);
+}
+
+/* len bytes at off of in to the end of out: in the kernel when it can, else from map. */
+static int
+copy_range(int in, int out, const char *map, off_t off, size_t len)
+{
+	ssize_t n;
+	off_t o = off;
+	int kernel = 1;
+
+	while (len > 0) {
+		if (kernel) {
+			n = copy_file_range(in, &o, out, NULL, len, 0);
+			if (n == -1 && errno != EINTR && errno != ENOSPC && errno != EIO &&
+			    errno != EDQUOT) {
+				kernel =
+				    0; /* EXDEV, EINVAL, ENOSYS...: an older kernel, another fs */
+				continue;
+			}
+		} else {
+			n = write(out, map + o, len);
+			if (n > 0)
+				o += n;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The waiting lines (idx->out) lose theirs too; skip: a first one that ends a torn file line. */
+static size_t
+prune_pending(struct flow_index *idx, struct dircache *dc, int skip_first)
+{
+	char *s = idx->out.s, *nl;
+	size_t at = 0, to = 0, len, dropped = 0;
+
+	while (at < idx->out.len) {
+		nl = memchr(s + at, '\n', idx->out.len - at);
+		len = nl ? (size_t)(nl - (s + at)) + 1 : idx->out.len - at;
+		if (!skip_first && line_goes(idx, dc, s + at, len)) {
+			dropped++;
+			idx->lines--;
+		} else {
+			memmove(s + to, s + at, len);
+			to += len;
+		}
+		skip_first = 0;
+		at += len;
+	}
+	idx->out.len = to;
+	return dropped;
+}
+
+/* The file the name index.jsonl holds is the one we write? If not, reopen (it was moved). */
+static int
+index_current(struct flow_index *idx)
+{
+	struct stat a, b;
+
+	if (idx->fd != -1 && fstat(idx->fd, &a) == 0 &&
+	    fstatat(idx->dirfd, NAMES_INDEX, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return 0;
+	return index_reopen(idx);
+}
+
+/*
+ * The rewrite: the kept lines go to NAMES_INDEX_NEW (made with O_EXCL:
+ * never a link, never an old file), which is synced and renamed over
+ * index.jsonl, so that the name holds the old index or the new one, whole,
+ * whatever happens. Only when a line goes: until the first, nothing is
+ * written. Runs of kept lines are copied in the kernel (copy_file_range:
+ * a reflink on XFS or btrfs), not through our memory. The index is read
+ * through a mapping; only the daemon writes it (the filer's thread, which
+ * runs this), so it does not change under us.
+ */
+static int
+prune_file(struct flow_index *idx, struct dircache *dc, size_t *dropped, int *torn)
+{
+	struct stat sb;
+	const char *map = NULL, *line, *nl, *what;
+	off_t run = 0, at = 0;
+	size_t len;
+	int out = -1, saved;
+
+	*dropped = 0;
+	*torn = 0;
+	if (fstat(idx->fd, &sb) == -1) {
+		what = "fstat";
+		goto fail;
+	}
+	if (sb.st_size == 0)
+		return 0;
+	map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, idx->fd, 0);
+	if (map == MAP_FAILED) {
+		map = NULL;
+		what = "mmap";
+		goto fail;
+	}
+	*torn = map[sb.st_size - 1] != '\n';
+	for (at = 0; at < sb.st_size; at += (off_t)len) {
+		line = map + at;
+		nl = memchr(line, '\n', (size_t)(sb.st_size - at));
+		len = nl ? (size_t)(nl - line) + 1 : (size_t)(sb.st_size - at);
+		if (nl == NULL || !line_goes(idx, dc, line, len))
+			continue;
+		if (out == -1) {
+			if (unlinkat(idx->dirfd, NAMES_INDEX_NEW, 0) == -1 && errno != ENOENT) {
+				what = "unlink " NAMES_INDEX_NEW;
+				goto fail;
+			}
+			out = openat(idx->dirfd, NAMES_INDEX_NEW,
+			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, SPOOL_FILE_MODE);
+			if (out == -1 || fchmod(out, SPOOL_FILE_MODE) == -1) {
+				what = NAMES_INDEX_NEW;
+				goto fail;
+			}
+		}
+		if (copy_range(idx->fd, out, map, run, (size_t)(at - run)) == -1) {
+			what = "write " NAMES_INDEX_NEW;
+			goto fail;
+		}
+		run = at + (off_t)len;
+		(*dropped)++;
+	}
+	if (out == -1) {
+		munmap((void *)map, (size_t)sb.st_size);
+		return 0;
+	}
+	what = "write " NAMES_INDEX_NEW;
+	if (copy_range(idx->fd, out, map, run, (size_t)(sb.st_size - run)) == -1)
+		goto fail;
+	what = "fsync " NAMES_INDEX_NEW;
+	if (fsync(out) == -1)
+		goto fail;
+	/* copy_file_range refuses an O_APPEND descriptor: appending starts now. */
+	what = "fcntl";
+	if (fcntl(out, F_SETFL, O_APPEND) == -1)
+		goto fail;
+	what = "rename " NAMES_INDEX_NEW;
+	if (renameat(idx->dirfd, NAMES_INDEX_NEW, idx->dirfd, NAMES_INDEX) == -1)
+		goto fail;
+	if (fsync(idx->dirfd) == -1)
+		log_warn("%s: fsync of its folder", idx->path);
+	munmap((void *)map, (size_t)sb.st_size);
+	close(idx->fd);
+	idx->fd = out;
+	return 0;
+fail:
+	saved = errno;
+	if (map != NULL)
+		munmap((void *)map, (size_t)sb.st_size);
+	if (out != -1) {
+		close(out);
+		unlinkat(idx->dirfd, NAMES_INDEX_NEW, 0);
+	}
+	if (!idx->prune_failing)
+		log_warnx("%s: lines of deleted files not dropped yet (%s: %s); tried again",
+		    idx->path, what, strerror(saved));
+	idx->prune_failing = 1;
+	*dropped = 0;
+	return -1;
+}
+
+/* The prune asked for (idx->gone, idx->missing), now: the file, then the waiting lines. */
+static int
+prune_now(struct flow_index *idx)
+{
+	struct dircache dc = {"", -1};
+	size_t infile, inmem;
+	int torn, rc = -1;
+
+	/* The waiting lines reach the file first, if they can: one pass sees them all. */
+	index_flush(idx);
+	if (index_current(idx) == -1)
+		goto out; /* the name refused a reopen: tried again with the lines */
+	if (prune_file(idx, &dc, &infile, &torn) == -1)
+		goto out;
+	inmem = prune_pending(idx, &dc, torn);
+	if (infile + inmem > 0)
+		log_info("%s: %zu lines of files no longer in the spool dropped", idx->path,
+		    infile + inmem);
+	if (idx->prune_failing)
+		log_info("%s: pruned again", idx->path);
+	idx->prune_failing = 0;
+	gone_clear(idx);
+	rc = 0;
+out:
+	if (dc.fd >= 0)
+		close(dc.fd);
+	return rc;
+}
+
+int
+index_prune(struct flow_index *idx, char *const *gone, size_t n, int missing)
+{
+	size_t i;
+
+	if (n > 0) {
+		idx->gone = xreallocarray(idx->gone, idx->ngone + n, sizeof *idx->gone);
+		for (i = 0; i < n; i++)
+			idx->gone[idx->ngone++] = xstrdup(gone[i]);
+		qsort(idx->gone, idx->ngone, sizeof *idx->gone, cmp_name);
+	}
+	idx->missing |= missing;
+	if (idx->ngone == 0 && !idx->missing)
+		return 0;
+	return prune_now(idx);
+}
+
+int
+index_retry(struct flow_index *idx)
+{
+	if (idx->ngone > 0 || idx->missing)
+		prune_now(idx);
+	else
+		index_flush(idx);
+	return index_wants_retry(idx);
+}
+
+int
+index_wants_retry(const struct flow_index *idx)
+{
+	return idx->lines > 0 || idx->ngone > 0 || idx->missing;
 }
 
 void
@@ -147,7 +535,10 @@ index_close(struct flow_index *idx)
 		    "%s: %" PRIu64 " index lines could not be written", idx->path, idx->lines);
 		idx->lost += idx->lines;
 	}
-	close(idx->fd);
+	if (idx->fd != -1)
+		close(idx->fd);
+	close(idx->dirfd);
+	gone_clear(idx);
 	free(idx->out.s);
 	free(idx->path);
 	free(idx);
@@ -190,6 +581,11 @@ index_flush(struct flow_index *idx)
 
 	if (idx->out.len == 0)
 		return 0;
+	/* The name refused a reopen: tried again, quietly, until it takes the lines. */
+	if (idx->fd == -1 && index_reopen(idx) == -1) {
+		idx->errors++;
+		return -1;
+	}
 	if (fstat(idx->fd, &sb) == -1)
 		sb.st_size = -1;
 	while (off < idx->out.len) {
@@ -231,256 +627,6 @@ index_stats(const struct flow_index *idx, uint64_t *pending, uint64_t *lost, uin
 	*errors = idx ? idx->errors : 0;
 }
 
-static json_t *
-time_json(uint64_t ns)
-{
-	return json_real((double)(ns / 1000000000u) + (double)(ns % 1000000000u) / 1e9);
-}
-
-/*
- * Every line has the same keys in the same order, whatever made it: what
- * is not known is null. The filer fills in written and truncated.
- */
-static const char *entry_keys[] = {"label", "fpout", "src", "srcport", "dst", "dstport", "vlan",
-    "interface", "first", "last", "first_ns", "last_ns", "packets", "bytes", "written", "reason",
-    "partial", "truncated", "recovered", "segment"};
-
-static json_t *
-entry_blank(void)
-{
-	json_t *o = json_object();
-	size_t i;
-
-	for (i = 0; i < sizeof entry_keys / sizeof entry_keys[0]; i++)
-		json_object_set_new(o, entry_keys[i], json_null());
-	return o;
-}
-
-void
-index_record_make(struct index_record *r, const struct flow *f, const char *iface, int nanosecond)
-{
-	const uint8_t *src, *dst;
-	unsigned i;
-
-	label_make(r->label, f, nanosecond);
-	src = flow_src(f, &r->srcport);
-	dst = flow_dst(f, &r->dstport);
-	label_addr(r->src, sizeof r->src, f->key.af, src, 0);
-	label_addr(r->dst, sizeof r->dst, f->key.af, dst, 0);
-	r->nvlan = f->key.nvlan;
-	for (i = 0; i < f->key.nvlan && i < DECODE_MAX_VLAN; i++)
-		r->vlan[i] = f->key.vlan[i];
-	r->iface = iface;
-	r->first_ns = f->seg_first;
-	r->last_ns = f->seg_last;
-	r->packets = f->seg_packets;
-	r->bytes = f->seg_bytes;
-	r->ipbytes = f->seg_ipbytes;
-	r->tcpflags = f->seg_tcpflags;
-	r->reason = (uint8_t)f->reason;
-	r->partial = !!(f->flags & FLOWF_PARTIAL);
-	r->segment = f->seg_no;
-	r->fpout[0] = '\0';
-	r->written = f->seg_packets;
-	r->truncated = 0;
-}
-
-json_t *
-index_record_json(const struct index_record *r)
-{
-	json_t *o = entry_blank(), *vlan = json_array();
-	unsigned i;
-
-	for (i = 0; i < r->nvlan; i++)
-		json_array_append_new(vlan, json_integer(r->vlan[i]));
-	json_object_set_new(o, "label", json_string(r->label));
-	if (r->fpout[0] != '\0')
-		json_object_set_new(o, "fpout", json_string(r->fpout));
-	json_object_set_new(o, "src", json_string(r->src));
-	json_object_set_new(o, "srcport", json_integer(r->srcport));
-	json_object_set_new(o, "dst", json_string(r->dst));
-	json_object_set_new(o, "dstport", json_integer(r->dstport));
-	json_object_set_new(o, "vlan", vlan);
-	if (r->iface != NULL)
-		json_object_set_new(o, "interface", json_string(r->iface));
-	json_object_set_new(o, "first", time_json(r->first_ns));
-	json_object_set_new(o, "last", time_json(r->last_ns));
-	json_object_set_new(o, "first_ns", json_integer((json_int_t)r->first_ns));
-	json_object_set_new(o, "last_ns", json_integer((json_int_t)r->last_ns));
-	json_object_set_new(o, "packets", json_integer((json_int_t)r->packets));
-	json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes));
-	json_object_set_new(o, "written", json_integer((json_int_t)r->written));
-	json_object_set_new(o, "reason", json_string(flow_reason_name(r->reason)));
-	json_object_set_new(o, "partial", json_boolean(r->partial));
-	json_object_set_new(o, "truncated", json_boolean(r->truncated));
-	json_object_set_new(o, "recovered", json_false());
-	json_object_set_new(o, "segment", json_integer(r->segment));
-	return o;
-}
-
-json_t *
-index_entry(
-    const struct flow *f, const char *fpout, const char *iface, int nanosecond, int with_frames)
-{
-	struct index_record r;
-	struct flow_fn_iter it;
-	json_t *o, *frames;
-	uint64_t fr;
-
-	index_record_make(&r, f, iface, nanosecond);
-	if (fpout != NULL)
-		snprintf(r.fpout, sizeof r.fpout, "%s", fpout);
-	o = index_record_json(&r);
-	if (with_frames) {
-		frames = json_array();
-		flow_fn_begin(f, &it);
-		while (flow_fn_next(&it, &fr))
-			json_array_append_new(frames, json_integer((json_int_t)fr));
-		json_object_set_new(o, "index", frames);
-	}
-	return o;
-}
-
-/* --- the line by hand: what jansson would write, without a JSON object ------ */
-
-/* A JSON string as jansson escapes it: ", \\ and control characters. */
-static const char short_esc[] = {['"'] = '"',
-    ['\\'] = '\\',
-    ['\b'] = 'b',
-    ['\f'] = 'f',
-    ['\n'] = 'n',
-    ['\r'] = 'r',
-    ['\t'] = 't'};
-
-static void
-text_str(struct text *t, const char *p)
-{
-	char esc[8];
-	const char *run;
-
-	text_add(t, "\"", 1);
-	for (run = p; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		text_add(t, run, (size_t)(p - run));
-		if (c < sizeof short_esc && short_esc[c] != '\0') {
-			esc[0] = '\\';
-			esc[1] = short_esc[c];
-			text_add(t, esc, 2);
-		} else {
-			snprintf(esc, sizeof esc, "\\u%04X", c);
-			text_add(t, esc, 6);
-		}
-		run = p + 1;
-	}
-	text_add(t, run, (size_t)(p - run));
-	text_add(t, "\"", 1);
-}
-
-/* ,"key": (the first key of a line is written with its brace) */
-static void
-text_key(struct text *t, const char *key)
-{
-	text_add(t, ",\"", 2);
-	text_add(t, key, strlen(key));
-	text_add(t, "\":", 2);
-}
-
-static void
-text_u64(struct text *t, uint64_t v)
-{
-	char d[24];
-	int n = snprintf(d, sizeof d, "%llu", (unsigned long long)v);
-
-	text_add(t, d, (size_t)n);
-}
-
-/* A real as jansson's dump writes it: %.17g, and ".0" if that looks like an integer. */
-static void
-text_time(struct text *t, uint64_t ns)
-{
-	char d[40];
-	int n = snprintf(
-	    d, sizeof d, "%.17g", (double)(ns / 1000000000u) + (double)(ns % 1000000000u) / 1e9);
-
-	if (strpbrk(d, ".eE") == NULL && n + 2 < (int)sizeof d) {
-		memcpy(d + n, ".0", 3);
-		n += 2;
-	}
-	text_add(t, d, (size_t)n);
-}
-
-/*
- * The record's members from "label" to "segment", the brace opened, not
- * closed: the index line and the control channel's listing of active
- * flows add their own. With reason_null the reason is null (a flow still
- * open does not know it yet).
- */
-static void
-record_text(struct text *t, const struct index_record *r, int reason_null)
-{
-	unsigned i;
-
-	text_reserve(t, 512);
-	text_add(t, "{\"label\":", 9);
-	text_str(t, r->label);
-	text_key(t, "fpout");
-	if (r->fpout[0] != '\0')
-		text_str(t, r->fpout);
-	else
-		text_add(t, "null", 4);
-	text_key(t, "src");
-	text_str(t, r->src);
-	text_key(t, "srcport");
-	text_u64(t, r->srcport);
-	text_key(t, "dst");
-	text_str(t, r->dst);
-	text_key(t, "dstport");
-	text_u64(t, r->dstport);
-	text_key(t, "vlan");
-	text_add(t, "[", 1);
-	for (i = 0; i < r->nvlan; i++) {
-		if (i > 0)
-			text_add(t, ",", 1);
-		text_u64(t, r->vlan[i]);
-	}
-	text_add(t, "]", 1);
-	text_key(t, "interface");
-	if (r->iface != NULL)
-		text_str(t, r->iface);
-	else
-		text_add(t, "null", 4);
-	text_key(t, "first");
-	text_time(t, r->first_ns);
-	text_key(t, "last");
-	text_time(t, r->last_ns);
-	text_key(t, "first_ns");
-	text_u64(t, r->first_ns);
-	text_key(t, "last_ns");
-	text_u64(t, r->last_ns);
-	text_key(t, "packets");
-	text_u64(t, r->packets);
-	text_key(t, "bytes");
-	text_u64(t, r->bytes);
-	text_key(t, "written");
-	text_u64(t, r->written);
-	text_key(t, "reason");
-	if (reason_null)
-		text_add(t, "null", 4);
-	else
-		text_str(t, flow_reason_name(r->reason));
-	text_key(t, "partial");
-	text_add(t, r->partial ? "true" : "false", r->partial ? 4 : 5);
-	text_key(t, "truncated");
-	text_add(t, r->truncated ? "true" : "false", r->truncated ? 4 : 5);
-	text_key(t, "recovered");
-	text_add(t, "false", 5);
-	text_key(t, "segment");
-	text_u64(t, r->segment);
-}
-
 int
 index_append_record(struct flow_index *idx, const struct index_record *r, const char *frames)
 {
@@ -489,7 +635,7 @@ index_append_record(struct flow_index *idx, const struct index_record *r, const 
 	if (!line_room(idx))
 		return -1;
 	text_reserve(t, 512 + strlen(frames));
-	record_text(t, r, 0);
+	index_record_text(t, r, 0);
 	text_key(t, "index");
 	text_add(t, frames, strlen(frames));
 	text_add(t, "}", 1);
@@ -497,92 +643,12 @@ index_append_record(struct flow_index *idx, const struct index_record *r, const 
 	return 0;
 }
 
-char *
-index_active_text(const struct index_record *r, const char *state, int reason_known,
-    uint64_t age_ns, const char *file, size_t *len)
-{
-	struct text t = {NULL, 0, 0};
-
-	record_text(&t, r, !reason_known);
-	text_key(&t, "state");
-	text_str(&t, state);
-	text_key(&t, "age");
-	text_time(&t, age_ns);
-	text_key(&t, "file");
-	if (file != NULL)
-		text_str(&t, file);
-	else
-		text_add(&t, "null", 4);
-	text_add(&t, "}", 2); /* the NUL too */
-	*len = t.len - 1;
-	return t.s;
-}
-
-/* A label's address back as the index writes it (labels spell IPv6 colons as dots). */
-static int
-addr_unlabel(char *a)
-{
-	uint8_t bin[16];
-	char *p;
-
-	if (inet_pton(AF_INET, a, bin) == 1)
-		return 1;
-	for (p = a; *p != '\0'; p++)
-		if (*p == '.')
-			*p = ':';
-	return inet_pton(AF_INET6, a, bin) == 1;
-}
-
-/* "10.0.0.1_1234-10.0.0.2_80-1700000000.123456[-N]": the label's addresses and ports. */
-static void
-label_parts(json_t *o, const char *label)
-{
-	const char *dash = strchr(label, '-'), *us, *dash2, *us2;
-	char addr[64];
-
-	if (dash == NULL || (dash2 = strchr(dash + 1, '-')) == NULL)
-		return;
-	for (us = dash; us > label && us[-1] != '_'; us--)
-		;
-	for (us2 = dash2; us2 > dash && us2[-1] != '_'; us2--)
-		;
-	if (us == label || us2 == dash + 1 || (size_t)(us - label) > sizeof addr ||
-	    (size_t)(us2 - dash) > sizeof addr)
-		return;
-	snprintf(addr, sizeof addr, "%.*s", (int)(us - label - 1), label);
-	if (addr_unlabel(addr))
-		json_object_set_new(o, "src", json_string(addr));
-	json_object_set_new(o, "srcport", json_integer(strtol(us, NULL, 10)));
-	snprintf(addr, sizeof addr, "%.*s", (int)(us2 - dash - 2), dash + 1);
-	if (addr_unlabel(addr))
-		json_object_set_new(o, "dst", json_string(addr));
-	json_object_set_new(o, "dstport", json_integer(strtol(us2, NULL, 10)));
-}
-
 int
 index_append_recovered(struct flow_index *idx, const struct index_recovered *r)
 {
-	json_t *o = entry_blank();
-	int rc;
+	json_t *o = index_recovered_json(r);
+	int rc = index_append(idx, o);
 
-	json_object_set_new(o, "label", json_string(r->label));
-	json_object_set_new(o, "fpout", json_string(r->fpout));
-	label_parts(o, r->label);
-	if (r->have_records) {
-		json_object_set_new(o, "first", time_json(r->first_ns));
-		json_object_set_new(o, "last", time_json(r->last_ns));
-		json_object_set_new(o, "first_ns", json_integer((json_int_t)r->first_ns));
-		json_object_set_new(o, "last_ns", json_integer((json_int_t)r->last_ns));
-		/* What the file holds: what was still in memory died with the process. */
-		json_object_set_new(o, "packets", json_integer((json_int_t)r->packets));
-		json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes));
-		json_object_set_new(o, "written", json_integer((json_int_t)r->packets));
-	}
-	json_object_set_new(o, "reason", json_string("recovered"));
-	json_object_set_new(o, "recovered", json_true());
-	/* The frame numbers died with the process. */
-	json_object_set_new(o, "index", json_null());
-	rc = index_append(idx, o);
 	json_decref(o);
 	return rc;
 }
@@ -600,38 +666,4 @@ index_append(struct flow_index *idx, json_t *entry)
 	free(text);
 	line_done(idx);
 	return 0;
-}
-
-char *
-index_frames_text(const uint8_t *fn, size_t len)
-{
-	uint64_t frame = 0, d;
-	size_t i = 0, n = 1, cap = 2 + len * 4 + 24;
-	char *s = xmalloc(cap), digits[24];
-	unsigned shift, k;
-
-	s[0] = '[';
-	while (i < len) {
-		for (d = 0, shift = 0; i < len; shift += 7) {
-			uint8_t c = fn[i++];
-
-			d |= (uint64_t)(c & 0x7f) << shift;
-			if (!(c & 0x80))
-				break;
-		}
-		frame += d;
-		for (k = 0, d = frame; k == 0 || d > 0; d /= 10)
-			digits[k++] = (char)('0' + d % 10);
-		if (cap - n < k + 3) {
-			cap = cap * 2 + k + 3;
-			s = xreallocarray(s, cap, 1);
-		}
-		if (n > 1)
-			s[n++] = ',';
-		while (k > 0)
-			s[n++] = digits[--k];
-	}
-	s[n++] = ']';
-	s[n] = '\0';
-	return s;
 }

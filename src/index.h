@@ -11,6 +11,7 @@
 
 #include "flow.h"
 #include "label.h"
+#include "record.h"
 
 struct flow_index;
 
@@ -23,58 +24,34 @@ struct flow_index *index_open(int dirfd, const char *dirpath, char **cause);
 void index_close(struct flow_index *idx);
 
 /*
- * A finished flow (or segment) as its index line tells it: what the main
- * thread knows when the flow ends, made small and self-contained so that
- * it can travel to the file writer thread and back without a JSON object
- * (building and freeing one per flow was a fifth of the time on a capture
- * of short connections). The filer fills in the file's side.
+ * Open index.jsonl again by name (SIGHUP, after logrotate moved it): the
+ * lines from now on, those waiting included, go to the file the name holds
+ * (made if missing), never to the moved one. A link or a foreign file
+ * there is refused and logged once; lines then wait in memory (pending,
+ * then lost, as on a full disk) and the name is tried again at each flush.
+ * 0, or -1 when refused.
  */
-struct index_record {
-	char label[LABEL_MAX + 16]; /* with the -N suffix once the filer knows it */
-	char src[48], dst[48];      /* addresses as the index writes them */
-	uint16_t srcport, dstport;
-	uint16_t vlan[DECODE_MAX_VLAN];
-	uint8_t nvlan;
-	uint8_t partial;
-	uint8_t reason; /* enum flow_reason */
-	uint32_t segment;
-	const char *iface; /* the engine's name of the interface (lives as long as it), or NULL */
-	uint64_t first_ns, last_ns, packets, bytes;
-	uint64_t ipbytes; /* IP octets (bytes counts frames on the wire) */
-	uint8_t tcpflags; /* union of the TCP flags seen */
-	/* The file's side, set by the filer. */
-	char fpout[448]; /* "" for none */
-	uint64_t written;
-	uint8_t truncated;
-};
-
-/* The record of the flow's current segment. iface: its interface name, NULL offline. */
-void index_record_make(
-    struct index_record *r, const struct flow *f, const char *iface, int nanosecond);
-
-/* The same as a JSON object (for the control channel), without "index". */
-json_t *index_record_json(const struct index_record *r);
+int index_reopen(struct flow_index *idx);
 
 /*
- * An active flow's entry for a listing, as index_record_json and the
- * state, age and file members would make it, written by hand like the
- * index's lines (jansson's objects cost most of a 100,000-flow listing):
- * malloc'd, NUL-terminated, its length in *len. reason_known 0: "reason"
- * is null (the flow is open). file NULL: null.
+ * Drop the lines whose "fpout" names a file that is gone: one of
+ * gone[0..n-1] (relative to the index's folder, as fpout is: what
+ * retention deleted), or with missing any file that does not exist (a
+ * crash between a deletion and its prune, files removed by hand, an index
+ * from before pruning). The index is rewritten (a new file renamed over
+ * the name) only when a line goes; waiting lines are pruned too. A moved
+ * index is reopened first. On failure (a full disk) the prune is kept for
+ * index_retry: -1.
  */
-char *index_active_text(const struct index_record *r, const char *state, int reason_known,
-    uint64_t age_ns, const char *file, size_t *len);
+int index_prune(struct flow_index *idx, char *const *gone, size_t n, int missing);
+
+/* Lines waiting, or a prune to do again: index_retry (about once a second) should run. */
+int index_wants_retry(const struct flow_index *idx);
+/* Flush the waiting lines and do a prune left to do; index_wants_retry after it. */
+int index_retry(struct flow_index *idx);
 
 /* Append the record's line, "index": frames (a JSON array text) last; as index_append. */
 int index_append_record(struct flow_index *idx, const struct index_record *r, const char *frames);
-
-/*
- * The JSON object describing the flow's current segment; fpout may be NULL.
- * iface names the input interface (NULL offline). With with_frames the
- * frame numbers are included ("index").
- */
-json_t *index_entry(
-    const struct flow *f, const char *fpout, const char *iface, int nanosecond, int with_frames);
 
 /*
  * Append one entry as a line. Lines collect in memory and reach the file
@@ -83,23 +60,8 @@ json_t *index_entry(
  */
 int index_append(struct flow_index *idx, json_t *entry);
 
-/* What recovery knows of a file left in .active/ (index_append_recovered). */
-struct index_recovered {
-	const char *label;
-	const char *fpout;
-	int have_records; /* a pcap file: the times and counts below are known */
-	uint64_t first_ns, last_ns, packets, bytes;
-};
-
 /* Its line: the same keys as any other, unknown ones null, "recovered": true. */
 int index_append_recovered(struct flow_index *idx, const struct index_recovered *r);
-
-/*
- * The frame numbers of a flow segment as a JSON array text ("[1,2,5]"),
- * from the LEB128 deltas struct flow keeps them in. Written by hand: a
- * json_t per frame number cost more than all the rest of the index line.
- */
-char *index_frames_text(const uint8_t *fn, size_t len);
 
 /*
  * Write the waiting lines to the file (at the end of a batch). On failure

@@ -13,8 +13,9 @@
 
 #include "flow.h"
 
-#define NAMES_ACTIVE ".active"     /* files grow here, in the output folder */
-#define NAMES_INDEX  "index.jsonl" /* the index of finished flows */
+#define NAMES_ACTIVE    ".active"          /* files grow here, in the output folder */
+#define NAMES_INDEX     "index.jsonl"      /* the index of finished flows */
+#define NAMES_INDEX_NEW ".index.jsonl.new" /* a pruned index on its way to the name */
 
 enum writer_format { FMT_PCAP = 0, FMT_JSON, FMT_PLIST, FMT_TREE, FMT_NONE, FMT_PCAPNG, FMT_COUNT };
 

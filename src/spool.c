@@ -619,6 +619,10 @@ spool_retention(int spoolfd, const char *path, uint64_t max_bytes, uint64_t max_
 		    too_old && too_big ? "older than max_age, and the spool over max_spool_size"
 		    : too_old          ? "older than max_age"
 		                       : "spool over max_spool_size");
+		/* Its index line goes too (index_prune): the name passes to the caller. */
+		u->gone = xreallocarray(u->gone, u->ngone + 1, sizeof *u->gone);
+		u->gone[u->ngone++] = f->rel;
+		f->rel = NULL;
 		u->files--;
 		u->bytes -= f->size;
 		u->deleted++;
@@ -627,4 +631,16 @@ spool_retention(int spoolfd, const char *path, uint64_t max_bytes, uint64_t max_
 	for (i = 0; i < w.n; i++)
 		free(w.v[i].rel);
 	free(w.v);
+}
+
+void
+spool_usage_free_gone(struct spool_usage *u)
+{
+	size_t i;
+
+	for (i = 0; i < u->ngone; i++)
+		free(u->gone[i]);
+	free(u->gone);
+	u->gone = NULL;
+	u->ngone = 0;
 }

@@ -30,7 +30,14 @@ struct spool_usage {
 	uint64_t bytes;
 	uint64_t deleted;       /* by this pass */
 	uint64_t deleted_bytes; /* by this pass */
+
+	/* What this pass deleted, relative to the spool, for the index (the caller frees). */
+	char **gone;
+	size_t ngone;
 };
+
+/* Free usage's gone list. */
+void spool_usage_free_gone(struct spool_usage *usage);
 
 /*
  * mkdir -p by path, for the control socket's folder (parents 0755, the
@@ -92,7 +99,7 @@ int spool_recover(int spoolfd, const char *path);
  * spool holds more than max_bytes or while the oldest is older than
  * max_age_ns (0 = no bound). Only regular files of the running user with
  * a name the writer gives are counted and deleted. Each deletion is
- * logged. usage receives what is left.
+ * logged. usage receives what is left, and the names it deleted.
  */
 void spool_retention(int spoolfd, const char *path, uint64_t max_bytes, uint64_t max_age_ns,
     uint64_t now_ns, struct spool_usage *usage);

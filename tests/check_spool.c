@@ -332,12 +332,20 @@ START_TEST(test_retention_order)
 	ck_assert(exists(dir, ".active/" NEWEST ".pcap"));
 	ck_assert(exists(dir, LINKED ".pcap"));
 	ck_assert(exists(dir, "notes.txt"));
+	/* The names deleted, relative to the spool, for the index (index_prune). */
+	ck_assert_uint_eq(u.ngone, 3);
+	ck_assert_str_eq(u.gone[0], "2020/" OLDEST ".pcap");
+	ck_assert_str_eq(u.gone[1], LABEL ".pcap");
+	ck_assert_str_eq(u.gone[2], LABEL ".seg2.pcap");
+	spool_usage_free_gone(&u);
 
 	/* max_age alone: older than 3 s at t = 10 s is a.seg10 (5 s), not newest (9 s). */
 	spool_retention(fd, dir, 0, 3 * SEC, 10 * SEC, &u);
 	ck_assert_uint_eq(u.deleted, 1);
 	ck_assert(!exists(dir, LABEL ".seg10.pcap"));
 	ck_assert(exists(dir, NEWEST ".pcap"));
+	ck_assert_uint_eq(u.ngone, 1);
+	spool_usage_free_gone(&u);
 	close(fd);
 	rm_tree(dir);
 }
