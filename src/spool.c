@@ -597,7 +597,8 @@ spool_retention(int spoolfd, const char *path, uint64_t max_bytes, uint64_t max_
 		return;
 	}
 	walk_dir(&w, fd, "", 0);
-	qsort(w.v, w.n, sizeof *w.v, by_end);
+	if (w.n > 0) /* qsort of a null array is undefined, even of none */
+		qsort(w.v, w.n, sizeof *w.v, by_end);
 	for (i = 0; i < w.n; i++) {
 		u->files++;
 		u->bytes += w.v[i].size;
