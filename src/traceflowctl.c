@@ -393,6 +393,20 @@ print_ipfix(const json_t *x)
 	    jstr(x, "collector", "?"), jstr(x, "transport", "?"));
 }
 
+/* The on_file line: when the daemon runs a command, or did. */
+static void
+print_on_file(const json_t *h)
+{
+	if (!json_is_object(h) || jint(h, "started") + jint(h, "dropped") + jint(h, "queued") == 0)
+		return;
+	printf("%-18s %lld started: %lld ok, %lld failed, %lld timed out; %lld running, "
+	       "%lld queued, %lld not run\n",
+	    "on_file", (long long)jint(h, "started"), (long long)jint(h, "succeeded"),
+	    (long long)jint(h, "failed"), (long long)jint(h, "timed_out"),
+	    (long long)jint(h, "running"), (long long)jint(h, "queued"),
+	    (long long)jint(h, "dropped"));
+}
+
 static void
 print_stats(const json_t *doc)
 {
@@ -418,6 +432,7 @@ print_stats(const json_t *doc)
 	    (long long)jint(t, "frames_lost"), (long long)jint(t, "index_lines_pending"),
 	    (long long)jint(t, "index_lines_lost"));
 	print_ipfix(json_object_get(t, "ipfix"));
+	print_on_file(json_object_get(t, "on_file"));
 	human_size(a, sizeof a, (double)jint(t, "rss"));
 	printf("%-18s %s\n", "memory (RSS)", a);
 	human_size(a, sizeof a, (double)jint(t, "spool_bytes"));
