@@ -43,13 +43,13 @@
 
 extern char **environ;
 
-#define NS               1000000000ULL
-#define HOOK_KILL_GRACE  (2 * NS)  /* from SIGTERM to SIGKILL */
-#define HOOK_LOG_WINDOW  (10 * NS) /* rate limit: at most HOOK_LOG_LINES lines ... */
-#define HOOK_LOG_LINES   10        /* ... of one kind per window */
-#define HOOK_NAMED_STOP  20        /* files not run at shutdown named one by one */
-#define HOOK_STOP_POLL   (20 * 1000000L)
-#define HOOK_ENV_PREFIX  "TRACEFLOW_"
+#define NS              1000000000ULL
+#define HOOK_KILL_GRACE (2 * NS)  /* from SIGTERM to SIGKILL */
+#define HOOK_LOG_WINDOW (10 * NS) /* rate limit: at most HOOK_LOG_LINES lines ... */
+#define HOOK_LOG_LINES  10        /* ... of one kind per window */
+#define HOOK_NAMED_STOP 20        /* files not run at shutdown named one by one */
+#define HOOK_STOP_POLL  (20 * 1000000L)
+#define HOOK_ENV_PREFIX "TRACEFLOW_"
 
 struct hook_job {
 	TAILQ_ENTRY(hook_job) entry;
@@ -119,16 +119,16 @@ rl_allow(struct ratelimit *rl, uint64_t *suppressed)
 	return 0;
 }
 
-#define RL_LOG(rl, fmt, ...)                                                                       \
-	do {                                                                                       \
-		uint64_t sup_;                                                                     \
-		if (rl_allow((rl), &sup_)) {                                                       \
-			if (sup_ > 0)                                                              \
-				log_warnx(fmt " (and %" PRIu64 " such messages not logged)",      \
-				    __VA_ARGS__, sup_);                                            \
-			else                                                                       \
-				log_warnx(fmt, __VA_ARGS__);                                       \
-		}                                                                                  \
+#define RL_LOG(rl, fmt, ...)                                                                 \
+	do {                                                                                 \
+		uint64_t sup_;                                                               \
+		if (rl_allow((rl), &sup_)) {                                                 \
+			if (sup_ > 0)                                                        \
+				log_warnx(fmt " (and %" PRIu64 " such messages not logged)", \
+				    __VA_ARGS__, sup_);                                      \
+			else                                                                 \
+				log_warnx(fmt, __VA_ARGS__);                                 \
+		}                                                                            \
 	} while (0)
 
 /* --- capabilities and environment ----------------------------------------- */
@@ -348,8 +348,8 @@ job_done(struct hook_job *j, int status)
 			RL_LOG(&h->rl_fail, "on_file %s (label %s): stopped, the daemon exits: %s",
 			    j->path, j->label, st);
 		else
-			RL_LOG(&h->rl_fail, "on_file %s (label %s): timed out after %s: %s", j->path,
-			    j->label, t, st);
+			RL_LOG(&h->rl_fail, "on_file %s (label %s): timed out after %s: %s",
+			    j->path, j->label, t, st);
 	} else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		h->st.succeeded++;
 		log_debug("on_file %s (label %s): done", j->path, j->label);
@@ -523,8 +523,9 @@ hook_file(struct hook *h, const json_t *entry)
 	xasprintf(&path, "%s/%s", h->spool_dir, fpout);
 	if (h->st.queued >= HOOK_QUEUE_MAX) {
 		h->st.dropped++;
-		RL_LOG(&h->rl_drop, "on_file: %d files wait already: not run for %s (%" PRIu64
-		                    " not run since start)",
+		RL_LOG(&h->rl_drop,
+		    "on_file: %d files wait already: not run for %s (%" PRIu64
+		    " not run since start)",
 		    HOOK_QUEUE_MAX, path, h->st.dropped);
 		free(path);
 		return;
@@ -561,11 +562,13 @@ hook_shutdown(struct hook *h, uint64_t grace_ns)
 	if (h->st.running == 0 && h->st.queued == 0)
 		return;
 	duration_format(t, sizeof t, grace_ns);
-	log_info("on_file: %" PRIu64 " running, %" PRIu64 " queued: waiting up to %s", h->st.running,
-	    h->st.queued, t);
+	log_info("on_file: %" PRIu64 " running, %" PRIu64 " queued: waiting up to %s",
+	    h->st.running, h->st.queued, t);
 	TAILQ_FOREACH(j, &h->running, entry)
-	if (j->deadline > h->stop_deadline && j->killed == 0)
-		j->deadline = h->stop_deadline;
+	{
+		if (j->deadline > h->stop_deadline && j->killed == 0)
+			j->deadline = h->stop_deadline;
+	}
 	for (;;) {
 		reap(h);
 		pump(h);
@@ -573,7 +576,9 @@ hook_shutdown(struct hook *h, uint64_t grace_ns)
 		if (h->st.running == 0 && (h->st.queued == 0 || now >= h->stop_deadline))
 			break;
 		TAILQ_FOREACH(j, &h->running, entry)
-		job_overdue(j, now);
+		{
+			job_overdue(j, now);
+		}
 		nanosleep(&poll, NULL);
 	}
 	while ((j = TAILQ_FIRST(&h->queue)) != NULL) {
