@@ -61,6 +61,7 @@ struct hook_job {
 	int killed;          /* 0, or the last signal sent (SIGTERM, SIGKILL) */
 	int at_stop;         /* killed because the daemon stops */
 	uint64_t deadline;   /* monotonic: the next signal is due then */
+	uint64_t timeout_ns; /* on_file_timeout when it started */
 	struct event *timer; /* at deadline */
 };
 TAILQ_HEAD(hook_jobs, hook_job);
@@ -137,7 +138,8 @@ rl_allow(struct ratelimit *rl, uint64_t *suppressed)
  * Under systemd the daemon holds CAP_NET_RAW and CAP_NET_ADMIN in its
  * ambient set, which an exec passes on to any program: the hook would
  * sniff. Clearing ambient and inheritable keeps the permitted and effective
- * sets the daemon needs to reopen interfaces.
+ * sets the daemon needs to reopen interfaces. Capabilities are per thread:
+ * this is the main thread, the one that spawns.
  */
 static void
 clear_inherited_caps(void)
@@ -310,12 +312,23 @@ job_overdue(struct hook_job *j, uint64_t now)
 		job_signal(j, SIGKILL);
 }
 
+static void job_done(struct hook_job *j, int status);
+static void pump(struct hook *h);
+
 static void
 on_job_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct hook_job *j = arg;
+	struct hook *h = j->h;
 	uint64_t now = mono_ns();
+	int status;
 
+	/* It may have ended in time, its SIGCHLD not yet handled: not a timeout. */
+	if (waitpid(j->pid, &status, WNOHANG) == j->pid) {
+		job_done(j, status);
+		pump(h);
+		return;
+	}
 	job_overdue(j, now);
 	if (j->killed != SIGKILL)
 		set_timer(j, now);
@@ -343,7 +356,7 @@ job_done(struct hook_job *j, int status)
 	describe_status(st, sizeof st, status);
 	if (j->killed != 0) {
 		h->st.timed_out++;
-		duration_format(t, sizeof t, h->timeout_ns);
+		duration_format(t, sizeof t, j->timeout_ns);
 		if (j->at_stop)
 			RL_LOG(&h->rl_fail, "on_file %s (label %s): stopped, the daemon exits: %s",
 			    j->path, j->label, st);
@@ -396,6 +409,7 @@ job_start(struct hook *h, struct hook_job *j)
 		return -1;
 	}
 	log_debug("on_file %s (label %s): started, pid %d", j->path, j->label, (int)j->pid);
+	j->timeout_ns = h->timeout_ns;
 	j->deadline = now + h->timeout_ns;
 	if (h->stopping && j->deadline > h->stop_deadline)
 		j->deadline = h->stop_deadline;
@@ -499,7 +513,10 @@ hook_configure(struct hook *h, const struct hook_config *hc)
 		else if (h->command[0] != '\0')
 			log_info("on_file: off");
 	}
-	/* The daemon's user runs it, and may not be who read the config: only a warning. */
+	/*
+	 * Checked as the daemon's user (privileges are dropped by now). Only a
+	 * warning: the program may be installed after the daemon started.
+	 */
 	if (cmd[0] != '\0' && access(cmd, X_OK) == -1)
 		log_warn("%s: setting on_file: %s is not executable (files are queued and fail)",
 		    hc->where != NULL ? hc->where : "on_file", cmd);

@@ -176,12 +176,13 @@ END_TEST
 /* One runs, HOOK_QUEUE_MAX wait, the next are not run; turning on_file off drops the queue. */
 START_TEST(test_queue_bound)
 {
-	struct hook_config off = {"", 1, 1000000000ULL, "test"};
+	struct hook_config off = {"", 1, 60 * 1000000000ULL, "test"};
 	struct fixture f;
 	struct hook_stats st;
 	int i;
 
-	setup(&f, "/bin/sh", 1, 10 * 1000000000ULL);
+	/* A minute: queueing 10005 files under ASan on a busy machine takes seconds. */
+	setup(&f, "/bin/sh", 1, 60 * 1000000000ULL);
 	script(&f, "q.pcap", "exit 0\n");
 	for (i = 0; i < HOOK_QUEUE_MAX + 1 + 5; i++)
 		file(&f, "q.pcap");
