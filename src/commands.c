@@ -553,6 +553,16 @@ ended_json(const struct engine_stats *st)
 	return e;
 }
 
+/* on_file's commands: started, how they ended, and what waits or was not run. */
+static json_t *
+hooks_json(const struct hook_stats *h)
+{
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "started", (json_int_t)h->started,
+	    "succeeded", (json_int_t)h->succeeded, "failed", (json_int_t)h->failed, "timed_out",
+	    (json_int_t)h->timed_out, "dropped", (json_int_t)h->dropped, "running",
+	    (json_int_t)h->running, "queued", (json_int_t)h->queued);
+}
+
 static json_t *
 totals_json(const struct service_counters *sc, unsigned clients)
 {
@@ -583,6 +593,7 @@ totals_json(const struct service_counters *sc, unsigned clients)
 	json_object_set_new(tot, "fragments_pending", json_integer((json_int_t)sc->frag_pending));
 	/* IPFIX export: records sent and lost (null when off). */
 	json_object_set_new(tot, "ipfix", sc->ipfix != NULL ? sc->ipfix : json_null());
+	json_object_set_new(tot, "on_file", hooks_json(&sc->hooks));
 	return tot;
 }
 

@@ -235,6 +235,13 @@ static const struct cfg_entry cfg_table[] = {
 	  CF_ABSPATH | CF_ZERO | CF_NORELOAD, NULL,
 	  "Pid file for init scripts, written when not started by systemd; \"\" = none." },
 
+	{ "Hooks", "on_file", CT_STRING, F(on_file), 0, 0, "", 0, 0, CF_ABSPATH | CF_ZERO, NULL,
+	  "Program run on every finished file, its path as argument, TRACEFLOW_* set; \"\" = none." },
+	{ NULL, "on_file_jobs", CT_COUNT, F(on_file_jobs), 0, 4, NULL, 1, 256, 0, NULL,
+	  "on_file commands running at once at most; more files wait in a queue." },
+	{ NULL, "on_file_timeout", CT_DURATION, F(on_file_timeout), 0, 60 * SEC, NULL, SEC, DAY, 0,
+	  NULL, "An on_file command running longer is killed (SIGTERM, then SIGKILL)." },
+
 	{ "Logging", "log_level", CT_ENUM, F(log_level), 0, LOG_LVL_INFO, NULL, 0, 0, 0,
 	  words_log_level, "Least important messages logged." },
 

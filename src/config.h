@@ -67,6 +67,11 @@ struct tf_config {
 
 	char *pid_file; /* "" = none; ignored under systemd */
 
+	/* Hooks (hook.h). */
+	char *on_file;            /* absolute path; "" = none */
+	uint64_t on_file_jobs;    /* at once */
+	uint64_t on_file_timeout; /* ns */
+
 	int log_level; /* LOG_LVL_* */
 
 	char *metrics_listen; /* "host:port" of /metrics; "" = off */

@@ -345,6 +345,21 @@ print_ipfix(const json_t *x)
 	    ctl_jstr(x, "collector", "?"), ctl_jstr(x, "transport", "?"));
 }
 
+/* The on_file line: when the daemon runs a command, or did. */
+static void
+print_on_file(const json_t *h)
+{
+	if (!json_is_object(h) ||
+	    ctl_jint(h, "started") + ctl_jint(h, "dropped") + ctl_jint(h, "queued") == 0)
+		return;
+	printf("%-18s %lld started: %lld ok, %lld failed, %lld timed out; %lld running, "
+	       "%lld queued, %lld not run\n",
+	    "on_file", (long long)ctl_jint(h, "started"), (long long)ctl_jint(h, "succeeded"),
+	    (long long)ctl_jint(h, "failed"), (long long)ctl_jint(h, "timed_out"),
+	    (long long)ctl_jint(h, "running"), (long long)ctl_jint(h, "queued"),
+	    (long long)ctl_jint(h, "dropped"));
+}
+
 static void
 print_stats(const json_t *doc)
 {
@@ -376,6 +391,7 @@ print_stats(const json_t *doc)
 	    (long long)ctl_jint(t, "frames_lost"), (long long)ctl_jint(t, "index_lines_pending"),
 	    (long long)ctl_jint(t, "index_lines_lost"));
 	print_ipfix(json_object_get(t, "ipfix"));
+	print_on_file(json_object_get(t, "on_file"));
 	human_size(a, sizeof a, (double)ctl_jint(t, "rss"));
 	printf("%-18s %s\n", "memory (RSS)", a);
 	human_size(a, sizeof a, (double)ctl_jint(t, "spool_bytes"));

@@ -24,6 +24,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "export.h"
+#include "hook.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -44,6 +45,7 @@ struct drop_report {
 	uint64_t kernel, ifdrops; /* counts the last line brought up to */
 	uint64_t last_ns;         /* when it was logged; 0: never */
 };
+#define HOOK_STOP_SEC 10 /* running on_file commands get at most this at shutdown */
 
 struct daemon {
 	struct daemon_opts opts;
@@ -52,6 +54,7 @@ struct daemon {
 	struct engine *engine;
 	struct control *control;
 	struct commands *cmds;
+	struct hook *hook; /* on_file */
 	struct capture *caps[MAX_CAPTURES];
 	struct drop_report drops[MAX_CAPTURES]; /* caps[i]'s */
 	unsigned ncaps;
@@ -119,6 +122,7 @@ svc_counters(void *arg, struct service_counters *out)
 	out->rss_bytes = rss_bytes();
 	out->started_ns = d->started;
 	out->ipfix = export_stats_json(engine_exporter(d->engine));
+	hook_stats(d->hook, &out->hooks);
 }
 
 static int
@@ -385,6 +389,28 @@ sync_captures(struct daemon *d)
 			add_capture(d, d->cfg.interfaces[i]);
 }
 
+/* --- finished files ------------------------------------------------------ */
+
+/* engine_end_hook: the control channel's history, and on_file. */
+static void
+flow_done(const struct flow_key *key, uint8_t init, json_t *entry, const char *frames, int ended,
+    void *arg)
+{
+	struct daemon *d = arg;
+
+	commands_flow_done(key, init, entry, frames, ended, d->cmds);
+	hook_file(d->hook, entry);
+}
+
+static void
+configure_hook(struct daemon *d)
+{
+	struct hook_config hc = {d->cfg.on_file, (unsigned)d->cfg.on_file_jobs,
+	    d->cfg.on_file_timeout, config_where(&d->cfg, "on_file")};
+
+	hook_configure(d->hook, &hc);
+}
+
 /* --- timers and signals ----------------------------------------------------- */
 
 static void
@@ -531,6 +557,11 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	         " index lines not written",
 	    st->tcp, st->malformed, st->finished, ws->frames_lost,
 	    ws->index_pending + ws->index_lost);
+	/* What shutdown filed is queued too: a short grace, within systemd's watchdog. */
+	notify_watchdog();
+	hook_shutdown(d->hook, d->cfg.on_file_timeout < HOOK_STOP_SEC * NS_PER_SEC
+	                           ? d->cfg.on_file_timeout
+	                           : HOOK_STOP_SEC * NS_PER_SEC);
 	event_base_loopbreak(d->base);
 }
 
@@ -558,6 +589,7 @@ daemon_reload(struct daemon *d, char **cause)
 	config_to_engine(&d->cfg, &ec);
 	engine_reconfigure(d->engine, &ec);
 	control_set_admin_group(d->control, d->cfg.admin_group);
+	configure_hook(d);
 	sync_captures(d);
 	log_info("reloaded %s: %s", d->cfg.path ? d->cfg.path : "defaults",
 	    changes ? changes : "nothing changed");
@@ -629,6 +661,7 @@ daemon_free(struct daemon *d)
 	if (d->engine != NULL)
 		engine_set_end_hook(d->engine, NULL, NULL);
 	engine_free(d->engine);
+	hook_free(d->hook);
 	commands_free(d->cmds);
 	if (d->base != NULL)
 		event_base_free(d->base);
@@ -783,7 +816,9 @@ daemon_main(const struct daemon_opts *o)
 	drop_privileges(d);
 	prepare_spool_contents(d);
 	start_engine(d);
-	engine_set_end_hook(d->engine, commands_flow_done, d->cmds);
+	d->hook = hook_new(d->base, PRIO_TIMER, d->cfg.spool_dir);
+	configure_hook(d);
+	engine_set_end_hook(d->engine, flow_done, d);
 	control_enable(d->control);
 	start_timers(d);
 	/* Written once SIGTERM is handled, as READY=1 is sent: pid and readiness at once. */

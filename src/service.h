@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "hook.h"
 
 struct service_iface {
 	const char *name;
@@ -38,6 +39,7 @@ struct service_counters {
 	uint64_t rss_bytes; /* resident memory */
 	uint64_t started_ns;
 	json_t *ipfix; /* IPFIX export's counters (a reference for the caller), NULL when off */
+	struct hook_stats hooks; /* on_file */
 };
 
 struct service {
