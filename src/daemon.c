@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "export.h"
 #include "hook.h"
+#include "ifset.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -36,15 +37,8 @@
 #define STATUS_SEC    5
 #define RETENTION_SEC 10
 #define USAGE_EVERY   6 /* retention turns between spool measurements without limits */
-#define MAX_CAPTURES  64
-#define DROPS_SEC     1  /* how often the capture counters are read for drops */
-#define DROPS_EVERY   60 /* seconds: at most one drop line per interface this often */
+#define DROPS_SEC     1 /* how often the capture counters are read for drops */
 
-/* What the drop lines of one interface have reported (drops_check). */
-struct drop_report {
-	uint64_t kernel, ifdrops; /* counts the last line brought up to */
-	uint64_t last_ns;         /* when it was logged; 0: never */
-};
 #define HOOK_STOP_SEC 10 /* running on_file commands get at most this at shutdown */
 
 struct daemon {
@@ -55,9 +49,7 @@ struct daemon {
 	struct control *control;
 	struct commands *cmds;
 	struct hook *hook; /* on_file */
-	struct capture *caps[MAX_CAPTURES];
-	struct drop_report drops[MAX_CAPTURES]; /* caps[i]'s */
-	unsigned ncaps;
+	struct ifset *ifs; /* the captured interfaces */
 	struct event *tick, *status, *retention, *watchdog, *filed, *dropcheck;
 	struct metrics_http *metrics;
 	struct event *sigterm, *sigint, *sighup;
@@ -131,16 +123,16 @@ svc_interface(void *arg, unsigned i, struct service_iface *out)
 	struct daemon *d = arg;
 	struct capture_stats cs;
 
-	if (i >= d->ncaps)
+	if (i >= ifset_count(d->ifs))
 		return -1;
-	capture_stats(d->caps[i], &cs);
-	out->name = capture_name(d->caps[i]);
+	capture_stats(ifset_get(d->ifs, i), &cs);
+	out->name = capture_name(ifset_get(d->ifs, i));
 	out->up = cs.up;
 	out->received = cs.received;
 	out->kernel_drops = cs.kernel_drops;
 	out->if_drops = cs.if_drops;
 	out->frames = cs.frames;
-	out->error = capture_error(d->caps[i]);
+	out->error = capture_error(ifset_get(d->ifs, i));
 	return 0;
 }
 
@@ -165,10 +157,8 @@ static int
 svc_submit(void *arg, char *const *labels, int n, int *missing)
 {
 	struct daemon *d = arg;
-	unsigned i;
 
-	for (i = 0; i < d->ncaps; i++)
-		capture_drain(d->caps[i]);
+	ifset_drain(d->ifs);
 	return engine_submit(d->engine, labels, n, missing);
 }
 
@@ -209,16 +199,6 @@ load_config(const struct daemon_opts *o, struct tf_config *c, char **cause)
 		return -1;
 	apply_cli_interfaces(o, c);
 	return 0;
-}
-
-static void
-capture_opts_of(const struct tf_config *c, struct capture_opts *co)
-{
-	co->snaplen = c->snaplen;
-	co->promisc = c->promisc;
-	co->buffer_size = c->buffer_size;
-	co->nanosecond = c->nanosecond;
-	co->filter = c->filter;
 }
 
 /* --- privileges and the spool ------------------------------------------- */
@@ -316,79 +296,6 @@ drop_privileges(struct daemon *d)
 	    d->cfg.group && d->cfg.group[0] ? d->cfg.group : "(user's group)");
 }
 
-/* --- captures ------------------------------------------------------------ */
-
-static int
-find_capture(struct daemon *d, const char *name)
-{
-	unsigned i;
-
-	for (i = 0; i < d->ncaps; i++)
-		if (strcmp(capture_name(d->caps[i]), name) == 0)
-			return (int)i;
-	return -1;
-}
-
-static void
-add_capture(struct daemon *d, const char *name)
-{
-	struct capture_opts co;
-	struct capture *c;
-
-	if (d->ncaps == MAX_CAPTURES) {
-		log_warnx("%s: too many interfaces (at most %d)", name, MAX_CAPTURES);
-		return;
-	}
-	capture_opts_of(&d->cfg, &co);
-	c = capture_new(d->base, name, &co);
-	memset(&d->drops[d->ncaps], 0, sizeof d->drops[0]);
-	d->caps[d->ncaps++] = c;
-	capture_start(c);
-	if (d->engine != NULL)
-		capture_attach(c, d->engine);
-}
-
-static void
-remove_capture(struct daemon *d, unsigned i)
-{
-	log_info("%s: no longer captured", capture_name(d->caps[i]));
-	capture_drain(d->caps[i]);
-	capture_free(d->caps[i]);
-	d->caps[i] = d->caps[--d->ncaps];
-	d->drops[i] = d->drops[d->ncaps];
-}
-
-/* Interfaces added or removed by a reload; the filter applies to all. */
-static void
-sync_captures(struct daemon *d)
-{
-	struct capture_opts co;
-	char *cause = NULL;
-	unsigned i;
-
-	for (i = 0; i < d->ncaps;) {
-		unsigned j, keep = 0;
-
-		for (j = 0; j < d->cfg.ninterfaces; j++)
-			keep |= strcmp(d->cfg.interfaces[j], capture_name(d->caps[i])) == 0;
-		if (!keep)
-			remove_capture(d, i);
-		else
-			i++;
-	}
-	capture_opts_of(&d->cfg, &co);
-	for (i = 0; i < d->ncaps; i++) {
-		if (capture_set_opts(d->caps[i], &co, &cause) == -1) {
-			log_warnx("%s", cause);
-			free(cause);
-			cause = NULL;
-		}
-	}
-	for (i = 0; i < d->cfg.ninterfaces; i++)
-		if (find_capture(d, d->cfg.interfaces[i]) == -1)
-			add_capture(d, d->cfg.interfaces[i]);
-}
-
 /* --- finished files ------------------------------------------------------ */
 
 /* engine_end_hook: the control channel's history, and on_file. */
@@ -432,8 +339,8 @@ on_status(evutil_socket_t fd, short what, void *arg)
 	uint64_t drops = 0;
 	unsigned i, up = 0;
 
-	for (i = 0; i < d->ncaps; i++) {
-		capture_stats(d->caps[i], &cs);
+	for (i = 0; i < ifset_count(d->ifs); i++) {
+		capture_stats(ifset_get(d->ifs, i), &cs);
 		drops += cs.kernel_drops + cs.if_drops;
 		up += cs.up;
 	}
@@ -441,7 +348,7 @@ on_status(evutil_socket_t fd, short what, void *arg)
 	notify_status("capturing on %u/%u interfaces; %u flows active, %" PRIu64
 	              " finished; %" PRIu64 " TCP packets, %" PRIu64 " drops, %" PRIu64
 	              " frames lost (not written)",
-	    up, d->ncaps, engine_active_count(d->engine), st->finished, st->tcp, drops,
+	    up, ifset_count(d->ifs), engine_active_count(d->engine), st->finished, st->tcp, drops,
 	    ws->frames_lost);
 }
 
@@ -468,49 +375,13 @@ on_retention(evutil_socket_t fd, short what, void *arg)
 	d->usage.ngone = 0;
 }
 
-/*
- * Drops while running, not only at shutdown: the first increase on an
- * interface is logged at once, later ones summed into one line per
- * DROPS_EVERY at most (a dropping sensor drops for a while; a line per
- * second would bury everything else).
- */
-static void
-drops_check(struct daemon *d, unsigned i, uint64_t now)
-{
-	struct drop_report *r = &d->drops[i];
-	struct capture_stats cs;
-	char n[24];
-	uint64_t k, f;
-
-	capture_stats(d->caps[i], &cs);
-	if (cs.kernel_drops <= r->kernel && cs.if_drops <= r->ifdrops)
-		return;
-	if (r->last_ns != 0 && now - r->last_ns < DROPS_EVERY * NS_PER_SEC) {
-		log_debug("%s: drops held back until a minute after the last report",
-		    capture_name(d->caps[i]));
-		return;
-	}
-	k = cs.kernel_drops > r->kernel ? cs.kernel_drops - r->kernel : 0;
-	f = cs.if_drops > r->ifdrops ? cs.if_drops - r->ifdrops : 0;
-	snprintf(n, sizeof n, "%" PRIu64, k + f);
-	log_fields(LOG_LVL_WARN, LOG_FIELDS({"INTERFACE", capture_name(d->caps[i])}, {"DROPS", n}),
-	    "%s: %" PRIu64 " dropped by the kernel and %" PRIu64
-	    " by the interface since the last report (%" PRIu64 " and %" PRIu64 " in all)",
-	    capture_name(d->caps[i]), k, f, cs.kernel_drops, cs.if_drops);
-	r->kernel = cs.kernel_drops;
-	r->ifdrops = cs.if_drops;
-	r->last_ns = now;
-}
-
+/* Drops while running, not only at shutdown (rate-limited: ifset.c). */
 static void
 on_dropcheck(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	uint64_t now = now_ns();
-	unsigned i;
 
-	for (i = 0; i < d->ncaps; i++)
-		drops_check(d, i, now);
+	ifset_check_drops(d->ifs, now_ns());
 }
 
 /* The file writer thread finished flows: report them (the control channel's list). */
@@ -542,12 +413,13 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	notify_stopping();
 	/* Let the kernel retire its last, partly filled block, then read it. */
 	usleep((CAPTURE_BLOCK_MS + 20) * 1000);
-	for (i = 0; i < d->ncaps; i++) {
-		capture_drain(d->caps[i]);
-		capture_stats(d->caps[i], &cs);
+	ifset_drain(d->ifs);
+	for (i = 0; i < ifset_count(d->ifs); i++) {
+		capture_stats(ifset_get(d->ifs, i), &cs);
 		log_info("%s: %" PRIu64 " frames read, %" PRIu64 " received, %" PRIu64
 		         " dropped by the kernel, %" PRIu64 " by the interface",
-		    capture_name(d->caps[i]), cs.frames, cs.received, cs.kernel_drops, cs.if_drops);
+		    capture_name(ifset_get(d->ifs, i)), cs.frames, cs.received, cs.kernel_drops,
+		    cs.if_drops);
 	}
 	engine_finish_all(d->engine, FLOW_R_SHUTDOWN);
 	st = engine_stats(d->engine);
@@ -590,7 +462,7 @@ daemon_reload(struct daemon *d, char **cause)
 	engine_reconfigure(d->engine, &ec);
 	control_set_admin_group(d->control, d->cfg.admin_group);
 	configure_hook(d);
-	sync_captures(d);
+	ifset_sync(d->ifs, &d->cfg, d->engine);
 	log_info("reloaded %s: %s", d->cfg.path ? d->cfg.path : "defaults",
 	    changes ? changes : "nothing changed");
 	free(changes);
@@ -653,8 +525,7 @@ daemon_free(struct daemon *d)
 
 	metrics_http_free(d->metrics);
 	control_free(d->control);
-	while (d->ncaps > 0)
-		capture_free(d->caps[--d->ncaps]);
+	ifset_free(d->ifs);
 	for (i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (*evs[i] != NULL)
 			event_free(*evs[i]);
@@ -677,7 +548,6 @@ start_engine(struct daemon *d)
 {
 	struct engine_config ec;
 	char *cause = NULL;
-	unsigned i;
 	int n;
 
 	if ((n = spool_recover(d->spoolfd, d->cfg.spool_dir)) > 0)
@@ -687,8 +557,7 @@ start_engine(struct daemon *d)
 	ec.outfd = d->spoolfd;
 	if ((d->engine = engine_new(&ec, &cause)) == NULL)
 		fatalx("%s", cause);
-	for (i = 0; i < d->ncaps; i++)
-		capture_attach(d->caps[i], d->engine);
+	ifset_attach(d->ifs, d->engine);
 	/* Lines of files deleted while we were not running (or by a crash mid-prune) go. */
 	engine_index_prune(d->engine, NULL, 0, 1);
 }
@@ -768,7 +637,6 @@ daemon_main(const struct daemon_opts *o)
 {
 	struct daemon *d;
 	char *cause = NULL;
-	unsigned i;
 	int status;
 
 	d = xcalloc(1, sizeof *d);
@@ -811,8 +679,8 @@ daemon_main(const struct daemon_opts *o)
 	prepare_spool(d);
 	start_control(d);
 	start_metrics(d);
-	for (i = 0; i < d->cfg.ninterfaces; i++)
-		add_capture(d, d->cfg.interfaces[i]);
+	d->ifs = ifset_new(d->base);
+	ifset_sync(d->ifs, &d->cfg, NULL); /* opened while still root */
 	drop_privileges(d);
 	prepare_spool_contents(d);
 	start_engine(d);
@@ -825,7 +693,7 @@ daemon_main(const struct daemon_opts *o)
 	if (d->pidfile != NULL && pidfile_write(d->pidfile) == -1)
 		fatalx("cannot write the pid file %s", d->cfg.pid_file);
 	notify_ready();
-	log_info("started: spool %s, %u interfaces", d->cfg.spool_dir, d->ncaps);
+	log_info("started: spool %s, %u interfaces", d->cfg.spool_dir, ifset_count(d->ifs));
 	event_base_dispatch(d->base);
 	status = d->exit_status;
 	log_info("stopped");
