@@ -49,7 +49,17 @@ cases="good magic cutdata cutexit cuthdr nothing garbage"
 # shellcheck disable=SC2086
 python3 "$WORK/fake.py" "$sock" $cases >"$WORK/fake.log" 2>&1 &
 fake=$!
-trap 'kill "$fake" 2>/dev/null || true; lib_exit' EXIT
+with_rc() {
+	return "$1"
+}
+# The fake server goes too; lib_exit must still see the test's status in $?.
+cleanup() {
+	local rc=$?
+
+	kill "$fake" 2>/dev/null || true
+	if [ "$rc" -eq 0 ]; then lib_exit; else with_rc "$rc" || lib_exit; fi
+}
+trap cleanup EXIT
 for _ in $(seq 50); do [ -e "$sock.ready" ] && break; sleep 0.1; done
 [ -e "$sock.ready" ] || fail "the fake server did not start: $(cat "$WORK/fake.log")"
 

@@ -39,11 +39,17 @@ NS2=tf2-$$-$RANDOM
 ip netns add "$NS2" || skip "cannot create a second network namespace"
 grp_ctl=tfc$$
 grp_adm=tfa$$
+# with_rc RC: return RC, so that lib_exit reads the test's status in $?.
+with_rc() {
+	return "$1"
+}
 cleanup() {
+	local rc=$?
+
 	ip netns del "$NS2" 2>/dev/null || true
 	groupdel "$grp_ctl" 2>/dev/null || true
 	groupdel "$grp_adm" 2>/dev/null || true
-	lib_exit
+	if [ "$rc" -eq 0 ]; then lib_exit; else with_rc "$rc" || lib_exit; fi
 }
 trap cleanup EXIT
 ip -n "$NS" link set va netns "$NS2"
