@@ -31,7 +31,8 @@
 struct commands {
 	struct service svc;
 	struct history *hist;
-	json_t *submitted; /* while submit runs: the entries it filed */
+	json_t *submitted;     /* while submit runs: the entries it filed */
+	json_t *submit_labels; /* ... and the labels it names (a set: label -> true) */
 };
 
 static const struct tf_config *
@@ -50,6 +51,23 @@ wall_ns(void)
 }
 
 /* --- the history of finished flows --------------------------------------- */
+
+/*
+ * Did the submit running now file this entry? Flows that ended otherwise
+ * may be reported in the same poll. A submitted flow's segment says
+ * submit; a lingering one ends with its own reason (fin, rst), so it is
+ * known by its label: any end but a rotation's of a flow the submit named.
+ */
+static int
+submit_filed(const struct commands *cmds, const json_t *entry)
+{
+	const char *reason = json_string_value(json_object_get(entry, "reason")) ?: "";
+	const char *label = json_string_value(json_object_get(entry, "label")) ?: "";
+
+	if (strcmp(reason, "submit") == 0)
+		return 1;
+	return strcmp(reason, "rotate") != 0 && json_object_get(cmds->submit_labels, label) != NULL;
+}
 
 void
 commands_flow_done(const struct flow_key *key, uint8_t init, json_t *entry, const char *frames,
@@ -71,9 +89,7 @@ commands_flow_done(const struct flow_key *key, uint8_t init, json_t *entry, cons
 	history_add(cmds->hist, &he);
 	free(he.summary);
 	json_decref(copy);
-	/* Flows that ended otherwise may be reported in the same poll. */
-	if (cmds->submitted != NULL &&
-	    strcmp(json_string_value(json_object_get(entry, "reason")) ?: "", "submit") == 0) {
+	if (cmds->submitted != NULL && submit_filed(cmds, entry)) {
 		/* The entry as the index has it, frame numbers included. */
 		full = json_copy(entry);
 		json_object_set_new(full, "index", json_loads(frames ? frames : "[]", 0, NULL));
@@ -487,6 +503,30 @@ cmd_show(struct ctl_client *c, int argc, char **argv, void *arg)
 	ctl_reply_json(c, PROTO_OK, json_pack("{s:s,s:o}", "label", argv[1], "segments", segs));
 }
 
+/* The labels a submit names: those given, or every active flow's. */
+static json_t *
+submit_label_set(struct commands *cmds, int n, char **labels)
+{
+	const struct tf_config *cfg = cfg_of(cmds);
+	json_t *set = json_object();
+	char label[LABEL_MAX];
+	struct flow *all;
+	size_t na, i;
+	int k;
+
+	for (k = 0; k < n; k++)
+		json_object_set_new(set, labels[k], json_true());
+	if (n > 0)
+		return set;
+	na = cmds->svc.active(cmds->svc.arg, NULL, &all);
+	for (i = 0; i < na; i++) {
+		label_make(label, &all[i], cfg->nanosecond);
+		json_object_set_new(set, label, json_true());
+	}
+	flow_copies_free(all, na);
+	return set;
+}
+
 static void
 cmd_submit(struct ctl_client *c, int argc, char **argv, void *arg)
 {
@@ -496,9 +536,12 @@ cmd_submit(struct ctl_client *c, int argc, char **argv, void *arg)
 
 	/* The end hook collects what each submitted flow files (its index entries). */
 	cmds->submitted = json_array();
+	cmds->submit_labels = submit_label_set(cmds, argc - 1, argv + 1);
 	n = cmds->svc.submit(cmds->svc.arg, argv + 1, argc - 1, &missing);
 	doc = cmds->submitted;
 	cmds->submitted = NULL;
+	json_decref(cmds->submit_labels);
+	cmds->submit_labels = NULL;
 	if (n == -1) {
 		json_decref(doc);
 		ctl_reply_error(

@@ -31,25 +31,30 @@ struct engine {
 };
 
 /*
- * A flow (or a full segment of one) is complete: its file goes into place
- * and its line into the index, in that order, on the writer's side; what
- * became of it comes back through engine_poll.
+ * A flow (or a segment of one: full, or submitted) is complete: its file
+ * goes into place and its line into the index, in that order, on the
+ * writer's side; what became of it comes back through engine_poll. A flow
+ * that ends with nothing since it was submitted files nothing: no empty
+ * segments, its pieces are all in place already.
  */
 static void
 on_segment_done(struct flow *f, void *arg)
 {
 	struct engine *e = arg;
-	struct index_record *rec = xmalloc(sizeof *rec);
+	struct index_record *rec;
 	const char *iface;
 
+	e->st.ended[f->reason < FLOW_R_NREASONS ? f->reason : FLOW_R_NONE]++;
+	if (!f->goes_on)
+		e->st.finished++;
+	if (f->seg_packets == 0)
+		return;
+	rec = xmalloc(sizeof *rec);
 	iface = f->iface < e->nsources ? e->source_names[f->iface] : NULL;
 	/* Without frame numbers: the writer adds them to the line as text. */
 	index_record_make(rec, f, iface, e->cfg.writer.nanosecond);
-	writer_finish_entry(e->writer, f, rec, f->reason != FLOW_R_ROTATE);
+	writer_finish_entry(e->writer, f, rec, !f->goes_on);
 	e->st.segments++;
-	e->st.ended[f->reason < FLOW_R_NREASONS ? f->reason : FLOW_R_NONE]++;
-	if (f->reason != FLOW_R_ROTATE)
-		e->st.finished++;
 }
 
 /* A finished flow is filed and indexed: tell whoever listens (the control channel). */
@@ -344,7 +349,7 @@ engine_active(struct engine *e, const char *label, struct flow **out)
 	return flowtab_copy(e->flows, label_wanted, &m, label != NULL, out);
 }
 
-/* The flows to submit, collected first: ending one changes the table. */
+/* The flows to submit, collected first: ending one (lingering) changes the table. */
 struct submit_ctx {
 	struct label_match m;
 	struct flow **flows;
@@ -382,10 +387,9 @@ engine_submit(struct engine *e, char *const *labels, int n, int *missing)
 		}
 	}
 	for (k = 0; k < sc.n; k++)
-		flowtab_end(e->flows, sc.flows[k], FLOW_R_SUBMIT);
+		rc += flowtab_submit(e->flows, sc.flows[k]);
 	/* Files in place and indexed before the caller says so. */
 	engine_sync(e);
-	rc = (int)sc.n;
 out:
 	free(sc.m.found);
 	free(sc.flows);

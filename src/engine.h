@@ -142,10 +142,13 @@ unsigned engine_frag_pending(const struct engine *e);
 size_t engine_active(struct engine *e, const char *label, struct flow **out);
 
 /*
- * End the active flows labelled labels[0..n-1] (every one if n is 0) with
- * reason submit and wait until they are filed and indexed. If a label
- * names no active flow, nothing is ended: -1 and *missing its index.
- * Returns how many flows ended.
+ * Submit the active flows labelled labels[0..n-1] (every one if n is 0):
+ * file each one's current segment now with reason submit, the flow going
+ * on in its next segment (flowtab_submit; a lingering flow ends), and wait
+ * until they are filed and indexed. If a label names no active flow,
+ * nothing is submitted: -1 and *missing its index. Returns how many
+ * segments were filed (a flow without a packet since its last one files
+ * none).
  */
 int engine_submit(struct engine *e, char *const *labels, int n, int *missing);
 

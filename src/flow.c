@@ -480,6 +480,18 @@ track_state(struct flow_table *t, struct flow *f, const struct packet *p, uint8_
 		enter_linger(t, f, FLOW_R_FIN);
 }
 
+/* The current segment ends, the flow goes on in the next one (same label). */
+static void
+segment_hand_over(struct flow_table *t, struct flow *f, enum flow_reason why)
+{
+	f->reason = (uint8_t)why;
+	f->goes_on = 1;
+	if (t->cb != NULL)
+		t->cb(f, t->cbarg);
+	f->goes_on = 0;
+	flow_new_segment(f);
+}
+
 /* A full segment is handed over (reason rotate) before the packet that would overflow it. */
 static void
 segment_check(struct flow_table *t, struct flow *f, const struct packet *p)
@@ -492,11 +504,8 @@ segment_check(struct flow_table *t, struct flow *f, const struct packet *p)
 	if ((t->cfg.seg_packets == 0 || f->seg_packets < t->cfg.seg_packets) &&
 	    (t->cfg.seg_size == 0 || f->seg_size + size <= t->cfg.seg_size))
 		return;
-	f->reason = FLOW_R_ROTATE;
-	if (t->cb != NULL)
-		t->cb(f, t->cbarg);
+	segment_hand_over(t, f, FLOW_R_ROTATE);
 	f->reason = reason;
-	flow_new_segment(f);
 }
 
 static void
@@ -548,6 +557,23 @@ flowtab_packet(struct flow_table *t, const struct packet *p, uint32_t iface, uin
 	flow_account(t, f, p);
 	track_state(t, f, p, dir);
 	return f;
+}
+
+int
+flowtab_submit(struct flow_table *t, struct flow *f)
+{
+	uint8_t reason = f->reason;
+	int filed = f->seg_packets > 0;
+
+	if (f->state != FLOW_OPEN) {
+		flow_finish(t, f, FLOW_R_SUBMIT); /* keeps a teardown's reason */
+		return filed;
+	}
+	if (!filed)
+		return 0;
+	segment_hand_over(t, f, FLOW_R_SUBMIT);
+	f->reason = reason;
+	return 1;
 }
 
 void

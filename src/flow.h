@@ -122,6 +122,7 @@ struct flow {
 	uint8_t dir;     /* side that sent the packet just classified (0 = a) */
 	uint8_t seg_tcpflags; /* union of the segment's TCP flags */
 	uint8_t ltime;        /* label time, enum label_time_mode: the table's when it started */
+	uint8_t goes_on;      /* in the end callback: only the segment ends (rotate, submit) */
 	uint32_t iface;       /* input of the first packet (key.iface is 0 in a bare key) */
 
 	void *wstate; /* the writer's per-flow state; opaque here */
@@ -142,8 +143,11 @@ struct flow_config {
 
 /*
  * Called for every flow that ends, with f->reason set, just before it is
- * freed; and with f->reason == FLOW_R_ROTATE when a segment is full, just
- * before the flow goes on in a new one.
+ * freed; and with f->goes_on set when only a segment ends, just before the
+ * flow goes on in a new one: f->reason is FLOW_R_ROTATE when the segment is
+ * full, FLOW_R_SUBMIT when flowtab_submit hands it over. A flow submitted
+ * and then ending without a packet since comes with f->seg_packets 0: there
+ * is nothing to file, only the end to count.
  */
 typedef void (*flow_end_cb)(struct flow *f, void *arg);
 
@@ -168,6 +172,16 @@ void flowtab_release(struct flow_table *t, struct flow *f);
 
 /* End flows whose idle or linger time ran out at now. Cheap when none is due. */
 void flowtab_expire(struct flow_table *t, uint64_t now);
+
+/*
+ * Submit (pcapkit's submit() is a snapshot): hand the current segment over
+ * now with reason submit; the flow stays open and goes on in its next
+ * segment under the same label, as after a rotation. A flow already torn
+ * down (lingering) ends instead with the reason it has: its connection is
+ * over, and the index keeps how it ended. A flow without a packet since its
+ * last segment hands nothing over. Returns 1 if something was handed over.
+ */
+int flowtab_submit(struct flow_table *t, struct flow *f);
 
 /* End one flow, or all of them, with reason. */
 void flowtab_end(struct flow_table *t, struct flow *f, enum flow_reason reason);

@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <pcap/pcap.h>
 
 #include "capfile.h"
@@ -44,7 +46,92 @@ struct offline_ctx {
 	struct filter **filters; /* each on its own: prog points into them */
 	uint32_t nfilters;
 	uint64_t batch;
+	struct progress *prog_line; /* NULL: none (--quiet, stderr no terminal) */
 };
+
+/*
+ * Progress for a person at a terminal: frames, MB read, rate, and for a
+ * regular file percent and ETA, on one stderr line overwritten with \r.
+ * No thread and no timer: every PROGRESS_EVERY records the clock is read,
+ * and the line is redrawn when PROGRESS_NS passed (the first time at once).
+ */
+#define PROGRESS_EVERY 1024
+#define PROGRESS_NS    200000000ULL /* 5 times a second */
+
+struct progress {
+	uint64_t size;  /* of a regular file; 0: unknown (a pipe) */
+	uint64_t start; /* CLOCK_MONOTONIC, ns */
+	uint64_t drawn; /* when the line was last drawn; 0: never */
+	int width;      /* of the line on screen, to blank what a shorter one leaves */
+};
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static struct progress *
+progress_new(const char *input, int quiet)
+{
+	struct progress *p;
+	struct stat sb;
+	int r;
+
+	if (quiet || !isatty(STDERR_FILENO))
+		return NULL;
+	p = xcalloc(1, sizeof *p);
+	r = strcmp(input, "-") == 0 ? fstat(STDIN_FILENO, &sb) : stat(input, &sb);
+	if (r == 0 && S_ISREG(sb.st_mode))
+		p->size = (uint64_t)sb.st_size;
+	p->start = mono_ns();
+	return p;
+}
+
+static void
+progress_tick(struct progress *p, uint64_t frames, uint64_t offset)
+{
+	char line[160];
+	uint64_t now = mono_ns(), left;
+	double secs, rate;
+	int n;
+
+	if (p->drawn != 0 && now - p->drawn < PROGRESS_NS)
+		return;
+	p->drawn = now;
+	secs = (double)(now - p->start) / 1e9;
+	rate = secs > 0 ? (double)offset / secs : 0;
+	n = snprintf(line, sizeof line, "%" PRIu64 " frames, %.1f MB, %.1f MB/s", frames,
+	    (double)offset / 1e6, rate / 1e6);
+	if (p->size > 0 && offset <= p->size && n > 0 && (size_t)n < sizeof line) {
+		left = rate > 0 ? (uint64_t)((double)(p->size - offset) / rate) : 0;
+		n += snprintf(line + n, sizeof line - (size_t)n,
+		    ", %d%%, ETA %" PRIu64 ":%02" PRIu64, (int)(offset * 100 / p->size), left / 60,
+		    left % 60);
+	}
+	if (n < 0)
+		return;
+	fprintf(stderr, "\r%s%*s", line, p->width > n ? p->width - n : 0, "");
+	if (n > p->width)
+		p->width = n;
+	fflush(stderr);
+}
+
+/* Leave the terminal as it was: the line blanked, the cursor at its start. */
+static void
+progress_end(struct progress *p)
+{
+	if (p == NULL)
+		return;
+	if (p->width > 0) {
+		fprintf(stderr, "\r%*s\r", p->width, "");
+		fflush(stderr);
+	}
+	free(p);
+}
 
 /* libpcap's DLT_ value for a LINKTYPE_ value, for pcap_open_dead and names. */
 static int
@@ -237,6 +324,60 @@ on_record(struct offline_ctx *c, const struct capfile_rec *r)
 		engine_batch_end(c->e);
 }
 
+/* Every record, traced or not, moves the progress on. */
+static void
+on_progress(struct offline_ctx *c, const struct capfile_rec *r)
+{
+	uint64_t frames = engine_stats(c->e)->frames;
+
+	if (c->prog_line != NULL && frames % PROGRESS_EVERY == 0)
+		progress_tick(c->prog_line, frames, r->offset);
+}
+
+/*
+ * --summary json: the same members as the lines below, every counter
+ * always there (zeros included), so that a script needs no default.
+ */
+static void
+print_summary_json(const char *input, const char *outdir, const struct engine_stats *st,
+    const struct output_stats *ws)
+{
+	json_t *o = json_object();
+	char key[64];
+	char *text;
+	int i;
+
+#define SET_U64(k, v) json_object_set_new(o, (k), json_integer((json_int_t)(v)))
+	json_object_set_new(o, "input", json_string(input));
+	json_object_set_new(o, "output", json_string(outdir));
+	SET_U64("frames", st->frames);
+	SET_U64("tcp_frames", st->tcp);
+	SET_U64("not_tcp", st->not_tcp);
+	SET_U64("malformed", st->malformed);
+	for (i = DECODE_TRUNCATED; i < DECODE_NREASONS; i++) {
+		snprintf(key, sizeof key, "malformed_%s", decode_reason_name(i));
+		SET_U64(key, st->reasons[i]);
+	}
+	SET_U64("malformed_frag_orphan", st->frag_orphan);
+	SET_U64("flows", st->finished);
+	for (i = FLOW_R_FIN; i < FLOW_R_NREASONS; i++) {
+		snprintf(key, sizeof key, "ended_%s", flow_reason_name(i));
+		SET_U64(key, st->ended[i]);
+	}
+	SET_U64("segments", st->segments);
+	SET_U64("files", ws->files);
+	SET_U64("frames_lost", ws->frames_lost);
+	SET_U64("write_errors", ws->write_errors);
+	SET_U64("bytes_lost", ws->bytes_lost);
+	SET_U64("index_lines_lost", ws->index_pending + ws->index_lost);
+#undef SET_U64
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (text != NULL)
+		printf("%s\n", text);
+	free(text);
+	json_decref(o);
+}
+
 static void
 print_summary(const char *input, const char *outdir, const struct engine_stats *st,
     const struct output_stats *ws)
@@ -366,6 +507,7 @@ offline_run(struct offline_opts *o)
 		return 1;
 	}
 
+	c.prog_line = progress_new(o->input, o->quiet);
 	for (; rc == 1; rc = capfile_next(c.cf, &r)) {
 		if (sync_sources(&c, r.offset) == -1) {
 			status = 1;
@@ -376,7 +518,10 @@ offline_run(struct offline_opts *o)
 			break;
 		}
 		on_record(&c, &r);
+		on_progress(&c, &r);
 	}
+	progress_end(c.prog_line);
+	c.prog_line = NULL;
 	if (rc == -1) {
 		/* Keep what was read: the flows so far are finished and indexed. */
 		log_warnx("%s: %s; the %" PRIu64 " frames before it are split and indexed",
@@ -384,7 +529,11 @@ offline_run(struct offline_opts *o)
 		status = 1;
 	}
 	engine_finish_all(c.e, FLOW_R_EOF);
-	print_summary(o->input, o->cfg.outdir, engine_stats(c.e), engine_output_stats(c.e));
+	if (o->summary_json)
+		print_summary_json(
+		    o->input, o->cfg.outdir, engine_stats(c.e), engine_output_stats(c.e));
+	else
+		print_summary(o->input, o->cfg.outdir, engine_stats(c.e), engine_output_stats(c.e));
 	ws = engine_output_stats(c.e);
 	if (status == 0 &&
 	    (ws->write_errors || ws->frames_lost || ws->index_pending || ws->index_lost))

@@ -12,6 +12,8 @@ struct offline_opts {
 	const char *filter; /* BPF expression or NULL */
 	int force;          /* write into a non-empty output folder */
 	int nanosecond;     /* -1: follow the input's precision */
+	int quiet;          /* no progress on stderr, even on a terminal */
+	int summary_json;   /* the end summary as one JSON object (stdout) */
 	struct engine_config cfg;
 };
 

@@ -60,6 +60,9 @@ static void __attribute__((noreturn)) usage(int status)
 	fprintf(fp, "      --compat pcapkit     pcapkit's files, labels and index (see "
 	            "traceflowd(8))\n"
 	            "      --force              write into a non-empty output folder\n"
+	            "      --quiet              no progress on stderr (shown on a terminal)\n"
+	            "      --summary FORMAT     text or json: the end summary on stdout "
+	            "(default text)\n"
 	            "      --layout PATTERN     strftime sub-folder for finished files (default "
 	            "flat)\n");
 	fprintf(fp, "      --idle-timeout DUR   end a flow idle this long (default %s)\n",
@@ -151,6 +154,8 @@ enum {
 	OPT_FLOWKEY,
 	OPT_LABELTIME,
 	OPT_COMPAT,
+	OPT_QUIET,
+	OPT_SUMMARY,
 };
 
 static const struct option longopts[] = {
@@ -178,6 +183,8 @@ static const struct option longopts[] = {
     {"flow-key", required_argument, NULL, OPT_FLOWKEY},
     {"label-time", required_argument, NULL, OPT_LABELTIME},
     {"compat", required_argument, NULL, OPT_COMPAT},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"summary", required_argument, NULL, OPT_SUMMARY},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
@@ -254,6 +261,16 @@ parse_opt(int ch, const char *arg, struct offline_opts *o, const char **outdir)
 		break;
 	case OPT_FORCE:
 		o->force = 1;
+		break;
+	case OPT_QUIET: /* how it reports, not how it splits: no setting */
+		o->quiet = 1;
+		break;
+	case OPT_SUMMARY:
+		if (strcmp(arg, "json") != 0 && strcmp(arg, "text") != 0) {
+			log_warnx("--summary %s: text or json", arg);
+			usage(EXIT_USAGE);
+		}
+		o->summary_json = strcmp(arg, "json") == 0;
 		break;
 	case OPT_LAYOUT:
 		given("layout", arg, "--layout");

@@ -41,6 +41,7 @@ struct rec {
 	uint64_t bytes;
 	uint8_t flags;
 	uint8_t init;
+	uint8_t goes_on;
 	uint64_t frames[MAX_FRAMES];
 	size_t nframes;
 };
@@ -78,6 +79,7 @@ on_end(struct flow *f, void *arg)
 	r->bytes = f->bytes;
 	r->flags = f->flags;
 	r->init = f->init;
+	r->goes_on = f->goes_on;
 	flow_fn_begin(f, &it);
 	while (flow_fn_next(&it, &fr)) {
 		ck_assert_uint_lt(r->nframes, MAX_FRAMES);
@@ -1185,6 +1187,128 @@ START_TEST(test_segments_keep_reason)
 }
 END_TEST
 
+/* --- submit ------------------------------------------------------------------ */
+
+struct flow_ptrs {
+	struct flow *f[16];
+	size_t n;
+};
+
+static void
+collect_ptr(struct flow *f, void *arg)
+{
+	struct flow_ptrs *p = arg;
+
+	ck_assert_uint_lt(p->n, 16);
+	p->f[p->n++] = f;
+}
+
+/* Submit every flow in the table, as engine_submit does; how many handed something over. */
+static int
+submit_all(struct ctx *c)
+{
+	struct flow_ptrs p = {{NULL}, 0};
+	size_t i;
+	int n = 0;
+
+	flowtab_foreach(c->t, collect_ptr, &p);
+	for (i = 0; i < p.n; i++)
+		n += flowtab_submit(c->t, p.f[i]);
+	return n;
+}
+
+/*
+ * Submit is a snapshot (pcapkit's): the segment so far is handed over with
+ * reason submit, the flow stays, and its later packets go on in the next
+ * segment of the same flow (same id, same label, frame numbers going on).
+ */
+START_TEST(test_submit_goes_on)
+{
+	struct ctx c;
+	uint64_t id, t0 = BASE_TS;
+
+	ctx_init(&c, NULL);
+	id = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 1000, 0, 0, t0));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_SYN | TCPF_ACK, 5000, 1001, 0, t0 + MS));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 1001, 5001, 0, t0 + 2 * MS));
+	ck_assert_int_eq(submit_all(&c), 1);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_int_eq(c.rec[0].reason, FLOW_R_SUBMIT);
+	ck_assert_int_eq(c.rec[0].goes_on, 1);
+	ck_assert_uint_eq(c.rec[0].id, id);
+	ck_assert_uint_eq(c.rec[0].seg_no, 0);
+	assert_frames(&c.rec[0], 1, 3);
+	ck_assert_uint_eq(flowtab_count(c.t), 1);
+	/* Nothing new since: nothing handed over again (no empty segments). */
+	ck_assert_int_eq(submit_all(&c), 0);
+	ck_assert_uint_eq(c.n, 1);
+	/* The connection goes on: the same flow, its next segment. */
+	ck_assert_uint_eq(
+	    feed(&c, pkt4(A, AP, B, BP, TCPF_ACK | TCPF_PSH, 1001, 5001, 100, t0 + 3 * MS)), id);
+	ck_assert_int_eq(c.last.state, FLOW_OPEN);
+	ck_assert_int_eq(c.last.reason, FLOW_R_NONE);
+	ck_assert_uint_eq(c.last.seg_no, 1);
+	ck_assert_uint_eq(c.last.seg_first, t0 + 3 * MS);
+	feed(&c, pkt4(A, AP, B, BP, TCPF_FIN | TCPF_ACK, 1101, 5001, 0, t0 + 4 * MS));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_FIN | TCPF_ACK, 5001, 1102, 0, t0 + 5 * MS));
+	ck_assert_uint_eq(feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 1102, 5002, 0, t0 + 6 * MS)), id);
+	ck_assert_int_eq(c.last.state, FLOW_LINGER);
+	flowtab_expire(c.t, t0 + 6 * MS + LINGER_NS);
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_int_eq(c.rec[1].reason, FLOW_R_FIN);
+	ck_assert_int_eq(c.rec[1].goes_on, 0);
+	ck_assert_uint_eq(c.rec[1].id, id);
+	ck_assert_uint_eq(c.rec[1].seg_no, 1);
+	assert_frames(&c.rec[1], 4, 4);
+	ck_assert_uint_eq(c.rec[1].packets, 7);
+	ck_assert_uint_eq(c.rec[1].seg_first, t0 + 3 * MS);
+	/* One label for the connection: its first packet's time. */
+	ck_assert_str_eq(c.rec[1].label, c.rec[0].label);
+	ck_assert_uint_eq(flowtab_count(c.t), 0);
+	ctx_free(&c);
+}
+END_TEST
+
+/*
+ * A lingering flow (torn down) that is submitted ends with its own reason;
+ * a flow submitted and ending with nothing since comes to the callback with
+ * no packet in its segment (the engine files nothing then).
+ */
+START_TEST(test_submit_linger_and_empty)
+{
+	struct ctx c;
+	uint64_t done, open, last;
+	size_t i;
+
+	ctx_init(&c, NULL);
+	last = conn_full(&c, BASE_TS, &done);
+	open = feed(&c, pkt4(A, 4000, B, BP, TCPF_SYN, 1, 0, 0, last + 1));
+	ck_assert_int_eq(submit_all(&c), 2);
+	ck_assert_uint_eq(c.n, 2);
+	for (i = 0; i < 2; i++) {
+		if (c.rec[i].id == done) {
+			ck_assert_int_eq(c.rec[i].reason, FLOW_R_FIN);
+			ck_assert_int_eq(c.rec[i].goes_on, 0);
+			assert_frames(&c.rec[i], 1, 8);
+		} else {
+			ck_assert_uint_eq(c.rec[i].id, open);
+			ck_assert_int_eq(c.rec[i].reason, FLOW_R_SUBMIT);
+			ck_assert_int_eq(c.rec[i].goes_on, 1);
+			assert_frames(&c.rec[i], 9, 1);
+		}
+	}
+	ck_assert_uint_eq(flowtab_count(c.t), 1);
+	flowtab_end_all(c.t, FLOW_R_SHUTDOWN);
+	ck_assert_uint_eq(c.n, 3);
+	ck_assert_uint_eq(c.rec[2].id, open);
+	ck_assert_int_eq(c.rec[2].reason, FLOW_R_SHUTDOWN);
+	ck_assert_uint_eq(c.rec[2].seg_no, 1);
+	ck_assert_uint_eq(c.rec[2].seg_packets, 0);
+	ck_assert_uint_eq(c.rec[2].packets, 1);
+	ctx_free(&c);
+}
+END_TEST
+
 /* --- ending everything ---------------------------------------------------------- */
 
 START_TEST(test_end_all)
@@ -1717,6 +1841,8 @@ flow_suite(void)
 	tcase_add_test(tc, test_segments_packets);
 	tcase_add_test(tc, test_segments_size);
 	tcase_add_test(tc, test_segments_keep_reason);
+	tcase_add_test(tc, test_submit_goes_on);
+	tcase_add_test(tc, test_submit_linger_and_empty);
 	tcase_add_test(tc, test_end_all);
 	tcase_add_test(tc, test_end_one);
 	tcase_add_test(tc, test_free_with_flows);

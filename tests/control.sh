@@ -1,8 +1,8 @@
 #!/bin/bash
 #
 # control.sh: the control channel end to end, on a live traceflowd
-# capturing loopback: list, show, submit (files into the spool, traffic
-# going on in new flows), stats, reload, config, the refusal of a second
+# capturing loopback: list, show, submit (files into the spool, the
+# connections going on in the next segment of the same label), stats, reload, config, the refusal of a second
 # daemon on a live socket, permissions for a non-root user, and a storm of
 # garbage, truncated, oversized and wrong-version requests plus 300
 # concurrent clients, after which the daemon still answers and captures
@@ -88,11 +88,19 @@ def exchange():
 exchange()
 open(os.path.join(work, "traffic.ready"), "w").close()
 tick = os.path.join(work, "traffic.tick")
+close = os.path.join(work, "traffic.close")
 while not os.path.exists(os.path.join(work, "traffic.stop")):
     if os.path.exists(tick):
         os.unlink(tick)
         exchange()
         open(os.path.join(work, "traffic.ticked"), "w").close()
+    if os.path.exists(close) and pairs:
+        # An orderly close, FIN both ways: the connections end.
+        for c, s in pairs:
+            c.close()
+            s.close()
+        pairs = []
+        open(os.path.join(work, "traffic.closed"), "w").close()
     time.sleep(0.05)
 EOF
 
@@ -285,7 +293,8 @@ if [ "$CTL_RC" -ne 0 ]; then
 else
 	for l in $labels; do
 		py "$WORK/submit.json" "[e for e in J['submitted'] if e['label'] == '$l' and \
-			e['reason'] == 'submit' and len(e['index']) == e['packets']][0]['fpout']" \
+			e['reason'] == 'submit' and e['segment'] == 0 and \
+			len(e['index']) == e['packets']][0]['fpout']" \
 			>"$WORK/fpout" 2>/dev/null || check_fail "submit: $l not in the reply"
 		f=$(cat "$WORK/fpout")
 		[ -s "$spool/$f" ] || check_fail "submit: $spool/$f missing"
@@ -319,10 +328,18 @@ EOF
 	    check_fail "list --finished: no REASON submit for $label: $(head -c 400 "$WORK/list-fin.txt")"
 	ok "show by spool path; list --finished with DURATION and REASON"
 fi
+# Submit is a snapshot: the connections stay active under their labels ...
 ctl_json "$WORK/after.json" list --active --port "$port"
-[ "$(py "$WORK/after.json" "J['count']")" -eq 0 ] || check_fail "flows still active after submit"
+[ "$(py "$WORK/after.json" "sorted(f['label'] for f in J['flows'])")" = \
+    "$(py "$WORK/list.json" "sorted(f['label'] for f in J['flows'])")" ] ||
+    check_fail "after submit: active $(py "$WORK/after.json" "[f['label'] for f in J['flows']]")"
+# ... and a second submit with nothing new files nothing (no empty segments).
+ctl_json "$WORK/submit-empty.json" submit
+[ "$CTL_RC" -eq 0 ] && [ "$(py "$WORK/submit-empty.json" \
+    "[e['label'] for e in J['submitted'] if e['label'] in '$labels'.split()]")" = "[]" ] ||
+    check_fail "a second submit filed quiet flows again: $(head -c 400 "$WORK/submit-empty.json")"
 
-# ... and traffic on those connections goes on in new flows.
+# ... and traffic on those connections goes on in their next segment.
 touch "$WORK/traffic.tick"
 for _ in $(seq 50); do
 	[ -e "$WORK/traffic.ticked" ] && break
@@ -330,9 +347,10 @@ for _ in $(seq 50); do
 done
 sleep 0.3
 ctl_json "$WORK/again.json" list --active --port "$port"
-again=$(py "$WORK/again.json" "sum(1 for f in J['flows'] if f['partial'] and f['label'] not in '$labels'.split())")
-[ "$again" -eq 5 ] || check_fail "after submit: $again new partial flows (5 expected)"
-ok "traffic after submit goes into 5 new flows"
+again=$(py "$WORK/again.json" "sorted(f['label'] for f in J['flows'] if not f['partial'] and \
+	f['label'] in '$labels'.split()) == sorted('$labels'.split()) and J['count'] == 5")
+[ "$again" = True ] || check_fail "after submit: not the same 5 flows: $(head -c 600 "$WORK/again.json")"
+ok "traffic after submit goes on in the same 5 flows"
 fin=$(ctl --json list --finished --port "$port" --limit 3 | python3 -c \
 	'import json,sys; J=json.load(sys.stdin); print(J["count"], {f["state"] for f in J["flows"]})')
 [ "$fin" = "3 {'finished'}" ] || check_fail "list --finished --limit 3: $fin"
@@ -352,7 +370,36 @@ cmp=$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["interfaces"][
 ctl stats >"$WORK/stats.txt" || check_fail "human stats failed"
 ok "stats: $(grep 'TCP packets' "$WORK/stats.txt")"
 
-# 5. reload: a reloadable change is taken, a change that needs a restart is refused.
+# 5. The held connections close (FIN): each one's pieces under one label.
+touch "$WORK/traffic.close"
+wait_for "$spool/index.jsonl" "-127.0.0.1_$port-.*\"reason\":\"fin\"" 20 5 ||
+    check_fail "no 5 fin lines in the index after the close: $(tail -c 600 "$spool/index.jsonl")"
+pieces=$(python3 - "$spool/index.jsonl" "$port" $labels <<'EOF'
+import json, os, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+port, labels = int(sys.argv[2]), sys.argv[3:]
+bad = []
+for l in labels:
+    segs = sorted((e for e in lines if e["label"] == l), key=lambda e: e["segment"])
+    got = [(e["segment"], e["reason"], os.path.basename(e["fpout"])) for e in segs]
+    if got != [(0, "submit", l + ".pcap"), (1, "fin", l + ".seg1.pcap")]:
+        bad.append("%s: %r" % (l, got))
+    elif not min(segs[1]["index"]) > max(segs[0]["index"]):
+        bad.append("%s: frames do not go on: %r then %r" % (l, segs[0]["index"], segs[1]["index"]))
+other = {e["label"] for e in lines if port in (e["srcport"], e["dstport"])} - set(labels)
+if other:
+    bad.append("other labels for these connections: %r" % sorted(other))
+print("; ".join(bad) or "ok")
+EOF
+)
+[ "$pieces" = ok ] || check_fail "index after submit and FIN: $pieces"
+ctl_json "$WORK/show-both.json" show "$label"
+[ "$(py "$WORK/show-both.json" "[(s['segment'], s['reason']) for s in J['segments']]")" = \
+    "[(0, 'submit'), (1, 'fin')]" ] ||
+    check_fail "show $label after FIN: $(head -c 400 "$WORK/show-both.json")"
+ok "submit, more traffic, FIN: label.pcap (submit) and label.seg1.pcap (fin), one label each"
+
+# 6. reload: a reloadable change is taken, a change that needs a restart is refused.
 write_conf 120
 ctl_json "$WORK/reload.json" reload
 [ "$CTL_RC" -eq 0 ] || check_fail "reload: rc $CTL_RC: $(cat "$WORK/reload.json")"
@@ -364,7 +411,7 @@ ctl_json "$WORK/reload2.json" reload
 write_conf 120
 ok "reload: taken, and refused for spool_dir"
 
-# 6. Permissions: nobody (group nogroup) may read but not submit or reload.
+# 7. Permissions: nobody (group nogroup) may read but not submit or reload.
 nobody "$TRACEFLOWCTL" -s "$sock" stats >/dev/null 2>"$WORK/nobody.err" ||
     check_fail "nobody: stats refused: $(cat "$WORK/nobody.err")"
 nobody "$TRACEFLOWCTL" -s "$sock" list --active >/dev/null 2>"$WORK/nobody.err" ||
@@ -395,7 +442,7 @@ done
 chmod 0660 "$sock"
 ok "permissions: read-only for the group, submit and reload for root, outsiders refused by the daemon"
 
-# 7. Exit codes of the client itself; -c takes the socket from the config file.
+# 8. Exit codes of the client itself; -c takes the socket from the config file.
 TRACEFLOWD=$TRACEFLOWD "$TRACEFLOWCTL" -c "$conf" version >/dev/null 2>"$WORK/c.err" ||
     check_fail "traceflowctl -c $conf version: $(cat "$WORK/c.err")"
 rc=0
@@ -407,7 +454,7 @@ if [ "$rc" -ne 69 ] || ! grep -q "none.sock" "$WORK/none.err"; then
 	check_fail "missing socket: rc $rc: $(cat "$WORK/none.err")"
 fi
 
-# 8. Garbage and a crowd: the daemon keeps answering and capturing, no new drop.
+# 9. Garbage and a crowd: the daemon keeps answering and capturing, no new drop.
 python3 "$WORK/storm.py" "$sock" || check_fail "storm: some requests were mishandled"
 python3 - "$port2" <<'EOF'
 import socket, sys
@@ -433,7 +480,7 @@ drops_after=$(ctl --json stats | python3 -c \
     check_fail "kernel drops grew from $drops_before to $drops_after"
 ok "after the storm: answering, capturing, drops $drops_before -> $drops_after"
 
-# 9. SIGTERM: a clean stop that removes the socket.
+# 10. SIGTERM: a clean stop that removes the socket.
 touch "$WORK/traffic.stop"
 kill -TERM "$daemon"
 rc=0

@@ -3,13 +3,17 @@
 # offline-cli.sh: traceflowd --read's command line and its failure modes:
 # output folder missing / not empty / --force / a file in the way, unknown
 # --format, unreadable input, --read - (stdin), a BPF expression (frame
-# numbers still count every input frame), and input cut mid-record.
+# numbers still count every input frame), input cut mid-record; progress
+# on a terminal (script(1) gives a pty), none with --quiet or stderr not a
+# terminal; --summary json.
 
 set -eu
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 need_cmd tshark
+need_cmd script
+need_cmd python3
 need_traceflowd
 
 # The input: a gencap capture with non-TCP frames, else a shared capture.
@@ -212,5 +216,85 @@ ok "offline options: the config table's bounds and defaults"
     check_fail "--print-config sample failed"
 cmp -s "$WORK/sample.conf" "$top_srcdir/etc/traceflow.conf" ||
     check_fail "--print-config sample differs from the shipped etc/traceflow.conf"
+
+# Progress: on a terminal (a pty from script(1)) stderr shows frames, MB,
+# rate, percent and ETA, overwritten with \r and blanked before the summary.
+big=$WORK/big.pcap
+if [ -x "$GENCAP" ]; then
+	"$GENCAP" -c 300 -C 20 -p 12 -m -S 7 -o "$big" 2>>"$WORK/gencap.err" ||
+	    fail "gencap failed: $(cat "$WORK/gencap.err")"
+else
+	cp "$in" "$big"
+fi
+# progress_seen FILE: the progress lines in a terminal's transcript, and how it ended.
+progress_seen() {
+	python3 - "$1" <<'EOF'
+import re, sys
+d = open(sys.argv[1], "rb").read().decode("utf-8", "replace")
+lines = re.findall(r"\r(\d+) frames, [\d.]+ MB, [\d.]+ MB/s(, (\d+)%, ETA \d+:\d\d)?", d)
+cleared = re.search(r"\r +\r(input: |\{)", d) is not None
+print(len(lines), "percent" if lines and all(l[1] for l in lines) else
+      "no-percent" if lines and not any(l[1] for l in lines) else "-",
+      "cleared" if cleared else "not-cleared")
+EOF
+}
+frames_in=$(tshark -r "$big" 2>/dev/null | wc -l)
+rc=0
+script -eqc "$TRACEFLOWD --read $big --output $WORK/p-tty" /dev/null >"$WORK/p-tty.txt" 2>&1 || rc=$?
+seen=$(progress_seen "$WORK/p-tty.txt")
+if [ "$frames_in" -lt 1024 ]; then
+	check_fail "the input for progress has $frames_in frames: too few for a progress line"
+elif [ "$rc" -ne 0 ] || [ "${seen#* }" != "percent cleared" ] || [ "${seen%% *}" -lt 1 ]; then
+	check_fail "progress on a terminal: exit $rc, $seen: $(head -c 400 "$WORK/p-tty.txt" | od -c | head -8)"
+else
+	ok "progress on a terminal: $seen ($frames_in frames)"
+fi
+# A pipe has no size: frames, MB and rate, no percent nor ETA.
+rc=0
+script -eqc "cat $big | $TRACEFLOWD --read - --output $WORK/p-pipe" /dev/null >"$WORK/p-pipe.txt" 2>&1 ||
+    rc=$?
+seen=$(progress_seen "$WORK/p-pipe.txt")
+[ "$rc" -eq 0 ] && [ "${seen#* }" = "no-percent cleared" ] ||
+    check_fail "progress on a pipe: exit $rc, $seen: $(head -c 300 "$WORK/p-pipe.txt")"
+# Off with --quiet, and off when stderr is no terminal (stdout still one).
+for how in quiet file; do
+	rc=0
+	if [ "$how" = quiet ]; then
+		script -eqc "$TRACEFLOWD --read $big --output $WORK/p-$how --quiet" /dev/null \
+		    >"$WORK/p-$how.txt" 2>&1 || rc=$?
+	else
+		script -eqc "$TRACEFLOWD --read $big --output $WORK/p-$how 2>$WORK/p-$how.err" \
+		    /dev/null >"$WORK/p-$how.txt" 2>&1 || rc=$?
+		cat "$WORK/p-$how.err" >>"$WORK/p-$how.txt"
+	fi
+	seen=$(progress_seen "$WORK/p-$how.txt")
+	if [ "$rc" -ne 0 ] || [ "${seen%% *}" -ne 0 ] || ! grep -q "^frames: $frames_in" "$WORK/p-$how.txt"; then
+		check_fail "progress with $how: exit $rc, $seen: $(head -c 300 "$WORK/p-$how.txt")"
+	fi
+done
+ok "no progress with --quiet nor with stderr in a file"
+
+# --summary json: one object on stdout; its counts are the index's.
+if tf_ok sumjson --read "$big" --output "$WORK/sumjson" --summary json; then
+	if ! python3 - "$TF_OUT" "$WORK/sumjson/index.jsonl" "$frames_in" <<'EOF'; then
+import json, sys
+text = open(sys.argv[1]).read()
+assert text.count("\n") == 1, "not one line: %r" % text[:200]
+J = json.loads(text)
+idx = [json.loads(l) for l in open(sys.argv[2])]
+want = {"frames": int(sys.argv[3]), "flows": len(idx), "segments": len(idx), "files": len(idx),
+        "tcp_frames": sum(e["packets"] for e in idx), "frames_lost": 0}
+bad = {k: (J.get(k), v) for k, v in want.items() if J.get(k) != v}
+assert not bad, "summary != index: %r" % bad
+assert J["ended_fin"] + J["ended_rst"] + J["ended_eof"] == J["flows"], J
+EOF
+		check_fail "--summary json: $(head -c 400 "$TF_OUT")"
+	else
+		ok "--summary json: one object, its counts the index's"
+	fi
+fi
+tf sumbad --read "$big" --output "$WORK/sumbad" --summary yaml
+[ "$TF_RC" -eq 2 ] && grep -q -- "--summary yaml" "$TF_ERR" ||
+    check_fail "--summary yaml: exit $TF_RC (2 expected): $(head -c 300 "$TF_ERR")"
 
 finish
