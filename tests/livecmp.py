@@ -61,7 +61,7 @@ def flows(outdir):
 
 # The same end of a flow open when the input ended: offline, end of file;
 # live, SIGTERM.
-SAME_REASON = {'eof': 'shutdown'}
+SAME_REASON = {'eof': 'eof|shutdown', 'shutdown': 'eof|shutdown'}
 FIELDS = ('endpoints', 'reasons', 'partial', 'packets', 'bytes', 'segments', 'frame_ranks')
 
 
