@@ -4,7 +4,8 @@
 # In a network namespace with a veth pair, tcpreplay sends captures (made by
 # gencap, and the Ethernet captures of ../shared/pcaps) into one end while
 # traceflowd captures on the other. Its spool must hold the same flows as
-# traceflowd --read on the same capture, every TCP frame exactly once, with
+# traceflowd --read on the same capture, every TCP frame exactly once, the same
+# index lines but for times (tests/livecmp.py says what is compared), with
 # no kernel drop at the replay rate used.
 
 set -eu
