@@ -113,8 +113,6 @@ engine_free(struct engine *e)
 
 	if (e == NULL)
 		return;
-	for (i = 0; i < e->nsources; i++)
-		free(e->source_names[i]);
 	if (e->flows != NULL)
 		flowtab_free(e->flows);
 	if (e->frags != NULL)
@@ -124,6 +122,9 @@ engine_free(struct engine *e)
 	if (e->index != NULL)
 		index_close(e->index);
 	export_free(e->exporter); /* after the writer: every finished flow was handed over */
+	/* Last: index records and pcapng headers still queued point at these names. */
+	for (i = 0; i < e->nsources; i++)
+		free(e->source_names[i]);
 	free(e);
 }
 

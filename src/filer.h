@@ -57,7 +57,8 @@ void filer_index_reopen(struct filer *fl);
 
 /*
  * A file for the current segment of f; its name is fixed from the flow now.
- * ifname (copied; may be NULL) names the interface in a pcapng header.
+ * ifname (may be NULL, borrowed: it must outlive the file) names the interface
+ * in a pcapng header.
  */
 struct ifile *filer_open(struct filer *fl, const struct flow *f, uint32_t linktype,
     uint32_t snaplen, const char *ifname);

@@ -36,8 +36,8 @@ struct ifile {
 	uint32_t seg_no;
 	uint32_t linktype;
 	uint32_t snaplen;
-	char *ifname;    /* for a pcapng header; NULL: none */
-	uint16_t suffix; /* the name was taken: label-N */
+	const char *ifname; /* for a pcapng header (the engine's, borrowed); NULL: none */
+	uint16_t suffix;    /* the name was taken: label-N */
 	int fd;
 	uint64_t size;    /* bytes on disk: the header and whole records */
 	uint64_t written; /* records on disk */
@@ -490,7 +490,7 @@ files_ifile(const struct files *fs, const struct flow *f, uint32_t linktype, uin
 	io->seg_no = f->seg_no;
 	io->linktype = linktype;
 	io->snaplen = snaplen;
-	io->ifname = ifname != NULL ? xstrdup(ifname) : NULL;
+	io->ifname = ifname;
 	io->fd = -1;
 	return io;
 }
@@ -498,9 +498,6 @@ files_ifile(const struct files *fs, const struct flow *f, uint32_t linktype, uin
 void
 files_ifile_free(struct ifile *io)
 {
-	if (io == NULL)
-		return;
-	free(io->ifname);
 	free(io);
 }
 

@@ -55,7 +55,8 @@ void files_set_max_open(struct files *fs, unsigned max_open_files);
 
 /*
  * The file of f's current segment, named now; NULL when the format writes
- * none. ifname (copied; may be NULL) names the interface in a pcapng header.
+ * none. ifname (may be NULL) names the interface in a pcapng header; it must
+ * live as long as the file (the engine's source names do).
  */
 struct ifile *files_ifile(const struct files *fs, const struct flow *f, uint32_t linktype,
     uint32_t snaplen, const char *ifname);

@@ -31,7 +31,8 @@ struct wfile {
 	struct ifile *io;         /* the file, on the filer's side; made at the first hand-over */
 	uint32_t linktype;
 	uint32_t snaplen;
-	char *ifname; /* NULL: none */
+	const char
+	    *ifname; /* the engine's name of the interface (lives as long as it); NULL: none */
 	uint8_t *buf;
 	size_t len;
 	size_t cap;
@@ -339,7 +340,7 @@ wfile_get(struct writer *w, struct flow *f, uint32_t linktype, uint32_t snaplen,
 	wf->flow = f;
 	wf->linktype = linktype;
 	wf->snaplen = snaplen;
-	wf->ifname = ifname != NULL && w->cfg.format == FMT_PCAPNG ? xstrdup(ifname) : NULL;
+	wf->ifname = w->cfg.format == FMT_PCAPNG ? ifname : NULL;
 	f->wstate = wf;
 	return wf;
 }
@@ -421,8 +422,6 @@ writer_finish_entry(struct writer *w, struct flow *f, struct index_record *rec, 
 		f->wstate = NULL;
 	}
 	filer_finish(w->filer, wf ? wfile_io(w, wf) : NULL, f, rec, ended);
-	if (wf != NULL)
-		free(wf->ifname);
 	free(wf);
 	backpressure(w);
 }

@@ -48,8 +48,9 @@ void writer_free(struct writer *w);
 void writer_filer_config(const struct writer_config *cfg, struct filer_config *fc);
 
 /*
- * Append one packet of flow f. linktype, snaplen and ifname (may be NULL)
- * describe its source; the first packet's go into the file's header.
+ * Append one packet of flow f. linktype, snaplen and ifname (may be NULL;
+ * borrowed: the engine's source names outlive every file) describe its
+ * source; the first packet's go into the file's header.
  */
 void writer_packet(struct writer *w, struct flow *f, const struct packet *pkt, const uint8_t *data,
     uint32_t linktype, uint32_t snaplen, const char *ifname, uint64_t now);
