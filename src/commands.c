@@ -302,31 +302,27 @@ static void
 stream_active(struct listing *l, const struct flow *f, struct evbuffer *chunk)
 {
 	const struct tf_config *cfg = cfg_of(l->cmds);
-	char src[64], dst[64], name[448], file[464], *t;
+	char name[448], file[464], *t;
 	struct index_record rec;
-	uint16_t sport, dport;
 	int closing = f->state != FLOW_OPEN;
 	size_t len;
 
-	if (l->o.host != NULL || l->o.port >= 0) {
-		label_addr(src, sizeof src, f->key.af, flow_src(f, &sport), 0);
-		label_addr(dst, sizeof dst, f->key.af, flow_dst(f, &dport), 0);
-		if (!match_endpoints(&l->o, src, sport, dst, dport))
-			return;
-	}
+	/* The label and the addresses once: the filters, the file name and the entry read them. */
 	index_record_make(
 	    &rec, f, l->cmds->svc.iface_name(l->cmds->svc.arg, f->iface), cfg->nanosecond);
+	if (!match_endpoints(&l->o, rec.src, rec.srcport, rec.dst, rec.dstport))
+		return;
 	if (l->o.glob != NULL && fnmatch(l->o.glob, rec.label, 0) != 0)
 		return;
 	if (l->o.labels_only) {
 		emit_label(l, chunk, rec.label);
 		return;
 	}
-	/* By hand (index.c), not through jansson: most of a big listing's time was there. */
 	if (cfg->format != FMT_NONE) {
-		names_flow_file(cfg->format, cfg->nanosecond, f, name, sizeof name);
+		names_compose(name, sizeof name, rec.label, 0, f->seg_no, cfg->format);
 		snprintf(file, sizeof file, "%s/%s", NAMES_ACTIVE, name);
 	}
+	/* By hand (record.c), not through jansson: most of a big listing's time was there. */
 	t = index_active_text(&rec, closing ? "closing" : "active", closing,
 	    l->now > f->first ? l->now - f->first : 0, cfg->format != FMT_NONE ? file : NULL, &len);
 	if (l->emitted++ > 0)
