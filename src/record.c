@@ -211,6 +211,22 @@ text_time(struct text *t, uint64_t ns)
 	text_add(t, d, (size_t)n);
 }
 
+/* A string, or null for NULL. */
+static void
+text_str_or_null(struct text *t, const char *p)
+{
+	if (p != NULL)
+		text_str(t, p);
+	else
+		text_add(t, "null", 4);
+}
+
+static void
+text_bool(struct text *t, int v)
+{
+	text_add(t, v ? "true" : "false", v ? 4 : 5);
+}
+
 /*
  * The record's members from "label" to "segment", the brace opened, not
  * closed: the index line and the control channel's listing of active
@@ -226,10 +242,7 @@ index_record_text(struct text *t, const struct index_record *r, int reason_null)
 	text_add(t, "{\"label\":", 9);
 	text_str(t, r->label);
 	text_key(t, "fpout");
-	if (r->fpout[0] != '\0')
-		text_str(t, r->fpout);
-	else
-		text_add(t, "null", 4);
+	text_str_or_null(t, r->fpout[0] != '\0' ? r->fpout : NULL);
 	text_key(t, "src");
 	text_str(t, r->src);
 	text_key(t, "srcport");
@@ -247,10 +260,7 @@ index_record_text(struct text *t, const struct index_record *r, int reason_null)
 	}
 	text_add(t, "]", 1);
 	text_key(t, "interface");
-	if (r->iface != NULL)
-		text_str(t, r->iface);
-	else
-		text_add(t, "null", 4);
+	text_str_or_null(t, r->iface);
 	text_key(t, "first");
 	text_time(t, r->first_ns);
 	text_key(t, "last");
@@ -266,14 +276,11 @@ index_record_text(struct text *t, const struct index_record *r, int reason_null)
 	text_key(t, "written");
 	text_u64(t, r->written);
 	text_key(t, "reason");
-	if (reason_null)
-		text_add(t, "null", 4);
-	else
-		text_str(t, flow_reason_name(r->reason));
+	text_str_or_null(t, reason_null ? NULL : flow_reason_name(r->reason));
 	text_key(t, "partial");
-	text_add(t, r->partial ? "true" : "false", r->partial ? 4 : 5);
+	text_bool(t, r->partial);
 	text_key(t, "truncated");
-	text_add(t, r->truncated ? "true" : "false", r->truncated ? 4 : 5);
+	text_bool(t, r->truncated);
 	text_key(t, "recovered");
 	text_add(t, "false", 5);
 	text_key(t, "segment");
@@ -292,10 +299,7 @@ index_active_text(const struct index_record *r, const char *state, int reason_kn
 	text_key(&t, "age");
 	text_time(&t, age_ns);
 	text_key(&t, "file");
-	if (file != NULL)
-		text_str(&t, file);
-	else
-		text_add(&t, "null", 4);
+	text_str_or_null(&t, file);
 	text_add(&t, "}", 2); /* the NUL too */
 	*len = t.len - 1;
 	return t.s;
