@@ -122,6 +122,7 @@ struct listing {
 	uint64_t emitted;
 	uint64_t now;
 	int started;
+	struct text entry; /* one entry's text, reused: no allocation per flow */
 };
 
 static int
@@ -236,6 +237,7 @@ listing_free(void *arg)
 
 	free(l->o.glob);
 	free(l->o.host);
+	free(l->entry.s);
 	flow_copies_free(l->active, l->nactive);
 	free(l);
 }
@@ -302,10 +304,10 @@ static void
 stream_active(struct listing *l, const struct flow *f, struct evbuffer *chunk)
 {
 	const struct tf_config *cfg = cfg_of(l->cmds);
-	char name[448], file[464], *t;
+	char file[464];
 	struct index_record rec;
 	int closing = f->state != FLOW_OPEN;
-	size_t len;
+	size_t n;
 
 	/* The label and the addresses once: the filters, the file name and the entry read them. */
 	index_record_make(
@@ -319,16 +321,17 @@ stream_active(struct listing *l, const struct flow *f, struct evbuffer *chunk)
 		return;
 	}
 	if (cfg->format != FMT_NONE) {
-		names_compose(name, sizeof name, rec.label, 0, f->seg_no, cfg->format);
-		snprintf(file, sizeof file, "%s/%s", NAMES_ACTIVE, name);
+		n = sizeof NAMES_ACTIVE;
+		memcpy(file, NAMES_ACTIVE "/", n);
+		names_compose(file + n, sizeof file - n, rec.label, 0, f->seg_no, cfg->format);
 	}
 	/* By hand (record.c), not through jansson: most of a big listing's time was there. */
-	t = index_active_text(&rec, closing ? "closing" : "active", closing,
-	    l->now > f->first ? l->now - f->first : 0, cfg->format != FMT_NONE ? file : NULL, &len);
+	l->entry.len = 0;
 	if (l->emitted++ > 0)
-		evbuffer_add(chunk, ",", 1);
-	evbuffer_add(chunk, t, len);
-	free(t);
+		text_add(&l->entry, ",", 1);
+	index_active_text(&l->entry, &rec, closing ? "closing" : "active", closing,
+	    l->now > f->first ? l->now - f->first : 0, cfg->format != FMT_NONE ? file : NULL);
+	evbuffer_add(chunk, l->entry.s, l->entry.len);
 }
 
 static void

@@ -8,11 +8,34 @@
 
 #include "label.h"
 
+/* Copy the string s into buf of len bytes, cut to fit, as snprintf "%s" would. */
+static void
+copy_cut(char *buf, size_t len, const char *s, size_t n)
+{
+	if (len == 0)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+}
+
 void
 label_addr(char *buf, size_t len, uint8_t af, const uint8_t *addr, int dots)
 {
-	char *p;
+	char v4[16], *p = v4;
+	int i;
 
+	if (af != 6) {
+		/* By hand: glibc's inet_ntop formats IPv4 with sprintf, four per listed flow. */
+		for (i = 0; i < 4; i++) {
+			if (i > 0)
+				*p++ = '.';
+			p = label_u64(p, addr[i], 1);
+		}
+		copy_cut(buf, len, v4, (size_t)(p - v4));
+		return;
+	}
 	if (inet_ntop(af == 6 ? AF_INET6 : AF_INET, addr, buf, (socklen_t)len) == NULL) {
 		snprintf(buf, len, "?");
 		return;
@@ -24,17 +47,35 @@ label_addr(char *buf, size_t len, uint8_t af, const uint8_t *addr, int dots)
 	}
 }
 
+/*
+ * Decimal digits of v at p, at least width of them (zero-padded); the end.
+ * By hand: every label and listing entry is made of these, and snprintf
+ * was most of a large listing's time.
+ */
+char *
+label_u64(char *p, uint64_t v, unsigned width)
+{
+	char d[24];
+	unsigned n = 0;
+
+	do
+		d[n++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0 || n < width);
+	while (n > 0)
+		*p++ = d[--n];
+	return p;
+}
+
 void
 label_time(char *buf, size_t len, uint64_t ts_ns, int nanosecond)
 {
-	uint64_t sec = ts_ns / 1000000000u, frac = ts_ns % 1000000000u;
+	char d[32], *p;
 
-	if (nanosecond)
-		snprintf(
-		    buf, len, "%llu.%09llu", (unsigned long long)sec, (unsigned long long)frac);
-	else
-		snprintf(buf, len, "%llu.%06llu", (unsigned long long)sec,
-		    (unsigned long long)(frac / 1000));
+	p = label_u64(d, ts_ns / 1000000000u, 1);
+	*p++ = '.';
+	p = nanosecond ? label_u64(p, ts_ns % 1000000000u, 9)
+	               : label_u64(p, ts_ns % 1000000000u / 1000, 6);
+	copy_cut(buf, len, d, (size_t)(p - d));
 }
 
 /*
@@ -159,9 +200,9 @@ label_time_shortest(char *buf, size_t len, uint64_t ts_ns)
 size_t
 label_make(char *buf, const struct flow *f, int nanosecond)
 {
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], ts[32];
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], ts[32], whole[256], *p = whole;
 	uint16_t sport, dport;
-	int n;
+	size_t n;
 
 	label_addr(src, sizeof src, f->key.af, flow_src(f, &sport), 1);
 	label_addr(dst, sizeof dst, f->key.af, flow_dst(f, &dport), 1);
@@ -170,10 +211,28 @@ label_make(char *buf, const struct flow *f, int nanosecond)
 		label_time_shortest(ts, sizeof ts, nanosecond ? f->first : f->first / 1000 * 1000);
 	else
 		label_time(ts, sizeof ts, f->first, nanosecond);
-	if (f->suffix)
-		n = snprintf(
-		    buf, LABEL_MAX, "%s_%u-%s_%u-%s-%u", src, sport, dst, dport, ts, f->suffix);
-	else
-		n = snprintf(buf, LABEL_MAX, "%s_%u-%s_%u-%s", src, sport, dst, dport, ts);
-	return n < 0 ? 0 : (size_t)n;
+	/* "%s_%u-%s_%u-%s[-%u]" by hand, cut to LABEL_MAX as snprintf would. */
+	n = strlen(src);
+	memcpy(p, src, n);
+	p += n;
+	*p++ = '_';
+	p = label_u64(p, sport, 1);
+	*p++ = '-';
+	n = strlen(dst);
+	memcpy(p, dst, n);
+	p += n;
+	*p++ = '_';
+	p = label_u64(p, dport, 1);
+	*p++ = '-';
+	n = strlen(ts);
+	memcpy(p, ts, n);
+	p += n;
+	if (f->suffix) {
+		*p++ = '-';
+		p = label_u64(p, f->suffix, 1);
+	}
+	n = (size_t)(p - whole) < LABEL_MAX ? (size_t)(p - whole) : LABEL_MAX - 1;
+	memcpy(buf, whole, n);
+	buf[n] = '\0';
+	return n;
 }

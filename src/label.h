@@ -28,6 +28,8 @@ void label_addr(char *buf, size_t len, uint8_t af, const uint8_t *addr, int dots
 
 /* Epoch seconds with 6 or 9 decimals. */
 void label_time(char *buf, size_t len, uint64_t ts_ns, int nanosecond);
+/* The decimal digits of v at p, at least width (zero-padded), not terminated; the end. */
+char *label_u64(char *p, uint64_t v, unsigned width);
 
 /*
  * Epoch seconds as Python's repr() writes the float nearest to them (what

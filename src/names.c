@@ -24,13 +24,30 @@ void
 names_compose(
     char *buf, size_t len, const char *label, unsigned suffix, unsigned seg_no, int format)
 {
-	char sfx[16] = "", seg[24] = "";
+	const char *ext = names_format_ext(format);
+	char tail[48], *p = tail;
+	size_t n = strlen(label), m;
 
-	if (suffix)
-		snprintf(sfx, sizeof sfx, "-%u", suffix);
-	if (seg_no)
-		snprintf(seg, sizeof seg, ".seg%u", seg_no);
-	snprintf(buf, len, "%s%s%s%s", label, sfx, seg, names_format_ext(format));
+	/* "%s-%u.seg%u%s" without snprintf: a listing makes one name per flow. */
+	if (suffix) {
+		*p++ = '-';
+		p = label_u64(p, suffix, 1);
+	}
+	if (seg_no) {
+		memcpy(p, ".seg", 4);
+		p = label_u64(p + 4, seg_no, 1);
+	}
+	m = strlen(ext);
+	memcpy(p, ext, m);
+	p += m;
+	if (len == 0)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, label, n);
+	m = (size_t)(p - tail) < len - n ? (size_t)(p - tail) : len - n - 1;
+	memcpy(buf + n, tail, m);
+	buf[n + m] = '\0';
 }
 
 void

@@ -3,7 +3,9 @@
  * pruning the lines of deleted files (a rewrite renamed over the name,
  * only when a line goes), pruning lines still waiting in memory, the
  * prune of files that do not exist, and the reopen by name after the file
- * was moved (logrotate), a planted link refused and the lines kept.
+ * was moved (logrotate), a planted link refused and the lines kept; the
+ * record's numbers written by hand (src/record.c) exactly as jansson writes
+ * them, times as reals and counters as integers.
  *
  * Every test works in a fresh temporary folder; lines are made by
  * index_append from JSON objects with only the keys that matter here.
@@ -20,6 +22,7 @@
 #include <jansson.h>
 
 #include "index.h"
+#include "record.h"
 #include "log.h"
 #include "names.h"
 
@@ -311,6 +314,79 @@ START_TEST(test_reopen_link_refused)
 }
 END_TEST
 
+/* What jansson writes for v: the text the hand-written numbers must equal. */
+static void
+jansson_text(json_t *v, char *buf, size_t len)
+{
+	char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+	ck_assert_ptr_nonnull(s);
+	snprintf(buf, len, "%s", s);
+	free(s);
+	json_decref(v);
+}
+
+static void
+check_time(uint64_t ns)
+{
+	struct text t = {NULL, 0, 0};
+	char want[64];
+	double v = (double)(ns / 1000000000u) + (double)(ns % 1000000000u) / 1e9;
+
+	jansson_text(json_real(v), want, sizeof want);
+	text_time(&t, ns);
+	text_add(&t, "", 1);
+	ck_assert_msg(strcmp(t.s, want) == 0, "%llu ns: \"%s\", jansson \"%s\"",
+	    (unsigned long long)ns, t.s, want);
+	free(t.s);
+}
+
+static uint64_t
+rnd64(uint64_t *x)
+{
+	*x ^= *x << 13; /* xorshift64: the same values every run */
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+START_TEST(test_numbers_as_jansson)
+{
+	/* Today's times, with micro- and nanoseconds; ages; the edges of the fast path. */
+	static const uint64_t edge[] = {0, 1, 999999999, 1000000000, 1000000001, 1500000000,
+	    9999999999999999999u, UINT64_MAX, 1700000000123456000u, 1700000000999999999u,
+	    1699999999999999999u, 1073741824000000000u, 1073741823999999999u, 17179869184000000000u,
+	    17179869183999999999u, 8589934592000000000u, 99999999999999999u, 10000000000000000000u};
+	uint64_t x = 88172645463325252u, v;
+	struct text t = {NULL, 0, 0};
+	char want[64];
+	size_t i;
+
+	for (i = 0; i < sizeof edge / sizeof edge[0]; i++)
+		check_time(edge[i]);
+	for (i = 0; i < 20000; i++) {
+		v = rnd64(&x);
+		check_time(v);                                              /* anything */
+		check_time(1600000000000000000u + v % 200000000000000000u); /* capture times */
+		check_time(1600000000000000000u + v % 200000000000000000u / 1000 * 1000); /* us */
+		check_time(v % 86400000000000u);           /* ages up to a day */
+		check_time(v % 1000000000u * 1000000000u); /* whole seconds */
+	}
+	for (i = 0; i < 20000; i++) {
+		v = i < 20 ? i : rnd64(&x) >> (i % 64);
+		t.len = 0;
+		text_u64(&t, v);
+		text_add(&t, "", 1);
+		jansson_text(json_integer((json_int_t)(v >> 1)), want, sizeof want);
+		t.len = 0;
+		text_u64(&t, v >> 1);
+		text_add(&t, "", 1);
+		ck_assert_str_eq(t.s, want);
+	}
+	free(t.s);
+}
+END_TEST
+
 static Suite *
 index_suite(void)
 {
@@ -322,6 +398,7 @@ index_suite(void)
 	tcase_add_test(tc, test_prune_missing);
 	tcase_add_test(tc, test_reopen_moved);
 	tcase_add_test(tc, test_reopen_link_refused);
+	tcase_add_test(tc, test_numbers_as_jansson);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1546,8 +1546,7 @@ START_TEST(test_index_line_as_jansson)
 		{
 			static const char *files[] = {".active/x.pcap", NULL};
 			uint64_t age = (uint64_t)n * 1234567891;
-			size_t len;
-			char *got;
+			struct text got = {NULL, 0, 0};
 
 			o = index_record_json(&r);
 			json_object_set_new(o, "state", json_string(n % 2 ? "closing" : "active"));
@@ -1558,11 +1557,11 @@ START_TEST(test_index_line_as_jansson)
 			    o, "file", files[n % 2] ? json_string(files[n % 2]) : json_null());
 			want = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 			json_decref(o);
-			got = index_active_text(
-			    &r, n % 2 ? "closing" : "active", n % 2, age, files[n % 2], &len);
-			ck_assert_str_eq(got, want);
-			ck_assert_uint_eq(len, strlen(want));
-			free(got);
+			index_active_text(
+			    &got, &r, n % 2 ? "closing" : "active", n % 2, age, files[n % 2]);
+			ck_assert_uint_eq(got.len, strlen(want));
+			ck_assert_mem_eq(got.s, want, got.len);
+			free(got.s);
 			free(want);
 		}
 	}
