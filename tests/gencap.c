@@ -7,7 +7,13 @@
  * test can regenerate its input instead of storing it, and a benchmark can
  * make a million packets in about a second. With -m the connections also
  * carry the encapsulations and TCP edge cases traceflow must handle, mixed
- * with non-TCP frames. No libpcap: the file format is simple enough to
+ * with non-TCP frames. With -O PCT about PCT percent of the connections
+ * (chosen by a hash of the seed and the connection's number, so the same
+ * ones every time) stop after their data with no FIN or RST: they are
+ * still open when the capture ends, as a reader or a live daemon stopped
+ * then would find them. -O draws nothing from the random sequence: without
+ * it (or with -O 0) every capture a test or benchmark makes stays what it
+ * was, byte for byte. No libpcap: the file format is simple enough to
  * write by hand, which also keeps the generator independent of the code it
  * tests.
  */
@@ -67,6 +73,7 @@ struct conn {
 	int encap;
 	const uint8_t *script;
 	int pc;         /* index into script */
+	int stop;       /* where it stops: OP_END, or after its last OP_DATA with -O */
 	uint64_t ndata; /* data packets sent by the current OP_DATA */
 	uint32_t caddr, saddr;
 	uint8_t caddr6[16], saddr6[16];
@@ -83,6 +90,7 @@ struct gen {
 	uint64_t pkts;
 	size_t payload;
 	unsigned pct6;
+	unsigned pct_open; /* -O: share of the connections never closed */
 	int mixed;
 	int dlt;           /* DLT_T_* used to build frames */
 	uint32_t linktype; /* LINKTYPE_* written in the file */
@@ -99,7 +107,7 @@ struct gen {
 	FILE *out;
 	struct fb f;
 	struct fb dgram; /* a whole datagram, before fragmentation */
-	uint64_t npackets, ntcp, nsessions, ntuples;
+	uint64_t npackets, ntcp, nsessions, ntuples, nopen;
 };
 
 static const struct {
@@ -138,20 +146,27 @@ static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr,
 	    "usage: gencap [-c CONNS] [-C CONCURRENT] [-p PKTS] [-s PAYLOAD] [-6 PCT] [-m]\n"
-	    "              [-l en10mb|sll|sll2|null|loop|raw] [-b] [-n] [-g] [-S SEED] [-t START]\n"
-	    "              -o OUT.pcap|-\n");
+	    "              [-O PCT] [-l en10mb|sll|sll2|null|loop|raw] [-b] [-n] [-g]\n"
+	    "              [-S SEED] [-t START] -o OUT.pcap|-\n"
+	    "  -O PCT  about PCT percent of the connections end with no FIN or RST\n"
+	    "          (open at the end of the capture); which ones depends on -S\n");
 	exit(2);
+}
+
+/* splitmix64's output function: also a good hash of one 64-bit number. */
+static uint64_t
+mix(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
 }
 
 /* splitmix64: tiny, fast, and the same sequence on every platform. */
 static uint64_t
 rnd(struct gen *g)
 {
-	uint64_t z = (g->rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return mix(g->rng += 0x9e3779b97f4a7c15ull);
 }
 
 static uint64_t
@@ -510,6 +525,29 @@ conn_isn(struct gen *g, struct conn *c)
 	c->snxt = (uint32_t)rnd(g);
 }
 
+/*
+ * -O: whether connection idx is left open. A hash of the seed and idx, not
+ * rnd(): the sequence, and so every other byte of the file, stays what it
+ * is without -O.
+ */
+static int
+conn_left_open(const struct gen *g, uint64_t idx)
+{
+	return mix(g->seed ^ mix(idx + 0x6f70656eull /* "open" */)) % 100 < g->pct_open;
+}
+
+/* Where script stops: its OP_END, or for an open connection right after its last data. */
+static int
+script_stop(const uint8_t *script, int open)
+{
+	int i, last_data = 0;
+
+	for (i = 0; script[i] != OP_END; i++)
+		if (script[i] == OP_DATA)
+			last_data = i;
+	return open ? last_data + 1 : i;
+}
+
 static void
 conn_init(struct gen *g, struct conn *c, uint64_t idx)
 {
@@ -553,6 +591,8 @@ conn_init(struct gen *g, struct conn *c, uint64_t idx)
 		c->script = script_normal;
 		break;
 	}
+	c->stop = script_stop(c->script, conn_left_open(g, idx));
+	g->nopen += c->script[c->stop] != OP_END;
 	conn_isn(g, c);
 	c->cipid = (uint16_t)rnd(g);
 	c->sipid = (uint16_t)rnd(g);
@@ -569,6 +609,8 @@ conn_step(struct gen *g, struct conn *c)
 	int client;
 
 	for (;;) {
+		if (c->pc == c->stop) /* an open connection, after its data */
+			return 1;
 		switch (c->script[c->pc]) {
 		case OP_END:
 			return 1;
@@ -621,7 +663,7 @@ conn_step(struct gen *g, struct conn *c)
 			continue;
 		}
 		c->pc++;
-		return c->script[c->pc] == OP_END;
+		return c->pc == c->stop;
 	}
 }
 
@@ -676,7 +718,7 @@ main(int argc, char **argv)
 	g->seed = 1;
 	g->start = 1700000000;
 
-	while ((ch = getopt(argc, argv, "6:bC:c:gl:mno:p:S:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "6:bC:c:gl:mnO:o:p:S:s:t:")) != -1) {
 		switch (ch) {
 		case '6':
 			g->pct6 = (unsigned)number(optarg, 0, 100);
@@ -710,6 +752,9 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			g->nano = 1;
+			break;
+		case 'O':
+			g->pct_open = (unsigned)number(optarg, 0, 100);
 			break;
 		case 'o':
 			out = optarg;
@@ -752,8 +797,11 @@ main(int argc, char **argv)
 	}
 	fprintf(stderr,
 	    "gencap: %" PRIu64 " packets, %" PRIu64 " tcp packets, %" PRIu64
-	    " connections (%" PRIu64 " 4-tuples)\n",
+	    " connections (%" PRIu64 " 4-tuples)",
 	    g->npackets, g->ntcp, g->nsessions, g->ntuples);
+	if (g->pct_open > 0) /* the line tests read stays as it was without -O */
+		fprintf(stderr, ", %" PRIu64 " left open", g->nopen);
+	fputc('\n', stderr);
 	free(g);
 	return 0;
 }

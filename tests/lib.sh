@@ -22,7 +22,11 @@ JUDGE=$top_srcdir/tests/judge.py
 TSHARKCMP=$top_srcdir/tests/tsharkcmp.py
 
 # The shared corpus of real-world captures, when this checkout has one.
-if [ -z "${SHARED_PCAPS:-}" ] && [ -d "$top_srcdir/../shared/pcaps" ]; then
+# SHARED_PCAPS=none runs a test as a checkout without it would (what the
+# generated captures alone prove).
+if [ "${SHARED_PCAPS:-}" = none ]; then
+	SHARED_PCAPS=
+elif [ -z "${SHARED_PCAPS:-}" ] && [ -d "$top_srcdir/../shared/pcaps" ]; then
 	SHARED_PCAPS=$(cd "$top_srcdir/../shared/pcaps" && pwd)
 fi
 SHARED_PCAPS=${SHARED_PCAPS:-}
