@@ -23,6 +23,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "names.h"
+#include "record.h"
 #include "spool.h"
 #include "xmalloc.h"
 
@@ -33,6 +34,7 @@ struct commands {
 	struct history *hist;
 	json_t *submitted;     /* while submit runs: the entries it filed */
 	json_t *submit_labels; /* ... and the labels it names (a set: label -> true) */
+	struct text entry;     /* a finished flow's entry, made here (reused) */
 };
 
 static const struct tf_config *
@@ -59,39 +61,42 @@ wall_ns(void)
  * known by its label: any end but a rotation's of a flow the submit named.
  */
 static int
-submit_filed(const struct commands *cmds, const json_t *entry)
+submit_filed(const struct commands *cmds, const struct index_record *rec)
 {
-	const char *reason = json_string_value(json_object_get(entry, "reason")) ?: "";
-	const char *label = json_string_value(json_object_get(entry, "label")) ?: "";
-
-	if (strcmp(reason, "submit") == 0)
+	if (rec->reason == FLOW_R_SUBMIT)
 		return 1;
-	return strcmp(reason, "rotate") != 0 && json_object_get(cmds->submit_labels, label) != NULL;
+	return rec->reason != FLOW_R_ROTATE &&
+	       json_object_get(cmds->submit_labels, rec->label) != NULL;
 }
 
 void
-commands_flow_done(const struct flow_key *key, uint8_t init, json_t *entry, const char *frames,
-    int ended, void *arg)
+commands_flow_done(const struct flow_key *key, uint8_t init, const struct index_record *rec,
+    const char *frames, int ended, void *arg)
 {
 	struct commands *cmds = arg;
 	struct history_entry he;
-	json_t *copy, *full;
+	json_t *full;
 
-	copy = json_copy(entry); /* shallow: only the top level changes */
-	json_object_set_new(copy, "state", json_string("finished"));
-	he.summary = json_dumps(copy, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	/*
+	 * The entry as the index line has it, "state" added, written by hand
+	 * (record.c): a jansson object, copy and dump per finished flow was
+	 * most of the main thread's time at shutdown with many flows open.
+	 */
+	cmds->entry.len = 0;
+	index_record_text(&cmds->entry, rec, 0);
+	text_key(&cmds->entry, "state");
+	text_add(&cmds->entry, "\"finished\"}", 12); /* the NUL too */
+	he.summary = cmds->entry.s;
 	he.frames = (char *)frames;
-	he.label = (char *)json_string_value(json_object_get(copy, "label"));
-	he.src = (char *)json_string_value(json_object_get(copy, "src"));
-	he.dst = (char *)json_string_value(json_object_get(copy, "dst"));
-	he.sport = (uint16_t)json_integer_value(json_object_get(copy, "srcport"));
-	he.dport = (uint16_t)json_integer_value(json_object_get(copy, "dstport"));
+	he.label = (char *)rec->label;
+	he.src = (char *)rec->src;
+	he.dst = (char *)rec->dst;
+	he.sport = rec->srcport;
+	he.dport = rec->dstport;
 	history_add(cmds->hist, &he);
-	free(he.summary);
-	json_decref(copy);
-	if (cmds->submitted != NULL && submit_filed(cmds, entry)) {
+	if (cmds->submitted != NULL && submit_filed(cmds, rec)) {
 		/* The entry as the index has it, frame numbers included. */
-		full = json_copy(entry);
+		full = index_record_json(rec);
 		json_object_set_new(full, "index", json_loads(frames ? frames : "[]", 0, NULL));
 		json_array_append_new(cmds->submitted, full);
 	}
@@ -724,5 +729,6 @@ commands_free(struct commands *cmds)
 		return;
 	history_free(cmds->hist);
 	json_decref(cmds->submitted);
+	free(cmds->entry.s);
 	free(cmds);
 }

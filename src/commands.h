@@ -12,6 +12,8 @@
 #include "flow.h"
 #include "service.h"
 
+struct index_record;
+
 #define COMMANDS_HISTORY      100000      /* finished flows kept for list and show */
 #define COMMANDS_FRAMES_BYTES (32u << 20) /* bytes of their frame-number text kept */
 
@@ -24,7 +26,7 @@ void commands_free(struct commands *cmds);
 extern const control_handler commands_handlers[CMD_COUNT];
 
 /* engine_end_hook: a flow or segment was indexed (its argument is cmds). */
-void commands_flow_done(const struct flow_key *key, uint8_t init, json_t *entry, const char *frames,
-    int ended, void *arg);
+void commands_flow_done(const struct flow_key *key, uint8_t init, const struct index_record *rec,
+    const char *frames, int ended, void *arg);
 
 #endif

@@ -300,13 +300,19 @@ drop_privileges(struct daemon *d)
 
 /* engine_end_hook: the control channel's history, and on_file. */
 static void
-flow_done(const struct flow_key *key, uint8_t init, json_t *entry, const char *frames, int ended,
-    void *arg)
+flow_done(const struct flow_key *key, uint8_t init, const struct index_record *rec,
+    const char *frames, int ended, void *arg)
 {
 	struct daemon *d = arg;
+	json_t *entry;
 
-	commands_flow_done(key, init, entry, frames, ended, d->cmds);
-	hook_file(d->hook, entry);
+	commands_flow_done(key, init, rec, frames, ended, d->cmds);
+	if (hook_wanted(d->hook, rec->fpout)) {
+		/* Its variables are the index members: JSON only when a command runs. */
+		entry = index_record_json(rec);
+		hook_file(d->hook, entry);
+		json_decref(entry);
+	}
 }
 
 static void

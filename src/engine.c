@@ -62,16 +62,11 @@ static void
 on_done(const struct filer_done *d, void *arg)
 {
 	struct engine *e = arg;
-	json_t *entry;
 
 	/* Every indexed flow or segment goes to the collector too. */
 	export_record(e->exporter, d->rec);
-	/* JSON only for who asks: offline, nobody does. */
-	if (e->hook == NULL)
-		return;
-	entry = index_record_json(d->rec);
-	e->hook(&d->key, d->init, entry, d->frames, d->ended, e->hook_arg);
-	json_decref(entry);
+	if (e->hook != NULL)
+		e->hook(&d->key, d->init, d->rec, d->frames, d->ended, e->hook_arg);
 }
 
 struct engine *

@@ -92,14 +92,14 @@ void engine_skip(struct engine *e, struct source *src);
 
 /*
  * Called (from engine_poll) after every index line is written, with the
- * flow's key and initiator side, the entry as written but for its "index"
- * member (the callee may json_incref it), that member's text (the frame
- * numbers as a JSON array, valid during the call) and whether the flow
- * ended (0: a segment of a flow that goes on). For the control channel's
- * list of finished flows.
+ * flow's key and initiator side, its index record (the line but for its
+ * "index" member), that member's text (the frame numbers as a JSON array)
+ * and whether the flow ended (0: a segment of a flow that goes on); rec
+ * and frames are valid during the call. For the control channel's list of
+ * finished flows and on_file.
  */
-typedef void (*engine_end_hook)(const struct flow_key *key, uint8_t init, json_t *entry,
-    const char *frames, int ended, void *arg);
+typedef void (*engine_end_hook)(const struct flow_key *key, uint8_t init,
+    const struct index_record *rec, const char *frames, int ended, void *arg);
 void engine_set_end_hook(struct engine *e, engine_end_hook fn, void *arg);
 
 /* New settings on reload: flow timeouts and limits, writer limits. */

@@ -527,6 +527,12 @@ hook_configure(struct hook *h, const struct hook_config *hc)
 	pump(h);
 }
 
+int
+hook_wanted(const struct hook *h, const char *fpout)
+{
+	return h->command[0] != '\0' && fpout != NULL && fpout[0] != '\0';
+}
+
 void
 hook_file(struct hook *h, const json_t *entry)
 {

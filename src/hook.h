@@ -48,6 +48,8 @@ struct hook *hook_new(struct event_base *base, int prio, const char *spool_dir);
 /* At start and on reload: running commands keep their deadline. */
 void hook_configure(struct hook *h, const struct hook_config *hc);
 
+/* Would a finished file fpout ("" or NULL: none) run the command? */
+int hook_wanted(const struct hook *h, const char *fpout);
 /* An index entry was written: run the command on its file, if it has one. */
 void hook_file(struct hook *h, const json_t *entry);
 

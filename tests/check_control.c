@@ -25,6 +25,7 @@
 #include "commands.h"
 #include "control.h"
 #include "proto.h"
+#include "record.h"
 
 static struct event_base *base;
 static struct control *ctl;
@@ -315,11 +316,16 @@ static void
 finish(const char *label, const char *src, int sport, const char *frames)
 {
 	struct flow_key key = {0};
-	json_t *e = json_pack("{s:s,s:s,s:i,s:s,s:i,s:s}", "label", label, "src", src, "srcport",
-	    sport, "dst", "192.0.2.1", "dstport", 25, "reason", "fin");
+	struct index_record r;
 
-	commands_flow_done(&key, 0, e, frames, 1, cmds);
-	json_decref(e);
+	memset(&r, 0, sizeof r);
+	snprintf(r.label, sizeof r.label, "%s", label);
+	snprintf(r.src, sizeof r.src, "%s", src);
+	r.srcport = (uint16_t)sport;
+	snprintf(r.dst, sizeof r.dst, "192.0.2.1");
+	r.dstport = 25;
+	r.reason = FLOW_R_FIN;
+	commands_flow_done(&key, 0, &r, frames, 1, cmds);
 }
 
 /* --- transport ------------------------------------------------------------ */
