@@ -205,8 +205,8 @@ text_u64(struct text *t, uint64_t v)
 static size_t
 g17_fixed(double v, char *out)
 {
-	uint64_t bits, mant, ip, frac, pow10 = 1, den;
-	unsigned __int128 q, rem, half;
+	uint64_t bits, mant, ip, frac, pow10 = 1, den, q;
+	unsigned __int128 wide, rem, half;
 	int shift, digits = 0, k, n = 0;
 	char ibuf[24];
 
@@ -221,9 +221,10 @@ g17_fixed(double v, char *out)
 		digits++;
 	for (k = 0; k < 17 - digits; k++)
 		pow10 *= 10;
-	q = (unsigned __int128)frac * pow10;
-	rem = q & (((unsigned __int128)1 << shift) - 1);
-	q >>= shift;
+	/* frac * 10^k needs 128 bits; the digits (below 10^k <= 10^16) fit in 64. */
+	wide = (unsigned __int128)frac * pow10;
+	rem = wide & (((unsigned __int128)1 << shift) - 1);
+	q = (uint64_t)(wide >> shift);
 	half = shift > 0 ? (unsigned __int128)1 << (shift - 1) : 1;
 	if (shift > 0 && (rem > half || (rem == half && (q & 1))))
 		q++;
