@@ -405,6 +405,33 @@ on_watchdog(evutil_socket_t fd, short what, void *arg)
 	notify_watchdog();
 }
 
+/*
+ * Every flow is filed before exit. A million open flows take longer than
+ * TimeoutStopSec (60 s), and a stop that systemd kills with SIGKILL leaves
+ * them to recovery: so they are finished in slices, each telling systemd
+ * how far it got and that the stop goes on (a stop that makes no progress
+ * still ends at the timeout).
+ */
+#define STOP_SLICE      10000
+#define STOP_EXTEND_SEC 30
+
+static void
+finish_in_slices(struct daemon *d)
+{
+	uint32_t total = engine_active_count(d->engine), left = total;
+
+	while (left > STOP_SLICE) {
+		notify_extend_stop(STOP_EXTEND_SEC * 1000000u);
+		notify_watchdog();
+		notify_status("stopping: %u of %u flows filed", total - left, total);
+		left = engine_finish_some(d->engine, FLOW_R_SHUTDOWN, STOP_SLICE);
+	}
+	/* The last slice, then the wait until the filer has written all of it. */
+	notify_extend_stop(STOP_EXTEND_SEC * 1000000u);
+	notify_status("stopping: %u of %u flows filed, writing the rest", total - left, total);
+	engine_finish_all(d->engine, FLOW_R_SHUTDOWN);
+}
+
 static void
 on_stop(evutil_socket_t sig, short what, void *arg)
 {
@@ -427,7 +454,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 		    capture_name(ifset_get(d->ifs, i)), cs.frames, cs.received, cs.kernel_drops,
 		    cs.if_drops);
 	}
-	engine_finish_all(d->engine, FLOW_R_SHUTDOWN);
+	finish_in_slices(d);
 	st = engine_stats(d->engine);
 	ws = engine_output_stats(d->engine);
 	log_info("%" PRIu64 " TCP frames, %" PRIu64 " malformed, %" PRIu64

@@ -278,6 +278,15 @@ engine_batch_end(struct engine *e)
 	engine_poll(e);
 }
 
+uint32_t
+engine_finish_some(struct engine *e, enum flow_reason reason, uint32_t max)
+{
+	uint32_t left = flowtab_end_some(e->flows, reason, max);
+
+	engine_batch_end(e);
+	return left;
+}
+
 void
 engine_finish_all(struct engine *e, enum flow_reason reason)
 {

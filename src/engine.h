@@ -125,6 +125,12 @@ void engine_sync(struct engine *e);
 
 /* End every flow with reason (eof, shutdown, submit) and flush everything. */
 void engine_finish_all(struct engine *e, enum flow_reason reason);
+/*
+ * End at most max flows with reason and hand them to the filer (not
+ * waiting for the disk); the flows left. A daemon with a million flows
+ * open finishes them in slices, telling systemd how far it got.
+ */
+uint32_t engine_finish_some(struct engine *e, enum flow_reason reason, uint32_t max);
 
 const struct engine_stats *engine_stats(const struct engine *e);
 const struct output_stats *engine_output_stats(struct engine *e);

@@ -252,13 +252,20 @@ flowtab_end(struct flow_table *t, struct flow *f, enum flow_reason reason)
 	flow_finish(t, f, reason);
 }
 
+uint32_t
+flowtab_end_some(struct flow_table *t, enum flow_reason reason, uint32_t max)
+{
+	for (; max > 0 && TAILQ_FIRST(&t->open) != NULL; max--)
+		flow_finish(t, TAILQ_FIRST(&t->open), reason);
+	for (; max > 0 && TAILQ_FIRST(&t->linger) != NULL; max--)
+		flow_finish(t, TAILQ_FIRST(&t->linger), reason);
+	return t->count;
+}
+
 void
 flowtab_end_all(struct flow_table *t, enum flow_reason reason)
 {
-	while (TAILQ_FIRST(&t->open) != NULL)
-		flow_finish(t, TAILQ_FIRST(&t->open), reason);
-	while (TAILQ_FIRST(&t->linger) != NULL)
-		flow_finish(t, TAILQ_FIRST(&t->linger), reason);
+	flowtab_end_some(t, reason, UINT32_MAX);
 }
 
 /* Make room: a flow already torn down goes first, else the longest idle one. */

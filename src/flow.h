@@ -183,8 +183,9 @@ void flowtab_expire(struct flow_table *t, uint64_t now);
  */
 int flowtab_submit(struct flow_table *t, struct flow *f);
 
-/* End one flow, or all of them, with reason. */
+/* End one flow, at most max of them (oldest first; how many are left), or all, with reason. */
 void flowtab_end(struct flow_table *t, struct flow *f, enum flow_reason reason);
+uint32_t flowtab_end_some(struct flow_table *t, enum flow_reason reason, uint32_t max);
 void flowtab_end_all(struct flow_table *t, enum flow_reason reason);
 
 /* Iterate over the frame numbers of the current segment. */

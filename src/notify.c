@@ -1,4 +1,5 @@
 /* notify.c: sd_notify(3) messages and the watchdog (libsystemd). */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,12 @@ void
 notify_stopping(void)
 {
 	sd_notify(0, "STOPPING=1");
+}
+
+void
+notify_extend_stop(uint64_t usec)
+{
+	sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%" PRIu64, usec);
 }
 
 void

@@ -225,4 +225,52 @@ elif [ "$(grep -c . "$spool/index.jsonl")" -ne 40 ]; then
 else
 	ok "privileges: uid/gid nobody/nogroup, no groups, $caps; 40 flows captured"
 fi
+# --- 6. a stop with many flows open: systemd hears it goes on -----------------
+# 25,000 connections never closed: SIGTERM files them in slices of 10,000,
+# each extending systemd's stop timeout (EXTEND_TIMEOUT_USEC) with a STATUS
+# saying how far it got, so TimeoutStopSec does not kill a daemon that is
+# still filing (a million open flows take longer than its 60 s).
+"$GENCAP" -c 25000 -C 25000 -p 2 -O 100 -S 9 -o "$WORK/open25k.pcap" 2>/dev/null
+rm -f "$WORK/notify6.sock"
+python3 - "$WORK/notify6.sock" "$WORK/notify6.log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+with open(sys.argv[2], "a", buffering=1) as log:
+    while True:
+        msg = s.recv(4096).decode()
+        log.write(msg.replace("\n", " ") + "\n")
+        if "writing the rest" in msg:
+            break
+PY
+listener=$!
+for _ in $(seq 50); do [ -S "$WORK/notify6.sock" ] && break; sleep 0.1; done
+spool=$WORK/spool6
+daemon_conf "$WORK/f.conf" "$spool" 'interfaces = ["vb"]' 'idle_timeout = "1h"'
+NOTIFY_SOCKET=$WORK/notify6.sock daemon_start stop6 "$WORK/f.conf"
+replay "$WORK/open25k.pcap"
+active=0
+for _ in $(seq 100); do
+	active=$("$top_builddir/traceflowctl" -s "$WORK/ctl.sock" -j stats |
+	    python3 -c 'import json, sys; print(json.load(sys.stdin)["totals"]["flows_active"])')
+	[ "$active" -eq 25000 ] && break
+	sleep 0.1
+done
+[ "$active" -eq 25000 ] || check_fail "stop: $active flows active before SIGTERM, want 25000"
+daemon_stop
+wait "$listener" || true
+ext=$(grep -c 'EXTEND_TIMEOUT_USEC=30000000' "$WORK/notify6.log" || true)
+filed=$(grep -o 'STATUS=stopping: [0-9]* of 25000 flows filed' "$WORK/notify6.log" |
+    sed 's/STATUS=stopping: \([0-9]*\).*/\1/' | tr '\n' ' ')
+lines=$(index_count "$spool" 'e["reason"] == "shutdown"')
+if [ "$DAEMON_RC" -ne 0 ]; then
+	check_fail "stop with 25000 flows: exit $DAEMON_RC"
+elif [ "$ext" -ne 3 ] || [ "$filed" != "0 10000 20000 " ]; then
+	check_fail "stop with 25000 flows: $ext EXTEND_TIMEOUT_USEC (want 3), filed '$filed' (want '0 10000 20000 '): $(grep -v WATCHDOG "$WORK/notify6.log" | tail -n 5)"
+elif [ "$lines" -ne 25000 ] || [ -n "$(ls -A "$spool/.active")" ]; then
+	check_fail "stop with 25000 flows: $lines shutdown lines, .active: $(ls "$spool/.active" | wc -l) files"
+else
+	ok "stop with 25000 flows: 3 stop timeout extensions, progress 0/10000/20000, 25000 files indexed as shutdown"
+fi
 finish
