@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/eventfd.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,7 +33,7 @@ struct job {
 	STAILQ_ENTRY(job) link;
 	enum job_op op;
 	struct ifile *io;
-	uint8_t *buf;
+	struct chunk *chain; /* J_WRITE: the records */
 	size_t len;
 	size_t cap;
 	struct filer_done done;   /* J_FINISH */
@@ -99,6 +100,7 @@ struct filer {
 	void *done_arg;
 	int efd;
 
+	struct chunk_pool *pool; /* the writer's chunks (used on the writer's thread only) */
 	struct counters c;
 };
 
@@ -172,6 +174,27 @@ index_push(struct filer *fl, int retry)
 	fl->c.index_errors = errors;
 }
 
+/* One writev for the chain (files_append adds the file's header in front). */
+static void
+write_chain(struct filer *fl, struct job *j)
+{
+	struct iovec small[16] = {{0}}, *iov = small;
+	struct chunk *c;
+	int n = 0;
+
+	for (c = j->chain; c != NULL; c = c->next)
+		n++;
+	if (n > (int)(sizeof small / sizeof small[0]))
+		iov = xreallocarray(NULL, (size_t)n, sizeof *iov);
+	for (n = 0, c = j->chain; c != NULL; c = c->next, n++) {
+		iov[n].iov_base = c->data;
+		iov[n].iov_len = c->len;
+	}
+	files_append(fl->fs, j->io, iov, n, j->len, j->nrec);
+	if (iov != small)
+		free(iov);
+}
+
 static void
 run_job(struct filer *fl, struct job *j)
 {
@@ -179,7 +202,7 @@ run_job(struct filer *fl, struct job *j)
 
 	switch (j->op) {
 	case J_WRITE:
-		files_append(fl->fs, j->io, j->buf, j->len, j->nrec);
+		write_chain(fl, j);
 		break;
 	case J_FINISH:
 		if (j->io != NULL)
@@ -202,7 +225,7 @@ run_job(struct filer *fl, struct job *j)
 
 /* What a done job holds, freed by the thread that allocated it (filer_poll). */
 static void
-job_free(struct job *j)
+job_free(struct filer *fl, struct job *j)
 {
 	size_t i;
 
@@ -214,7 +237,7 @@ job_free(struct job *j)
 	free(j->rec);
 	free((char *)j->done.frames);
 	free(j->fn);
-	free(j->buf);
+	chunk_put_chain(fl->pool, j->chain);
 	free(j);
 }
 
@@ -373,6 +396,7 @@ filer_new(
 
 	fl = xcalloc(1, sizeof *fl);
 	fl->efd = -1;
+	fl->pool = chunk_pool_new();
 	STAILQ_INIT(&fl->batch);
 	STAILQ_INIT(&fl->queue);
 	STAILQ_INIT(&fl->mine);
@@ -419,8 +443,9 @@ filer_free(struct filer *fl)
 	done_flush(fl);
 	while ((j = STAILQ_FIRST(&fl->done)) != NULL) {
 		STAILQ_REMOVE_HEAD(&fl->done, link);
-		job_free(j);
+		job_free(fl, j);
 	}
+	chunk_pool_free(fl->pool);
 	if (fl->efd != -1)
 		close(fl->efd);
 	pthread_mutex_destroy(&fl->lock);
@@ -479,15 +504,22 @@ filer_open(
 	return files_ifile(fl->fs, f, linktype, snaplen, ifname);
 }
 
+struct chunk_pool *
+filer_pool(struct filer *fl)
+{
+	return fl->pool;
+}
+
 void
-filer_write(struct filer *fl, struct ifile *io, uint8_t *buf, size_t len, size_t cap, uint64_t nrec)
+filer_write(
+    struct filer *fl, struct ifile *io, struct chunk *chain, size_t len, size_t cap, uint64_t nrec)
 {
 	struct job *j = xcalloc(1, sizeof *j);
 
 	j->nrec = nrec;
 	j->op = J_WRITE;
 	j->io = io;
-	j->buf = buf;
+	j->chain = chain;
 	j->len = len;
 	j->cap = cap;
 	enqueue(fl, j);
@@ -583,7 +615,7 @@ filer_poll(struct filer *fl)
 		STAILQ_REMOVE_HEAD(&list, link);
 		if (fl->done_cb != NULL && j->op == J_FINISH && j->rec != NULL)
 			fl->done_cb(&j->done, fl->done_arg);
-		job_free(j);
+		job_free(fl, j);
 	}
 }
 

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "chunk.h"
 #include "flow.h"
 #include "index.h"
 #include "files.h"
@@ -63,9 +64,15 @@ void filer_index_reopen(struct filer *fl);
 struct ifile *filer_open(struct filer *fl, const struct flow *f, uint32_t linktype,
     uint32_t snaplen, const char *ifname);
 
-/* Append len bytes of nrec whole records; buf (of cap bytes) passes to the filer. */
+/*
+ * The pool the writer takes its chunks from: chains handed over come back
+ * to it when written (on the writer's thread, filer_poll).
+ */
+struct chunk_pool *filer_pool(struct filer *fl);
+
+/* Append len bytes of nrec whole records; the chain (cap bytes of chunks) passes to the filer. */
 void filer_write(
-    struct filer *fl, struct ifile *io, uint8_t *buf, size_t len, size_t cap, uint64_t nrec);
+    struct filer *fl, struct ifile *io, struct chunk *chain, size_t len, size_t cap, uint64_t nrec);
 
 /*
  * Complete io (NULL when the format writes no files): close it and rename

@@ -256,10 +256,11 @@ write_all(struct files *fs, int fd, struct iovec *iov, int iovcnt, uint64_t *don
  * only ever holds whole records.
  */
 void
-files_append(struct files *fs, struct ifile *io, const uint8_t *buf, size_t len, uint64_t nrec)
+files_append(struct files *fs, struct ifile *io, const struct iovec *data, int ndata, size_t len,
+    uint64_t nrec)
 {
 	uint8_t hdr[PCAPNG_HEADER_MAX];
-	struct iovec iov[2];
+	struct iovec small[17], *iov = small;
 	char name[PATH_LEN];
 	uint64_t done, total = len;
 	int n = 0;
@@ -274,15 +275,17 @@ files_append(struct files *fs, struct ifile *io, const uint8_t *buf, size_t len,
 		return;
 	}
 	io->created = 1;
+	if (ndata + 1 > (int)(sizeof small / sizeof small[0]))
+		iov = xreallocarray(NULL, (size_t)ndata + 1, sizeof *iov);
 	if (!io->hdr) {
 		iov[n].iov_len = file_header(fs, io, hdr, (const void **)&iov[n].iov_base);
 		total += iov[n].iov_len;
 		if (iov[n].iov_len > 0)
 			n++;
 	}
-	iov[n].iov_base = (void *)buf;
-	iov[n].iov_len = len;
-	n++;
+	if (ndata > 0)
+		memcpy(iov + n, data, (size_t)ndata * sizeof *iov);
+	n += ndata;
 	if (write_all(fs, io->fd, iov, n, &done) == -1) {
 		io_name(fs, io, name, sizeof name);
 		count_error(fs, "write", name);
@@ -296,6 +299,8 @@ files_append(struct files *fs, struct ifile *io, const uint8_t *buf, size_t len,
 		if (nrec > 0)
 			count_written(fs);
 	}
+	if (iov != small)
+		free(iov);
 }
 
 /* --- finishing ------------------------------------------------------------ */
@@ -398,10 +403,11 @@ files_finish(struct files *fs, struct ifile *io, uint64_t last_ns)
 	fs->fpout[0] = '\0';
 	if (fs->cfg.format == FMT_PLIST && io->hdr) {
 		static const char tail[] = "</array>\n</plist>\n";
+		struct iovec v = {(void *)tail, sizeof tail - 1};
 
-		files_append(fs, io, (const uint8_t *)tail, sizeof tail - 1, 0);
+		files_append(fs, io, &v, 1, v.iov_len, 0);
 	} else if (!io->hdr && io->lost == 0)
-		files_append(fs, io, NULL, 0, 0); /* an empty flow still gets a valid file */
+		files_append(fs, io, NULL, 0, 0, 0); /* an empty flow still gets a valid file */
 	io_name(fs, io, name, sizeof name);
 	if (io->created && !io->failed && io->written == 0 && io->lost > 0) {
 		fd_close(fs, io);

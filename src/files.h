@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "flow.h"
 #include "index.h"
@@ -62,9 +63,12 @@ struct ifile *files_ifile(const struct files *fs, const struct flow *f, uint32_t
     uint32_t snaplen, const char *ifname);
 void files_ifile_free(struct ifile *io);
 
-/* Append nrec whole records (the file's header first if it is new). */
+/*
+ * Append nrec whole records, len bytes in the n pieces data[] (the file's
+ * header first if it is new).
+ */
 void files_append(
-    struct files *fs, struct ifile *io, const uint8_t *buf, size_t len, uint64_t nrec);
+    struct files *fs, struct ifile *io, const struct iovec *data, int n, size_t len, uint64_t nrec);
 
 /*
  * Close io and rename it into place; the path into place (relative to the

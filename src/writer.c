@@ -16,14 +16,13 @@
 
 #include <jansson.h>
 
+#include "chunk.h"
 #include "filer.h"
 #include "label.h"
 #include "log.h"
 #include "pcapfile.h"
 #include "writer.h"
 #include "xmalloc.h"
-
-#define WBUF_MIN 256 /* small: a million idle flows must fit the budget */
 
 struct wfile {
 	struct flow *flow;
@@ -33,10 +32,10 @@ struct wfile {
 	uint32_t snaplen;
 	const char
 	    *ifname; /* the engine's name of the interface (lives as long as it); NULL: none */
-	uint8_t *buf;
-	size_t len;
-	size_t cap;
-	uint64_t nrec; /* records in buf */
+	struct chunk *head, *tail; /* the buffer: a chain of chunks (chunk.h) */
+	size_t len;                /* bytes in the chain */
+	size_t cap;                /* bytes of its chunks */
+	uint64_t nrec;             /* records in it */
 	uint64_t dirty_since;
 	uint8_t dirty; /* on the dirty list */
 };
@@ -44,6 +43,7 @@ struct wfile {
 struct writer {
 	struct writer_config cfg;
 	struct filer *filer;
+	struct chunk_pool *pool;   /* the filer's: done chains go back to it */
 	TAILQ_HEAD(, wfile) dirty; /* oldest first */
 	uint64_t buffered;         /* capacity of the buffers held here */
 };
@@ -69,6 +69,7 @@ writer_new(struct filer *fl, const struct writer_config *cfg)
 	w->cfg = *cfg;
 	w->cfg.layout = NULL; /* the filer's: it keeps a copy */
 	w->filer = fl;
+	w->pool = filer_pool(fl);
 	TAILQ_INIT(&w->dirty);
 	return w;
 }
@@ -99,26 +100,43 @@ dlist_remove(struct writer *w, struct wfile *wf)
 	TAILQ_REMOVE(&w->dirty, wf, dlink);
 }
 
-static void
-buf_reserve(struct wfile *wf, size_t n)
+/*
+ * Room for n bytes in one piece (a pcap record's header is written in
+ * place): the tail chunk, or a new one twice its size. A chain is written
+ * out as a whole, so a file still gets whole records whatever is cut.
+ */
+static uint8_t *
+buf_reserve(struct writer *w, struct wfile *wf, size_t n)
 {
-	size_t cap;
+	struct chunk *c = wf->tail;
+	size_t want;
 
-	if (wf->cap - wf->len >= n)
-		return;
-	cap = wf->cap ? wf->cap : WBUF_MIN;
-	while (cap - wf->len < n)
-		cap *= 2;
-	wf->buf = xreallocarray(wf->buf, cap, 1);
-	wf->cap = cap;
+	if (c != NULL && c->cap - c->len >= n)
+		return c->data + c->len;
+	want = c == NULL ? CHUNK_MIN : c->cap < CHUNK_MAX ? 2 * c->cap : CHUNK_MAX;
+	c = chunk_get(w->pool, want > n ? want : n);
+	if (wf->tail != NULL)
+		wf->tail->next = c;
+	else
+		wf->head = c;
+	wf->tail = c;
+	wf->cap += c->cap;
+	return c->data;
+}
+
+/* The n bytes written at what buf_reserve gave. */
+static void
+buf_commit(struct wfile *wf, size_t n)
+{
+	wf->tail->len += n;
+	wf->len += n;
 }
 
 static void
-buf_add(struct wfile *wf, const void *p, size_t n)
+buf_add(struct writer *w, struct wfile *wf, const void *p, size_t n)
 {
-	buf_reserve(wf, n);
-	memcpy(wf->buf + wf->len, p, n);
-	wf->len += n;
+	memcpy(buf_reserve(w, wf, n), p, n);
+	buf_commit(wf, n);
 }
 
 /*
@@ -157,12 +175,12 @@ wfile_flush(struct writer *w, struct wfile *wf)
 	}
 	w->buffered -= wf->cap;
 	if (wf->len == 0)
-		free(wf->buf);
+		chunk_put_chain(w->pool, wf->head);
 	else {
-		filer_write(w->filer, wfile_io(w, wf), wf->buf, wf->len, wf->cap, wf->nrec);
+		filer_write(w->filer, wfile_io(w, wf), wf->head, wf->len, wf->cap, wf->nrec);
 		backpressure(w);
 	}
-	wf->buf = NULL;
+	wf->head = wf->tail = NULL;
 	wf->len = wf->cap = 0;
 	wf->nrec = 0;
 }
@@ -214,7 +232,8 @@ rec_fields(const struct packet *p, struct rec_field *r, char *src, char *dst)
 }
 
 static void
-rec_json(struct wfile *wf, const struct packet *p, const struct rec_field *r, size_t n, int nano)
+rec_json(struct writer *w, struct wfile *wf, const struct packet *p, const struct rec_field *r,
+    size_t n, int nano)
 {
 	json_t *o = json_object(), *v;
 	char ts[32], *s;
@@ -246,25 +265,25 @@ rec_json(struct wfile *wf, const struct packet *p, const struct rec_field *r, si
 	}
 	if ((s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
 		fatalx("json_dumps: out of memory");
-	buf_add(wf, s, strlen(s));
-	buf_add(wf, "\n", 1);
+	buf_add(w, wf, s, strlen(s));
+	buf_add(w, wf, "\n", 1);
 	free(s);
 	json_decref(o);
 }
 
 static void
-rec_text(struct wfile *wf, const struct packet *p, const struct rec_field *r, size_t n, int nano,
-    int plist)
+rec_text(struct writer *w, struct wfile *wf, const struct packet *p, const struct rec_field *r,
+    size_t n, int nano, int plist)
 {
 	char line[256], val[128], ts[32];
 	size_t i, j, k;
 	int len;
 
 	if (plist)
-		buf_add(wf, "\t<dict>\n", 8);
+		buf_add(w, wf, "\t<dict>\n", 8);
 	else {
 		len = snprintf(line, sizeof line, "Frame %llu\n", (unsigned long long)p->frame);
-		buf_add(wf, line, (size_t)len);
+		buf_add(w, wf, line, (size_t)len);
 	}
 	for (i = 0; i < n; i++) {
 		const char *tag = "integer";
@@ -302,31 +321,32 @@ rec_text(struct wfile *wf, const struct packet *p, const struct rec_field *r, si
 		else
 			len = snprintf(line, sizeof line, "\t\t<key>%s</key><%s>%s</%s>\n",
 			    r[i].name, tag, val, tag);
-		buf_add(wf, line, (size_t)len);
+		buf_add(w, wf, line, (size_t)len);
 	}
-	buf_add(wf, plist ? "\t</dict>\n" : "\n", plist ? 9 : 1);
+	buf_add(w, wf, plist ? "\t</dict>\n" : "\n", plist ? 9 : 1);
 }
 
 static void
-rec_pcap(const struct writer *w, struct wfile *wf, const struct packet *p, const uint8_t *data)
+rec_pcap(struct writer *w, struct wfile *wf, const struct packet *p, const uint8_t *data)
 {
-	buf_reserve(wf, PCAP_RECHDR_LEN + p->caplen);
-	pcapfile_record(
-	    wf->buf + wf->len, p->ts, p->caplen, p->wirelen, w->cfg.big, w->cfg.nanosecond);
-	memcpy(wf->buf + wf->len + PCAP_RECHDR_LEN, data, p->caplen);
-	wf->len += PCAP_RECHDR_LEN + p->caplen;
+	uint8_t *out = buf_reserve(w, wf, PCAP_RECHDR_LEN + p->caplen);
+
+	pcapfile_record(out, p->ts, p->caplen, p->wirelen, w->cfg.big, w->cfg.nanosecond);
+	memcpy(out + PCAP_RECHDR_LEN, data, p->caplen);
+	buf_commit(wf, PCAP_RECHDR_LEN + p->caplen);
 }
 
 /* A pcapng record: an Enhanced Packet Block on the file's one interface. */
 static void
-rec_pcapng(const struct writer *w, struct wfile *wf, const struct packet *p, const uint8_t *data)
+rec_pcapng(struct writer *w, struct wfile *wf, const struct packet *p, const uint8_t *data)
 {
-	buf_reserve(wf, PCAPNG_EPB_HEAD + p->caplen + PCAPNG_EPB_TAIL_MAX);
-	pcapng_epb_head(
-	    wf->buf + wf->len, p->ts, p->caplen, p->wirelen, w->cfg.big, w->cfg.nanosecond);
-	memcpy(wf->buf + wf->len + PCAPNG_EPB_HEAD, data, p->caplen);
-	wf->len += PCAPNG_EPB_HEAD + p->caplen;
-	wf->len += pcapng_epb_tail(wf->buf + wf->len, p->caplen, w->cfg.big);
+	uint8_t *out = buf_reserve(w, wf, PCAPNG_EPB_HEAD + p->caplen + PCAPNG_EPB_TAIL_MAX);
+
+	pcapng_epb_head(out, p->ts, p->caplen, p->wirelen, w->cfg.big, w->cfg.nanosecond);
+	memcpy(out + PCAPNG_EPB_HEAD, data, p->caplen);
+	buf_commit(
+	    wf, PCAPNG_EPB_HEAD + p->caplen +
+	            pcapng_epb_tail(out + PCAPNG_EPB_HEAD + p->caplen, p->caplen, w->cfg.big));
 }
 
 static struct wfile *
@@ -365,9 +385,9 @@ writer_packet(struct writer *w, struct flow *f, const struct packet *p, const ui
 	else {
 		n = rec_fields(p, r, src, dst);
 		if (w->cfg.format == FMT_JSON)
-			rec_json(wf, p, r, n, w->cfg.nanosecond);
+			rec_json(w, wf, p, r, n, w->cfg.nanosecond);
 		else
-			rec_text(wf, p, r, n, w->cfg.nanosecond, w->cfg.format == FMT_PLIST);
+			rec_text(w, wf, p, r, n, w->cfg.nanosecond, w->cfg.format == FMT_PLIST);
 	}
 	/* The budget counts what buffers hold in memory, not just what they hold. */
 	w->buffered += wf->cap - before;

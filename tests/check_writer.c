@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 
+#include "chunk.h"
 #include "decode.h"
 #include "config.h"
 #include "engine.h"
@@ -1842,6 +1843,68 @@ START_TEST(test_index_frames_text)
 }
 END_TEST
 
+/* The buffers' pool: classes, reuse, a record bigger than any class, the idle bound. */
+START_TEST(test_chunk_pool)
+{
+	struct chunk_pool *p = chunk_pool_new();
+	struct chunk *a, *b, *big, *max, *chain = NULL, *c;
+	size_t n;
+
+	a = chunk_get(p, 1);
+	ck_assert_uint_eq(a->cap, CHUNK_MIN);
+	b = chunk_get(p, CHUNK_MIN + 1);
+	ck_assert_uint_eq(b->cap, 2 * CHUNK_MIN);
+	max = chunk_get(p, CHUNK_MAX);
+	ck_assert_uint_eq(max->cap, CHUNK_MAX);
+	free(max);
+	big = chunk_get(p, CHUNK_MAX + 1);
+	ck_assert_uint_eq(big->cap, CHUNK_MAX + 1);
+	memset(big->data, 0xab, big->cap); /* all of it is ours (ASan would say) */
+	a->next = b;
+	b->next = big;
+	chunk_put_chain(p, a);
+	/* The oversize one went back to malloc; the others wait for reuse. */
+	ck_assert_uint_eq(chunk_pool_idle(p), 3 * CHUNK_MIN);
+	ck_assert_ptr_eq(chunk_get(p, 2 * CHUNK_MIN), b);
+	ck_assert_ptr_eq(chunk_get(p, 10), a);
+	ck_assert_uint_eq(chunk_pool_idle(p), 0);
+	/* Never more than CHUNK_IDLE_MAX idle. */
+	for (n = 0; n < CHUNK_IDLE_MAX / CHUNK_MAX + 8; n++) {
+		c = chunk_get(p, CHUNK_MAX);
+		c->next = chain;
+		chain = c;
+	}
+	chunk_put_chain(p, chain);
+	ck_assert_uint_eq(chunk_pool_idle(p), CHUNK_IDLE_MAX);
+	free(a);
+	free(b);
+	chunk_pool_free(p);
+}
+END_TEST
+
+/* One flow buffered across many chunks (more than one writev's small vector): the same bytes. */
+START_TEST(test_long_chain)
+{
+	struct wt *c = wt_new();
+	char path[PATH_MAX * 2];
+	int i;
+
+	c->wc.flow_buffer = 1 << 20;
+	wt_start(c);
+	wt_flow(c, 0, 0, TCPF_SYN, 0, BASE_TS);
+	for (i = 0; i < 900; i++)
+		wt_flow(
+		    c, 0, i & 1, TCPF_ACK, (uint32_t)(i * 7 % 1400), BASE_TS + MS + (uint64_t)i);
+	ck_assert_uint_eq(wt_stats(c)->writes, 0); /* all of it still in one chain */
+	flowtab_end_all(c->t, FLOW_R_EOF);
+	ck_assert_uint_eq(c->ndone, 1);
+	ck_assert_uint_eq(wt_stats(c)->writes, 1);
+	path_of(c, wt_done_for(c, 1)->fpout, path, sizeof path);
+	verify_pcap(path, 0, 0, SNAPLEN, c, 0, 0, UINT64_MAX);
+	wt_free(c);
+}
+END_TEST
+
 static Suite *
 writer_suite(void)
 {
@@ -1863,6 +1926,8 @@ writer_suite(void)
 	tcase_add_test(tc, test_no_overwrite_active);
 	tcase_add_test(tc, test_fd_budget);
 	tcase_add_test(tc, test_buffer_budget);
+	tcase_add_test(tc, test_chunk_pool);
+	tcase_add_test(tc, test_long_chain);
 	tcase_add_test(tc, test_flush_interval);
 	tcase_add_test(tc, test_flush_interval_off);
 	tcase_add_test(tc, test_layout_dated);
