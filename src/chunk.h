@@ -18,7 +18,7 @@
 
 #define CHUNK_MIN      256         /* small: a million idle flows must fit the budget */
 #define CHUNK_MAX      (64 * 1024) /* the largest pooled chunk; bigger records get their own */
-#define CHUNK_IDLE_MAX (16u << 20) /* bytes the pool may keep idle */
+#define CHUNK_IDLE_MAX (8u << 20)  /* bytes the pool may keep idle */
 
 struct chunk {
 	struct chunk *next;
@@ -27,6 +27,12 @@ struct chunk {
 	int8_t class; /* its size class; -1: a record bigger than CHUNK_MAX, not pooled */
 	uint8_t data[];
 };
+
+/*
+ * What a chunk costs beyond its data: its header and malloc's. The write
+ * budget counts it, so that it bounds memory, not just bytes of records.
+ */
+#define CHUNK_OVERHEAD (sizeof(struct chunk) + 16)
 
 struct chunk_pool;
 

@@ -49,6 +49,15 @@ struct job {
 };
 STAILQ_HEAD(job_list, job);
 
+/*
+ * What a finished flow waiting for the filer holds besides its frame
+ * numbers: the job, its index record, the file's record and malloc's
+ * overheads. Counted in flight, so that the write budget bounds the
+ * memory a slow disk makes us hold (512 bytes here once let c200k's
+ * resident memory reach 2.5 times what the budget said).
+ */
+#define FINISH_COST (sizeof(struct job) + sizeof(struct index_record) + 256)
+
 /* The index's counters, read by the other thread (filer_stats). */
 struct counters {
 	_Atomic uint64_t index_pending, index_lost, index_errors;
@@ -521,7 +530,7 @@ filer_write(
 	j->io = io;
 	j->chain = chain;
 	j->len = len;
-	j->cap = cap;
+	j->cap = cap + sizeof *j;
 	enqueue(fl, j);
 }
 
@@ -540,7 +549,7 @@ filer_finish(
 		j->fnlen = f->fn_len;
 		j->fn = xmalloc(j->fnlen);
 		memcpy(j->fn, f->fn_buf, j->fnlen);
-		j->cap = 512 + j->fnlen;
+		j->cap = FINISH_COST + j->fnlen;
 	}
 	j->done.ended = ended;
 	if (f != NULL) {

@@ -128,7 +128,7 @@ buf_grow(struct writer *w, struct wfile *wf, size_t n)
 	} else
 		wf->head = c;
 	wf->tail = c;
-	wf->cap += c->cap;
+	wf->cap += c->cap + CHUNK_OVERHEAD;
 	wf->wptr = c->data;
 	wf->room = c->cap;
 }
@@ -158,17 +158,18 @@ buf_add(struct writer *w, struct wfile *wf, const void *p, size_t n)
 }
 
 /*
- * What the buffers hold and what waits for the disk share one budget. If
- * the disk falls behind by more than that, wait for it: the kernel's ring
- * then fills and counts what it drops, instead of our memory growing
- * without bound.
+ * What the buffers hold, what waits for the disk and the chunks kept for
+ * reuse share one budget. If the disk falls behind by more than that, wait
+ * for it: the kernel's ring then fills and counts what it drops, instead
+ * of our memory growing without bound.
  */
 static void
 backpressure(struct writer *w)
 {
-	uint64_t total = w->cfg.buffer_total;
+	uint64_t total = w->cfg.buffer_total, held = w->buffered + chunk_pool_idle(w->pool);
 
-	filer_wait_below(w->filer, total > w->buffered ? total - w->buffered : 0);
+	/* Chunks idle in the pool are memory too: the budget holds them. */
+	filer_wait_below(w->filer, total > held ? total - held : 0);
 }
 
 /*
