@@ -29,20 +29,29 @@ print(sum(1 for l in open(sys.argv[1] + "/index.jsonl") if (lambda e: eval(sys.a
 }
 
 
-# --- 1. sd_notify, SIGHUP good and bad, SIGTERM flush ----------------------
-python3 - "$WORK/notify.sock" "$WORK/notify.log" <<'PY' &
+# notify_listen SOCK LOG LAST: play systemd's end of NOTIFY_SOCKET in the
+# background (listener is its pid): each datagram a line of LOG, until one
+# holds LAST (or a minute passes).
+notify_listen() {
+	rm -f "$1"
+	python3 - "$1" "$2" "$3" <<'PY' &
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
+s.settimeout(60)
 with open(sys.argv[2], "a", buffering=1) as log:
     while True:
         msg = s.recv(4096).decode()
         log.write(msg.replace("\n", " ") + "\n")
-        if "STOPPING=1" in msg:
+        if sys.argv[3] in msg:
             break
 PY
-listener=$!
-for _ in $(seq 50); do [ -S "$WORK/notify.sock" ] && break; sleep 0.1; done
+	listener=$!
+	for _ in $(seq 50); do [ -S "$1" ] && break; sleep 0.1; done
+}
+
+# --- 1. sd_notify, SIGHUP good and bad, SIGTERM flush ----------------------
+notify_listen "$WORK/notify.sock" "$WORK/notify.log" "STOPPING=1"
 
 # nosuch0 is missing at start: logged, retried, the daemon captures on vb.
 spool=$WORK/spool1
@@ -231,21 +240,7 @@ fi
 # saying how far it got, so TimeoutStopSec does not kill a daemon that is
 # still filing (a million open flows take longer than its 60 s).
 "$GENCAP" -c 25000 -C 25000 -p 2 -O 100 -S 9 -o "$WORK/open25k.pcap" 2>/dev/null
-rm -f "$WORK/notify6.sock"
-python3 - "$WORK/notify6.sock" "$WORK/notify6.log" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(60)
-with open(sys.argv[2], "a", buffering=1) as log:
-    while True:
-        msg = s.recv(4096).decode()
-        log.write(msg.replace("\n", " ") + "\n")
-        if "writing the rest" in msg:
-            break
-PY
-listener=$!
-for _ in $(seq 50); do [ -S "$WORK/notify6.sock" ] && break; sleep 0.1; done
+notify_listen "$WORK/notify6.sock" "$WORK/notify6.log" "writing the rest"
 spool=$WORK/spool6
 daemon_conf "$WORK/f.conf" "$spool" 'interfaces = ["vb"]' 'idle_timeout = "1h"'
 NOTIFY_SOCKET=$WORK/notify6.sock daemon_start stop6 "$WORK/f.conf"
