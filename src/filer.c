@@ -204,6 +204,27 @@ write_chain(struct filer *fl, struct job *j)
 		free(iov);
 }
 
+/*
+ * A queue that never runs dry (a disk slower than the packets) would keep
+ * every index line of it in memory until it does, counted nowhere: some
+ * 600 bytes per flow of a batch that can be the whole write budget. Whole
+ * lines go to the file every INDEX_BATCH_LINES instead (unless the disk is
+ * refusing them: then they wait, as index.c bounds).
+ */
+#define INDEX_BATCH_LINES 1024
+
+static void
+index_push_full(struct filer *fl)
+{
+	uint64_t pending, lost, errors;
+
+	if (fl->idx == NULL || fl->index_again)
+		return;
+	index_stats(fl->idx, &pending, &lost, &errors);
+	if (pending >= INDEX_BATCH_LINES)
+		index_push(fl, 0);
+}
+
 static void
 run_job(struct filer *fl, struct job *j)
 {
@@ -311,9 +332,18 @@ filer_main(void *arg)
 			atomic_fetch_sub(&fl->inflight, j->cap);
 			last = j->seq;
 			done_push(fl, j);
-			/* A writer held by back pressure need not wait for the whole batch. */
-			if (n % 16 == 0)
+			index_push_full(fl);
+			/*
+			 * A writer held by back pressure need not wait for the whole
+			 * batch; and what is done goes back now, not at the batch's
+			 * end: the budget counts a done job's memory as free, and a
+			 * batch can be the whole budget (c200k held up to 2.5 times
+			 * its write budget in done jobs not yet handed back).
+			 */
+			if (n % 16 == 0) {
+				done_flush(fl);
 				progress_made(fl);
+			}
 		}
 		/* The queue ran dry: index lines reach the file, finished flows go back. */
 		index_push(fl, 0);
