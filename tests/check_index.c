@@ -364,7 +364,7 @@ START_TEST(test_numbers_as_jansson)
 
 	for (i = 0; i < sizeof edge / sizeof edge[0]; i++)
 		check_time(edge[i]);
-	for (i = 0; i < 20000; i++) {
+	for (i = 0; i < 5000; i++) {
 		v = rnd64(&x);
 		check_time(v);                                              /* anything */
 		check_time(1600000000000000000u + v % 200000000000000000u); /* capture times */
@@ -372,7 +372,7 @@ START_TEST(test_numbers_as_jansson)
 		check_time(v % 86400000000000u);           /* ages up to a day */
 		check_time(v % 1000000000u * 1000000000u); /* whole seconds */
 	}
-	for (i = 0; i < 20000; i++) {
+	for (i = 0; i < 5000; i++) {
 		v = i < 20 ? i : rnd64(&x) >> (i % 64);
 		t.len = 0;
 		text_u64(&t, v);
@@ -398,6 +398,10 @@ index_suite(void)
 	tcase_add_test(tc, test_prune_missing);
 	tcase_add_test(tc, test_reopen_moved);
 	tcase_add_test(tc, test_reopen_link_refused);
+	suite_add_tcase(s, tc);
+	/* 30,000 numbers through jansson: seconds under the sanitizers, not check's default 4. */
+	tc = tcase_create("numbers");
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_numbers_as_jansson);
 	suite_add_tcase(s, tc);
 	return s;
