@@ -40,31 +40,31 @@ chunk_pool_free(struct chunk_pool *p)
 }
 
 static size_t
-class_size(int class)
+class_size(int cls)
 {
-	return (size_t)CHUNK_MIN << class;
+	return (size_t)CHUNK_MIN << cls;
 }
 
 struct chunk *
 chunk_get(struct chunk_pool *p, size_t want)
 {
 	struct chunk *c;
-	int class = 0;
+	int cls = 0;
 
 	if (want > CHUNK_MAX) {
 		c = xmalloc(sizeof *c + want);
 		c->cap = want;
 		c->class = -1;
 	} else {
-		while (class_size(class) < want)
-			class ++;
-		if ((c = p->free[class]) != NULL) {
-			p->free[class] = c->next;
+		while (class_size(cls) < want)
+			cls++;
+		if ((c = p->free[cls]) != NULL) {
+			p->free[cls] = c->next;
 			p->idle -= c->cap;
 		} else {
-			c = xmalloc(sizeof *c + class_size(class));
-			c->cap = class_size(class);
-			c->class = (int8_t) class;
+			c = xmalloc(sizeof *c + class_size(cls));
+			c->cap = class_size(cls);
+			c->class = (int8_t)cls;
 		}
 	}
 	c->next = NULL;

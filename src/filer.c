@@ -52,9 +52,9 @@ STAILQ_HEAD(job_list, job);
 /*
  * What a finished flow waiting for the filer holds besides its frame
  * numbers: the job, its index record, the file's record and malloc's
- * overheads. Counted in flight, so that the write budget bounds the
- * memory a slow disk makes us hold (512 bytes here once let c200k's
- * resident memory reach 2.5 times what the budget said).
+ * overheads, about 1.3 KiB (512 bytes were counted once). Counted in
+ * flight, so that the write budget bounds the memory a slow disk makes
+ * us hold.
  */
 #define FINISH_COST (sizeof(struct job) + sizeof(struct index_record) + 256)
 

@@ -8,16 +8,17 @@
 
 #include "label.h"
 
-/* Copy the string s into buf of len bytes, cut to fit, as snprintf "%s" would. */
-static void
+/* Copy the n bytes of s into buf of len bytes, cut to fit, as snprintf "%s" would; the length. */
+static size_t
 copy_cut(char *buf, size_t len, const char *s, size_t n)
 {
 	if (len == 0)
-		return;
+		return 0;
 	if (n >= len)
 		n = len - 1;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
+	return n;
 }
 
 void
@@ -36,7 +37,7 @@ label_addr(char *buf, size_t len, uint8_t af, const uint8_t *addr, int dots)
 		copy_cut(buf, len, v4, (size_t)(p - v4));
 		return;
 	}
-	if (inet_ntop(af == 6 ? AF_INET6 : AF_INET, addr, buf, (socklen_t)len) == NULL) {
+	if (inet_ntop(AF_INET6, addr, buf, (socklen_t)len) == NULL) {
 		snprintf(buf, len, "?");
 		return;
 	}
@@ -202,7 +203,6 @@ label_make(char *buf, const struct flow *f, int nanosecond)
 {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], ts[32], whole[256], *p = whole;
 	uint16_t sport, dport;
-	size_t n;
 
 	label_addr(src, sizeof src, f->key.af, flow_src(f, &sport), 1);
 	label_addr(dst, sizeof dst, f->key.af, flow_dst(f, &dport), 1);
@@ -212,27 +212,18 @@ label_make(char *buf, const struct flow *f, int nanosecond)
 	else
 		label_time(ts, sizeof ts, f->first, nanosecond);
 	/* "%s_%u-%s_%u-%s[-%u]" by hand, cut to LABEL_MAX as snprintf would. */
-	n = strlen(src);
-	memcpy(p, src, n);
-	p += n;
+	p = stpcpy(p, src);
 	*p++ = '_';
 	p = label_u64(p, sport, 1);
 	*p++ = '-';
-	n = strlen(dst);
-	memcpy(p, dst, n);
-	p += n;
+	p = stpcpy(p, dst);
 	*p++ = '_';
 	p = label_u64(p, dport, 1);
 	*p++ = '-';
-	n = strlen(ts);
-	memcpy(p, ts, n);
-	p += n;
+	p = stpcpy(p, ts);
 	if (f->suffix) {
 		*p++ = '-';
 		p = label_u64(p, f->suffix, 1);
 	}
-	n = (size_t)(p - whole) < LABEL_MAX ? (size_t)(p - whole) : LABEL_MAX - 1;
-	memcpy(buf, whole, n);
-	buf[n] = '\0';
-	return n;
+	return copy_cut(buf, LABEL_MAX, whole, (size_t)(p - whole));
 }

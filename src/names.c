@@ -24,7 +24,6 @@ void
 names_compose(
     char *buf, size_t len, const char *label, unsigned suffix, unsigned seg_no, int format)
 {
-	const char *ext = names_format_ext(format);
 	char tail[48], *p = tail;
 	size_t n = strlen(label), m;
 
@@ -33,13 +32,9 @@ names_compose(
 		*p++ = '-';
 		p = label_u64(p, suffix, 1);
 	}
-	if (seg_no) {
-		memcpy(p, ".seg", 4);
-		p = label_u64(p + 4, seg_no, 1);
-	}
-	m = strlen(ext);
-	memcpy(p, ext, m);
-	p += m;
+	if (seg_no)
+		p = label_u64(stpcpy(p, ".seg"), seg_no, 1);
+	p = stpcpy(p, names_format_ext(format));
 	if (len == 0)
 		return;
 	if (n >= len)
