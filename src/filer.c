@@ -33,7 +33,8 @@ struct job {
 	STAILQ_ENTRY(job) link;
 	enum job_op op;
 	struct ifile *io;
-	struct chunk *chain; /* J_WRITE: the records */
+	struct chunk_chain chain; /* J_WRITE: the records */
+	struct chunk *freed;      /* J_WRITE: the log's chunks it left empty, for the writer */
 	size_t len;
 	size_t cap;
 	struct filer_done done;   /* J_FINISH */
@@ -183,25 +184,34 @@ index_push(struct filer *fl, int retry)
 	fl->c.index_errors = errors;
 }
 
-/* One writev for the chain (files_append adds the file's header in front). */
+static void
+prefetch_iov(const struct iovec *iov, size_t n)
+{
+	size_t i, o;
+
+	for (i = 0; i < n; i++)
+		for (o = 0; o < iov[i].iov_len + 63; o += 64)
+			__builtin_prefetch((const uint8_t *)iov[i].iov_base + o);
+}
+
+/*
+ * The chain's records where they lie in the log, one iovec each (files_append
+ * adds the file's header in front); then the chain lets go of them.
+ */
 static void
 write_chain(struct filer *fl, struct job *j)
 {
-	struct iovec small[16] = {{0}}, *iov = small;
-	struct chunk *c;
-	int n = 0;
+	struct iovec small[64], *iov = small;
+	size_t n = chunk_chain_slots(&j->chain);
 
-	for (c = j->chain; c != NULL; c = c->next)
-		n++;
-	if (n > (int)(sizeof small / sizeof small[0]))
-		iov = xreallocarray(NULL, (size_t)n, sizeof *iov);
-	for (n = 0, c = j->chain; c != NULL; c = c->next, n++) {
-		iov[n].iov_base = c->data;
-		iov[n].iov_len = c->len;
-	}
-	files_append(fl->fs, j->io, iov, n, j->len, j->nrec);
+	if (n > sizeof small / sizeof small[0])
+		iov = xreallocarray(NULL, n, sizeof *iov);
+	chunk_chain_iov(&j->chain, iov);
+	prefetch_iov(iov, n);
+	files_append(fl->fs, j->io, iov, (int)n, j->len, j->nrec);
 	if (iov != small)
 		free(iov);
+	j->freed = chunk_chain_release(&j->chain, NULL);
 }
 
 /*
@@ -267,7 +277,7 @@ job_free(struct filer *fl, struct job *j)
 	free(j->rec);
 	free((char *)j->done.frames);
 	free(j->fn);
-	chunk_put_chain(fl->pool, j->chain);
+	chunk_recycle(fl->pool, j->freed);
 	free(j);
 }
 
@@ -550,15 +560,15 @@ filer_pool(struct filer *fl)
 }
 
 void
-filer_write(
-    struct filer *fl, struct ifile *io, struct chunk *chain, size_t len, size_t cap, uint64_t nrec)
+filer_write(struct filer *fl, struct ifile *io, const struct chunk_chain *chain, size_t len,
+    size_t cap, uint64_t nrec)
 {
 	struct job *j = xcalloc(1, sizeof *j);
 
 	j->nrec = nrec;
 	j->op = J_WRITE;
 	j->io = io;
-	j->chain = chain;
+	j->chain = *chain;
 	j->len = len;
 	j->cap = cap + sizeof *j;
 	enqueue(fl, j);
@@ -628,6 +638,15 @@ filer_wait_below(struct filer *fl, uint64_t limit)
 	 */
 	if (fl->threaded && atomic_load(&fl->inflight) > limit)
 		wait_until(fl, 0, limit - limit / 8);
+}
+
+void
+filer_drain(struct filer *fl)
+{
+	if (fl->threaded)
+		wait_until(fl, fl->queued_seq, UINT64_MAX);
+	else
+		filer_poll(fl);
 }
 
 void

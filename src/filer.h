@@ -65,14 +65,17 @@ struct ifile *filer_open(struct filer *fl, const struct flow *f, uint32_t linkty
     uint32_t snaplen, const char *ifname);
 
 /*
- * The pool the writer takes its chunks from: chains handed over come back
- * to it when written (on the writer's thread, filer_poll).
+ * The log the writer's buffers point into: the chunks that written chains
+ * leave empty go back to it on the writer's thread (filer_poll).
  */
 struct chunk_pool *filer_pool(struct filer *fl);
 
-/* Append len bytes of nrec whole records; the chain (cap bytes of chunks) passes to the filer. */
-void filer_write(
-    struct filer *fl, struct ifile *io, struct chunk *chain, size_t len, size_t cap, uint64_t nrec);
+/*
+ * Append len bytes of nrec whole records: the chain (cap bytes of memory)
+ * passes to the filer, which drops its references once written.
+ */
+void filer_write(struct filer *fl, struct ifile *io, const struct chunk_chain *chain, size_t len,
+    size_t cap, uint64_t nrec);
 
 /*
  * Complete io (NULL when the format writes no files): close it and rename
@@ -96,6 +99,8 @@ void filer_batch_end(struct filer *fl);
 /* Bytes handed over and not yet written; block while above limit (back pressure). */
 uint64_t filer_inflight(struct filer *fl);
 void filer_wait_below(struct filer *fl, uint64_t limit);
+/* Wait until everything handed over is done and taken back (filer_poll). */
+void filer_drain(struct filer *fl);
 
 /* Where filer_poll reports finished flows. */
 void filer_set_done(struct filer *fl, filer_done_cb cb, void *arg);

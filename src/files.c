@@ -227,7 +227,7 @@ write_all(struct files *fs, int fd, struct iovec *iov, int iovcnt, uint64_t *don
 
 	*done = 0;
 	while (iovcnt > 0) {
-		n = writev(fd, iov, iovcnt);
+		n = writev(fd, iov, iovcnt < IOV_MAX ? iovcnt : IOV_MAX);
 		fs->c.writes++;
 		if (n == -1) {
 			if (errno == EINTR)

@@ -25,6 +25,15 @@
 #include "xmalloc.h"
 
 struct wfile {
+	/* What the packet path touches first, in one line: the buffer (chunk.h). */
+	struct chunk_chain chain;
+	size_t len;    /* bytes of records in the chain */
+	size_t cap;    /* memory the chain holds: its bytes and slots */
+	uint64_t nrec; /* records in it */
+	uint64_t dirty_since;
+	uint64_t first_seq; /* the log's chunk of its first record, or one before (chunk.h) */
+	uint8_t dirty;      /* on the dirty list */
+
 	struct flow *flow;
 	TAILQ_ENTRY(wfile) dlink; /* on the dirty list */
 	struct ifile *io;         /* the file, on the filer's side; made at the first hand-over */
@@ -32,21 +41,6 @@ struct wfile {
 	uint32_t snaplen;
 	const char
 	    *ifname; /* the engine's name of the interface (lives as long as it); NULL: none */
-	struct chunk *head, *tail; /* the buffer: a chain of chunks (chunk.h) */
-	/*
-	 * Where the next record goes in the tail chunk, and the room left:
-	 * kept here, in the line the packet path reads anyway, because the
-	 * tail's own header lies up to 64 KiB before the write position and
-	 * missed the cache once per packet (the tail's len is set when it
-	 * is full or the chain is handed over).
-	 */
-	uint8_t *wptr;
-	size_t room;
-	size_t len;    /* bytes in the chain */
-	size_t cap;    /* bytes of its chunks */
-	uint64_t nrec; /* records in it */
-	uint64_t dirty_since;
-	uint8_t dirty; /* on the dirty list */
 };
 
 struct writer {
@@ -79,6 +73,8 @@ writer_new(struct filer *fl, const struct writer_config *cfg)
 	w->cfg.layout = NULL; /* the filer's: it keeps a copy */
 	w->filer = fl;
 	w->pool = filer_pool(fl);
+	/* Idle chunks are held memory too: a quarter of the budget at most. */
+	chunk_pool_set_idle(w->pool, cfg->buffer_total / 4);
 	TAILQ_INIT(&w->dirty);
 	return w;
 }
@@ -111,42 +107,22 @@ dlist_remove(struct writer *w, struct wfile *wf)
 
 /*
  * Room for n bytes in one piece (a pcap record's header is written in
- * place): the tail chunk, or a new one twice its size. A chain is written
- * out as a whole, so a file still gets whole records whatever is cut.
+ * place), at the log's head. A chain is written out as a whole, so a file
+ * still gets whole records whatever is cut.
  */
-static void
-buf_grow(struct writer *w, struct wfile *wf, size_t n)
-{
-	struct chunk *c = wf->tail;
-	size_t want;
-
-	want = c == NULL ? CHUNK_MIN : c->cap < CHUNK_MAX ? 2 * c->cap : CHUNK_MAX;
-	c = chunk_get(w->pool, want > n ? want : n);
-	if (wf->tail != NULL) {
-		wf->tail->len = wf->tail->cap - wf->room;
-		wf->tail->next = c;
-	} else
-		wf->head = c;
-	wf->tail = c;
-	wf->cap += c->cap + CHUNK_OVERHEAD;
-	wf->wptr = c->data;
-	wf->room = c->cap;
-}
-
 static inline uint8_t *
 buf_reserve(struct writer *w, struct wfile *wf, size_t n)
 {
-	if (wf->room < n)
-		buf_grow(w, wf, n);
-	return wf->wptr;
+	if (wf->len == 0)
+		wf->first_seq = chunk_head_seq(w->pool);
+	return chunk_reserve(w->pool, n);
 }
 
 /* The n bytes written at what buf_reserve gave. */
 static inline void
-buf_commit(struct wfile *wf, size_t n)
+buf_commit(struct writer *w, struct wfile *wf, size_t n)
 {
-	wf->wptr += n;
-	wf->room -= n;
+	wf->cap += chunk_commit(w->pool, &wf->chain, n);
 	wf->len += n;
 }
 
@@ -154,7 +130,7 @@ static void
 buf_add(struct writer *w, struct wfile *wf, const void *p, size_t n)
 {
 	memcpy(buf_reserve(w, wf, n), p, n);
-	buf_commit(wf, n);
+	buf_commit(w, wf, n);
 }
 
 /*
@@ -193,18 +169,35 @@ wfile_flush(struct writer *w, struct wfile *wf)
 		wf->dirty = 0;
 	}
 	w->buffered -= wf->cap;
-	if (wf->tail != NULL)
-		wf->tail->len = wf->tail->cap - wf->room;
-	if (wf->len == 0)
-		chunk_put_chain(w->pool, wf->head);
-	else {
-		filer_write(w->filer, wfile_io(w, wf), wf->head, wf->len, wf->cap, wf->nrec);
+	if (wf->len > 0) {
+		filer_write(w->filer, wfile_io(w, wf), &wf->chain, wf->len, wf->cap, wf->nrec);
 		backpressure(w);
 	}
-	wf->head = wf->tail = NULL;
-	wf->wptr = NULL;
-	wf->len = wf->cap = wf->room = 0;
+	memset(&wf->chain, 0, sizeof wf->chain);
+	wf->len = wf->cap = 0;
 	wf->nrec = 0;
+}
+
+/*
+ * The log's chunks live until the last record in them is written: a few
+ * records of flows that stay quiet can hold many chunks whose other records
+ * are long written. Past the budget, the flows that hold the oldest chunk
+ * hand their buffers over (the dirty list is in the order of their first
+ * records), and the filer's work is awaited, until the log fits again.
+ */
+static void
+log_enforce(struct writer *w)
+{
+	uint64_t seq, was = 0;
+	struct wfile *wf;
+
+	while (chunk_pool_held(w->pool) > w->cfg.buffer_total &&
+	       (seq = chunk_oldest_seq(w->pool)) != UINT64_MAX && seq != was) {
+		while ((wf = TAILQ_FIRST(&w->dirty)) != NULL && wf->first_seq <= seq)
+			wfile_flush(w, wf);
+		filer_drain(w->filer);
+		was = seq; /* it is free now; should it not be, never spin */
+	}
 }
 
 static void
@@ -212,6 +205,8 @@ budget_enforce(struct writer *w)
 {
 	while (w->buffered > w->cfg.buffer_total && !TAILQ_EMPTY(&w->dirty))
 		wfile_flush(w, TAILQ_FIRST(&w->dirty));
+	if (chunk_pool_held(w->pool) > w->cfg.buffer_total)
+		log_enforce(w);
 }
 
 /* --- records ------------------------------------------------------------ */
@@ -355,7 +350,7 @@ rec_pcap(struct writer *w, struct wfile *wf, const struct packet *p, const uint8
 
 	pcapfile_record(out, p->ts, p->caplen, p->wirelen, w->cfg.big, w->cfg.nanosecond);
 	memcpy(out + PCAP_RECHDR_LEN, data, p->caplen);
-	buf_commit(wf, PCAP_RECHDR_LEN + p->caplen);
+	buf_commit(w, wf, PCAP_RECHDR_LEN + p->caplen);
 }
 
 /* A pcapng record: an Enhanced Packet Block on the file's one interface. */
@@ -366,9 +361,9 @@ rec_pcapng(struct writer *w, struct wfile *wf, const struct packet *p, const uin
 
 	pcapng_epb_head(out, p->ts, p->caplen, p->wirelen, w->cfg.big, w->cfg.nanosecond);
 	memcpy(out + PCAPNG_EPB_HEAD, data, p->caplen);
-	buf_commit(
-	    wf, PCAPNG_EPB_HEAD + p->caplen +
-	            pcapng_epb_tail(out + PCAPNG_EPB_HEAD + p->caplen, p->caplen, w->cfg.big));
+	buf_commit(w, wf,
+	    PCAPNG_EPB_HEAD + p->caplen +
+	        pcapng_epb_tail(out + PCAPNG_EPB_HEAD + p->caplen, p->caplen, w->cfg.big));
 }
 
 static struct wfile *
@@ -431,6 +426,7 @@ writer_setlimits(struct writer *w, const struct writer_config *cfg)
 	w->cfg.flow_buffer = cfg->flow_buffer;
 	w->cfg.buffer_total = cfg->buffer_total;
 	w->cfg.flush_ns = cfg->flush_ns;
+	chunk_pool_set_idle(w->pool, cfg->buffer_total / 4);
 	budget_enforce(w);
 }
 

@@ -1843,41 +1843,94 @@ START_TEST(test_index_frames_text)
 }
 END_TEST
 
-/* The buffers' pool: classes, reuse, a record bigger than any class, the idle bound. */
-START_TEST(test_chunk_pool)
+/* Append n bytes of value v to chain ch. */
+static void
+log_put(struct chunk_pool *p, struct chunk_chain *ch, size_t n, int v)
+{
+	memset(chunk_reserve(p, n), v, n);
+	chunk_commit(p, ch, n);
+}
+
+/* The chain's bytes, in order, as the filer would write them. */
+static size_t
+log_bytes(const struct chunk_chain *ch, uint8_t *out, size_t max)
+{
+	size_t n = chunk_chain_slots(ch), i, len = 0;
+	struct iovec *iov = calloc(n + 1, sizeof *iov);
+
+	chunk_chain_iov(ch, iov);
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_le(len + iov[i].iov_len, max);
+		memcpy(out + len, iov[i].iov_base, iov[i].iov_len);
+		len += iov[i].iov_len;
+	}
+	free(iov);
+	return len;
+}
+
+/*
+ * The log: records of two flows interleaved come back each in its own
+ * order; a flow's records in a row share a slot; slots spill into the log;
+ * a record bigger than a chunk gets its own; a chunk goes back to the pool
+ * only once every record in it is released, and the pool keeps at most
+ * CHUNK_IDLE_MAX.
+ */
+START_TEST(test_chunk_log)
 {
 	struct chunk_pool *p = chunk_pool_new();
-	struct chunk *a, *b, *big, *max, *chain = NULL, *c;
-	size_t n;
+	struct chunk_chain a = {0}, b = {0}, big = {0};
+	static uint8_t out[4 * CHUNK_SIZE];
+	size_t i, n, len;
+	uint64_t first;
 
-	a = chunk_get(p, 1);
-	ck_assert_uint_eq(a->cap, CHUNK_MIN);
-	b = chunk_get(p, CHUNK_MIN + 1);
-	ck_assert_uint_eq(b->cap, 2 * CHUNK_MIN);
-	max = chunk_get(p, CHUNK_MAX);
-	ck_assert_uint_eq(max->cap, CHUNK_MAX);
-	free(max);
-	big = chunk_get(p, CHUNK_MAX + 1);
-	ck_assert_uint_eq(big->cap, CHUNK_MAX + 1);
-	memset(big->data, 0xab, big->cap); /* all of it is ours (ASan would say) */
-	a->next = b;
-	b->next = big;
-	chunk_put_chain(p, a);
-	/* The oversize one went back to malloc; the others wait for reuse. */
-	ck_assert_uint_eq(chunk_pool_idle(p), 3 * CHUNK_MIN);
-	ck_assert_ptr_eq(chunk_get(p, 2 * CHUNK_MIN), b);
-	ck_assert_ptr_eq(chunk_get(p, 10), a);
-	ck_assert_uint_eq(chunk_pool_idle(p), 0);
-	/* Never more than CHUNK_IDLE_MAX idle. */
-	for (n = 0; n < CHUNK_IDLE_MAX / CHUNK_MAX + 8; n++) {
-		c = chunk_get(p, CHUNK_MAX);
-		c->next = chain;
-		chain = c;
+	first = chunk_head_seq(p);
+	for (i = 0; i < 3000; i++) {
+		log_put(p, &a, 100 + i % 7, (int)(i & 0x7f));
+		log_put(p, &b, 50, 0x80 | (int)(i & 0x7f));
 	}
-	chunk_put_chain(p, chain);
-	ck_assert_uint_eq(chunk_pool_idle(p), CHUNK_IDLE_MAX);
-	free(a);
-	free(b);
+	ck_assert_uint_eq(chunk_chain_slots(&a), 3000);
+	ck_assert_uint_gt(a.nspill, 0);
+	len = log_bytes(&a, out, sizeof out);
+	for (i = 0, n = 0; i < 3000; n += 100 + i % 7, i++) {
+		ck_assert_int_eq(out[n], (int)(i & 0x7f));
+		ck_assert_int_eq(out[n + 99], (int)(i & 0x7f));
+	}
+	ck_assert_uint_eq(len, n);
+	ck_assert_uint_eq(log_bytes(&b, out, sizeof out), 150000);
+	ck_assert_int_eq(out[149999], 0x80 | (2999 & 0x7f));
+	/* More than a chunk was written: the first is held, and is the oldest. */
+	ck_assert_uint_gt(chunk_pool_held(p), CHUNK_SIZE);
+	ck_assert_uint_eq(chunk_oldest_seq(p), first);
+
+	/* Three records of one flow in a row: one slot. */
+	log_put(p, &big, 10, 1);
+	log_put(p, &big, 10, 2);
+	log_put(p, &big, 10, 3);
+	ck_assert_uint_eq(chunk_chain_slots(&big), 1);
+	/* One bigger than a chunk: a chunk of its own, all of it ours (ASan would say). */
+	log_put(p, &big, CHUNK_SIZE + 1, 4);
+	ck_assert_uint_eq(chunk_chain_slots(&big), 2);
+	ck_assert_uint_eq(log_bytes(&big, out, sizeof out), 30 + CHUNK_SIZE + 1);
+	ck_assert_int_eq(out[29], 3);
+	ck_assert_int_eq(out[30 + CHUNK_SIZE], 4);
+
+	/* a's release frees nothing: b has records in every chunk a has. */
+	ck_assert_ptr_null(chunk_chain_release(&a, NULL));
+	chunk_recycle(p, chunk_chain_release(&b, NULL));
+	/* All but the head and big's are free now; the oldest held is the head's. */
+	ck_assert_uint_ne(chunk_oldest_seq(p), first);
+	ck_assert_uint_gt(chunk_pool_idle(p), 0);
+	chunk_recycle(p, chunk_chain_release(&big, NULL));
+	ck_assert_uint_eq(chunk_oldest_seq(p), UINT64_MAX);
+	ck_assert_uint_le(chunk_pool_held(p), CHUNK_SIZE);
+
+	/* Never more than CHUNK_IDLE_MAX idle. */
+	memset(&a, 0, sizeof a);
+	for (i = 0; i < CHUNK_IDLE_MAX / CHUNK_SIZE + 8; i++)
+		log_put(p, &a, CHUNK_SIZE / 2 + 1, 5); /* one chunk each */
+	chunk_recycle(p, chunk_chain_release(&a, NULL));
+	ck_assert_uint_le(chunk_pool_idle(p), CHUNK_IDLE_MAX);
+	ck_assert_uint_ge(chunk_pool_idle(p), CHUNK_IDLE_MAX - CHUNK_SIZE);
 	chunk_pool_free(p);
 }
 END_TEST
@@ -1926,7 +1979,7 @@ writer_suite(void)
 	tcase_add_test(tc, test_no_overwrite_active);
 	tcase_add_test(tc, test_fd_budget);
 	tcase_add_test(tc, test_buffer_budget);
-	tcase_add_test(tc, test_chunk_pool);
+	tcase_add_test(tc, test_chunk_log);
 	tcase_add_test(tc, test_long_chain);
 	tcase_add_test(tc, test_flush_interval);
 	tcase_add_test(tc, test_flush_interval_off);
