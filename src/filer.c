@@ -641,15 +641,6 @@ filer_wait_below(struct filer *fl, uint64_t limit)
 }
 
 void
-filer_drain(struct filer *fl)
-{
-	if (fl->threaded)
-		wait_until(fl, fl->queued_seq, UINT64_MAX);
-	else
-		filer_poll(fl);
-}
-
-void
 filer_set_done(struct filer *fl, filer_done_cb cb, void *arg)
 {
 	fl->done_cb = cb;

@@ -99,8 +99,6 @@ void filer_batch_end(struct filer *fl);
 /* Bytes handed over and not yet written; block while above limit (back pressure). */
 uint64_t filer_inflight(struct filer *fl);
 void filer_wait_below(struct filer *fl, uint64_t limit);
-/* Wait until everything handed over is done and taken back (filer_poll). */
-void filer_drain(struct filer *fl);
 
 /* Where filer_poll reports finished flows. */
 void filer_set_done(struct filer *fl, filer_done_cb cb, void *arg);

@@ -183,20 +183,27 @@ wfile_flush(struct writer *w, struct wfile *wf)
  * records of flows that stay quiet can hold many chunks whose other records
  * are long written. Past the budget, the flows that hold the oldest chunk
  * hand their buffers over (the dirty list is in the order of their first
- * records), and the filer's work is awaited, until the log fits again.
+ * records), and the filer's progress is awaited an eighth of its queue at a
+ * time (waiting for all of it held the capture up for as long as the disk
+ * took to write the whole budget), until the log fits again.
  */
 static void
 log_enforce(struct writer *w)
 {
-	uint64_t seq, was = 0;
+	uint64_t seq, inflight;
 	struct wfile *wf;
 
 	while (chunk_pool_held(w->pool) > w->cfg.buffer_total &&
-	       (seq = chunk_oldest_seq(w->pool)) != UINT64_MAX && seq != was) {
+	       (seq = chunk_oldest_seq(w->pool)) != UINT64_MAX) {
 		while ((wf = TAILQ_FIRST(&w->dirty)) != NULL && wf->first_seq <= seq)
 			wfile_flush(w, wf);
-		filer_drain(w->filer);
-		was = seq; /* it is free now; should it not be, never spin */
+		if ((inflight = filer_inflight(w->filer)) > 0) {
+			filer_wait_below(w->filer, inflight - 1);
+			continue;
+		}
+		filer_poll(w->filer); /* all of it is done: what is left is taken back */
+		if (chunk_oldest_seq(w->pool) == seq)
+			break; /* nothing holds it: cannot be, but never spin */
 	}
 }
 

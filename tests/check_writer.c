@@ -46,7 +46,7 @@
 #define BASE_TS        (1700000000ULL * NS + 100000ULL) /* 2023-11-14 22:13:20.000100 UTC */
 #define LINKTYPE       1                                /* Ethernet */
 #define SNAPLEN        65535
-#define MAX_SENT       1024
+#define MAX_SENT       8192
 #define MAX_DONE       256
 #define FRAME_MAX      1600
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
@@ -1935,6 +1935,49 @@ START_TEST(test_chunk_log)
 }
 END_TEST
 
+/*
+ * Quiet flows, one record each and never flushed for their size, every one
+ * in a later chunk of the log, while a busy flow fills it: the log still
+ * holds no more than the budget (the flows that hold its oldest chunk hand
+ * their buffers over), and every frame is in its file. Inline and threaded.
+ */
+START_TEST(test_log_budget)
+{
+	struct wt *c = wt_new();
+	const size_t budget = 4 * CHUNK_SIZE;
+	char path[PATH_MAX * 2];
+	uint64_t first[160];
+	struct chunk_pool *pool;
+	int i, k = 1;
+
+	c->wc.threaded = _i;
+	c->wc.buffer_total = budget;
+	c->wc.flow_buffer = 16 * 1024;
+	wt_start(c);
+	pool = filer_pool(c->fl);
+	first[0] = c->frame + 1;
+	wt_flow(c, 0, 0, TCPF_SYN, 0, BASE_TS);
+	for (i = 0; i < 7800; i++) {
+		wt_flow(c, 0, i & 1, TCPF_ACK, 1400, BASE_TS + MS + (uint64_t)i);
+		if (i % 60 == 0 && k < 130) {
+			first[k] = c->frame + 1;
+			wt_flow(c, k++, 0, TCPF_SYN, 0, BASE_TS + MS + (uint64_t)i);
+		}
+		ck_assert_uint_le(chunk_pool_held(pool), budget + CHUNK_SIZE);
+	}
+	flowtab_end_all(c->t, FLOW_R_EOF);
+	writer_flush_all(c->w);
+	filer_sync(c->fl);
+	filer_poll(c->fl);
+	ck_assert_uint_eq(c->ndone, (size_t)k);
+	for (i = 0; i < k; i++) {
+		path_of(c, wt_done_for(c, first[i])->fpout, path, sizeof path);
+		verify_pcap(path, 0, 0, SNAPLEN, c, i, 0, UINT64_MAX);
+	}
+	wt_free(c);
+}
+END_TEST
+
 /* One flow buffered across many chunks (more than one writev's small vector): the same bytes. */
 START_TEST(test_long_chain)
 {
@@ -1981,6 +2024,7 @@ writer_suite(void)
 	tcase_add_test(tc, test_buffer_budget);
 	tcase_add_test(tc, test_chunk_log);
 	tcase_add_test(tc, test_long_chain);
+	tcase_add_loop_test(tc, test_log_budget, 0, 2);
 	tcase_add_test(tc, test_flush_interval);
 	tcase_add_test(tc, test_flush_interval_off);
 	tcase_add_test(tc, test_layout_dated);
