@@ -39,11 +39,9 @@ struct job {
 	size_t cap;
 	struct filer_done done;   /* J_FINISH */
 	struct index_record *rec; /* J_FINISH: the index line's record (done.rec), ours */
-	uint8_t *fn; /* J_FINISH: the segment's frame numbers, as struct flow keeps them */
-	size_t fnlen;
-	uint64_t nrec;    /* J_WRITE: records in buf */
-	uint64_t last_ns; /* J_FINISH: the segment's last packet, the file's time */
-	char **gone;      /* J_PRUNE: the files retention deleted (the writer's) */
+	uint64_t nrec;            /* J_WRITE: records in buf */
+	uint64_t last_ns;         /* J_FINISH: the segment's last packet, the file's time */
+	char **gone;              /* J_PRUNE: the files retention deleted (the writer's) */
 	size_t ngone;
 	int missing; /* J_PRUNE: and every file that does not exist */
 	uint64_t seq;
@@ -149,20 +147,16 @@ done_flush(struct filer *fl)
 
 /* The entry says what became of the file, then it goes to the index. */
 static void
-finish_entry(struct filer *fl, struct ifile *io, const char *fpout, struct filer_done *d,
-    const uint8_t *fn, size_t fnlen)
+finish_entry(struct filer *fl, struct ifile *io, const char *fpout, struct filer_done *d)
 {
 	struct index_record *r = (struct index_record *)d->rec;
-	char *frames;
 
 	if (r == NULL)
 		return;
 	files_describe(io, r);
 	snprintf(r->fpout, sizeof r->fpout, "%s", fpout ? fpout : "");
-	frames = index_frames_text(fn, fnlen);
 	if (fl->idx != NULL)
-		index_append_record(fl->idx, r, frames);
-	d->frames = frames;
+		index_append_record(fl->idx, r, d->frames);
 }
 
 /* Index lines reach the file; the counters tell the other thread how it went. */
@@ -247,7 +241,7 @@ run_job(struct filer *fl, struct job *j)
 	case J_FINISH:
 		if (j->io != NULL)
 			fpout = files_finish(fl->fs, j->io, j->last_ns);
-		finish_entry(fl, j->io, fpout, &j->done, j->fn, j->fnlen);
+		finish_entry(fl, j->io, fpout, &j->done);
 		break;
 	case J_FLUSH:
 		index_push(fl, 0); /* for filer_sync: the index is on disk too */
@@ -276,7 +270,6 @@ job_free(struct filer *fl, struct job *j)
 		files_ifile_free(j->io);
 	free(j->rec);
 	free((char *)j->done.frames);
-	free(j->fn);
 	chunk_recycle(fl->pool, j->freed);
 	free(j);
 }
@@ -584,12 +577,13 @@ filer_finish(
 	j->io = io;
 	j->rec = rec;
 	j->done.rec = rec;
-	/* The index line's frame numbers travel compact; counted while queued. */
+	/*
+	 * The index line's frame numbers as text, made here: the flow's
+	 * numbers are at hand, and the filer's thread is the busier one.
+	 */
 	if (rec != NULL && f != NULL) {
-		j->fnlen = f->fn_len;
-		j->fn = xmalloc(j->fnlen);
-		memcpy(j->fn, f->fn_buf, j->fnlen);
-		j->cap = FINISH_COST + j->fnlen;
+		j->done.frames = index_frames_text(f->fn_buf, f->fn_len);
+		j->cap = FINISH_COST + strlen(j->done.frames);
 	}
 	j->done.ended = ended;
 	if (f != NULL) {
