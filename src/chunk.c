@@ -256,21 +256,43 @@ chunk_chain_slots(const struct chunk_chain *c)
 
 /* Filled from the end: the spills are met newest first. */
 void
-chunk_chain_iov(const struct chunk_chain *c, struct iovec *iov)
+chunk_walk_begin(struct chunk_walk *w, const struct chunk_chain *c, struct iovec *iov)
 {
-	const struct chunk_spill *s;
-	size_t i = chunk_chain_slots(c);
 	int k;
 
+	w->s = c->spill;
+	w->iov = iov;
+	w->i = chunk_chain_slots(c);
 	for (k = (int)c->n - 1; k >= 0; k--) {
-		iov[--i].iov_base = c->p[k];
-		iov[i].iov_len = c->len[k];
+		iov[--w->i].iov_base = c->p[k];
+		iov[w->i].iov_len = c->len[k];
 	}
-	for (s = c->spill; s != NULL; s = s->prev)
-		for (k = CHUNK_SLOTS - 1; k >= 0; k--) {
-			iov[--i].iov_base = s->p[k];
-			iov[i].iov_len = s->len[k];
-		}
+}
+
+int
+chunk_walk_step(struct chunk_walk *w)
+{
+	const struct chunk_spill *s = w->s;
+	int k;
+
+	if (s == NULL)
+		return 0;
+	for (k = CHUNK_SLOTS - 1; k >= 0; k--) {
+		w->iov[--w->i].iov_base = s->p[k];
+		w->iov[w->i].iov_len = s->len[k];
+	}
+	w->s = s->prev;
+	return w->s != NULL;
+}
+
+void
+chunk_chain_iov(const struct chunk_chain *c, struct iovec *iov)
+{
+	struct chunk_walk w;
+
+	chunk_walk_begin(&w, c, iov);
+	while (chunk_walk_step(&w))
+		;
 }
 
 static struct chunk *

@@ -82,6 +82,20 @@ uint64_t chunk_oldest_seq(const struct chunk_pool *p);
 size_t chunk_chain_slots(const struct chunk_chain *c);
 /* The chain's records, in order. */
 void chunk_chain_iov(const struct chunk_chain *c, struct iovec *iov);
+
+/*
+ * The same a spill at a time: the spills are met one cache miss after the
+ * other, and walks of several chains in step keep their misses in flight
+ * together. chunk_walk_begin fills what the chain itself holds; each step
+ * one spill, until it returns 0.
+ */
+struct chunk_walk {
+	const struct chunk_spill *s;
+	struct iovec *iov;
+	size_t i; /* iovecs still to fill: those below i */
+};
+void chunk_walk_begin(struct chunk_walk *w, const struct chunk_chain *c, struct iovec *iov);
+int chunk_walk_step(struct chunk_walk *w);
 /*
  * The chain's references are dropped (any thread): the chunks this leaves
  * unreferenced are put in front of freed, for chunk_recycle.

@@ -35,6 +35,7 @@ struct job {
 	struct ifile *io;
 	struct chunk_chain chain; /* J_WRITE: the records */
 	struct chunk *freed;      /* J_WRITE: the log's chunks it left empty, for the writer */
+	struct iovec *iov;        /* J_WRITE: where its records lie (prepare_writes) */
 	size_t len;
 	size_t cap;
 	struct filer_done done;   /* J_FINISH */
@@ -188,6 +189,33 @@ prefetch_iov(const struct iovec *iov, size_t n)
 			__builtin_prefetch((const uint8_t *)iov[i].iov_base + o);
 }
 
+#define WALK_JOBS 8
+
+/*
+ * Where the records of this write job and of the next ones in its batch
+ * lie, found together: a chain's spills are met one cache miss after the
+ * other, and walking eight chains in step keeps eight misses in flight
+ * (c10k: the walk of one chain at a time was 7 % of the filer's samples).
+ */
+static void
+prepare_writes(struct job *j)
+{
+	struct chunk_walk w[WALK_JOBS];
+	int n = 0, k, more;
+
+	for (; j != NULL && n < WALK_JOBS; j = STAILQ_NEXT(j, link)) {
+		if (j->op != J_WRITE || j->iov != NULL)
+			continue;
+		j->iov = xreallocarray(NULL, chunk_chain_slots(&j->chain) + 1, sizeof *j->iov);
+		chunk_walk_begin(&w[n++], &j->chain, j->iov);
+	}
+	do {
+		more = 0;
+		for (k = 0; k < n; k++)
+			more |= chunk_walk_step(&w[k]);
+	} while (more);
+}
+
 /*
  * The chain's records where they lie in the log, one iovec each (files_append
  * adds the file's header in front); then the chain lets go of them.
@@ -195,16 +223,14 @@ prefetch_iov(const struct iovec *iov, size_t n)
 static void
 write_chain(struct filer *fl, struct job *j)
 {
-	struct iovec small[64], *iov = small;
 	size_t n = chunk_chain_slots(&j->chain);
 
-	if (n > sizeof small / sizeof small[0])
-		iov = xreallocarray(NULL, n, sizeof *iov);
-	chunk_chain_iov(&j->chain, iov);
-	prefetch_iov(iov, n);
-	files_append(fl->fs, j->io, iov, (int)n, j->len, j->nrec);
-	if (iov != small)
-		free(iov);
+	if (j->iov == NULL)
+		prepare_writes(j);
+	prefetch_iov(j->iov, n);
+	files_append(fl->fs, j->io, j->iov, (int)n, j->len, j->nrec);
+	free(j->iov);
+	j->iov = NULL;
 	j->freed = chunk_chain_release(&j->chain, NULL);
 }
 
