@@ -607,8 +607,8 @@ filer_finish(
 	 * The index line's frame numbers as text, made here: the flow's
 	 * numbers are at hand, and the filer's thread is the busier one.
 	 */
-	if (rec != NULL && f != NULL) {
-		j->done.frames = index_frames_text(f->fn_buf, f->fn_len);
+	if (rec != NULL) {
+		j->done.frames = index_frames_text(f ? f->fn_buf : NULL, f ? f->fn_len : 0);
 		j->cap = FINISH_COST + strlen(j->done.frames);
 	}
 	j->done.ended = ended;

@@ -25,7 +25,7 @@
 #include "xmalloc.h"
 
 struct wfile {
-	/* What the packet path touches first, in one line: the buffer (chunk.h). */
+	/* What the packet path touches first: the buffer (chunk.h). */
 	struct chunk_chain chain;
 	size_t len;    /* bytes of records in the chain */
 	size_t cap;    /* memory the chain holds: its bytes and slots */
