@@ -206,15 +206,15 @@ chunk_commit(struct chunk_pool *p, struct chunk_chain *ch, size_t n)
 	struct chunk *c = p->rsv;
 	uint8_t *at = p->rsvp;
 
+	if (n == 0) {
+		if (c != p->head)
+			chunk_drop(p, c); /* a record's own chunk, and no record */
+		return 0;
+	}
 	if (c == p->head) {
 		p->at += n;
 		p->room -= n;
-	} else if (n == 0) {
-		chunk_drop(p, c); /* a record's own chunk, and no record */
-		return 0;
 	}
-	if (n == 0)
-		return 0;
 	/* The record goes on where the chain's last one ended: one slot for both. */
 	if (ch->n > 0 && c == p->head && ch->p[ch->n - 1] + ch->len[ch->n - 1] == at) {
 		ch->len[ch->n - 1] += (uint32_t)n;
@@ -283,16 +283,6 @@ chunk_walk_step(struct chunk_walk *w)
 	}
 	w->s = s->prev;
 	return w->s != NULL;
-}
-
-void
-chunk_chain_iov(const struct chunk_chain *c, struct iovec *iov)
-{
-	struct chunk_walk w;
-
-	chunk_walk_begin(&w, c, iov);
-	while (chunk_walk_step(&w))
-		;
 }
 
 static struct chunk *

@@ -80,14 +80,12 @@ uint64_t chunk_oldest_seq(const struct chunk_pool *p);
 
 /* Slots in a chain: the iovecs chunk_chain_iov fills. */
 size_t chunk_chain_slots(const struct chunk_chain *c);
-/* The chain's records, in order. */
-void chunk_chain_iov(const struct chunk_chain *c, struct iovec *iov);
-
 /*
- * The same a spill at a time: the spills are met one cache miss after the
- * other, and walks of several chains in step keep their misses in flight
- * together. chunk_walk_begin fills what the chain itself holds; each step
- * one spill, until it returns 0.
+ * The chain's records, in order, into iov (chunk_chain_slots entries), a
+ * spill at a time: the spills are met one cache miss after the other, and
+ * walks of several chains in step keep their misses in flight together.
+ * chunk_walk_begin fills what the chain itself holds; each step one spill,
+ * until it returns 0.
  */
 struct chunk_walk {
 	const struct chunk_spill *s;

@@ -1857,8 +1857,11 @@ log_bytes(const struct chunk_chain *ch, uint8_t *out, size_t max)
 {
 	size_t n = chunk_chain_slots(ch), i, len = 0;
 	struct iovec *iov = calloc(n + 1, sizeof *iov);
+	struct chunk_walk w;
 
-	chunk_chain_iov(ch, iov);
+	chunk_walk_begin(&w, ch, iov);
+	while (chunk_walk_step(&w))
+		;
 	for (i = 0; i < n; i++) {
 		ck_assert_uint_le(len + iov[i].iov_len, max);
 		memcpy(out + len, iov[i].iov_base, iov[i].iov_len);
