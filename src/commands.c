@@ -638,6 +638,7 @@ totals_json(const struct service_counters *sc, unsigned clients)
 	        (json_int_t)ws->bytes_lost, "index_lines_pending", (json_int_t)ws->index_pending,
 	        "index_lines_lost", (json_int_t)ws->index_lost));
 	json_object_set_new(tot, "fragments_pending", json_integer((json_int_t)sc->frag_pending));
+	json_object_set_new(tot, "hash_rekeys", json_integer((json_int_t)st->rekeys));
 	/* IPFIX export: records sent and lost (null when off). */
 	json_object_set_new(tot, "ipfix", sc->ipfix != NULL ? sc->ipfix : json_null());
 	json_object_set_new(tot, "on_file", hooks_json(&sc->hooks));

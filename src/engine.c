@@ -2,6 +2,7 @@
  * engine.c: wires decode, the fragment table, the flow table, the writer
  * and the index together. Owns the counters; makes no system call itself.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -240,6 +241,24 @@ engine_reconfigure(struct engine *e, const struct engine_config *cfg)
 	e->cfg.flow = cfg->flow;
 }
 
+/*
+ * A rekey of the flow or fragment table (a chain grew past its bound) is
+ * no accident: someone sends addresses and ports that collide. Said once
+ * per rekey (each needs keys found anew against a new secret) and counted.
+ */
+static void
+rekeys_note(struct engine *e)
+{
+	uint64_t n = flowtab_rekeys(e->flows) + frag_rekeys(e->frags);
+
+	if (n == e->st.rekeys)
+		return;
+	e->st.rekeys = n;
+	log_warnx("a hash chain grew past %d entries: the flow tables took a new secret key "
+	          "(%" PRIu64 " times so far); colliding addresses and ports are being sent",
+	    FLOW_CHAIN_MAX, n);
+}
+
 void
 engine_tick(struct engine *e, uint64_t now)
 {
@@ -272,6 +291,7 @@ engine_sync(struct engine *e)
 void
 engine_batch_end(struct engine *e)
 {
+	rekeys_note(e);
 	filer_batch_end(e->filer);
 	if (filer_event_fd(e->filer) == -1)
 		index_flush(e->index);

@@ -50,6 +50,7 @@ struct engine_stats {
 	uint64_t finished;    /* flows ended */
 	uint64_t segments;    /* index lines written */
 	uint64_t ended[FLOW_R_NREASONS];
+	uint64_t rekeys; /* new secret hash keys: a chain outgrew its bound (flow.h) */
 };
 
 struct engine;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "flow.h"
+#include "siphash.h"
 #include "xmalloc.h"
 
 TAILQ_HEAD(flow_list, flow);
@@ -25,6 +26,9 @@ struct flow_table {
 	struct flow_chain *buckets;
 	uint32_t nbuckets; /* a power of two */
 	uint32_t count;
+	struct sipkey hkey; /* the hash's secret key (cfg.seed only picks it in tests) */
+	int rekey_due;      /* a lookup walked a chain longer than FLOW_CHAIN_MAX */
+	uint64_t rekeys;
 	uint64_t next_id;
 	uint64_t clock; /* the latest time seen: packet times can step back */
 
@@ -73,24 +77,15 @@ flow_list_of(struct flow_table *t, const struct flow *f)
 }
 
 /*
- * A multiply-xorshift hash over the whole key with a per-table random seed,
- * so that an attacker who picks ports cannot aim at one chain.
+ * SipHash with a secret key over the whole key (siphash.h): an attacker who
+ * picks addresses and ports cannot aim at one chain. The multiply-xorshift
+ * hash this replaces had collisions that held whatever its seed (flip bit
+ * 63 of one word and bits 63 and 32 of the next: the same hash).
  */
 static uint64_t
-key_hash(const struct flow_key *k, uint64_t seed)
+key_hash(const struct flow_table *t, const struct flow_key *k)
 {
-	const uint8_t *p = (const uint8_t *)k;
-	uint64_t h = seed ^ 0x9e3779b97f4a7c15ULL, w;
-	size_t i;
-
-	for (i = 0; i + 8 <= sizeof *k; i += 8) {
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-		h ^= h >> 31;
-	}
-	for (; i < sizeof *k; i++)
-		h = (h ^ p[i]) * 0x94d049bb133111ebULL;
-	return h ^ (h >> 29);
+	return siphash13(&t->hkey, k, sizeof *k);
 }
 
 /*
@@ -141,6 +136,10 @@ flowtab_new(const struct flow_config *cfg, flow_end_cb cb, void *arg)
 	t->cbarg = arg;
 	t->nbuckets = 1024;
 	t->buckets = xcalloc(t->nbuckets, sizeof *t->buckets); /* zeroed: empty chains */
+	if (cfg->seed != 0)
+		sipkey_from_seed(&t->hkey, cfg->seed);
+	else
+		sipkey_random(&t->hkey);
 	TAILQ_INIT(&t->open);
 	TAILQ_INIT(&t->linger);
 	return t;
@@ -153,7 +152,7 @@ flowtab_setconfig(struct flow_table *t, const struct flow_config *cfg)
 	int key_mode = t->cfg.key_mode, key_bare = t->cfg.key_bare;
 
 	t->cfg = *cfg;
-	/* The buckets were laid out with the old seed, the flows keyed the old way. */
+	/* The flows were keyed the old way (the hash key is the table's own). */
 	t->cfg.seed = seed;
 	t->cfg.key_mode = key_mode;
 	t->cfg.key_bare = key_bare;
@@ -188,19 +187,20 @@ flowtab_free(struct flow_table *t)
 static uint32_t
 bucket_of(const struct flow_table *t, const struct flow_key *k)
 {
-	return (uint32_t)key_hash(k, t->cfg.seed) & (t->nbuckets - 1);
+	return (uint32_t)key_hash(t, k) & (t->nbuckets - 1);
 }
 
+/* Lay every flow out again in n buckets, by the hash key the table has now. */
 static void
-table_grow(struct flow_table *t)
+table_rehash(struct flow_table *t, uint32_t n)
 {
 	struct flow_chain *old = t->buckets;
-	uint32_t i, n = t->nbuckets, b;
+	uint32_t i, oldn = t->nbuckets, b;
 	struct flow *f;
 
-	t->nbuckets = n * 2;
+	t->nbuckets = n;
 	t->buckets = xcalloc(t->nbuckets, sizeof *t->buckets); /* zeroed: empty chains */
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < oldn; i++) {
 		while ((f = SLIST_FIRST(&old[i])) != NULL) {
 			SLIST_REMOVE_HEAD(&old[i], hlink);
 			b = bucket_of(t, &f->key);
@@ -210,13 +210,37 @@ table_grow(struct flow_table *t)
 	free(old);
 }
 
+static void
+table_grow(struct flow_table *t)
+{
+	table_rehash(t, t->nbuckets * 2);
+}
+
+/*
+ * A chain longer than FLOW_CHAIN_MAX does not happen by chance (at a load
+ * of at most one flow a bucket, a chain of 32 has odds below 1e-30): the
+ * key leaked or was found. A new secret key, and every flow laid out anew,
+ * O(flows) once, puts the colliding flows back among the others.
+ */
+static void
+table_rekey(struct flow_table *t)
+{
+	sipkey_random(&t->hkey);
+	table_rehash(t, t->nbuckets);
+	t->rekey_due = 0;
+	t->rekeys++;
+}
+
 static struct flow *
 table_lookup(struct flow_table *t, const struct flow_key *k, uint32_t b)
 {
 	struct flow *f;
+	unsigned walked = 0;
 
 	SLIST_FOREACH(f, &t->buckets[b], hlink)
 	{
+		if (++walked > FLOW_CHAIN_MAX)
+			t->rekey_due = 1;
 		if (memcmp(&f->key, k, sizeof *k) == 0)
 			return f;
 	}
@@ -554,6 +578,10 @@ flowtab_packet(struct flow_table *t, const struct packet *p, uint32_t iface, uin
 	key_make(&t->cfg, p, iface, &k, &dir);
 	b = bucket_of(t, &k);
 	f = table_lookup(t, &k, b);
+	if (t->rekey_due) {
+		table_rekey(t);
+		b = bucket_of(t, &k);
+	}
 	if (f != NULL && (r = starts_new(t, f, p, dir)) != FLOW_R_NONE) {
 		flow_finish(t, f, r);
 		f = NULL;
@@ -672,6 +700,41 @@ flow_copies_free(struct flow *copies, size_t n)
 	for (i = 0; i < n; i++)
 		free(copies[i].fn_buf);
 	free(copies);
+}
+
+uint64_t
+flowtab_hash(const struct flow_table *t, const struct flow_key *k)
+{
+	return key_hash(t, k);
+}
+
+uint64_t
+flowtab_rekeys(const struct flow_table *t)
+{
+	return t->rekeys;
+}
+
+uint32_t
+flowtab_longest_chain(const struct flow_table *t)
+{
+	uint32_t i, n, longest = 0;
+	const struct flow *f;
+
+	for (i = 0; i < t->nbuckets; i++) {
+		n = 0;
+		SLIST_FOREACH(f, &t->buckets[i], hlink)
+		n++;
+		if (n > longest)
+			longest = n;
+	}
+	return longest;
+}
+
+void
+flow_key_of(const struct flow_config *cfg, const struct packet *p, uint32_t iface,
+    struct flow_key *k, uint8_t *dir)
+{
+	key_make(cfg, p, iface, k, dir);
 }
 
 uint32_t

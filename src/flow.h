@@ -135,7 +135,7 @@ struct flow_config {
 	int end_mode;         /* enum flow_end_mode */
 	uint32_t seg_packets; /* a flow goes on in a new segment beyond this; 0 = no bound */
 	uint64_t seg_size;    /* ... or beyond this many bytes of pcap records; 0 = no bound */
-	uint64_t seed;        /* hash seed (random in the daemon: no flooding a chain) */
+	uint64_t seed;        /* 0: a secret hash key from getrandom() (always, but in tests) */
 	int key_mode;         /* enum flow_key_mode; not changed by flowtab_setconfig */
 	int key_bare;         /* no VLAN tags, no interface in the key; ditto */
 	int label_time;       /* enum label_time_mode, given to each new flow */
@@ -200,6 +200,22 @@ int flow_fn_next(struct flow_fn_iter *it, uint64_t *frame);
 /* Every flow still in the table (open first, oldest activity first). */
 void flowtab_foreach(struct flow_table *t, void (*fn)(struct flow *, void *), void *arg);
 uint32_t flowtab_count(const struct flow_table *t);
+
+/*
+ * The flow table's worst case: a lookup that walks more than FLOW_CHAIN_MAX
+ * flows of one chain gives the table a new secret key and lays it out anew
+ * (a rekey, counted). With a secret key no chain grows that long but by
+ * an attack on the key; the bound holds whatever the traffic.
+ */
+#define FLOW_CHAIN_MAX 32
+uint64_t flowtab_rekeys(const struct flow_table *t);
+/* The longest chain now: a walk of every bucket, for tests and checks. */
+uint32_t flowtab_longest_chain(const struct flow_table *t);
+/* The table's hash of a key, with its secret key (tests: which keys share a chain). */
+uint64_t flowtab_hash(const struct flow_table *t, const struct flow_key *k);
+/* The canonical key of a packet and its direction, as the table makes it. */
+void flow_key_of(const struct flow_config *cfg, const struct packet *p, uint32_t iface,
+    struct flow_key *k, uint8_t *dir);
 
 /*
  * Copies of the flows for which want(f, arg) is true (want NULL: all), in

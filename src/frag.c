@@ -14,6 +14,7 @@
 #include <sys/queue.h>
 
 #include "frag.h"
+#include "siphash.h"
 #include "xmalloc.h"
 
 /* Everything that names a datagram; zero-padded so memcmp() compares it. */
@@ -47,6 +48,9 @@ struct frag_table {
 	unsigned max;
 	uint64_t timeout;
 	TAILQ_HEAD(, frag_entry) age;
+	struct sipkey hkey; /* secret: fragments' addresses and ids are the sender's to pick */
+	int rekey_due;
+	uint64_t rekeys;
 };
 
 static void
@@ -61,19 +65,11 @@ frag_key_make(struct frag_key *k, const struct packet *pkt)
 	memcpy(k->vlan, pkt->vlan, k->nvlan * sizeof(k->vlan[0]));
 }
 
-/* FNV-1a over the key: fragments are rare, so simplicity beats speed here. */
+/* Keyed as the flow table is (siphash.h): an unkeyed hash let a sender fill one chain. */
 static uint32_t
-frag_hash(const struct frag_key *k)
+frag_hash(const struct frag_table *ft, const struct frag_key *k)
 {
-	const uint8_t *p = (const uint8_t *)k;
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < sizeof(*k); i++) {
-		h ^= p[i];
-		h *= 16777619u;
-	}
-	return h;
+	return (uint32_t)siphash13(&ft->hkey, k, sizeof(*k));
 }
 
 static int
@@ -97,12 +93,50 @@ frag_lookup(struct frag_table *ft, const struct frag_key *k, uint32_t hash)
 {
 	struct frag_entry *e;
 
+	unsigned walked = 0;
+
 	SLIST_FOREACH(e, &ft->buckets[hash & ft->mask], hlink)
 	{
+		if (++walked > FRAG_CHAIN_MAX)
+			ft->rekey_due = 1;
 		if (e->hash == hash && memcmp(&e->key, k, sizeof(*k)) == 0)
 			return e;
 	}
 	return NULL;
+}
+
+/* As the flow table does (flow.c, table_rekey): a chain this long means the key is known. */
+static void
+frag_rekey(struct frag_table *ft)
+{
+	struct frag_entry *e;
+	uint32_t i;
+
+	sipkey_random(&ft->hkey);
+	for (i = 0; i <= ft->mask; i++)
+		SLIST_INIT(&ft->buckets[i]);
+	TAILQ_FOREACH(e, &ft->age, alink)
+	{
+		e->hash = frag_hash(ft, &e->key);
+		SLIST_INSERT_HEAD(&ft->buckets[e->hash & ft->mask], e, hlink);
+	}
+	ft->rekey_due = 0;
+	ft->rekeys++;
+}
+
+/* Find the datagram's entry; a long walk on the way rekeys the table first. */
+static struct frag_entry *
+frag_find(struct frag_table *ft, const struct frag_key *k, uint32_t *hash)
+{
+	struct frag_entry *e;
+
+	*hash = frag_hash(ft, k);
+	e = frag_lookup(ft, k, *hash);
+	if (ft->rekey_due) {
+		frag_rekey(ft);
+		*hash = frag_hash(ft, k);
+	}
+	return e;
 }
 
 static void
@@ -136,6 +170,7 @@ frag_new(unsigned max_entries, uint64_t timeout_ns)
 
 	for (i = 0; i < nbuckets; i++)
 		SLIST_INIT(&ft->buckets[i]);
+	sipkey_random(&ft->hkey);
 	TAILQ_INIT(&ft->age);
 	SLIST_INIT(&ft->free);
 	ft->pool = xcalloc(max_entries, sizeof(*ft->pool));
@@ -162,8 +197,7 @@ frag_first(struct frag_table *ft, const struct packet *pkt, uint64_t now)
 	uint32_t hash;
 
 	frag_key_make(&k, pkt);
-	hash = frag_hash(&k);
-	if ((e = frag_lookup(ft, &k, hash)) == NULL) {
+	if ((e = frag_find(ft, &k, &hash)) == NULL) {
 		if (SLIST_EMPTY(&ft->free))
 			frag_remove(ft, TAILQ_FIRST(&ft->age));
 		e = SLIST_FIRST(&ft->free);
@@ -189,8 +223,7 @@ frag_later(struct frag_table *ft, struct packet *pkt, uint64_t now)
 	uint32_t hash;
 
 	frag_key_make(&k, pkt);
-	hash = frag_hash(&k);
-	if ((e = frag_lookup(ft, &k, hash)) == NULL)
+	if ((e = frag_find(ft, &k, &hash)) == NULL)
 		return -1;
 	if (frag_expired(ft, e, now)) {
 		frag_remove(ft, e);
@@ -217,4 +250,10 @@ unsigned
 frag_count(const struct frag_table *ft)
 {
 	return ft->count;
+}
+
+uint64_t
+frag_rekeys(const struct frag_table *ft)
+{
+	return ft->rekeys;
 }

@@ -38,4 +38,12 @@ void frag_expire(struct frag_table *ft, uint64_t now);
 /* Datagrams currently remembered. */
 unsigned frag_count(const struct frag_table *ft);
 
+/*
+ * The hash is SipHash with a secret key (siphash.h); a lookup that walks
+ * more than FRAG_CHAIN_MAX entries of a chain gives the table a new key
+ * (a rekey, counted here).
+ */
+#define FRAG_CHAIN_MAX 32
+uint64_t frag_rekeys(const struct frag_table *ft);
+
 #endif

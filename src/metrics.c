@@ -155,6 +155,9 @@ render_flows(const struct service_counters *sc, struct evbuffer *o)
 	    "Segment files filled while their flow went on.", st->ended[FLOW_R_ROTATE]);
 	single(o, "traceflow_index_lines_written_total", "counter",
 	    "Index lines (finished flows and segments) handed to the index.", st->segments);
+	single(o, "traceflow_hash_rekeys_total", "counter",
+	    "New secret keys of the flow tables: a chain outgrew its bound (colliding traffic).",
+	    st->rekeys);
 }
 
 static void

@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -410,8 +409,6 @@ main(int argc, char **argv)
 		o.filter = filter = join_args(argc - optind, argv + optind);
 	/* Offline nobody watches .active/: write buffers out by size alone. */
 	o.cfg.writer.flush_ns = 0;
-	if (getrandom(&o.cfg.flow.seed, sizeof o.cfg.flow.seed, 0) != sizeof o.cfg.flow.seed)
-		o.cfg.flow.seed = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL;
 	rc = offline_run(&o);
 	config_free(&tc);
 	free(filter);

@@ -16,6 +16,7 @@
 
 #include "flow.h"
 #include "label.h"
+#include "siphash.h"
 
 #define NS             1000000000ULL
 #define MS             1000000ULL
@@ -1504,6 +1505,149 @@ START_TEST(test_stress)
 }
 END_TEST
 
+/* --- the keyed hash (hostile traffic) ----------------------------------------------- */
+
+/*
+ * SipHash-1-3 against Python's (3.11+: sys.hash_info.algorithm is
+ * siphash13, and PYTHONHASHSEED=0 keys it with zeros):
+ * PYTHONHASHSEED=0 python3 -c 'print(hash(bytes(range(N))) % 2**64)'.
+ */
+START_TEST(test_siphash_vectors)
+{
+	static const struct {
+		size_t len;
+		uint64_t h;
+	} v[] = {{1, 7541581120933061747ULL}, {7, 3389392686435873370ULL},
+	    {8, 16921169381604339434ULL}, {15, 17514137373579004394ULL},
+	    {52, 16057047341037159258ULL}};
+	struct sipkey zero = {0, 0};
+	uint8_t buf[64];
+	size_t i;
+
+	for (i = 0; i < sizeof buf; i++)
+		buf[i] = (uint8_t)i;
+	for (i = 0; i < sizeof v / sizeof v[0]; i++)
+		ck_assert_uint_eq(siphash13(&zero, buf, v[i].len), v[i].h);
+}
+END_TEST
+
+/* The key of SYN number i of a scan from many sources to B:80. */
+static struct packet
+probe(uint32_t i)
+{
+	return pkt4(IP(10, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff),
+	    (uint16_t)(1024 + (i % 60000)), B, BP, TCPF_SYN, i, 0, 0, BASE_TS + i);
+}
+
+/*
+ * n packets whose flows share bucket 0 of a 1,024-bucket table under t's
+ * hash: what an attacker who knows the key (or the seed, or a hash with
+ * none) sends. Filled into out; the candidates tried, for the next call.
+ */
+static uint32_t
+colliding(struct flow_table *t, const struct flow_config *cfg, struct packet *out, size_t n,
+    uint32_t from)
+{
+	struct flow_key k;
+	struct packet p;
+	uint8_t dir;
+	size_t got = 0;
+
+	for (; got < n; from++) {
+		p = probe(from);
+		flow_key_of(cfg, &p, 0, &k, &dir);
+		if ((flowtab_hash(t, &k) & 1023) == 0)
+			out[got++] = p;
+	}
+	return from;
+}
+
+#define COLLIDING 300
+
+/*
+ * Keys that share one chain for a known seed (the daemon's was always 0)
+ * share nothing in a table made as the daemon and the offline mode make
+ * theirs (seed 0: a secret key from getrandom), and two such tables have
+ * two keys.
+ */
+START_TEST(test_hash_key_secret)
+{
+	struct flow_config fixed, secret;
+	struct flow_table *known, *t1, *t2;
+	struct packet *p = calloc(COLLIDING, sizeof *p);
+	struct flow_key k;
+	struct flow *f;
+	uint8_t dir;
+	size_t i;
+
+	ck_assert_ptr_nonnull(p);
+	ctx_cfg_default(&fixed);
+	fixed.max_flows = 0;
+	secret = fixed;
+	secret.seed = 0;
+	known = flowtab_new(&fixed, NULL, NULL);
+	colliding(known, &fixed, p, COLLIDING, 0);
+	t1 = flowtab_new(&secret, NULL, NULL);
+	t2 = flowtab_new(&secret, NULL, NULL);
+	flow_key_of(&secret, &p[0], 0, &k, &dir);
+	ck_assert_uint_ne(flowtab_hash(t1, &k), flowtab_hash(known, &k));
+	ck_assert_uint_ne(flowtab_hash(t1, &k), flowtab_hash(t2, &k));
+	for (i = 0; i < COLLIDING; i++) {
+		p[i].frame = i + 1;
+		f = flowtab_packet(t1, &p[i], 0, p[i].ts);
+		flowtab_release(t1, f);
+	}
+	ck_assert_uint_eq(flowtab_count(t1), COLLIDING);
+	/* 300 flows in 1,024 buckets at random: a chain of 6 has odds of about 1e-4. */
+	ck_assert_uint_le(flowtab_longest_chain(t1), 8);
+	ck_assert_uint_eq(flowtab_rekeys(t1), 0);
+	flowtab_free(known);
+	flowtab_free(t1);
+	flowtab_free(t2);
+	free(p);
+}
+END_TEST
+
+/*
+ * Whoever knows the key can fill one chain; the table bounds the walk:
+ * past FLOW_CHAIN_MAX it takes a new key and every flow is still found.
+ */
+START_TEST(test_hash_chain_bounded)
+{
+	struct packet *p = calloc(COLLIDING, sizeof *p);
+	struct flow_config cfg;
+	struct flow_table *t;
+	struct flow *f;
+	size_t i;
+
+	ck_assert_ptr_nonnull(p);
+	ctx_cfg_default(&cfg);
+	cfg.max_flows = 0;
+	t = flowtab_new(&cfg, NULL, NULL);
+	colliding(t, &cfg, p, COLLIDING, 0);
+	for (i = 0; i < COLLIDING; i++) {
+		p[i].frame = i + 1;
+		f = flowtab_packet(t, &p[i], 0, p[i].ts);
+		ck_assert_uint_eq(f->packets, 1);
+		flowtab_release(t, f);
+		ck_assert_uint_le(flowtab_longest_chain(t), FLOW_CHAIN_MAX + 1);
+	}
+	ck_assert_uint_ge(flowtab_rekeys(t), 1);
+	ck_assert_uint_le(flowtab_longest_chain(t), 8);
+	/* Every flow is found again under the new key: a second packet joins it. */
+	for (i = 0; i < COLLIDING; i++) {
+		p[i].flags = TCPF_ACK;
+		p[i].frame = COLLIDING + i + 1;
+		f = flowtab_packet(t, &p[i], 0, p[i].ts + MS);
+		ck_assert_uint_eq(f->packets, 2);
+		flowtab_release(t, f);
+	}
+	ck_assert_uint_eq(flowtab_count(t), COLLIDING);
+	flowtab_free(t);
+	free(p);
+}
+END_TEST
+
 /* --- frame numbers ------------------------------------------------------------------ */
 
 START_TEST(test_frame_varint)
@@ -1855,6 +1999,12 @@ flow_suite(void)
 	tcase_add_test(tc, test_directional_nothing_else_ends);
 	tcase_add_test(tc, test_bare_key);
 	tcase_add_test(tc, test_directional_teardown);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hostile");
+	tcase_add_test(tc, test_siphash_vectors);
+	tcase_add_test(tc, test_hash_key_secret);
+	tcase_add_test(tc, test_hash_chain_bounded);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("scale");
