@@ -1,0 +1,788 @@
+/*
+ * catalog.c: the spool's catalog in SQLite (see catalog.h): one row per
+ * filed file, running sums per partition and in total, read by retention
+ * and usage in O(log n).
+ *
+ * Opening by path. The house rule is that file work in the spool goes
+ * through directory descriptors, because other users and the daemon user
+ * itself may plant links there; SQLite opens its database, and its -wal,
+ * -shm and -journal beside it, by path. That is acceptable here because
+ * every name SQLite resolves lies in CATALOG_DIR, a folder checked through
+ * the spool's descriptor (opened O_NOFOLLOW, a folder, the running user's,
+ * writable by nobody else): only the running user or root can put a link,
+ * or anything else, in it, and either could as well write the database
+ * itself. What is left is closed on top of that:
+ *  - before SQLite is called, the four names it may use are checked
+ *    (fstatat, no following): absent, or a regular file of ours with no
+ *    other name (a hard link would have SQLite write into another file);
+ *  - the database file is made here (openat O_EXCL|O_NOFOLLOW, 0600), so
+ *    SQLite never creates it, and the -wal and -shm it makes take its mode;
+ *  - the path SQLite gets is the kernel's name of the verified folder
+ *    (/proc/self/fd), checked to lead to it, not the spool's path as given:
+ *    links above the spool (/var/run -> /run), which spool_open accepts,
+ *    are resolved, so that SQLITE_OPEN_NOFOLLOW can be used, which has
+ *    SQLite refuse a path with a link anywhere in it (SQLITE_CANTOPEN_SYMLINK:
+ *    unixFullPathname lstat()s each component);
+ *  - SQLite 3.40's unix VFS opens every file of a database with O_NOFOLLOW:
+ *    unixOpen adds it to the flags of the database, the journals and the
+ *    WAL alike, and unixOpenSharedMemory opens -shm with
+ *    O_RDWR|O_CREAT|O_NOFOLLOW (read in os_unix.c; strace on Debian's
+ *    3.40.1 shows O_NOFOLLOW on the openat of catalog.db, -wal and -shm).
+ * Left open: a name swapped between these checks and SQLite's open, which
+ * again only the running user or root can do.
+ *
+ * The running sums are kept by triggers: catalog.h, above CATALOG_SCHEMA,
+ * says why.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "catalog.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define CATALOG_DIR_MODE  0700
+#define CATALOG_FILE_MODE 0600
+#define CATALOG_BUSY_MS   5000 /* readers in other processes, a checkpoint */
+
+/* The statements kept prepared: their ids and their text, in one table. */
+#define CATALOG_STATEMENTS                                                                    \
+	X(S_BEGIN, "BEGIN IMMEDIATE")                                                         \
+	X(S_COMMIT, "COMMIT")                                                                 \
+	X(S_ROLLBACK, "ROLLBACK")                                                             \
+	X(S_INSERT, /* CATALOG_COLUMNS' order without id: ?N is column N of a read */         \
+	    "INSERT INTO files (fpout, part, label, src, dst, iface, vlan, srcport, dstport," \
+	    " first_ns, last_ns, packets, bytes, written, size, reason, partial, truncated,"  \
+	    " recovered, segment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12," \
+	    " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")                                       \
+	X(S_DELETE_ID, "DELETE FROM files WHERE id = ?1")                                     \
+	X(S_DELETE_FPOUT, "DELETE FROM files WHERE fpout = ?1")                               \
+	X(S_HAS, "SELECT 1 FROM files WHERE fpout = ?1")                                      \
+	X(S_OLDEST, CATALOG_SQL_OLDEST)                                                       \
+	X(S_USAGE, CATALOG_SQL_USAGE)                                                         \
+	X(S_RECOUNT, "SELECT count(*), coalesce(sum(size), 0), min(last_ns), max(last_ns),"   \
+	             " min(first_ns) FROM files")                                             \
+	X(S_PARTS,                                                                            \
+	    "SELECT name, files, bytes, first_ns, last_ns FROM parts ORDER BY last_ns, name") \
+	X(S_PART_FILES, "SELECT files FROM parts WHERE name = ?1")
+
+#define X(id, sql) id,
+enum { CATALOG_STATEMENTS S_COUNT };
+#undef X
+#define X(id, sql) [id] = sql,
+static const char *const catalog_sql[S_COUNT] = {CATALOG_STATEMENTS};
+#undef X
+
+struct catalog {
+	sqlite3 *db;
+	int readonly;
+	char *path; /* <spool>/.catalog/catalog.db, for messages */
+	sqlite3_stmt *st[S_COUNT];
+	char err[512];
+};
+
+/* --- errors ---------------------------------------------------------------- */
+
+static int set_err(struct catalog *cat, const char *fmt, ...) LOG_PRINTF(2, 3);
+
+/* The message catalog_error() gives: -1. */
+static int
+set_err(struct catalog *cat, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cat->err, sizeof cat->err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* SQLite's message for what failed, kept and logged: -1. */
+static int
+fail(struct catalog *cat, const char *what)
+{
+	set_err(cat, "%s: %s", what, sqlite3_errmsg(cat->db));
+	log_warnx("catalog %s: %s", cat->path, cat->err);
+	return -1;
+}
+
+static int
+in_batch(struct catalog *cat)
+{
+	return !sqlite3_get_autocommit(cat->db);
+}
+
+static void
+rollback_quiet(struct catalog *cat)
+{
+	if (in_batch(cat) && sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+		log_warnx("catalog %s: rollback: %s", cat->path, sqlite3_errmsg(cat->db));
+}
+
+/* A database failure in a batch: logged, and the batch rolled back (catalog.h). */
+static int
+batch_fail(struct catalog *cat, const char *what)
+{
+	set_err(cat, "%s: %s", what, sqlite3_errmsg(cat->db));
+	log_warnx("catalog %s: %s; the batch is rolled back", cat->path, cat->err);
+	rollback_quiet(cat);
+	return -1;
+}
+
+/* --- statements ------------------------------------------------------------ */
+
+/* The statement, prepared on its first use and kept; NULL (SQLite's message) if it fails. */
+static sqlite3_stmt *
+stmt(struct catalog *cat, int id)
+{
+	if (cat->st[id] == NULL && sqlite3_prepare_v3(cat->db, catalog_sql[id], -1,
+	                               SQLITE_PREPARE_PERSISTENT, &cat->st[id], NULL) != SQLITE_OK)
+		cat->st[id] = NULL;
+	return cat->st[id];
+}
+
+/*
+ * Step a statement for its first row or its end: sqlite3_step()'s code,
+ * the statement reset and its parameters cleared (no pointer into the
+ * caller's strings kept).
+ */
+static int
+run(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC); /* NULL: NULL */
+}
+
+static uint64_t
+col_u64(sqlite3_stmt *st, int i)
+{
+	return (uint64_t)sqlite3_column_int64(st, i); /* NULL: 0 */
+}
+
+static const char *
+col_text(sqlite3_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st, i);
+}
+
+/* A row of CATALOG_COLUMNS. */
+static void
+read_row(sqlite3_stmt *st, struct catalog_row *r)
+{
+	r->id = sqlite3_column_int64(st, 0);
+	r->fpout = col_text(st, 1);
+	r->part = col_text(st, 2);
+	r->label = col_text(st, 3);
+	r->src = col_text(st, 4);
+	r->dst = col_text(st, 5);
+	r->iface = col_text(st, 6);
+	r->vlan = col_text(st, 7);
+	r->srcport = (uint16_t)col_u64(st, 8);
+	r->dstport = (uint16_t)col_u64(st, 9);
+	r->first_ns = col_u64(st, 10);
+	r->last_ns = col_u64(st, 11);
+	r->packets = col_u64(st, 12);
+	r->bytes = col_u64(st, 13);
+	r->written = col_u64(st, 14);
+	r->size = col_u64(st, 15);
+	r->reason = col_text(st, 16);
+	r->partial = (uint8_t)col_u64(st, 17);
+	r->truncated = (uint8_t)col_u64(st, 18);
+	r->recovered = (uint8_t)col_u64(st, 19);
+	r->segment = (uint32_t)col_u64(st, 20);
+}
+
+/* --- opening --------------------------------------------------------------- */
+
+/*
+ * The catalog's folder, made if missing (unless readonly), and checked:
+ * a folder, not a link, the running user's, writable by nobody else.
+ */
+static int
+open_dir(int spoolfd, const char *shown, int readonly, char **cause)
+{
+	const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	struct stat sb;
+	int fd, made = 0;
+
+	fd = openat(spoolfd, CATALOG_DIR, flags);
+	if (fd == -1 && errno == ENOENT && !readonly) {
+		if (mkdirat(spoolfd, CATALOG_DIR, CATALOG_DIR_MODE) == 0)
+			made = 1;
+		else if (errno != EEXIST) {
+			xasprintf(cause, "mkdir %s: %s", shown, strerror(errno));
+			return -1;
+		}
+		fd = openat(spoolfd, CATALOG_DIR, flags);
+	}
+	if (fd == -1) {
+		if (errno == ENOENT)
+			xasprintf(cause, "%s: no catalog (the daemon makes it)", shown);
+		else if ((errno == ELOOP || errno == ENOTDIR) &&
+		         fstatat(spoolfd, CATALOG_DIR, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+		         S_ISLNK(sb.st_mode))
+			xasprintf(cause,
+			    "%s: is a symbolic link; the catalog is never opened through one "
+			    "(someone may have planted it): remove it",
+			    shown);
+		else if (errno == ELOOP || errno == ENOTDIR)
+			xasprintf(cause, "%s: not a directory; move it away", shown);
+		else
+			xasprintf(cause, "%s: %s", shown, strerror(errno));
+		return -1;
+	}
+	if (made && fchmod(fd, CATALOG_DIR_MODE) == -1) {
+		xasprintf(cause, "chmod %s: %s", shown, strerror(errno));
+		goto fail;
+	}
+	if (fstat(fd, &sb) == -1) {
+		xasprintf(cause, "%s: %s", shown, strerror(errno));
+		goto fail;
+	}
+	if (sb.st_uid != geteuid()) {
+		xasprintf(cause,
+		    "%s: owned by uid %u, not by the running user (uid %u); SQLite opens the "
+		    "catalog by path, which is safe only in a folder of ours: chown it, or "
+		    "remove it",
+		    shown, (unsigned)sb.st_uid, (unsigned)geteuid());
+		goto fail;
+	}
+	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+		xasprintf(cause,
+		    "%s: writable by %s (mode %04o), who could plant links in it; chmod 0700 %s",
+		    shown, (sb.st_mode & S_IWOTH) ? "every user" : "its group",
+		    (unsigned)(sb.st_mode & 07777), shown);
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/*
+ * The names SQLite will open in the folder: absent, or regular files of
+ * ours with no other name. A missing database is made (0600), unless
+ * readonly: then it is an error.
+ */
+static int
+check_files(int dfd, const char *shown, int readonly, char **cause)
+{
+	static const char *const names[] = {
+	    CATALOG_DB, CATALOG_DB "-wal", CATALOG_DB "-shm", CATALOG_DB "-journal"};
+	struct stat sb;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (fstatat(dfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno != ENOENT) {
+				xasprintf(cause, "%s/%s: %s", shown, names[i], strerror(errno));
+				return -1;
+			}
+			if (i == 0 && readonly) {
+				xasprintf(cause, "%s/%s: no catalog (the daemon makes it)", shown,
+				    names[i]);
+				return -1;
+			}
+			continue;
+		}
+		if (S_ISLNK(sb.st_mode))
+			xasprintf(cause,
+			    "%s/%s: is a symbolic link; SQLite would write through it (someone "
+			    "may have planted it): remove it",
+			    shown, names[i]);
+		else if (!S_ISREG(sb.st_mode))
+			xasprintf(
+			    cause, "%s/%s: not a regular file; move it away", shown, names[i]);
+		else if (sb.st_uid != geteuid())
+			xasprintf(cause,
+			    "%s/%s: owned by uid %u, not by the running user (uid %u); move it "
+			    "away",
+			    shown, names[i], (unsigned)sb.st_uid, (unsigned)geteuid());
+		else if (sb.st_nlink != 1)
+			xasprintf(cause,
+			    "%s/%s: has other hard links, SQLite would write into them; move it "
+			    "away",
+			    shown, names[i]);
+		else
+			continue;
+		return -1;
+	}
+	if (readonly)
+		return 0;
+	fd = openat(
+	    dfd, CATALOG_DB, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, CATALOG_FILE_MODE);
+	if (fd == -1 && errno == EEXIST)
+		return 0;
+	if (fd == -1 || fchmod(fd, CATALOG_FILE_MODE) == -1) {
+		xasprintf(cause, "%s/%s: %s", shown, CATALOG_DB, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/*
+ * The path SQLite gets: the kernel's name of the verified folder, if it
+ * leads there now (no link on the way, so SQLITE_OPEN_NOFOLLOW holds);
+ * else the spool's path as given (no /proc).
+ */
+static char *
+db_path(int dfd, const char *shown)
+{
+	char proc[64], buf[PATH_MAX], *path;
+	struct stat a, b;
+	ssize_t n;
+
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", dfd);
+	n = readlink(proc, buf, sizeof buf - 1);
+	if (n > 0 && buf[0] == '/') {
+		buf[n] = '\0';
+		if (stat(buf, &a) == 0 && fstat(dfd, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino) {
+			xasprintf(&path, "%s/%s", buf, CATALOG_DB);
+			return path;
+		}
+	}
+	xasprintf(&path, "%s/%s", shown, CATALOG_DB);
+	return path;
+}
+
+/* A PRAGMA, and its one value as a number or text (if asked for). */
+static int
+pragma(struct catalog *cat, const char *sql, int *num, char *text, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = SQLITE_ERROR, ok;
+
+	if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (num != NULL)
+			*num = sqlite3_column_int(st, 0);
+		if (text != NULL)
+			snprintf(text, len, "%s", col_text(st, 0) ? col_text(st, 0) : "");
+	}
+	ok = rc == SQLITE_ROW || (rc == SQLITE_DONE && num == NULL && text == NULL);
+	if (!ok)
+		set_err(cat, "%s: %s", sql, sqlite3_errmsg(cat->db));
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
+/* The version check, and a new catalog's tables (in one transaction). */
+static int
+set_schema(struct catalog *cat)
+{
+	int v, rc;
+
+	if (pragma(cat, "PRAGMA user_version", &v, NULL, 0) == -1)
+		return -1;
+	if (v == 0 && !cat->readonly) {
+		if (sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+			return set_err(cat, "begin: %s", sqlite3_errmsg(cat->db));
+		/* Another writer may have been first. */
+		rc = pragma(cat, "PRAGMA user_version", &v, NULL, 0);
+		if (rc == 0 && v == 0 &&
+		    (sqlite3_exec(cat->db, CATALOG_SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
+		        sqlite3_exec(cat->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK))
+			rc = set_err(cat, "making the tables: %s", sqlite3_errmsg(cat->db));
+		if (rc == -1 || v != 0) {
+			rollback_quiet(cat);
+			if (rc == -1)
+				return -1;
+		} else
+			v = CATALOG_VERSION;
+	}
+	if (v == 0)
+		return set_err(cat, "no tables yet (the daemon makes them)");
+	if (v > CATALOG_VERSION)
+		return set_err(cat,
+		    "made by a newer traceflow (version %d; this one knows up to %d); refused, "
+		    "not changed",
+		    v, CATALOG_VERSION);
+	return 0;
+}
+
+struct catalog *
+catalog_open(int spoolfd, const char *spoolpath, int readonly, char **cause)
+{
+	struct catalog *cat = NULL;
+	char *dir, *path = NULL, mode[16];
+	int dfd, flags, rc;
+
+	xasprintf(&dir, "%s/%s", spoolpath, CATALOG_DIR);
+	if ((dfd = open_dir(spoolfd, dir, readonly, cause)) == -1)
+		goto out;
+	if (check_files(dfd, dir, readonly, cause) == -1)
+		goto out;
+	cat = xcalloc(1, sizeof *cat);
+	cat->readonly = readonly;
+	xasprintf(&cat->path, "%s/%s", dir, CATALOG_DB);
+	path = db_path(dfd, dir);
+
+	/* No SQLITE_OPEN_CREATE: the file was made above. One thread at a time: no mutex. */
+	flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOFOLLOW |
+	        SQLITE_OPEN_NOMUTEX;
+	rc = sqlite3_open_v2(path, &cat->db, flags, NULL);
+	if (rc != SQLITE_OK || cat->db == NULL) {
+		xasprintf(cause, "%s: %s%s", cat->path,
+		    cat->db ? sqlite3_errmsg(cat->db) : sqlite3_errstr(rc),
+		    cat->db && sqlite3_extended_errcode(cat->db) == SQLITE_CANTOPEN_SYMLINK
+		        ? " (a symbolic link on the way)"
+		        : "");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(cat->db, 1);
+	sqlite3_busy_timeout(cat->db, CATALOG_BUSY_MS);
+	/* The file is not trusted more than needed: no schema tricks, no functions from it. */
+	sqlite3_db_config(cat->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(cat->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	/* WAL once for the file; a file system without it keeps the rollback journal. */
+	if (!readonly && (pragma(cat, "PRAGMA journal_mode = WAL", NULL, mode, sizeof mode) == -1 ||
+	                     pragma(cat, "PRAGMA synchronous = NORMAL", NULL, NULL, 0) == -1)) {
+		xasprintf(cause, "%s: %s", cat->path, cat->err);
+		goto fail;
+	}
+	if (!readonly && strcmp(mode, "wal") != 0)
+		log_warnx("catalog %s: journal mode %s, not wal: readers will hold the writer up",
+		    cat->path, mode);
+	if (set_schema(cat) == -1) {
+		xasprintf(cause, "%s: %s", cat->path, cat->err);
+		goto fail;
+	}
+	cat->err[0] = '\0';
+	goto out;
+fail:
+	catalog_close(cat);
+	cat = NULL;
+out:
+	if (dfd != -1)
+		close(dfd);
+	free(path);
+	free(dir);
+	return cat;
+}
+
+void
+catalog_close(struct catalog *cat)
+{
+	size_t i;
+
+	if (cat == NULL)
+		return;
+	if (cat->db != NULL) {
+		rollback_quiet(cat);
+		for (i = 0; i < S_COUNT; i++)
+			sqlite3_finalize(cat->st[i]);
+		if (sqlite3_close(cat->db) != SQLITE_OK)
+			log_warnx("catalog %s: close: %s", cat->path, sqlite3_errmsg(cat->db));
+	}
+	free(cat->path);
+	free(cat);
+}
+
+/* --- batches --------------------------------------------------------------- */
+
+int
+catalog_begin(struct catalog *cat)
+{
+	sqlite3_stmt *st;
+
+	if (cat->readonly)
+		return set_err(cat, "begin: the catalog is open read-only");
+	if (in_batch(cat))
+		return set_err(cat, "begin: a batch is already open");
+	if ((st = stmt(cat, S_BEGIN)) == NULL || run(st) != SQLITE_DONE)
+		return fail(cat, "begin");
+	return 0;
+}
+
+int
+catalog_commit(struct catalog *cat)
+{
+	sqlite3_stmt *st;
+
+	if (!in_batch(cat))
+		return set_err(cat, "commit: no batch open");
+	if ((st = stmt(cat, S_COMMIT)) == NULL || run(st) != SQLITE_DONE)
+		return batch_fail(cat, "commit");
+	return 0;
+}
+
+void
+catalog_rollback(struct catalog *cat)
+{
+	sqlite3_stmt *st;
+
+	if (!in_batch(cat))
+		return;
+	if ((st = stmt(cat, S_ROLLBACK)) == NULL || run(st) != SQLITE_DONE)
+		rollback_quiet(cat); /* logs if that fails too */
+}
+
+int
+catalog_add(struct catalog *cat, const struct catalog_row *r)
+{
+	sqlite3_stmt *st;
+
+	if (r->fpout == NULL || r->part == NULL)
+		return set_err(cat, "add: a row needs fpout and part");
+	if (!in_batch(cat))
+		return set_err(cat, "add %s: outside a batch", r->fpout);
+	if ((st = stmt(cat, S_DELETE_FPOUT)) == NULL)
+		return batch_fail(cat, "add");
+	bind_text(st, 1, r->fpout);
+	if (run(st) != SQLITE_DONE)
+		return batch_fail(cat, "add (replacing)");
+	if ((st = stmt(cat, S_INSERT)) == NULL)
+		return batch_fail(cat, "add");
+	bind_text(st, 1, r->fpout);
+	bind_text(st, 2, r->part);
+	bind_text(st, 3, r->label);
+	bind_text(st, 4, r->src);
+	bind_text(st, 5, r->dst);
+	bind_text(st, 6, r->iface);
+	bind_text(st, 7, r->vlan);
+	sqlite3_bind_int(st, 8, r->srcport);
+	sqlite3_bind_int(st, 9, r->dstport);
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)r->first_ns);
+	sqlite3_bind_int64(st, 11, (sqlite3_int64)r->last_ns);
+	sqlite3_bind_int64(st, 12, (sqlite3_int64)r->packets);
+	sqlite3_bind_int64(st, 13, (sqlite3_int64)r->bytes);
+	sqlite3_bind_int64(st, 14, (sqlite3_int64)r->written);
+	sqlite3_bind_int64(st, 15, (sqlite3_int64)r->size);
+	bind_text(st, 16, r->reason);
+	sqlite3_bind_int(st, 17, r->partial);
+	sqlite3_bind_int(st, 18, r->truncated);
+	sqlite3_bind_int(st, 19, r->recovered);
+	sqlite3_bind_int64(st, 20, r->segment);
+	if (run(st) != SQLITE_DONE)
+		return batch_fail(cat, "add");
+	return 0;
+}
+
+/* Delete by id, or by fpout if not NULL: 1 or 0 rows gone, or -1. */
+static int
+delete_row(struct catalog *cat, int64_t id, const char *fpout)
+{
+	sqlite3_stmt *st;
+
+	if (!in_batch(cat))
+		return set_err(cat, "delete %s: outside a batch", fpout ? fpout : "by id");
+	if ((st = stmt(cat, fpout ? S_DELETE_FPOUT : S_DELETE_ID)) == NULL)
+		return batch_fail(cat, "delete");
+	if (fpout != NULL)
+		bind_text(st, 1, fpout);
+	else
+		sqlite3_bind_int64(st, 1, id);
+	if (run(st) != SQLITE_DONE)
+		return batch_fail(cat, "delete");
+	return sqlite3_changes(cat->db) > 0; /* the row's, not its triggers' */
+}
+
+int
+catalog_delete(struct catalog *cat, int64_t id)
+{
+	return delete_row(cat, id, NULL);
+}
+
+int
+catalog_delete_fpout(struct catalog *cat, const char *fpout)
+{
+	return delete_row(cat, 0, fpout);
+}
+
+/* --- reads ----------------------------------------------------------------- */
+
+int
+catalog_has(struct catalog *cat, const char *fpout)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = stmt(cat, S_HAS)) == NULL)
+		return fail(cat, "has");
+	bind_text(st, 1, fpout);
+	if ((rc = run(st)) == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return fail(cat, "has");
+}
+
+int
+catalog_oldest(
+    struct catalog *cat, size_t n, int (*fn)(const struct catalog_row *row, void *arg), void *arg)
+{
+	struct catalog_row row;
+	sqlite3_stmt *st;
+	int rc, count = 0;
+
+	if (n == 0)
+		return 0;
+	if ((st = stmt(cat, S_OLDEST)) == NULL)
+		return fail(cat, "oldest");
+	sqlite3_bind_int64(st, 1, n > INT_MAX ? INT_MAX : (sqlite3_int64)n);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		read_row(st, &row);
+		count++;
+		if (fn(&row, arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		fail(cat, "oldest");
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return count;
+}
+
+/* A statement whose one row is a struct catalog_usage's five figures. */
+static int
+usage_row(struct catalog *cat, int id, struct catalog_usage *u)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(u, 0, sizeof *u);
+	if ((st = stmt(cat, id)) == NULL)
+		return fail(cat, "usage");
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		u->files = col_u64(st, 0);
+		u->bytes = col_u64(st, 1);
+		u->oldest_last_ns = col_u64(st, 2);
+		u->newest_last_ns = col_u64(st, 3);
+		u->oldest_first_ns = col_u64(st, 4);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE) {
+		set_err(cat, "usage: the totals row is missing");
+		log_warnx("catalog %s: %s", cat->path, cat->err);
+		return -1;
+	}
+	return fail(cat, "usage");
+}
+
+int
+catalog_usage(struct catalog *cat, struct catalog_usage *u)
+{
+	return usage_row(cat, S_USAGE, u);
+}
+
+int
+catalog_recount(struct catalog *cat, struct catalog_usage *u)
+{
+	return usage_row(cat, S_RECOUNT, u);
+}
+
+int
+catalog_parts(struct catalog *cat,
+    int (*fn)(const char *name, uint64_t files, uint64_t bytes, uint64_t first_ns, uint64_t last_ns,
+        void *arg),
+    void *arg)
+{
+	sqlite3_stmt *st;
+	int rc, count = 0;
+
+	if ((st = stmt(cat, S_PARTS)) == NULL)
+		return fail(cat, "parts");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		count++;
+		if (fn(col_text(st, 0), col_u64(st, 1), col_u64(st, 2), col_u64(st, 3),
+		        col_u64(st, 4), arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(cat, "parts");
+	return count;
+}
+
+int
+catalog_part_files(struct catalog *cat, const char *part, uint64_t *files)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*files = 0;
+	if ((st = stmt(cat, S_PART_FILES)) == NULL)
+		return fail(cat, "part files");
+	bind_text(st, 1, part);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*files = col_u64(st, 0);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(cat, "part files");
+	return 0;
+}
+
+const char *
+catalog_error(struct catalog *cat)
+{
+	return cat->err;
+}
+
+char *
+catalog_explain(struct catalog *cat, const char *select_sql)
+{
+	sqlite3_stmt *st;
+	char *sql, *plan;
+	const char *detail;
+	size_t len = 0, dlen;
+	int rc;
+
+	xasprintf(&sql, "EXPLAIN QUERY PLAN %s", select_sql);
+	rc = sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL);
+	free(sql);
+	if (rc != SQLITE_OK) {
+		set_err(cat, "explain: %s", sqlite3_errmsg(cat->db));
+		return NULL;
+	}
+	plan = xstrdup("");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((detail = col_text(st, 3)) == NULL)
+			continue;
+		dlen = strlen(detail);
+		plan = xreallocarray(plan, len + dlen + 2, 1);
+		if (len > 0)
+			plan[len++] = '\n';
+		memcpy(plan + len, detail, dlen + 1);
+		len += dlen;
+	}
+	if (rc != SQLITE_DONE) {
+		set_err(cat, "explain: %s", sqlite3_errmsg(cat->db));
+		free(plan);
+		plan = NULL;
+	}
+	sqlite3_finalize(st);
+	return plan;
+}
