@@ -68,6 +68,7 @@
 	X(S_DELETE_FPOUT, "DELETE FROM files WHERE fpout = ?1")                               \
 	X(S_HAS, "SELECT 1 FROM files WHERE fpout = ?1")                                      \
 	X(S_OLDEST, CATALOG_SQL_OLDEST)                                                       \
+	X(S_SCAN, CATALOG_SQL_SCAN)                                                           \
 	X(S_USAGE, CATALOG_SQL_USAGE)                                                         \
 	X(S_RECOUNT, "SELECT count(*), coalesce(sum(size), 0), min(last_ns), max(last_ns),"   \
 	             " min(first_ns) FROM files")                                             \
@@ -631,9 +632,10 @@ catalog_has(struct catalog *cat, const char *fpout)
 	return fail(cat, "has");
 }
 
-int
-catalog_oldest(
-    struct catalog *cat, size_t n, int (*fn)(const struct catalog_row *row, void *arg), void *arg)
+/* Rows of statement id (?1: how many, ?2: after which id), to fn; as catalog_oldest. */
+static int
+walk_rows(struct catalog *cat, int id, int64_t after, size_t n,
+    int (*fn)(const struct catalog_row *, void *), void *arg)
 {
 	struct catalog_row row;
 	sqlite3_stmt *st;
@@ -641,9 +643,10 @@ catalog_oldest(
 
 	if (n == 0)
 		return 0;
-	if ((st = stmt(cat, S_OLDEST)) == NULL)
-		return fail(cat, "oldest");
+	if ((st = stmt(cat, id)) == NULL)
+		return fail(cat, "walk");
 	sqlite3_bind_int64(st, 1, n > INT_MAX ? INT_MAX : (sqlite3_int64)n);
+	sqlite3_bind_int64(st, 2, after); /* SQLITE_RANGE where there is no ?2: oldest */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		read_row(st, &row);
 		count++;
@@ -652,13 +655,22 @@ catalog_oldest(
 			break;
 		}
 	}
-	if (rc != SQLITE_DONE) {
-		fail(cat, "oldest");
-		sqlite3_reset(st);
-		return -1;
-	}
 	sqlite3_reset(st);
-	return count;
+	return rc == SQLITE_DONE ? count : fail(cat, "walk");
+}
+
+int
+catalog_oldest(
+    struct catalog *cat, size_t n, int (*fn)(const struct catalog_row *row, void *arg), void *arg)
+{
+	return walk_rows(cat, S_OLDEST, 0, n, fn, arg);
+}
+
+int
+catalog_scan(struct catalog *cat, int64_t after, size_t n,
+    int (*fn)(const struct catalog_row *row, void *arg), void *arg)
+{
+	return walk_rows(cat, S_SCAN, after, n, fn, arg);
 }
 
 /* A statement whose one row is a struct catalog_usage's five figures. */

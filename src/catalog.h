@@ -124,6 +124,13 @@ int catalog_oldest(
     struct catalog *cat, size_t n, int (*fn)(const struct catalog_row *row, void *arg), void *arg);
 
 /*
+ * The same for the n rows after id after, in id order (the order they
+ * were added): the reconcile's walk, a slice at a time.
+ */
+int catalog_scan(struct catalog *cat, int64_t after, size_t n,
+    int (*fn)(const struct catalog_row *row, void *arg), void *arg);
+
+/*
  * Files, bytes and the ends of time, from the running sums and the ends
  * of the indexes: O(log n), never a pass over the files. 0 or -1.
  */
@@ -229,6 +236,7 @@ char *catalog_explain(struct catalog *cat, const char *select_sql);
 	"id, fpout, part, label, src, dst, iface, vlan, srcport, dstport, first_ns, last_ns, " \
 	"packets, bytes, written, size, reason, partial, truncated, recovered, segment"
 #define CATALOG_SQL_OLDEST "SELECT " CATALOG_COLUMNS " FROM files ORDER BY last_ns, id LIMIT ?1"
+#define CATALOG_SQL_SCAN   "SELECT " CATALOG_COLUMNS " FROM files WHERE id > ?2 ORDER BY id LIMIT ?1"
 #define CATALOG_SQL_USAGE                                                                          \
 	"SELECT files, bytes, (SELECT min(last_ns) FROM files), (SELECT max(last_ns) FROM files)," \
 	" (SELECT min(first_ns) FROM parts) FROM totals"

@@ -629,7 +629,7 @@ totals_json(const struct service_counters *sc, unsigned clients)
 	        (int)ws->open_files, "files_written", (json_int_t)ws->files, "bytes_written",
 	        (json_int_t)ws->bytes, "write_errors", (json_int_t)ws->write_errors, "buffered",
 	        (json_int_t)ws->buffered, "rss", (json_int_t)sc->rss_bytes, "spool_files",
-	        (json_int_t)sc->spool_files, "spool_bytes", (json_int_t)sc->spool_bytes, "uptime",
+	        (json_int_t)sc->spool.files, "spool_bytes", (json_int_t)sc->spool.bytes, "uptime",
 	        now > sc->started_ns ? (double)(now - sc->started_ns) / NS_PER_SEC : 0.0,
 	        "control_clients", (int)clients));
 	/* Accepted but not on disk (a full disk): never silent. */
@@ -639,6 +639,13 @@ totals_json(const struct service_counters *sc, unsigned clients)
 	        "index_lines_lost", (json_int_t)ws->index_lost));
 	json_object_set_new(tot, "fragments_pending", json_integer((json_int_t)sc->frag_pending));
 	json_object_set_new(tot, "hash_rekeys", json_integer((json_int_t)st->rekeys));
+	json_object_set_new(tot, "spool_oldest",
+	    sc->spool.oldest_ns ? json_real((double)sc->spool.oldest_ns / NS_PER_SEC)
+	                        : json_null());
+	json_object_set_new(tot, "spool_newest",
+	    sc->spool.newest_ns ? json_real((double)sc->spool.newest_ns / NS_PER_SEC)
+	                        : json_null());
+	json_object_set_new(tot, "spool_catalog_ready", json_boolean(sc->spool.ready));
 	/* IPFIX export: records sent and lost (null when off). */
 	json_object_set_new(tot, "ipfix", sc->ipfix != NULL ? sc->ipfix : json_null());
 	json_object_set_new(tot, "on_file", hooks_json(&sc->hooks));

@@ -1751,6 +1751,7 @@ config_to_engine(const struct tf_config *c, struct engine_config *e)
 	e->outfd = -1;
 	e->writer.flow_buffer = ENGINE_FLOW_BUFFER;
 	e->writer.threaded = 1;
+	e->writer.catalog = 1;
 	e->frag_max = ENGINE_FRAG_MAX;
 	e->frag_timeout_ns = ENGINE_FRAG_TIMEOUT_NS;
 	e->outdir = c->spool_dir;

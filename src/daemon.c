@@ -36,7 +36,6 @@
 #define TICK_MS       100
 #define STATUS_SEC    5
 #define RETENTION_SEC 10
-#define USAGE_EVERY   6 /* retention turns between spool measurements without limits */
 #define DROPS_SEC     1 /* how often the capture counters are read for drops */
 
 #define HOOK_STOP_SEC 10 /* running on_file commands get at most this at shutdown */
@@ -59,9 +58,6 @@ struct daemon {
 	int drop;    /* change user after opening the handles */
 	int spoolfd; /* the spool, opened once: all file work is relative to it */
 	struct pidfile *pidfile;
-	struct spool_usage usage;
-	uint64_t retention_turns;
-	uint64_t retention_deleted, retention_deleted_bytes; /* since start */
 	int exit_status;
 };
 
@@ -107,10 +103,7 @@ svc_counters(void *arg, struct service_counters *out)
 	out->output = *engine_output_stats(d->engine);
 	out->flows_active = engine_active_count(d->engine);
 	out->frag_pending = engine_frag_pending(d->engine);
-	out->spool_files = d->usage.files;
-	out->spool_bytes = d->usage.bytes;
-	out->retention_deleted = d->retention_deleted;
-	out->retention_deleted_bytes = d->retention_deleted_bytes;
+	engine_spool(d->engine, &out->spool);
 	out->rss_bytes = rss_bytes();
 	out->started_ns = d->started;
 	out->ipfix = export_stats_json(engine_exporter(d->engine));
@@ -358,27 +351,18 @@ on_status(evutil_socket_t fd, short what, void *arg)
 	    ws->frames_lost);
 }
 
+/*
+ * Retention is the file writer thread's (filer_retain): this only hands it
+ * the limits in force. Its cost is what it deletes; usage needs no pass.
+ */
 static void
 on_retention(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
-	/*
-	 * The walk also measures the spool for stats; without limits to enforce
-	 * it runs only every USAGE_EVERY turns, since it stats every file.
-	 */
-	if (d->cfg.max_spool_size == 0 && d->cfg.max_age == 0 &&
-	    d->retention_turns++ % USAGE_EVERY != 0)
+	if (d->cfg.max_spool_size == 0 && d->cfg.max_age == 0)
 		return;
-	spool_retention(d->spoolfd, d->cfg.spool_dir, d->cfg.max_spool_size, d->cfg.max_age,
-	    now_ns(), &d->usage);
-	d->retention_deleted += d->usage.deleted;
-	d->retention_deleted_bytes += d->usage.deleted_bytes;
-	/* The index forgets the deleted files (on the file writer thread, which owns it). */
-	if (d->usage.ngone > 0)
-		engine_index_prune(d->engine, d->usage.gone, d->usage.ngone, 0);
-	d->usage.gone = NULL;
-	d->usage.ngone = 0;
+	engine_retain(d->engine, d->cfg.max_spool_size, d->cfg.max_age, now_ns());
 }
 
 /* Drops while running, not only at shutdown (rate-limited: ifset.c). */
@@ -479,6 +463,8 @@ daemon_reload(struct daemon *d, char **cause)
 
 	/* Whatever becomes of the config: logrotate moved the index and waits for this. */
 	engine_index_reopen(d->engine);
+	/* Files removed by hand since: their rows and lines go (in the background). */
+	engine_reconcile(d->engine);
 	memset(&nc, 0, sizeof nc);
 	if (load_config(&d->opts, &nc, cause) == -1 ||
 	    config_reload_check(&d->cfg, &nc, cause) == -1) {
@@ -591,8 +577,10 @@ start_engine(struct daemon *d)
 	if ((d->engine = engine_new(&ec, &cause)) == NULL)
 		fatalx("%s", cause);
 	ifset_attach(d->ifs, d->engine);
-	/* Lines of files deleted while we were not running (or by a crash mid-prune) go. */
-	engine_index_prune(d->engine, NULL, 0, 1);
+	/*
+	 * Files deleted while we were not running lose their rows and index
+	 * lines as the catalog's reconcile finds them, in the background.
+	 */
 }
 
 static struct service

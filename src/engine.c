@@ -315,6 +315,24 @@ engine_finish_all(struct engine *e, enum flow_reason reason)
 	engine_sync(e);
 }
 
+void
+engine_retain(struct engine *e, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns)
+{
+	filer_retain(e->filer, max_bytes, max_age_ns, now_ns);
+}
+
+void
+engine_reconcile(struct engine *e)
+{
+	filer_reconcile(e->filer);
+}
+
+void
+engine_spool(const struct engine *e, struct spool_figures *out)
+{
+	filer_spool(e->filer, out);
+}
+
 const struct engine_stats *
 engine_stats(const struct engine *e)
 {

@@ -166,6 +166,16 @@ int engine_submit(struct engine *e, char *const *labels, int n, int *missing);
  * Done by the file writer thread, in order with the lines before.
  */
 void engine_index_prune(struct engine *e, char **gone, size_t n, int missing);
+/*
+ * Retention, on the file writer thread (filer_retain): the oldest files go
+ * from the spool's catalog while over max_bytes or older than max_age_ns.
+ */
+void engine_retain(struct engine *e, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns);
+/* Check the catalog against the disk again, in the background (spoolcat_reconcile). */
+void engine_reconcile(struct engine *e);
+/* The spool's files, bytes and ends from the catalog's running sums (any time, cheap). */
+void engine_spool(const struct engine *e, struct spool_figures *out);
+
 /* Reopen index.jsonl by name (SIGHUP), on the file writer thread. */
 void engine_index_reopen(struct engine *e);
 

@@ -25,9 +25,10 @@
 #include "filer.h"
 #include "files.h"
 #include "log.h"
+#include "spoolcat.h"
 #include "xmalloc.h"
 
-enum job_op { J_WRITE, J_FINISH, J_FLUSH, J_PRUNE, J_REOPEN };
+enum job_op { J_WRITE, J_FINISH, J_FLUSH, J_PRUNE, J_REOPEN, J_RETAIN, J_RECONCILE };
 
 struct job {
 	STAILQ_ENTRY(job) link;
@@ -44,7 +45,8 @@ struct job {
 	uint64_t last_ns;         /* J_FINISH: the segment's last packet, the file's time */
 	char **gone;              /* J_PRUNE: the files retention deleted (the writer's) */
 	size_t ngone;
-	int missing; /* J_PRUNE: and every file that does not exist */
+	int missing;                            /* J_PRUNE: and every file that does not exist */
+	uint64_t max_bytes, max_age_ns, now_ns; /* J_RETAIN: the limits, and when */
 	uint64_t seq;
 };
 STAILQ_HEAD(job_list, job);
@@ -68,7 +70,9 @@ struct filer {
 	/* The file system side: the filer thread's alone (or the caller's, inline). */
 	struct files *fs;
 	struct flow_index *idx;
-	int index_again; /* the index has lines waiting or a prune to retry (the filer's) */
+	int index_again;      /* the index has lines waiting or a prune to retry (the filer's) */
+	struct spoolcat *cat; /* the spool's catalog (NULL: none, as in unit tests) */
+	unsigned batches;     /* drained since the last reconcile slice */
 
 	/*
 	 * The writer's batch: jobs not yet handed over (the writer's thread
@@ -158,6 +162,7 @@ finish_entry(struct filer *fl, struct ifile *io, const char *fpout, struct filer
 	snprintf(r->fpout, sizeof r->fpout, "%s", fpout ? fpout : "");
 	if (fl->idx != NULL)
 		index_append_record(fl->idx, r, d->frames);
+	spoolcat_filed(fl->cat, r);
 }
 
 /* Index lines reach the file; the counters tell the other thread how it went. */
@@ -166,6 +171,8 @@ index_push(struct filer *fl, int retry)
 {
 	uint64_t pending, lost, errors;
 
+	/* The batch's rows reach the catalog with its index lines. */
+	spoolcat_commit(fl->cat);
 	if (fl->idx == NULL)
 		return;
 	if (retry)
@@ -255,6 +262,14 @@ index_push_full(struct filer *fl)
 		index_push(fl, 0);
 }
 
+/* Files retention or the reconcile found gone lose their index lines. */
+static void
+gone_from_index(struct filer *fl, char *const *gone, size_t n)
+{
+	if (n > 0 && fl->idx != NULL)
+		index_prune(fl->idx, gone, n, 0);
+}
+
 static void
 run_job(struct filer *fl, struct job *j)
 {
@@ -280,7 +295,37 @@ run_job(struct filer *fl, struct job *j)
 		if (fl->idx != NULL)
 			index_reopen(fl->idx);
 		break;
+	case J_RECONCILE:
+		spoolcat_reconcile(fl->cat);
+		break;
+	case J_RETAIN:
+		spoolcat_retain(
+		    fl->cat, j->max_bytes, j->max_age_ns, j->now_ns, &j->gone, &j->ngone);
+		gone_from_index(fl, j->gone, j->ngone);
+		break;
 	}
+}
+
+/*
+ * Between batches, and at least every RECONCILE_EVERY of them under a load
+ * that never lets the queue run dry: a slice of the catalog's reconcile.
+ */
+#define RECONCILE_EVERY 8
+
+static void
+reconcile_slice(struct filer *fl, int idle)
+{
+	char **gone;
+	size_t ngone, i;
+
+	if (fl->cat == NULL || (!idle && ++fl->batches < RECONCILE_EVERY))
+		return;
+	fl->batches = 0;
+	spoolcat_slice(fl->cat, &gone, &ngone);
+	gone_from_index(fl, gone, ngone);
+	for (i = 0; i < ngone; i++)
+		free(gone[i]);
+	free(gone);
 }
 
 /* What a done job holds, freed by the thread that allocated it (filer_poll). */
@@ -329,6 +374,12 @@ filer_main(void *arg)
 	pthread_mutex_lock(&fl->lock);
 	for (;;) {
 		while (STAILQ_EMPTY(&fl->queue) && !fl->stop) {
+			if (spoolcat_busy(fl->cat)) {
+				pthread_mutex_unlock(&fl->lock);
+				reconcile_slice(fl, 1);
+				pthread_mutex_lock(&fl->lock);
+				continue;
+			}
 			/*
 			 * Lines the disk refused, or a prune it refused: try again
 			 * every second until it takes them.
@@ -377,6 +428,7 @@ filer_main(void *arg)
 		/* The queue ran dry: index lines reach the file, finished flows go back. */
 		index_push(fl, 0);
 		done_flush(fl);
+		reconcile_slice(fl, 0);
 		/*
 		 * Done only now that the jobs went back: filer_sync returns when
 		 * done_seq reaches its job and then polls, which must find them
@@ -475,6 +527,10 @@ filer_new(
 	pthread_cond_init(&fl->progress, NULL);
 	if ((fl->fs = files_new(outdirfd, outdir, cfg, cause)) == NULL)
 		goto fail;
+	/* A catalog of files, where there are files: format none writes the index alone. */
+	if (cfg->catalog && cfg->format != FMT_NONE &&
+	    (fl->cat = spoolcat_open(outdirfd, outdir, cause)) == NULL)
+		goto fail;
 	if (threaded) {
 		if ((fl->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
 			xasprintf(cause, "eventfd: %s", strerror(errno));
@@ -508,6 +564,7 @@ filer_free(struct filer *fl)
 		pthread_join(fl->thread, NULL);
 	}
 	files_free(fl->fs);
+	spoolcat_close(fl->cat);
 	done_flush(fl);
 	while ((j = STAILQ_FIRST(&fl->done)) != NULL) {
 		STAILQ_REMOVE_HEAD(&fl->done, link);
@@ -548,6 +605,33 @@ filer_index_prune(struct filer *fl, char **gone, size_t n, int missing)
 	j->ngone = n;
 	j->missing = missing;
 	index_job(fl, j);
+}
+
+void
+filer_retain(struct filer *fl, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+
+	j->op = J_RETAIN;
+	j->max_bytes = max_bytes;
+	j->max_age_ns = max_age_ns;
+	j->now_ns = now_ns;
+	index_job(fl, j);
+}
+
+void
+filer_reconcile(struct filer *fl)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+
+	j->op = J_RECONCILE;
+	index_job(fl, j);
+}
+
+void
+filer_spool(const struct filer *fl, struct spool_figures *out)
+{
+	spoolcat_usage(fl->cat, out);
 }
 
 void

@@ -20,6 +20,7 @@
 #include "index.h"
 #include "files.h"
 #include "names.h"
+#include "spoolcat.h"
 
 /* What became of a finished flow, in order; valid during the callback (filer_poll). */
 struct filer_done {
@@ -55,6 +56,17 @@ void filer_setlimits(struct filer *fl, unsigned max_open_files);
  */
 void filer_index_prune(struct filer *fl, char **gone, size_t n, int missing);
 void filer_index_reopen(struct filer *fl);
+
+/*
+ * Retention on the filer's side, in order with the files before: the
+ * oldest files go from the catalog while over the limits (spoolcat_retain),
+ * their index lines with them. Without a catalog, nothing.
+ */
+void filer_retain(struct filer *fl, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns);
+/* A new check of the catalog against the disk, in the background (spoolcat_reconcile). */
+void filer_reconcile(struct filer *fl);
+/* The spool's figures from the catalog (zeros without one); any thread. */
+void filer_spool(const struct filer *fl, struct spool_figures *out);
 
 /*
  * A file for the current segment of f; its name is fixed from the flow now.

@@ -514,6 +514,7 @@ files_describe(const struct ifile *io, struct index_record *r)
 		snprintf(r->label, sizeof r->label, "%s-%u", io->label, io->suffix);
 	/* What the file holds, beside what was captured ("packets"): no file, nothing. */
 	r->written = io != NULL ? io->written : 0;
+	r->size = io != NULL ? io->size : 0;
 	r->truncated = io != NULL && io->lost > 0;
 }
 

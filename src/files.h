@@ -23,6 +23,7 @@ struct filer_config {
 	int nanosecond;          /* nanosecond pcap timestamps and labels */
 	const char *layout;      /* strftime(3) pattern on the flow's start; "" = flat */
 	unsigned max_open_files; /* descriptor budget */
+	int catalog;             /* keep the spool's catalog (spoolcat.h): the daemon, offline */
 };
 
 /* The output side's counters, most of them the filer's (filer_stats). */

@@ -187,14 +187,22 @@ render_output(const struct service_counters *sc, struct evbuffer *o)
 static void
 render_spool(const struct service_counters *sc, struct evbuffer *o)
 {
+	const struct spool_figures *sp = &sc->spool;
+
 	single(o, "traceflow_spool_bytes", "gauge",
-	    "Bytes of finished files in the spool, at the last retention pass.", sc->spool_bytes);
+	    "Bytes of finished files in the spool (the catalog's running sum).", sp->bytes);
 	single(o, "traceflow_spool_files", "gauge",
-	    "Finished files in the spool, at the last retention pass.", sc->spool_files);
+	    "Finished files in the spool (the catalog's running sum).", sp->files);
+	single(o, "traceflow_spool_oldest_flow_seconds", "gauge",
+	    "When the oldest flow in the spool ended (epoch seconds; 0: none).",
+	    sp->oldest_ns / NS_PER_SEC);
+	single(o, "traceflow_spool_newest_flow_seconds", "gauge",
+	    "When the newest flow in the spool ended (epoch seconds; 0: none).",
+	    sp->newest_ns / NS_PER_SEC);
 	single(o, "traceflow_retention_deleted_files_total", "counter",
-	    "Files retention deleted (max_spool_size, max_age).", sc->retention_deleted);
+	    "Files retention deleted (max_spool_size, max_age).", sp->deleted);
 	single(o, "traceflow_retention_deleted_bytes_total", "counter",
-	    "Bytes of the files retention deleted.", sc->retention_deleted_bytes);
+	    "Bytes of the files retention deleted.", sp->deleted_bytes);
 }
 
 static uint64_t

@@ -69,7 +69,7 @@ names_dated_dir(const char *layout, uint64_t first_ns, char *buf, size_t len)
 	/* No way out of the output folder, nor into .active/, whatever the pattern says. */
 	if (strstr(buf, "..") != NULL || buf[0] == '/' ||
 	    strncmp(buf, NAMES_ACTIVE, strlen(NAMES_ACTIVE)) == 0 ||
-	    strncmp(buf, NAMES_INDEX, strlen(NAMES_INDEX)) == 0)
+	    strncmp(buf, NAMES_INDEX, strlen(NAMES_INDEX)) == 0 || buf[0] == '.')
 		buf[0] = '\0';
 }
 

@@ -74,6 +74,7 @@ struct index_record {
 	/* The file's side, set by the filer. */
 	char fpout[448]; /* "" for none */
 	uint64_t written;
+	uint64_t size; /* the file's bytes on disk (the catalog's, not the line's) */
 	uint8_t truncated;
 };
 

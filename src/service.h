@@ -31,12 +31,9 @@ struct service_counters {
 	struct engine_stats engine;
 	struct output_stats output;
 	uint64_t flows_active;
-	uint64_t frag_pending; /* datagrams awaiting their later fragments */
-	uint64_t spool_files;  /* at the last retention pass */
-	uint64_t spool_bytes;
-	uint64_t retention_deleted; /* files retention deleted since start */
-	uint64_t retention_deleted_bytes;
-	uint64_t rss_bytes; /* resident memory */
+	uint64_t frag_pending;      /* datagrams awaiting their later fragments */
+	struct spool_figures spool; /* the catalog's running sums; retention since start */
+	uint64_t rss_bytes;         /* resident memory */
 	uint64_t started_ns;
 	json_t *ipfix; /* IPFIX export's counters (a reference for the caller), NULL when off */
 	struct hook_stats hooks; /* on_file */

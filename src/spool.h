@@ -5,9 +5,8 @@
  * O_NOFOLLOW, after checking who owns them (OpenSSH's StrictModes rule):
  * nothing is opened, changed or deleted by a path another user could swap.
  *
- * Here: opening (and making) the spool safely, crash recovery of files a
- * crash left in .active/, and retention (the flows that ended first go
- * first when the spool is too big or too old; active files never).
+ * Here: opening (and making) the spool safely, and crash recovery of files
+ * a crash left in .active/. Retention is the catalog's (spoolcat.h).
  */
 #ifndef TRACEFLOW_SPOOL_H
 #define TRACEFLOW_SPOOL_H
@@ -24,20 +23,6 @@ struct spool_owner {
 	uid_t uid;
 	gid_t gid;
 };
-
-struct spool_usage {
-	uint64_t files;
-	uint64_t bytes;
-	uint64_t deleted;       /* by this pass */
-	uint64_t deleted_bytes; /* by this pass */
-
-	/* What this pass deleted, relative to the spool, for the index (the caller frees). */
-	char **gone;
-	size_t ngone;
-};
-
-/* Free usage's gone list. */
-void spool_usage_free_gone(struct spool_usage *usage);
 
 /*
  * mkdir -p by path, for the control socket's folder (parents 0755, the
@@ -92,16 +77,5 @@ int spool_openat_dir(int dirfd, const char *rel, int create);
  * Returns how many were recovered.
  */
 int spool_recover(int spoolfd, const char *path);
-
-/*
- * Delete finished files, those whose flows ended first first (their
- * modification time is the flow's last packet; ties by name), while the
- * spool holds more than max_bytes or while the oldest is older than
- * max_age_ns (0 = no bound). Only regular files of the running user with
- * a name the writer gives are counted and deleted. Each deletion is
- * logged. usage receives what is left, and the names it deleted.
- */
-void spool_retention(int spoolfd, const char *path, uint64_t max_bytes, uint64_t max_age_ns,
-    uint64_t now_ns, struct spool_usage *usage);
 
 #endif

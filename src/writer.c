@@ -61,6 +61,7 @@ writer_filer_config(const struct writer_config *cfg, struct filer_config *fc)
 	fc->nanosecond = cfg->nanosecond;
 	fc->layout = cfg->layout;
 	fc->max_open_files = cfg->max_open_files;
+	fc->catalog = cfg->catalog;
 }
 
 struct writer *

@@ -32,6 +32,7 @@ struct writer_config {
 	size_t buffer_total;     /* all buffers; beyond it the oldest is written out */
 	uint64_t flush_ns;       /* a buffer is written within this time; 0 = no time bound */
 	int threaded;            /* the file system work on a thread of its own (filer.c) */
+	int catalog;             /* keep the spool's catalog (spoolcat.h) */
 };
 
 struct writer;

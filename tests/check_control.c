@@ -55,9 +55,9 @@ fake_counters(void *arg, struct service_counters *out)
 	out->engine.tcp = 1200;
 	out->output.frames_lost = 7;
 	out->flows_active = NFAKE;
-	out->spool_files = 42;
+	out->spool.files = 42;
 	out->frag_pending = 3;
-	out->retention_deleted = 3;
+	out->spool.deleted = 3;
 	out->engine.reasons[DECODE_BAD_TCP] = 2;
 	out->engine.ended[FLOW_R_IDLE] = 4;
 	out->ipfix = json_pack("{s:I,s:I}", "sent", (json_int_t)9, "lost", (json_int_t)1);

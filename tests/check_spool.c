@@ -1,7 +1,7 @@
 /*
  * check_spool.c: unit tests for the spool folder: the rules spool_open
  * applies to the folder and the path to it, spool_prepare's refusal of
- * links, retention's order (flow end time, ties by name), and recovery's
+ * links, the names retention may delete, and recovery's
  * index lines. Everything runs in a temporary folder as whoever runs it;
  * the cases about other owners need root and say so.
  */
@@ -284,73 +284,6 @@ START_TEST(test_flow_name)
 }
 END_TEST
 
-/*
- * The flows that ended first go first; equal times by name, segments in
- * number order (seg2 before seg10). Links, .active/ and files not named
- * as flows are not counted.
- */
-START_TEST(test_retention_order)
-{
-	char dir[4096], path[4300];
-	static char data[1000];
-	struct spool_usage u;
-	int fd;
-
-	make_tmpdir(dir, sizeof dir);
-	snprintf(path, sizeof path, "%s/.active", dir);
-	ck_assert_int_eq(mkdir(path, 0750), 0);
-	snprintf(path, sizeof path, "%s/.active/" NEWEST ".pcap", dir);
-	put_file(path, data, sizeof data, 1 * SEC);
-	snprintf(path, sizeof path, "%s/" LABEL ".seg10.pcap", dir);
-	put_file(path, data, sizeof data, 5 * SEC);
-	snprintf(path, sizeof path, "%s/" LABEL ".seg2.pcap", dir);
-	put_file(path, data, sizeof data, 5 * SEC);
-	snprintf(path, sizeof path, "%s/" LABEL ".pcap", dir);
-	put_file(path, data, sizeof data, 5 * SEC);
-	snprintf(path, sizeof path, "%s/2020", dir);
-	ck_assert_int_eq(mkdir(path, 0750), 0);
-	snprintf(path, sizeof path, "%s/2020/" OLDEST ".pcap", dir);
-	put_file(path, data, sizeof data, 2 * SEC);
-	snprintf(path, sizeof path, "%s/" NEWEST ".pcap", dir);
-	put_file(path, data, sizeof data, 9 * SEC);
-	snprintf(path, sizeof path, "%s/" LINKED ".pcap", dir);
-	ck_assert_int_eq(symlink("/etc/passwd", path), 0);
-	snprintf(path, sizeof path, "%s/notes.txt", dir);
-	put_file(path, data, sizeof data, 1 * SEC);
-	fd = open(dir, O_RDONLY | O_DIRECTORY);
-
-	/* Five files of 1000 bytes; keep at most 2500: three go. */
-	spool_retention(fd, dir, 2500, 0, 10 * SEC, &u);
-	ck_assert_uint_eq(u.deleted, 3);
-	ck_assert_uint_eq(u.files, 2);
-	ck_assert_uint_eq(u.bytes, 2000);
-	ck_assert(!exists(dir, "2020/" OLDEST ".pcap"));
-	ck_assert(!exists(dir, LABEL ".pcap"));
-	ck_assert(!exists(dir, LABEL ".seg2.pcap"));
-	ck_assert(exists(dir, LABEL ".seg10.pcap"));
-	ck_assert(exists(dir, NEWEST ".pcap"));
-	ck_assert(exists(dir, ".active/" NEWEST ".pcap"));
-	ck_assert(exists(dir, LINKED ".pcap"));
-	ck_assert(exists(dir, "notes.txt"));
-	/* The names deleted, relative to the spool, for the index (index_prune). */
-	ck_assert_uint_eq(u.ngone, 3);
-	ck_assert_str_eq(u.gone[0], "2020/" OLDEST ".pcap");
-	ck_assert_str_eq(u.gone[1], LABEL ".pcap");
-	ck_assert_str_eq(u.gone[2], LABEL ".seg2.pcap");
-	spool_usage_free_gone(&u);
-
-	/* max_age alone: older than 3 s at t = 10 s is a.seg10 (5 s), not newest (9 s). */
-	spool_retention(fd, dir, 0, 3 * SEC, 10 * SEC, &u);
-	ck_assert_uint_eq(u.deleted, 1);
-	ck_assert(!exists(dir, LABEL ".seg10.pcap"));
-	ck_assert(exists(dir, NEWEST ".pcap"));
-	ck_assert_uint_eq(u.ngone, 1);
-	spool_usage_free_gone(&u);
-	close(fd);
-	rm_tree(dir);
-}
-END_TEST
-
 /* --- recovery ------------------------------------------------------------- */
 
 static size_t
@@ -450,7 +383,6 @@ spool_suite(void)
 	tcase_add_test(tc, test_prepare_refuses_links);
 	tcase_add_test(tc, test_openat_dir_nofollow);
 	tcase_add_test(tc, test_flow_name);
-	tcase_add_test(tc, test_retention_order);
 	tcase_add_test(tc, test_recover);
 	suite_add_tcase(s, tc);
 	return s;

@@ -29,27 +29,6 @@ print(sum(1 for l in open(sys.argv[1] + "/index.jsonl") if (lambda e: eval(sys.a
 }
 
 
-# notify_listen SOCK LOG LAST: play systemd's end of NOTIFY_SOCKET in the
-# background (listener is its pid): each datagram a line of LOG, until one
-# holds LAST (or a minute passes).
-notify_listen() {
-	rm -f "$1"
-	python3 - "$1" "$2" "$3" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(60)
-with open(sys.argv[2], "a", buffering=1) as log:
-    while True:
-        msg = s.recv(4096).decode()
-        log.write(msg.replace("\n", " ") + "\n")
-        if sys.argv[3] in msg:
-            break
-PY
-	listener=$!
-	for _ in $(seq 50); do [ -S "$1" ] && break; sleep 0.1; done
-}
-
 # --- 1. sd_notify, SIGHUP good and bad, SIGTERM flush ----------------------
 notify_listen "$WORK/notify.sock" "$WORK/notify.log" "STOPPING=1"
 
@@ -183,7 +162,7 @@ touch -d '2 hours ago' "$spool/2020/01/01/$old"
 "$GENCAP" -c 600 -C 50 -p 20 -s 1000 -S 5 -t 1700100000 -o "$WORK/bulk.pcap" 2>/dev/null
 daemon_conf "$WORK/d.conf" "$spool" 'interfaces = ["vb"]' 'segment_packets = 25' \
     'max_age = "1h"' 'max_spool_size = "4M"'
-daemon_start rotate "$WORK/d.conf"
+daemon_start rotate "$WORK/d.conf" -v # -v: a line per file retention deletes
 replay "$WORK/long.pcap"
 sleep 2.5
 segs=$(index_count "$spool" 'e["srcport"] == 32768 and e["packets"] <= 25')
@@ -202,7 +181,7 @@ wait_for "$DAEMON_LOG" "retention: deleted .*$old.*older than max_age" 15 ||
     check_fail "max_age did not delete $old: $(grep retention "$DAEMON_LOG" | head -n 3)"
 wait_for "$DAEMON_LOG" "retention: deleted .*max_spool_size" 15 || check_fail "max_spool_size deleted nothing"
 sleep 11
-size=$(find "$spool" -path "$spool/.active" -prune -o -type f ! -name index.jsonl -printf '%s\n' |
+size=$(find "$spool" \( -path "$spool/.active" -o -path "$spool/.catalog" \) -prune -o -type f ! -name index.jsonl -printf '%s\n' |
     awk '{s += $1} END {print s + 0}')
 if [ "$size" -le $((4 * 1024 * 1024)) ]; then
 	ok "retention: spool at $size bytes <= 4M, old file gone"

@@ -59,7 +59,7 @@ PY
 # --- 1. retention deletes 20 of 30: their lines go -------------------------
 daemon_conf "$WORK/d.conf" "$spool" 'interfaces = ["vb"]' 'linger = "1s"' \
     "max_spool_size = $((10 * FILE_SIZE))"
-daemon_start d1 "$WORK/d.conf"
+daemon_start d1 "$WORK/d.conf" -v # -v: a line per file retention deletes
 replay "$WORK/first.pcap"
 wait_for "$DAEMON_LOG" "retention: deleted" 40 20 ||
     fail "retention deleted $(grep -c 'retention: deleted' "$DAEMON_LOG") files, want 20"
@@ -154,7 +154,7 @@ gone=$(python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).readline
     "$spool/index.jsonl")
 rm "$spool/$gone"
 daemon_conf "$WORK/d.conf" "$spool" 'interfaces = ["vb"]'
-daemon_start d2 "$WORK/d.conf"
+daemon_start d2 "$WORK/d.conf" -v
 wait_for "$DAEMON_LOG" "1 lines of files no longer in the spool dropped" 5 ||
     check_fail "restart: the line of a removed file stayed: $(tail -n 3 "$DAEMON_LOG")"
 daemon_stop

@@ -271,6 +271,27 @@ wait_for() {
 	return 1
 }
 
+# notify_listen SOCK LOG LAST: play systemd's end of NOTIFY_SOCKET in the
+# background (listener is its pid): each datagram a line of LOG, until one
+# holds LAST (or a minute passes).
+notify_listen() {
+	rm -f "$1"
+	python3 - "$1" "$2" "$3" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+with open(sys.argv[2], "a", buffering=1) as log:
+    while True:
+        msg = s.recv(4096).decode()
+        log.write(msg.replace("\n", " ") + "\n")
+        if sys.argv[3] in msg:
+            break
+PY
+	listener=$!
+	for _ in $(seq 50); do [ -S "$1" ] && break; sleep 0.1; done
+}
+
 # daemon_start NAME CONF [ARGS...]: traceflowd -f -c CONF in the background
 # (inside $NS when set), its log in $WORK/NAME.log; waits until it says it
 # started. DAEMON_PID is its pid.

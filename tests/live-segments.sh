@@ -123,17 +123,22 @@ else
 	cat "$WORK/malformed.out"
 fi
 
-# 2b. Spool usage: after a retention pass (every 10 s), what the spool holds,
-# every file but the index and what is still being written (.active/). One
-# finished file goes first: the spool then holds one file less than the
-# daemon wrote, and stats must say what is there, not what was written.
-# (Every name the daemon writes ends in .pcap here; anything else fails.)
+# 2b. Spool usage: what the spool holds, every file but the index, the
+# catalog (.catalog/) and what is still being written (.active/). One
+# finished file is removed by hand, then a reload (the catalog is checked
+# against the disk at every start and reload): the spool then holds one
+# file less than the daemon wrote, and stats must say what is there, not
+# what was written. (Every name the daemon writes ends in .pcap here;
+# anything else fails.)
 written=$("$TRACEFLOWCTL" -s "$WORK/ctl.sock" --json stats |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["totals"]["files_written"])')
 victim=$(find "$spool" -maxdepth 1 -type f -name '*.pcap' | sort | head -n 1)
 [ -n "$victim" ] && rm -- "$victim"
-find "$spool" -path "$spool/.active" -prune -o -type f ! -path "$spool/index.jsonl" \
-    -printf '%s %p\n' >"$WORK/spool.files"
+"$TRACEFLOWCTL" -s "$WORK/ctl.sock" reload >/dev/null || check_fail "reload refused"
+# (The index itself is left out, and so is the copy it is pruned into, .index.jsonl.new.)
+find "$spool" \( -path "$spool/.active" -o -path "$spool/.catalog" \) -prune -o -type f \
+    ! -path "$spool/index.jsonl" ! -path "$spool/.index.jsonl.new" -printf '%s %p\n' \
+    >"$WORK/spool.files"
 expect=$(awk '{ n++; b += $1 } END { print n + 0, b + 0 }' "$WORK/spool.files")
 grep -v '\.pcap$' "$WORK/spool.files" && check_fail "files in the spool not named *.pcap"
 [ "${expect%% *}" -eq $((written - 1)) ] ||

@@ -459,6 +459,9 @@ walk(const char *outdir, const char *rel)
 				closedir(a);
 			continue;
 		}
+		/* The spool's catalog (src/catalog.h) is no flow's file. */
+		if (strcmp(sub, ".catalog") == 0 && S_ISDIR(sb.st_mode))
+			continue;
 		if (S_ISDIR(sb.st_mode)) {
 			walk(outdir, sub);
 			continue;

@@ -142,16 +142,16 @@ for i, e in enumerate(E):
     if n != e["packets"]:
         errs.append("%s: %s holds %d frames for %d packets" % (where, fp, n, e["packets"]))
 
-# The spool: .active, index.jsonl, the layout's folders and the named files.
+# The spool: .active, .catalog, index.jsonl, the layout's folders and the named files.
 for root, subdirs, files in os.walk(D):
     rel = os.path.relpath(root, D)
     rel = "" if rel == "." else rel
-    if rel == ".active":
+    if rel in (".active", ".catalog"):
         subdirs[:] = []
         continue
     for s in list(subdirs):
         r = os.path.join(rel, s)
-        if r != ".active" and r not in dirs:
+        if r not in (".active", ".catalog") and r not in dirs:
             errs.append("unexpected folder in the spool: %r" % r)
             subdirs.remove(s)
     for f in files:

@@ -130,7 +130,8 @@ def main():
             if len(in_ifs) > 0 and e.get('interface') != want_name:
                 err('entry %d: "interface" %r, its frames come from %r'
                     % (no, e.get('interface'), want_name))
-    for dirpath, _, files in os.walk(outdir):
+    for dirpath, dirs, files in os.walk(outdir):
+        dirs[:] = [d for d in dirs if d != '.catalog']  # the spool's catalog: no flow's file
         for fn in files:
             rel = os.path.relpath(os.path.join(dirpath, fn), outdir)
             if rel != 'index.jsonl' and rel not in named:

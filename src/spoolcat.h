@@ -1,0 +1,74 @@
+/*
+ * spoolcat.h: the filer's side of the spool's catalog (catalog.h). The
+ * filer thread owns everything on disk once a file is renamed into place:
+ * it adds the file's row in the same batch as its index line, deletes the
+ * oldest files for retention from the catalog (never by walking the spool),
+ * keeps the spool's usage as running sums that any thread may read, and,
+ * a slice at a time between batches, reconciles the catalog with the disk:
+ * rows of files that are gone go; files without a row (a spool of the
+ * previous version, a crash between a rename and its commit) get one.
+ *
+ * Everything here but spoolcat_usage runs on the filer's thread.
+ */
+#ifndef TRACEFLOW_SPOOLCAT_H
+#define TRACEFLOW_SPOOLCAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+
+struct spoolcat;
+
+/* The spool's figures, from the catalog's running sums. */
+struct spool_figures {
+	uint64_t files, bytes;
+	uint64_t oldest_ns, newest_ns;   /* the end of the oldest and newest flow kept; 0: none */
+	uint64_t deleted, deleted_bytes; /* by retention, since start */
+	uint64_t reconciled;             /* rows added or dropped to match the disk */
+	int ready; /* the first reconcile of a spool without a catalog is done */
+};
+
+/*
+ * Open (make) the catalog of the spool spoolfd (path names it, for SQLite
+ * and messages). A new catalog, or one left by a run that did not stop
+ * cleanly, is reconciled with the disk in the background (spoolcat_slice).
+ * NULL and *cause on failure.
+ */
+struct spoolcat *spoolcat_open(int spoolfd, const char *path, char **cause);
+/* Commit what is pending, mark the catalog as cleanly closed, close it. */
+void spoolcat_close(struct spoolcat *sc);
+
+/* A file was renamed into place: its row, in the batch open now. */
+void spoolcat_filed(struct spoolcat *sc, const struct index_record *r);
+
+/* The batch reaches the catalog (one transaction); the figures are brought up to date. */
+void spoolcat_commit(struct spoolcat *sc);
+
+/*
+ * Retention: delete the files whose flows ended first (by last_ns; ties in
+ * filing order) while the spool holds more than max_bytes, and those that
+ * ended more than max_age_ns before now_ns (0: no bound), unlinking each
+ * and dropping its row in one transaction; one log line for the pass. The
+ * names deleted (relative to the spool) are returned in *gone, for the
+ * index (the caller frees them). Work in proportion to what it deletes.
+ */
+void spoolcat_retain(struct spoolcat *sc, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns,
+    char ***gone, size_t *ngone);
+
+/*
+ * One slice of the background reconcile (a bounded number of rows and
+ * directory entries); 1 if more is left. Names of rows dropped because
+ * their file is gone are appended to *gone (for the index).
+ */
+int spoolcat_slice(struct spoolcat *sc, char ***gone, size_t *ngone);
+
+/* Start a reconcile (at reload: files removed by hand). */
+void spoolcat_reconcile(struct spoolcat *sc);
+/* A reconcile is under way: spoolcat_slice has work. */
+int spoolcat_busy(const struct spoolcat *sc);
+
+/* The figures, from any thread. */
+void spoolcat_usage(const struct spoolcat *sc, struct spool_figures *out);
+
+#endif

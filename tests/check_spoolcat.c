@@ -1,0 +1,287 @@
+/*
+ * check_spoolcat.c: unit tests for the filer's side of the catalog
+ * (src/spoolcat.c): a spool of the previous version (files, no catalog)
+ * adopted by the reconcile; retention's order (flow end time, ties in
+ * filing order) and its limits, from the catalog and never from a walk;
+ * the running sums against what the disk holds; rows of files removed by
+ * hand dropped by the next reconcile. Links, .active/ and files not named
+ * as flows are never counted nor deleted.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spoolcat.h"
+
+#define SEC 1000000000ull
+
+#define LABEL  "10.0.0.1_1000-10.0.0.2_80-1700000000.000001"
+#define OLDEST "10.0.0.3_1000-10.0.0.2_80-1600000000.000001"
+#define NEWEST "10.0.0.4_1000-10.0.0.2_80-1800000000.000001"
+#define LINKED "10.0.0.5_1000-10.0.0.2_80-1800000000.000001"
+
+static char dir[4096];
+static int dirfd_;
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof dir, "%s/check_spoolcat.XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	dirfd_ = open(dir, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ne(dirfd_, -1);
+}
+
+static void
+teardown(void)
+{
+	char cmd[4200];
+
+	close(dirfd_);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void
+put(const char *rel, size_t len, uint64_t mtime_ns)
+{
+	static char data[4096];
+	struct timespec ts[2];
+	char path[4300];
+	FILE *fp;
+
+	snprintf(path, sizeof path, "%s/%s", dir, rel);
+	fp = fopen(path, "wb");
+	ck_assert_msg(fp != NULL, "%s: %s", path, strerror(errno));
+	ck_assert_uint_eq(fwrite(data, 1, len, fp), len);
+	fclose(fp);
+	ts[0].tv_sec = ts[1].tv_sec = (time_t)(mtime_ns / SEC);
+	ts[0].tv_nsec = ts[1].tv_nsec = (long)(mtime_ns % SEC);
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static int
+exists(const char *rel)
+{
+	char path[4300];
+
+	snprintf(path, sizeof path, "%s/%s", dir, rel);
+	return access(path, F_OK) == 0;
+}
+
+static void
+mkdir_in(const char *rel)
+{
+	char path[4300];
+
+	snprintf(path, sizeof path, "%s/%s", dir, rel);
+	ck_assert_int_eq(mkdir(path, 0750), 0);
+}
+
+/* Run the reconcile to its end; the names it dropped, in *gone. */
+static size_t
+reconcile(struct spoolcat *sc, char ***all)
+{
+	char **gone;
+	size_t n, total = 0, i;
+	int slices = 0;
+
+	*all = NULL;
+	do {
+		ck_assert_int_lt(slices++, 1000);
+		i = spoolcat_slice(sc, &gone, &n);
+		*all = realloc(*all, (total + n + 1) * sizeof **all);
+		memcpy(*all + total, gone, n * sizeof *gone);
+		total += n;
+		free(gone);
+	} while (i);
+	return total;
+}
+
+static void
+free_names(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * A spool of the previous version: flat and dated files, no catalog.
+ * The reconcile adopts what is ours (not .active/, a link, notes.txt);
+ * retention then deletes by end time, the usage follows.
+ */
+START_TEST(test_adopt_and_retain)
+{
+	struct spool_figures fig;
+	struct spoolcat *sc;
+	char *cause = NULL, **gone;
+	size_t n;
+
+	mkdir_in(".active");
+	put(".active/" NEWEST ".pcap", 1000, 1 * SEC);
+	put(LABEL ".seg10.pcap", 1000, 7 * SEC);
+	put(LABEL ".seg2.pcap", 1000, 6 * SEC);
+	put(LABEL ".pcap", 1000, 5 * SEC);
+	mkdir_in("2020");
+	put("2020/" OLDEST ".pcap", 1000, 2 * SEC);
+	put(NEWEST ".pcap", 1000, 9 * SEC);
+	put("notes.txt", 1000, 1 * SEC);
+	{
+		char path[4300];
+
+		snprintf(path, sizeof path, "%s/" LINKED ".pcap", dir);
+		ck_assert_int_eq(symlink("/etc/passwd", path), 0);
+	}
+	sc = spoolcat_open(dirfd_, dir, &cause);
+	ck_assert_msg(sc != NULL, "%s", cause);
+	spoolcat_usage(sc, &fig);
+	ck_assert_int_eq(fig.ready, 0);
+	ck_assert_uint_eq(reconcile(sc, &gone), 0);
+	free(gone);
+	spoolcat_usage(sc, &fig);
+	ck_assert_int_eq(fig.ready, 1);
+	ck_assert_uint_eq(fig.files, 5);
+	ck_assert_uint_eq(fig.bytes, 5000);
+	ck_assert_uint_eq(fig.oldest_ns, 2 * SEC);
+	ck_assert_uint_eq(fig.newest_ns, 9 * SEC);
+
+	/* Five files of 1000 bytes; keep at most 2500: the three that ended first go. */
+	spoolcat_retain(sc, 2500, 0, 10 * SEC, &gone, &n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(gone[0], "2020/" OLDEST ".pcap");
+	ck_assert_str_eq(gone[1], LABEL ".pcap");
+	ck_assert_str_eq(gone[2], LABEL ".seg2.pcap");
+	free_names(gone, n);
+	ck_assert(!exists("2020/" OLDEST ".pcap"));
+	ck_assert(!exists(LABEL ".pcap"));
+	ck_assert(!exists(LABEL ".seg2.pcap"));
+	ck_assert(exists(LABEL ".seg10.pcap"));
+	ck_assert(exists(NEWEST ".pcap"));
+	ck_assert(exists(".active/" NEWEST ".pcap"));
+	ck_assert(exists(LINKED ".pcap"));
+	ck_assert(exists("notes.txt"));
+	spoolcat_usage(sc, &fig);
+	ck_assert_uint_eq(fig.files, 2);
+	ck_assert_uint_eq(fig.bytes, 2000);
+	ck_assert_uint_eq(fig.deleted, 3);
+	ck_assert_uint_eq(fig.deleted_bytes, 3000);
+	ck_assert_uint_eq(fig.oldest_ns, 7 * SEC);
+
+	/* max_age alone: older than 3 s at t = 11 s is seg10 (7 s), not newest (9 s). */
+	spoolcat_retain(sc, 0, 3 * SEC, 11 * SEC, &gone, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(gone[0], LABEL ".seg10.pcap");
+	free_names(gone, n);
+	ck_assert(exists(NEWEST ".pcap"));
+	spoolcat_close(sc);
+}
+END_TEST
+
+static void
+filed(struct spoolcat *sc, const char *name, uint64_t last_ns, uint64_t size)
+{
+	struct index_record r;
+
+	memset(&r, 0, sizeof r);
+	put(name, size, last_ns);
+	snprintf(r.label, sizeof r.label, "%.*s", (int)(strlen(name) - 5), name);
+	snprintf(r.fpout, sizeof r.fpout, "%s", name);
+	snprintf(r.src, sizeof r.src, "10.0.0.1");
+	snprintf(r.dst, sizeof r.dst, "10.0.0.2");
+	r.srcport = 1000;
+	r.dstport = 80;
+	r.first_ns = last_ns - SEC;
+	r.last_ns = last_ns;
+	r.packets = r.written = 3;
+	r.size = size;
+	spoolcat_filed(sc, &r);
+}
+
+/*
+ * Flows that ended at the same moment go in the order they were filed;
+ * the sums are those of the files on disk; a file removed by hand loses
+ * its row at the next reconcile (a restart), and its name is given for
+ * the index.
+ */
+START_TEST(test_filed_ties_and_hand_removal)
+{
+	struct spool_figures fig;
+	struct spoolcat *sc;
+	char *cause = NULL, **gone;
+	size_t n;
+
+	sc = spoolcat_open(dirfd_, dir, &cause);
+	ck_assert_msg(sc != NULL, "%s", cause);
+	reconcile(sc, &gone);
+	free(gone);
+	filed(sc, "10.0.0.9_1-10.0.0.2_80-1700000000.000001.pcap", 5 * SEC, 100);
+	filed(sc, "10.0.0.1_1-10.0.0.2_80-1700000000.000001.pcap", 5 * SEC, 200);
+	filed(sc, "10.0.0.5_1-10.0.0.2_80-1700000000.000001.pcap", 5 * SEC, 300);
+	filed(sc, "10.0.0.7_1-10.0.0.2_80-1700000000.000001.pcap", 4 * SEC, 400);
+	spoolcat_commit(sc);
+	spoolcat_usage(sc, &fig);
+	ck_assert_uint_eq(fig.files, 4);
+	ck_assert_uint_eq(fig.bytes, 1000);
+
+	/* 1000 bytes, keep 500: the 4 s flow, then the 5 s ones in filing order. */
+	spoolcat_retain(sc, 500, 0, 10 * SEC, &gone, &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(gone[0], "10.0.0.7_1-10.0.0.2_80-1700000000.000001.pcap");
+	ck_assert_str_eq(gone[1], "10.0.0.9_1-10.0.0.2_80-1700000000.000001.pcap");
+	free_names(gone, n);
+	spoolcat_usage(sc, &fig);
+	ck_assert_uint_eq(fig.bytes, 500);
+	spoolcat_close(sc);
+
+	/* One removed by hand while the daemon was down. */
+	ck_assert_int_eq(unlinkat(dirfd_, "10.0.0.1_1-10.0.0.2_80-1700000000.000001.pcap", 0), 0);
+	sc = spoolcat_open(dirfd_, dir, &cause);
+	ck_assert_msg(sc != NULL, "%s", cause);
+	spoolcat_usage(sc, &fig);
+	ck_assert_uint_eq(fig.files, 2); /* the catalog's view until the reconcile */
+	n = reconcile(sc, &gone);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(gone[0], "10.0.0.1_1-10.0.0.2_80-1700000000.000001.pcap");
+	free_names(gone, n);
+	spoolcat_usage(sc, &fig);
+	ck_assert_uint_eq(fig.files, 1);
+	ck_assert_uint_eq(fig.bytes, 300);
+	ck_assert_uint_eq(fig.reconciled, 1);
+	spoolcat_close(sc);
+}
+END_TEST
+
+static Suite *
+spoolcat_suite(void)
+{
+	Suite *s = suite_create("spoolcat");
+	TCase *tc = tcase_create("catalog");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_adopt_and_retain);
+	tcase_add_test(tc, test_filed_ties_and_hand_removal);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(spoolcat_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
