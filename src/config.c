@@ -175,6 +175,9 @@ static const struct cfg_entry cfg_table[] = {
 	{ "Output", "spool_dir", CT_STRING, F(spool_dir), 0, 0, "/var/spool/traceflow", 0, 0,
 	  CF_ABSPATH | CF_NORELOAD, NULL,
 	  "Folder that receives the flow files and index.jsonl." },
+	{ NULL, "partition_files", CT_COUNT, F(partition_files), 0, 100000, NULL, 10, 100000,
+	  CF_ZERO | CF_NORELOAD, NULL,
+	  "Files per partition (a folder per hour, UTC, of the flows' end); 0 = flat spool." },
 	{ NULL, "layout", CT_STRING, F(layout), 0, 0, "", 0, 0, CF_RELPATH | CF_NORELOAD, NULL,
 	  "strftime(3) sub-folder pattern for finished files, e.g. \"%Y/%m/%d\"; \"\" = flat." },
 	{ NULL, "format", CT_ENUM, F(format), 0, FMT_PCAP, NULL, 0, 0, CF_NORELOAD, words_format,
@@ -283,6 +286,7 @@ static const struct cfg_preset {
 	{ "idle_timeout", 0, 1 }, /* 0: none (flow.h) */
 	{ "segment_packets", 0, 1 },
 	{ "segment_size", 0, 1 },
+	{ "partition_files", 0, 1 }, /* pcapkit's flat folder */
 };
 /* clang-format on */
 
@@ -1765,6 +1769,7 @@ config_to_engine(const struct tf_config *c, struct engine_config *e)
 	e->writer.big = c->byteorder_big;
 	e->writer.nanosecond = c->nanosecond;
 	e->writer.layout = c->layout;
+	e->writer.partition_files = c->partition_files;
 	e->writer.max_open_files = (unsigned)c->max_open_files;
 	e->writer.buffer_total = (size_t)c->write_buffer;
 	if (e->writer.flow_buffer > e->writer.buffer_total)

@@ -35,9 +35,10 @@ struct tf_config {
 
 	/* Output. */
 	char *spool_dir;
-	char *layout;      /* strftime(3) sub-folder pattern; "" = flat */
-	int format;        /* enum writer_format */
-	int byteorder_big; /* setting "byteorder": little (0) or big (1) */
+	char *layout;             /* strftime(3) sub-folder pattern; "" = flat */
+	uint64_t partition_files; /* files per partition folder at most; 0 = no partitions */
+	int format;               /* enum writer_format */
+	int byteorder_big;        /* setting "byteorder": little (0) or big (1) */
 
 	/* Flows and files. */
 	int compat;            /* enum config_compat */

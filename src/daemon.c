@@ -569,7 +569,8 @@ start_engine(struct daemon *d)
 	char *cause = NULL;
 	int n;
 
-	if ((n = spool_recover(d->spoolfd, d->cfg.spool_dir)) > 0)
+	if ((n = spool_recover(d->spoolfd, d->cfg.spool_dir,
+	         d->cfg.format != FMT_NONE && d->cfg.partition_files != 0)) > 0)
 		log_fields(LOG_LVL_INFO, LOG_FIELDS({"SPOOL_DIR", d->cfg.spool_dir}),
 		    "recovered %d files left by an earlier run", n);
 	config_to_engine(&d->cfg, &ec);

@@ -162,7 +162,7 @@ finish_entry(struct filer *fl, struct ifile *io, const char *fpout, struct filer
 	snprintf(r->fpout, sizeof r->fpout, "%s", fpout ? fpout : "");
 	if (fl->idx != NULL)
 		index_append_record(fl->idx, r, d->frames);
-	spoolcat_filed(fl->cat, r);
+	spoolcat_filed(fl->cat, r, d->frames);
 }
 
 /* Index lines reach the file; the counters tell the other thread how it went. */
@@ -262,11 +262,15 @@ index_push_full(struct filer *fl)
 		index_push(fl, 0);
 }
 
-/* Files retention or the reconcile found gone lose their index lines. */
+/*
+ * Files retention or the reconcile found gone lose their index lines: in
+ * a flat spool, those of index.jsonl; in partitions, their partition's
+ * (spoolcat.c), and index.jsonl is a log that is never rewritten.
+ */
 static void
 gone_from_index(struct filer *fl, char *const *gone, size_t n)
 {
-	if (n > 0 && fl->idx != NULL)
+	if (n > 0 && fl->idx != NULL && !spoolcat_partitioned(fl->cat))
 		index_prune(fl->idx, gone, n, 0);
 }
 
@@ -281,7 +285,8 @@ run_job(struct filer *fl, struct job *j)
 		break;
 	case J_FINISH:
 		if (j->io != NULL)
-			fpout = files_finish(fl->fs, j->io, j->last_ns);
+			fpout = files_finish(
+			    fl->fs, j->io, j->last_ns, spoolcat_partition(fl->cat, j->last_ns));
 		finish_entry(fl, j->io, fpout, &j->done);
 		break;
 	case J_FLUSH:
@@ -529,7 +534,7 @@ filer_new(
 		goto fail;
 	/* A catalog of files, where there are files: format none writes the index alone. */
 	if (cfg->catalog && cfg->format != FMT_NONE &&
-	    (fl->cat = spoolcat_open(outdirfd, outdir, cause)) == NULL)
+	    (fl->cat = spoolcat_open(outdirfd, outdir, cfg->partition_files, cause)) == NULL)
 		goto fail;
 	if (threaded) {
 		if ((fl->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {

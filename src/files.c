@@ -336,15 +336,19 @@ dest_dir(struct files *fs, char *dir)
 	return fs->datefd;
 }
 
-/* Rename .active/src into place; on a name already taken, take the next suffix. */
+/*
+ * Rename .active/src into place (the partition part, "" for none, then the
+ * layout's folder); on a name already taken, take the next suffix.
+ */
 static const char *
-move_into_place(struct files *fs, struct ifile *io, const char *src)
+move_into_place(struct files *fs, struct ifile *io, const char *src, const char *part)
 {
-	char dir[256], name[PATH_LEN - 512];
+	char dir[256 + NAMES_PARTITION_MAX], dated[256], name[PATH_LEN - 512];
 	unsigned tries;
 	int dfd, reopened = 0;
 
-	dated_dir(fs, io->first, dir, sizeof dir);
+	dated_dir(fs, io->first, dated, sizeof dated);
+	snprintf(dir, sizeof dir, "%s%s%s", part, part[0] && dated[0] ? "/" : "", dated);
 	dfd = dest_dir(fs, dir);
 	for (tries = 0; tries < MAX_SUFFIX; tries++) {
 		io_name(fs, io, name, sizeof name);
@@ -395,7 +399,7 @@ set_time(struct files *fs, struct ifile *io, const char *name, uint64_t last_ns)
  * presented as one: it is removed, and its index line says so.
  */
 const char *
-files_finish(struct files *fs, struct ifile *io, uint64_t last_ns)
+files_finish(struct files *fs, struct ifile *io, uint64_t last_ns, const char *part)
 {
 	char name[PATH_LEN];
 	const char *fpout = NULL;
@@ -419,7 +423,7 @@ files_finish(struct files *fs, struct ifile *io, uint64_t last_ns)
 		set_time(fs, io, name, last_ns);
 	fd_close(fs, io);
 	if (io->created && !io->failed)
-		fpout = move_into_place(fs, io, name);
+		fpout = move_into_place(fs, io, name, part);
 	return fpout;
 }
 

@@ -18,12 +18,13 @@
 
 /* What the filer reads of the settings (copied: a reload frees the config). */
 struct filer_config {
-	int format;              /* enum writer_format */
-	int big;                 /* big-endian pcap files */
-	int nanosecond;          /* nanosecond pcap timestamps and labels */
-	const char *layout;      /* strftime(3) pattern on the flow's start; "" = flat */
-	unsigned max_open_files; /* descriptor budget */
-	int catalog;             /* keep the spool's catalog (spoolcat.h): the daemon, offline */
+	int format;               /* enum writer_format */
+	int big;                  /* big-endian pcap files */
+	int nanosecond;           /* nanosecond pcap timestamps and labels */
+	const char *layout;       /* strftime(3) pattern on the flow's start; "" = flat */
+	unsigned max_open_files;  /* descriptor budget */
+	int catalog;              /* keep the spool's catalog (spoolcat.h): the daemon, offline */
+	uint64_t partition_files; /* partitions of at most this many files; 0: none (flat) */
 };
 
 /* The output side's counters, most of them the filer's (filer_stats). */
@@ -72,11 +73,12 @@ void files_append(
     struct files *fs, struct ifile *io, const struct iovec *data, int n, size_t len, uint64_t nrec);
 
 /*
- * Close io and rename it into place; the path into place (relative to the
- * output folder; valid until the next call) or NULL if there is no file.
- * last_ns (the flow's last packet) becomes its time.
+ * Close io and rename it into place, into the partition part ("" for
+ * none: names.h) and the layout's folder in it; the path into place
+ * (relative to the output folder; valid until the next call) or NULL if
+ * there is no file. last_ns (the flow's last packet) becomes its time.
  */
-const char *files_finish(struct files *fs, struct ifile *io, uint64_t last_ns);
+const char *files_finish(struct files *fs, struct ifile *io, uint64_t last_ns, const char *part);
 
 /* What became of the file, in the index record: label suffix, written, truncated. */
 void files_describe(const struct ifile *io, struct index_record *r);

@@ -1,6 +1,7 @@
 /*
  * names.c: names on disk (names.h).
  */
+#include <ctype.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,40 @@ names_dated_dir(const char *layout, uint64_t first_ns, char *buf, size_t len)
 	    strncmp(buf, NAMES_ACTIVE, strlen(NAMES_ACTIVE)) == 0 ||
 	    strncmp(buf, NAMES_INDEX, strlen(NAMES_INDEX)) == 0 || buf[0] == '.')
 		buf[0] = '\0';
+}
+
+void
+names_partition(uint64_t last_ns, unsigned split, char *buf, size_t len)
+{
+	time_t t = (time_t)(last_ns / 1000000000u);
+	struct tm tm;
+	size_t n;
+
+	if (gmtime_r(&t, &tm) == NULL || (n = strftime(buf, len, "%Y-%m-%dT%H", &tm)) == 0) {
+		snprintf(buf, len, "1970-01-01T00");
+		n = strlen(buf);
+	}
+	if (split > 0)
+		snprintf(buf + n, len - n, ".%04u", split);
+}
+
+int
+names_is_partition(const char *name)
+{
+	static const char shape[] = "dddd-dd-ddTdd";
+	size_t i;
+
+	for (i = 0; shape[i] != '\0'; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)name[i]) : name[i] != shape[i])
+			return 0;
+	if (name[i] == '\0')
+		return 1;
+	if (name[i] != '.' || name[i + 1] == '\0')
+		return 0;
+	for (i++; name[i] != '\0'; i++)
+		if (!isdigit((unsigned char)name[i]))
+			return 0;
+	return 1;
 }
 
 /* The pattern of our file names, its extensions taken from the format table. */

@@ -40,6 +40,17 @@ void names_flow_file(int format, int nanosecond, const struct flow *f, char *buf
 void names_dated_dir(const char *layout, uint64_t first_ns, char *buf, size_t len);
 
 /*
+ * The partition of the spool a flow that ended at last_ns is filed in: the
+ * hour of its end in UTC ("2026-12-06T10"; UTC, so that no hour comes
+ * twice in autumn), and after split n > 0 of that hour ("...T10.0001"),
+ * once a partition holds its bound of files. Names sort by time.
+ */
+void names_partition(uint64_t last_ns, unsigned split, char *buf, size_t len);
+#define NAMES_PARTITION_MAX 32
+/* Whether name is a partition's: YYYY-MM-DDTHH[.N]. */
+int names_is_partition(const char *name);
+
+/*
  * Whether name is a finished file of ours: label[-N][.segN][-rN].ext
  * (-rN: renamed by recovery), the label being src_port-dst_port-seconds.frac
  * with addresses in digits, hex and dots.

@@ -124,9 +124,42 @@ open_own(int activefd, const char *name)
 	return fd;
 }
 
+/*
+ * A partitioned spool takes a recovered pcap file into the partition of
+ * its last record's hour (split 0: a few recovered files may take it past
+ * its bound), with a line in that partition's index too; the rest, and a
+ * flat spool, at the top. The folder to move into, and its name ("").
+ */
 static int
-recover_one(struct flow_index *idx, int activefd, int spoolfd, const char *name)
+recover_dest(int spoolfd, int partitioned, const struct pcapfile_summary *rs, char *part,
+    size_t len, struct flow_index **pidx)
 {
+	char *cause = NULL;
+	int fd;
+
+	part[0] = '\0';
+	*pidx = NULL;
+	if (!partitioned || rs->packets == 0)
+		return spoolfd;
+	names_partition(rs->last_ns, 0, part, len);
+	if ((fd = spool_openat_dir(spoolfd, part, 1)) == -1) {
+		log_warn("recover: partition %s (the file stays at the top)", part);
+		part[0] = '\0';
+		return spoolfd;
+	}
+	if ((*pidx = index_open(fd, part, &cause)) == NULL) {
+		log_warnx("recover: %s", cause);
+		free(cause);
+	}
+	return fd;
+}
+
+static int
+recover_one(struct flow_index *idx, int activefd, int spoolfd, int partitioned, const char *name)
+{
+	char part[NAMES_PARTITION_MAX], *where;
+	struct flow_index *pidx;
+	int dfd;
 	struct pcapfile_summary rs;
 	int is_pcap, fd;
 	off_t valid = 0;
@@ -151,9 +184,24 @@ recover_one(struct flow_index *idx, int activefd, int spoolfd, const char *name)
 			    "recover %s/%s: no whole record in it; removed", NAMES_ACTIVE, name);
 		return 0;
 	}
-	if ((fpout = move_free_name(activefd, spoolfd, name)) == NULL)
+	dfd = recover_dest(spoolfd, partitioned, &rs, part, sizeof part, &pidx);
+	fpout = move_free_name(activefd, dfd, name);
+	if (dfd != spoolfd)
+		close(dfd);
+	if (fpout == NULL) {
+		index_close(pidx);
 		return 0;
+	}
+	if (part[0] != '\0') {
+		xasprintf(&where, "%s/%s", part, fpout);
+		free(fpout);
+		fpout = where;
+	}
 	index_recovered(idx, name, fpout, &rs, is_pcap);
+	if (pidx != NULL) {
+		index_recovered(pidx, name, fpout, &rs, is_pcap);
+		index_close(pidx);
+	}
 	label = names_label_of(name);
 	log_fields(LOG_LVL_INFO, LOG_FIELDS({"FLOW_LABEL", label}),
 	    "recovered %s (%" PRIu64 " packets)", fpout, rs.packets);
@@ -163,7 +211,7 @@ recover_one(struct flow_index *idx, int activefd, int spoolfd, const char *name)
 }
 
 int
-spool_recover(int spoolfd, const char *path)
+spool_recover(int spoolfd, const char *path, int partitioned)
 {
 	struct flow_index *idx = NULL;
 	struct dirent *de;
@@ -189,7 +237,7 @@ spool_recover(int spoolfd, const char *path)
 			free(cause);
 			break;
 		}
-		n += recover_one(idx, activefd, spoolfd, de->d_name);
+		n += recover_one(idx, activefd, spoolfd, partitioned, de->d_name);
 	}
 	if (idx != NULL)
 		index_close(idx);

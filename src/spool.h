@@ -71,11 +71,12 @@ int spool_rename_noreplace(int olddirfd, const char *old, int newdirfd, const ch
 int spool_openat_dir(int dirfd, const char *rel, int create);
 
 /*
- * Move every file left in .active/ into the spool, cut to its last whole
- * pcap record, and index it with reason "recovered". Only regular files of
+ * Move every file left in .active/ into the spool (partitioned: a pcap
+ * file into the partition of its last record, names.h), cut to its last
+ * whole pcap record, and index it with reason "recovered". Only regular files of
  * the running user are touched: anything else is logged and left alone.
  * Returns how many were recovered.
  */
-int spool_recover(int spoolfd, const char *path);
+int spool_recover(int spoolfd, const char *path, int partitioned);
 
 #endif

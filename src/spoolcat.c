@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "index.h"
 #include "log.h"
 #include "names.h"
 #include "spool.h"
@@ -36,6 +37,15 @@
 #define WALK_DEPTH    16
 /* Retention takes the oldest rows this many at a time. */
 #define RETAIN_BATCH 1000
+/* Partitions whose index is kept open: the one filed into, and late flows' few. */
+#define PART_INDEXES 4
+
+/* A partition's index.jsonl, open while flows are filed into it. */
+struct part_index {
+	char name[NAMES_PARTITION_MAX];
+	struct flow_index *idx;
+	uint64_t used; /* when last appended to (a counter), for the least recently used */
+};
 
 /* A folder of the walk for files without a row. */
 struct walk_dir {
@@ -56,10 +66,221 @@ struct spoolcat {
 	struct walk_dir walk[WALK_DEPTH];
 	int depth;
 
+	/* Partitions: the bound, the one filed into now, their indexes. */
+	uint64_t part_files; /* 0: a flat spool */
+	uint64_t cur_hour;   /* hours since the epoch, +1 (0: none yet) */
+	unsigned cur_split;
+	uint64_t cur_count;
+	char cur_name[NAMES_PARTITION_MAX];
+	struct part_index pidx[PART_INDEXES];
+	uint64_t uses;
+
 	/* Figures for other threads. */
 	_Atomic uint64_t files, bytes, oldest_ns, newest_ns, deleted, deleted_bytes, reconciled;
 	_Atomic int ready;
 };
+
+/* --- partitions ----------------------------------------------------------------- */
+
+/* The partition a path under the spool is in ("" for none), into part. */
+static void
+part_of(const char *rel, char *part, size_t len)
+{
+	const char *slash = strchr(rel, '/');
+
+	part[0] = '\0';
+	if (slash != NULL && (size_t)(slash - rel) < len) {
+		snprintf(part, len, "%.*s", (int)(slash - rel), rel);
+		if (!names_is_partition(part))
+			part[0] = '\0';
+	}
+}
+
+static void
+part_index_close(struct part_index *p)
+{
+	if (p->idx != NULL) {
+		index_flush(p->idx);
+		index_close(p->idx);
+	}
+	memset(p, 0, sizeof *p);
+}
+
+/*
+ * The index of partition part, opened (made, with the partition, when
+ * create) if it is not open: the least recently used of PART_INDEXES goes.
+ * NULL when it cannot be (logged).
+ */
+static struct flow_index *
+part_index(struct spoolcat *sc, const char *part, int create)
+{
+	struct part_index *p, *lru = &sc->pidx[0];
+	char *cause = NULL, *path;
+	int i, fd;
+
+	for (i = 0; i < PART_INDEXES; i++) {
+		p = &sc->pidx[i];
+		if (p->idx != NULL && strcmp(p->name, part) == 0) {
+			p->used = ++sc->uses;
+			return p->idx;
+		}
+		if (p->used < lru->used)
+			lru = p;
+	}
+	part_index_close(lru);
+	if ((fd = spool_openat_dir(sc->spoolfd, part, create)) == -1) {
+		if (create || errno != ENOENT)
+			log_warn("partition %s/%s", sc->path, part);
+		return NULL;
+	}
+	xasprintf(&path, "%s/%s", sc->path, part);
+	lru->idx = index_open(fd, path, &cause);
+	close(fd);
+	free(path);
+	if (lru->idx == NULL) {
+		log_warnx("%s", cause);
+		free(cause);
+		return NULL;
+	}
+	snprintf(lru->name, sizeof lru->name, "%s", part);
+	lru->used = ++sc->uses;
+	return lru->idx;
+}
+
+static void
+part_indexes_flush(struct spoolcat *sc)
+{
+	int i;
+
+	for (i = 0; i < PART_INDEXES; i++)
+		if (sc->pidx[i].idx != NULL)
+			index_flush(sc->pidx[i].idx);
+}
+
+/*
+ * Remove what is ours in a partition that holds no file any more (its
+ * index, the layout's empty folders), then the partition: anything else
+ * found in it stays, and so does the partition (said at debug level).
+ */
+static void
+rm_ours(int dfd, int depth)
+{
+	struct dirent *de;
+	struct stat sb;
+	DIR *d;
+	int fd, sub;
+
+	if (depth > WALK_DEPTH || (fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		if (S_ISDIR(sb.st_mode) && (sub = spool_openat_dir(dfd, de->d_name, 0)) != -1) {
+			rm_ours(sub, depth + 1);
+			close(sub);
+			unlinkat(dfd, de->d_name, AT_REMOVEDIR); /* fails while not empty */
+		} else if (S_ISREG(sb.st_mode) && sb.st_uid == geteuid() &&
+		           (strcmp(de->d_name, NAMES_INDEX) == 0 ||
+		               strcmp(de->d_name, NAMES_INDEX_NEW) == 0))
+			unlinkat(dfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
+static void
+part_remove(struct spoolcat *sc, const char *part)
+{
+	int i, fd;
+
+	for (i = 0; i < PART_INDEXES; i++)
+		if (sc->pidx[i].idx != NULL && strcmp(sc->pidx[i].name, part) == 0)
+			part_index_close(&sc->pidx[i]);
+	if ((fd = spool_openat_dir(sc->spoolfd, part, 0)) == -1)
+		return;
+	rm_ours(fd, 0);
+	close(fd);
+	if (unlinkat(sc->spoolfd, part, AT_REMOVEDIR) == 0)
+		log_debug("partition %s/%s removed: it holds no file any more", sc->path, part);
+	else
+		log_debug("partition %s/%s holds no file of ours, but is not empty: left", sc->path,
+		    part);
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The indexes follow the files gone[0..n-1] (sorted here): a partition
+ * that holds none any more goes whole, index and folder; one that still
+ * does has its own index.jsonl pruned of their lines (a rewrite of that
+ * partition's index, at most partition_files lines, never of the spool's).
+ */
+static void
+parts_follow(struct spoolcat *sc, char **gone, size_t n)
+{
+	char part[NAMES_PARTITION_MAX];
+	struct flow_index *idx;
+	uint64_t left;
+	size_t i, j;
+
+	if (sc->part_files == 0 || n == 0)
+		return;
+	qsort(gone, n, sizeof *gone, by_name);
+	for (i = 0; i < n; i = j) {
+		part_of(gone[i], part, sizeof part);
+		for (j = i + 1; j < n && strncmp(gone[j], part, strlen(part)) == 0 &&
+		                gone[j][strlen(part)] == '/';
+		     j++)
+			;
+		if (part[0] == '\0')
+			continue;
+		if (catalog_part_files(sc->cat, part, &left) == 0 && left == 0)
+			part_remove(sc, part);
+		else if ((idx = part_index(sc, part, 0)) != NULL)
+			index_prune(idx, gone + i, j - i, 0);
+	}
+}
+
+const char *
+spoolcat_partition(struct spoolcat *sc, uint64_t last_ns)
+{
+	uint64_t hour = last_ns / (3600 * 1000000000ull) + 1, files = 0;
+
+	if (sc == NULL || sc->part_files == 0)
+		return "";
+	if (hour != sc->cur_hour || sc->cur_count >= sc->part_files) {
+		if (hour != sc->cur_hour)
+			sc->cur_split = 0;
+		else
+			sc->cur_split++;
+		sc->cur_hour = hour;
+		/* The hour's split with room: a restart, or a late flow, finds the last one. */
+		for (;;) {
+			names_partition(last_ns, sc->cur_split, sc->cur_name, sizeof sc->cur_name);
+			if (catalog_part_files(sc->cat, sc->cur_name, &files) == -1 ||
+			    files < sc->part_files)
+				break;
+			sc->cur_split++;
+		}
+		sc->cur_count = files;
+	}
+	sc->cur_count++;
+	return sc->cur_name;
+}
+
+int
+spoolcat_partitioned(const struct spoolcat *sc)
+{
+	return sc != NULL && sc->part_files != 0;
+}
 
 static void
 figures_refresh(struct spoolcat *sc)
@@ -96,6 +317,7 @@ spoolcat_commit(struct spoolcat *sc)
 		}
 		sc->in_batch = 0;
 	}
+	part_indexes_flush(sc);
 	figures_refresh(sc);
 }
 
@@ -111,17 +333,21 @@ vlan_text(const struct index_record *r, char *buf, size_t len)
 }
 
 void
-spoolcat_filed(struct spoolcat *sc, const struct index_record *r)
+spoolcat_filed(struct spoolcat *sc, const struct index_record *r, const char *frames)
 {
 	struct catalog_row row;
-	char vlan[64];
+	char vlan[64], part[NAMES_PARTITION_MAX];
+	struct flow_index *idx;
 
 	if (sc == NULL || r->fpout[0] == '\0')
 		return;
+	part_of(r->fpout, part, sizeof part);
+	if (part[0] != '\0' && (idx = part_index(sc, part, 1)) != NULL)
+		index_append_record(idx, r, frames);
 	vlan_text(r, vlan, sizeof vlan);
 	memset(&row, 0, sizeof row);
 	row.fpout = r->fpout;
-	row.part = "";
+	row.part = part;
 	row.label = r->label;
 	row.src = r->src;
 	row.dst = r->dst;
@@ -253,6 +479,7 @@ spoolcat_retain(struct spoolcat *sc, uint64_t max_bytes, uint64_t max_age_ns, ui
 		spoolcat_commit(sc);
 	} while (rt.more && rt.failed < RETAIN_BATCH);
 	spoolcat_commit(sc);
+	parts_follow(sc, rt.gone, rt.ngone);
 	sc->deleted += rt.files;
 	sc->deleted_bytes += rt.freed;
 	if (rt.files > 0 || rt.failed > 0)
@@ -317,6 +544,7 @@ slice_rows(struct spoolcat *sc, char ***gone, size_t *ngone)
 	if (catalog_scan(sc->cat, sc->row_cursor, SLICE_ROWS, row_check, &rc) == -1)
 		rc.seen = 0;
 	spoolcat_commit(sc);
+	parts_follow(sc, *gone, *ngone);
 	sc->row_cursor = rc.last;
 	return rc.seen == SLICE_ROWS;
 }
@@ -347,15 +575,16 @@ static void
 adopt_file(struct spoolcat *sc, const char *rel, const char *name, const struct stat *sb)
 {
 	struct catalog_row row;
-	char src[48], dst[48], *label;
+	char src[48], dst[48], part[NAMES_PARTITION_MAX], *label;
 
 	if (catalog_has(sc->cat, rel) != 0)
 		return;
 	memset(&row, 0, sizeof row);
 	label = names_label_of(name);
 	row_from_label(&row, label, src, dst);
+	part_of(rel, part, sizeof part);
 	row.fpout = rel;
-	row.part = "";
+	row.part = part;
 	row.last_ns = (uint64_t)sb->st_mtim.tv_sec * 1000000000u + (uint64_t)sb->st_mtim.tv_nsec;
 	if (row.first_ns > row.last_ns)
 		row.first_ns = row.last_ns;
@@ -477,7 +706,7 @@ spoolcat_slice(struct spoolcat *sc, char ***gone, size_t *ngone)
 /* --- the rest ------------------------------------------------------------------- */
 
 struct spoolcat *
-spoolcat_open(int spoolfd, const char *path, char **cause)
+spoolcat_open(int spoolfd, const char *path, uint64_t partition_files, char **cause)
 {
 	struct spoolcat *sc;
 	struct catalog *cat;
@@ -489,6 +718,7 @@ spoolcat_open(int spoolfd, const char *path, char **cause)
 	if ((sc->spoolfd = fcntl(spoolfd, F_DUPFD_CLOEXEC, 0)) == -1)
 		fatal("dup");
 	sc->path = xstrdup(path);
+	sc->part_files = partition_files;
 	/*
 	 * Every start checks the catalog against the disk, in the background:
 	 * a crash may have renamed files whose rows it did not commit, and a
@@ -502,9 +732,13 @@ spoolcat_open(int spoolfd, const char *path, char **cause)
 void
 spoolcat_close(struct spoolcat *sc)
 {
+	int i;
+
 	if (sc == NULL)
 		return;
 	spoolcat_commit(sc);
+	for (i = 0; i < PART_INDEXES; i++)
+		part_index_close(&sc->pidx[i]);
 	while (sc->depth > 0)
 		walk_pop(sc);
 	catalog_close(sc->cat);

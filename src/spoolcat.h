@@ -8,6 +8,11 @@
  * rows of files that are gone go; files without a row (a spool of the
  * previous version, a crash between a rename and its commit) get one.
  *
+ * Partitions: with a bound (partition_files), finished files go to a
+ * folder per hour (UTC) of their flow's end, split when it holds the bound
+ * (names_partition), each with an index.jsonl of its own files that
+ * follows retention and goes with the partition when its last file does.
+ *
  * Everything here but spoolcat_usage runs on the filer's thread.
  */
 #ifndef TRACEFLOW_SPOOLCAT_H
@@ -35,12 +40,25 @@ struct spool_figures {
  * cleanly, is reconciled with the disk in the background (spoolcat_slice).
  * NULL and *cause on failure.
  */
-struct spoolcat *spoolcat_open(int spoolfd, const char *path, char **cause);
+struct spoolcat *spoolcat_open(
+    int spoolfd, const char *path, uint64_t partition_files, char **cause);
 /* Commit what is pending, mark the catalog as cleanly closed, close it. */
 void spoolcat_close(struct spoolcat *sc);
 
-/* A file was renamed into place: its row, in the batch open now. */
-void spoolcat_filed(struct spoolcat *sc, const struct index_record *r);
+/*
+ * The partition a flow that ended at last_ns is to be filed in ("" for a
+ * flat spool, or no catalog): counted as one more file of it. Valid until
+ * the next call.
+ */
+const char *spoolcat_partition(struct spoolcat *sc, uint64_t last_ns);
+/* Files go to partitions (and their indexes follow retention, not index.jsonl's). */
+int spoolcat_partitioned(const struct spoolcat *sc);
+
+/*
+ * A file was renamed into place: its row, in the batch open now, and its
+ * line (frames: the "index" member's text) in its partition's index.
+ */
+void spoolcat_filed(struct spoolcat *sc, const struct index_record *r, const char *frames);
 
 /* The batch reaches the catalog (one transaction); the figures are brought up to date. */
 void spoolcat_commit(struct spoolcat *sc);
@@ -49,9 +67,11 @@ void spoolcat_commit(struct spoolcat *sc);
  * Retention: delete the files whose flows ended first (by last_ns; ties in
  * filing order) while the spool holds more than max_bytes, and those that
  * ended more than max_age_ns before now_ns (0: no bound), unlinking each
- * and dropping its row in one transaction; one log line for the pass. The
- * names deleted (relative to the spool) are returned in *gone, for the
- * index (the caller frees them). Work in proportion to what it deletes.
+ * and dropping its row in one transaction; one log line for the pass.
+ * Partitions left without a file go (their index with them); the others'
+ * indexes lose the lines. The names deleted (relative to the spool) are
+ * returned in *gone, for index.jsonl in a flat spool (the caller frees
+ * them). Work in proportion to what it deletes.
  */
 void spoolcat_retain(struct spoolcat *sc, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns,
     char ***gone, size_t *ngone);

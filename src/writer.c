@@ -62,6 +62,7 @@ writer_filer_config(const struct writer_config *cfg, struct filer_config *fc)
 	fc->layout = cfg->layout;
 	fc->max_open_files = cfg->max_open_files;
 	fc->catalog = cfg->catalog;
+	fc->partition_files = cfg->partition_files;
 }
 
 struct writer *

@@ -23,16 +23,17 @@
 #include "names.h"
 
 struct writer_config {
-	int format;              /* enum writer_format */
-	int big;                 /* big-endian pcap files */
-	int nanosecond;          /* nanosecond pcap timestamps and labels */
-	const char *layout;      /* strftime(3) pattern on the flow's start; "" = flat (copied) */
-	unsigned max_open_files; /* descriptor budget */
-	size_t flow_buffer;      /* one flow's buffer is written out at this size */
-	size_t buffer_total;     /* all buffers; beyond it the oldest is written out */
-	uint64_t flush_ns;       /* a buffer is written within this time; 0 = no time bound */
-	int threaded;            /* the file system work on a thread of its own (filer.c) */
-	int catalog;             /* keep the spool's catalog (spoolcat.h) */
+	int format;               /* enum writer_format */
+	int big;                  /* big-endian pcap files */
+	int nanosecond;           /* nanosecond pcap timestamps and labels */
+	const char *layout;       /* strftime(3) pattern on the flow's start; "" = flat (copied) */
+	unsigned max_open_files;  /* descriptor budget */
+	size_t flow_buffer;       /* one flow's buffer is written out at this size */
+	size_t buffer_total;      /* all buffers; beyond it the oldest is written out */
+	uint64_t flush_ns;        /* a buffer is written within this time; 0 = no time bound */
+	int threaded;             /* the file system work on a thread of its own (filer.c) */
+	int catalog;              /* keep the spool's catalog (spoolcat.h) */
+	uint64_t partition_files; /* partitions of at most this many files; 0: none */
 };
 
 struct writer;

@@ -57,7 +57,7 @@ put_file(const char *path, const void *data, size_t len, uint64_t mtime_ns)
 static int
 exists(const char *dir, const char *name)
 {
-	char path[4200];
+	char path[4400];
 
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	return access(path, F_OK) == 0;
@@ -286,6 +286,23 @@ END_TEST
 
 /* --- recovery ------------------------------------------------------------- */
 
+/* Does the file rel under dir hold the text? */
+static int
+file_has(const char *dir, const char *rel, const char *text)
+{
+	char path[4400], buf[8192];
+	size_t n;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "%s/%s", dir, rel);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof buf - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
 static size_t
 small_pcap(uint8_t *buf, int records, uint64_t t0)
 {
@@ -333,7 +350,7 @@ START_TEST(test_recover)
 	ck_assert_int_eq(symlink("/etc/passwd", path), 0);
 	fd = open(dir, O_RDONLY | O_DIRECTORY);
 
-	ck_assert_int_eq(spool_recover(fd, dir), 1);
+	ck_assert_int_eq(spool_recover(fd, dir, 0), 1);
 	snprintf(path, sizeof path, "%s/%s.pcap", dir, label);
 	ck_assert_int_eq(stat(path, &sb), 0);
 	ck_assert_int_eq(sb.st_size, (off_t)n);
@@ -368,6 +385,38 @@ START_TEST(test_recover)
 }
 END_TEST
 
+/*
+ * In a partitioned spool, a recovered file goes to the partition of its
+ * last record's hour (UTC), with its line in index.jsonl (fpout with the
+ * partition) and in the partition's own index.
+ */
+START_TEST(test_recover_partitioned)
+{
+	const char *label = "10.0.0.1_1234-10.0.0.2_80-1700000000.000001";
+	char dir[4096], path[4300], want[256];
+	uint8_t buf[4096];
+	size_t n;
+	int fd;
+
+	make_tmpdir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/.active", dir);
+	ck_assert_int_eq(mkdir(path, 0750), 0);
+	n = small_pcap(buf, 3, 1700000000 * SEC); /* the last record 2 s on: 2023-11-14T22 UTC */
+	snprintf(path, sizeof path, "%s/.active/%s.pcap", dir, label);
+	put_file(path, buf, n, 0);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_eq(spool_recover(fd, dir, 1), 1);
+	snprintf(want, sizeof want, "2023-11-14T22/%s.pcap", label);
+	ck_assert(exists(dir, want));
+	ck_assert(!exists(dir, ".active/10.0.0.1_1234-10.0.0.2_80-1700000000.000001.pcap"));
+	snprintf(path, sizeof path, "\"fpout\":\"%s\"", want);
+	ck_assert(file_has(dir, "index.jsonl", path));
+	ck_assert(file_has(dir, "2023-11-14T22/index.jsonl", path));
+	close(fd);
+	rm_tree(dir);
+}
+END_TEST
+
 static Suite *
 spool_suite(void)
 {
@@ -384,6 +433,7 @@ spool_suite(void)
 	tcase_add_test(tc, test_openat_dir_nofollow);
 	tcase_add_test(tc, test_flow_name);
 	tcase_add_test(tc, test_recover);
+	tcase_add_test(tc, test_recover_partitioned);
 	suite_add_tcase(s, tc);
 	return s;
 }

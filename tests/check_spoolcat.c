@@ -53,7 +53,7 @@ put(const char *rel, size_t len, uint64_t mtime_ns)
 {
 	static char data[4096];
 	struct timespec ts[2];
-	char path[4300];
+	char path[4400];
 	FILE *fp;
 
 	snprintf(path, sizeof path, "%s/%s", dir, rel);
@@ -69,7 +69,7 @@ put(const char *rel, size_t len, uint64_t mtime_ns)
 static int
 exists(const char *rel)
 {
-	char path[4300];
+	char path[4400];
 
 	snprintf(path, sizeof path, "%s/%s", dir, rel);
 	return access(path, F_OK) == 0;
@@ -78,7 +78,7 @@ exists(const char *rel)
 static void
 mkdir_in(const char *rel)
 {
-	char path[4300];
+	char path[4400];
 
 	snprintf(path, sizeof path, "%s/%s", dir, rel);
 	ck_assert_int_eq(mkdir(path, 0750), 0);
@@ -136,12 +136,12 @@ START_TEST(test_adopt_and_retain)
 	put(NEWEST ".pcap", 1000, 9 * SEC);
 	put("notes.txt", 1000, 1 * SEC);
 	{
-		char path[4300];
+		char path[4400];
 
 		snprintf(path, sizeof path, "%s/" LINKED ".pcap", dir);
 		ck_assert_int_eq(symlink("/etc/passwd", path), 0);
 	}
-	sc = spoolcat_open(dirfd_, dir, &cause);
+	sc = spoolcat_open(dirfd_, dir, 0, &cause);
 	ck_assert_msg(sc != NULL, "%s", cause);
 	spoolcat_usage(sc, &fig);
 	ck_assert_int_eq(fig.ready, 0);
@@ -189,11 +189,12 @@ END_TEST
 static void
 filed(struct spoolcat *sc, const char *name, uint64_t last_ns, uint64_t size)
 {
+	const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
 	struct index_record r;
 
 	memset(&r, 0, sizeof r);
 	put(name, size, last_ns);
-	snprintf(r.label, sizeof r.label, "%.*s", (int)(strlen(name) - 5), name);
+	snprintf(r.label, sizeof r.label, "%.*s", (int)(strlen(base) - 5), base);
 	snprintf(r.fpout, sizeof r.fpout, "%s", name);
 	snprintf(r.src, sizeof r.src, "10.0.0.1");
 	snprintf(r.dst, sizeof r.dst, "10.0.0.2");
@@ -203,7 +204,7 @@ filed(struct spoolcat *sc, const char *name, uint64_t last_ns, uint64_t size)
 	r.last_ns = last_ns;
 	r.packets = r.written = 3;
 	r.size = size;
-	spoolcat_filed(sc, &r);
+	spoolcat_filed(sc, &r, "[1]");
 }
 
 /*
@@ -219,7 +220,7 @@ START_TEST(test_filed_ties_and_hand_removal)
 	char *cause = NULL, **gone;
 	size_t n;
 
-	sc = spoolcat_open(dirfd_, dir, &cause);
+	sc = spoolcat_open(dirfd_, dir, 0, &cause);
 	ck_assert_msg(sc != NULL, "%s", cause);
 	reconcile(sc, &gone);
 	free(gone);
@@ -244,7 +245,7 @@ START_TEST(test_filed_ties_and_hand_removal)
 
 	/* One removed by hand while the daemon was down. */
 	ck_assert_int_eq(unlinkat(dirfd_, "10.0.0.1_1-10.0.0.2_80-1700000000.000001.pcap", 0), 0);
-	sc = spoolcat_open(dirfd_, dir, &cause);
+	sc = spoolcat_open(dirfd_, dir, 0, &cause);
 	ck_assert_msg(sc != NULL, "%s", cause);
 	spoolcat_usage(sc, &fig);
 	ck_assert_uint_eq(fig.files, 2); /* the catalog's view until the reconcile */
@@ -260,6 +261,90 @@ START_TEST(test_filed_ties_and_hand_removal)
 }
 END_TEST
 
+/* Lines in rel (0 when it does not exist). */
+static int
+lines_in(const char *rel)
+{
+	char path[4400];
+	int c, n = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "%s/%s", dir, rel);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	while ((c = getc(fp)) != EOF)
+		n += c == '\n';
+	fclose(fp);
+	return n;
+}
+
+/* File a flow that ended at last_ns where spoolcat_partition says; its path. */
+static void
+file_in_part(struct spoolcat *sc, int i, uint64_t last_ns, char *fpout, size_t len)
+{
+	const char *part = spoolcat_partition(sc, last_ns);
+	char path[4400];
+
+	snprintf(path, sizeof path, "%s/%s", dir, part);
+	mkdir(path, 0750);
+	snprintf(fpout, len, "%s/10.0.0.%d_1-10.0.0.2_80-1700000000.000001.pcap", part, i);
+	filed(sc, fpout, last_ns, 100);
+}
+
+/*
+ * Partitions: a folder per hour (UTC) of the flows' end, split at the
+ * bound; each with the index of its own files. Retention empties the
+ * oldest: it goes whole, index and folder; a partition it only thins
+ * keeps an index of what is left.
+ */
+START_TEST(test_partitions)
+{
+	const uint64_t h = 1765015200ull * SEC; /* 2025-12-06T10:00:00Z */
+	static const char *want[] = {"2025-12-06T10", "2025-12-06T10", "2025-12-06T10",
+	    "2025-12-06T10.0001", "2025-12-06T10.0001", "2025-12-06T10.0001", "2025-12-06T10.0002",
+	    "2025-12-06T11"};
+	char fpout[8][256], *cause = NULL, **gone;
+	struct spool_figures fig;
+	struct spoolcat *sc;
+	size_t n;
+	int i;
+
+	sc = spoolcat_open(dirfd_, dir, 3, &cause);
+	ck_assert_msg(sc != NULL, "%s", cause);
+	for (i = 0; i < 8; i++) {
+		file_in_part(sc, i, h + (uint64_t)i * SEC + (i == 7 ? 3600 * SEC : 0), fpout[i],
+		    sizeof fpout[i]);
+		ck_assert_msg(strncmp(fpout[i], want[i], strlen(want[i])) == 0 &&
+		                  fpout[i][strlen(want[i])] == '/',
+		    "flow %d filed in %s, want %s", i, fpout[i], want[i]);
+	}
+	spoolcat_commit(sc);
+	ck_assert_int_eq(lines_in("2025-12-06T10/index.jsonl"), 3);
+	ck_assert_int_eq(lines_in("2025-12-06T10.0001/index.jsonl"), 3);
+	ck_assert_int_eq(lines_in("2025-12-06T10.0002/index.jsonl"), 1);
+	ck_assert_int_eq(lines_in("2025-12-06T11/index.jsonl"), 1);
+
+	/* A restart goes on in the hour's last split with room, not in a full one. */
+	spoolcat_close(sc);
+	sc = spoolcat_open(dirfd_, dir, 3, &cause);
+	ck_assert_msg(sc != NULL, "%s", cause);
+	ck_assert_str_eq(spoolcat_partition(sc, h + 30 * SEC), "2025-12-06T10.0002");
+
+	/* 800 bytes, keep 400: the four oldest go, the first partition whole. */
+	spoolcat_retain(sc, 400, 0, h + 7200 * SEC, &gone, &n);
+	ck_assert_uint_eq(n, 4);
+	free_names(gone, n);
+	ck_assert(!exists("2025-12-06T10"));
+	ck_assert(!exists(fpout[3]));
+	ck_assert(exists(fpout[4]));
+	ck_assert_int_eq(lines_in("2025-12-06T10.0001/index.jsonl"), 2);
+	spoolcat_usage(sc, &fig);
+	ck_assert_uint_eq(fig.files, 4);
+
+	spoolcat_close(sc);
+}
+END_TEST
+
 static Suite *
 spoolcat_suite(void)
 {
@@ -270,6 +355,7 @@ spoolcat_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_adopt_and_retain);
 	tcase_add_test(tc, test_filed_ties_and_hand_removal);
+	tcase_add_test(tc, test_partitions);
 	suite_add_tcase(s, tc);
 	return s;
 }

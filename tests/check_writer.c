@@ -53,6 +53,7 @@
 #define A              IP(10, 0, 0, 1)
 #define B              IP(10, 0, 0, 2)
 #define LABEL_US       "10.0.0.1_1234-10.0.0.2_80-1700000000.000100"
+#define PART_US        "2023-11-14T22" /* its partition (UTC hour of the end): names.h */
 #define LABEL_NS       "10.0.0.1_1234-10.0.0.2_80-1700000000.000100000"
 
 /* --- frames ------------------------------------------------------------- */
@@ -1366,7 +1367,9 @@ START_TEST(test_engine_index)
 	ck_assert_uint_eq(n, 2);
 
 	o = index_line_for(lines, n, LABEL_US);
-	ck_assert_str_eq(json_string_value(json_object_get(o, "fpout")), LABEL_US ".pcap");
+	/* In the partition of the hour (UTC) the flow ended in: the daemon's defaults. */
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(o, "fpout")), PART_US "/" LABEL_US ".pcap");
 	assert_frames_json(json_object_get(o, "index"), fin_frames, 7);
 	ck_assert_str_eq(json_string_value(json_object_get(o, "src")), "10.0.0.1");
 	ck_assert_int_eq(json_integer_value(json_object_get(o, "srcport")), 1234);
@@ -1461,9 +1464,9 @@ START_TEST(test_engine_segments)
 		ck_assert_int_eq(
 		    json_integer_value(json_array_get(json_object_get(o, "index"), 0)), 3 * n + 1);
 		if (n == 0)
-			snprintf(want, sizeof want, "%s.pcap", LABEL_US);
+			snprintf(want, sizeof want, "%s/%s.pcap", PART_US, LABEL_US);
 		else
-			snprintf(want, sizeof want, "%s.seg%d.pcap", LABEL_US, n);
+			snprintf(want, sizeof want, "%s/%s.seg%d.pcap", PART_US, LABEL_US, n);
 		ck_assert_str_eq(json_string_value(json_object_get(o, "fpout")), want);
 		ck_assert(json_is_null(json_object_get(o, "interface")));
 		json_decref(o);

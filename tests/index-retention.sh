@@ -1,5 +1,7 @@
 #!/bin/bash
-# index-retention.sh: index.jsonl follows the spool. A live daemon whose
+# index-retention.sh: in a flat spool (partition_files = 0; partitioned
+# spools, where each partition's index follows and index.jsonl is a log
+# never rewritten: spool-catalog.sh), index.jsonl follows the spool. A live daemon whose
 # max_spool_size keeps 10 of 30 equal files: once retention deleted the 20
 # oldest, every index line names a file that exists and every file has its
 # line, while `traceflowctl list --finished` still shows all 30. Then the
@@ -57,7 +59,7 @@ PY
 }
 
 # --- 1. retention deletes 20 of 30: their lines go -------------------------
-daemon_conf "$WORK/d.conf" "$spool" 'interfaces = ["vb"]' 'linger = "1s"' \
+daemon_conf "$WORK/d.conf" "$spool" 'interfaces = ["vb"]' 'linger = "1s"' 'partition_files = 0' \
     "max_spool_size = $((10 * FILE_SIZE))"
 daemon_start d1 "$WORK/d.conf" -v # -v: a line per file retention deletes
 replay "$WORK/first.pcap"
@@ -153,7 +155,7 @@ daemon_stop
 gone=$(python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).readline())["fpout"])' \
     "$spool/index.jsonl")
 rm "$spool/$gone"
-daemon_conf "$WORK/d.conf" "$spool" 'interfaces = ["vb"]'
+daemon_conf "$WORK/d.conf" "$spool" 'interfaces = ["vb"]' 'partition_files = 0'
 daemon_start d2 "$WORK/d.conf" -v
 wait_for "$DAEMON_LOG" "1 lines of files no longer in the spool dropped" 5 ||
     check_fail "restart: the line of a removed file stayed: $(tail -n 3 "$DAEMON_LOG")"

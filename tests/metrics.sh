@@ -45,7 +45,8 @@ settled() {
 	python3 - "$WORK/stats.json" "$spool" <<'EOF'
 import json, os, sys
 t = json.load(open(sys.argv[1]))["totals"]
-files = [f for f in os.listdir(sys.argv[2]) if f.endswith(".pcap")]
+files = [f for r, d, n in os.walk(sys.argv[2]) if "/." not in r[len(sys.argv[2]):]
+         for f in n if f.endswith(".pcap")]
 ok = (t["flows_finished"] == 200 and t["flows_active"] == 0 and t["files_written"] == 200
       and t["spool_files"] == len(files) and t["spool_files"] > 0)
 sys.exit(0 if ok else 1)
@@ -84,8 +85,10 @@ for line in open(sys.argv[1]):
 S = json.load(open(sys.argv[2]))
 T = S["totals"]
 spool = sys.argv[3]
-files = [f for f in os.listdir(spool) if f.endswith(".pcap")]
-size = sum(os.lstat(os.path.join(spool, f)).st_size for f in files)
+# The flow files, in their partitions (not .active/: still being written).
+files = [os.path.join(r, f) for r, d, n in os.walk(spool) if "/." not in r[len(spool):]
+         for f in n if f.endswith(".pcap")]
+size = sum(os.lstat(f).st_size for f in files)
 bad = []
 def eq(what, got, want):
     if got != want:

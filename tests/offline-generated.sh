@@ -172,7 +172,7 @@ for e in E:
 	ok "--flow-end first-fin: $JUDGE_LINE"
 fi
 
-# 5. --layout: dated folders under the output folder.
+# 5. --layout: dated folders in the partition (the UTC hour of the flow's end).
 out=$WORK/layout.d
 if tf_ok layout --read "$in" --output "$out" --layout '%Y/%m/%d' &&
     pcapcmp_ok "$in" "$out" && judge_ok "$in" "$out" &&
@@ -181,7 +181,8 @@ import time
 for e in E:
     d = e['fpout'].rsplit('/', 1)[0] if '/' in e['fpout'] else ''
     t = e['first_ns'] // 10**9
-    want = (time.strftime('%Y/%m/%d', time.gmtime(t)), time.strftime('%Y/%m/%d', time.localtime(t)))
+    part = time.strftime('%Y-%m-%dT%H', time.gmtime(e['last_ns'] // 10**9))
+    want = tuple(part + '/' + time.strftime('%Y/%m/%d', f(t)) for f in (time.gmtime, time.localtime))
     if d not in want:
         sys.exit('%s: folder %r, expected %s' % (e['fpout'], d, ' or '.join(want)))
 "; then

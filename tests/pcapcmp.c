@@ -466,7 +466,8 @@ walk(const char *outdir, const char *rel)
 			walk(outdir, sub);
 			continue;
 		}
-		if (strcmp(sub, "index.jsonl") == 0)
+		/* The spool's log, and a partition's own index (names.h). */
+		if (strcmp(de->d_name, "index.jsonl") == 0)
 			continue;
 		for (i = 0; i < nentries; i++)
 			if (entries[i].fpout != NULL && strcmp(entries[i].fpout, sub) == 0)

@@ -156,7 +156,7 @@ for root, subdirs, files in os.walk(D):
             subdirs.remove(s)
     for f in files:
         r = os.path.join(rel, f)
-        if r != "index.jsonl" and r not in named:
+        if f != "index.jsonl" and r not in named:  # the spool's log, a partition's index
             errs.append("file in the spool no index line names: %r" % r)
 
 # The spool's problems first (a few say more than many lines alike).

@@ -32,10 +32,12 @@ ctl() { "$TRACEFLOWCTL" -s "$WORK/ctl.sock" "$@"; }
 
 # agree SPOOL WHAT [lines]: the catalog's rows are the files on disk, its sums
 # theirs, and no index line names a missing file (with "lines": and every
-# file has its line).
+# file has its line). The indexes that follow the spool are the partitions'
+# (PART/index.jsonl); a flat spool's, index.jsonl. No folder holds more
+# files than BOUND (default 100,000).
 agree() {
 	python3 - "$1" "$2" "${3:-}" <<'PY' || check_fail "$2: the catalog, the index and the files disagree"
-import json, os, sqlite3, sys
+import json, os, re, sqlite3, sys
 spool, what, lines = sys.argv[1], sys.argv[2], sys.argv[3] == "lines"
 db = sqlite3.connect("file:%s/.catalog/catalog.db?mode=ro" % spool, uri=True)
 rows = dict(db.execute("SELECT fpout, size FROM files"))
@@ -47,10 +49,20 @@ for root, dirs, names in os.walk(spool):
         if n.endswith(".pcap"):
             p = os.path.join(root, n)
             files[os.path.relpath(p, spool)] = os.lstat(p).st_size
+parts = [d for d in os.listdir(spool) if re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d(\.\d+)?", d)]
+indexes = [os.path.join(spool, p, "index.jsonl") for p in parts] or [os.path.join(spool, "index.jsonl")]
 named = set()
-if os.path.exists(os.path.join(spool, "index.jsonl")):
-    named = {json.loads(l)["fpout"] for l in open(os.path.join(spool, "index.jsonl"))}
+for ix in indexes:
+    if os.path.exists(ix):
+        named |= {json.loads(l)["fpout"] for l in open(ix)}
 bad = []
+bound = int(os.environ.get("BOUND", "100000"))
+for root, dirs, names in os.walk(spool):
+    if len([n for n in names if n.endswith(".pcap")]) > bound:
+        bad.append("%s holds more than %d files" % (root, bound))
+row_parts = {p for p, in db.execute("SELECT part FROM files")}
+if parts and row_parts - set(parts):
+    bad.append("rows of partitions not on disk: %s" % sorted(row_parts - set(parts))[:3])
 if set(rows) != set(files):
     bad.append("rows without files %s, files without rows %s"
                % (sorted(set(rows) - set(files))[:3], sorted(set(files) - set(rows))[:3]))
@@ -102,7 +114,8 @@ sys.exit(0 if t["flows_active"] == 0 and t["index_lines_pending"] == 0 else 1)' 
 "$GENCAP" -c 200 -C 20 -p 20 -s 300 -S 42 -t 1800000000 -o "$WORK/b.pcap" 2>/dev/null
 spool=$WORK/spool
 daemon_conf "$WORK/d.conf" "$spool" 'interfaces = ["vb"]' 'linger = "0"' 'idle_timeout = "1d"' \
-    'max_spool_size = "1M"'
+    'max_spool_size = "1M"' 'partition_files = 50'
+export BOUND=50
 daemon_start d1 "$WORK/d.conf"
 replay "$WORK/a.pcap"
 wait_for "$DAEMON_LOG" "retention pass: [0-9]* files" 25 || fail "no retention pass deleted files"
@@ -110,15 +123,26 @@ settled || check_fail "not settled after the first replay"
 n=$(grep -c "retention pass:" "$DAEMON_LOG")
 wait_for "$DAEMON_LOG" "retention pass:" 25 $((n + 1)) || true
 agree "$spool" "after retention" lines
+inode=$(stat -c %i "$spool/index.jsonl")
 replay "$WORK/b.pcap"
 settled || check_fail "not settled after the second replay"
 n=$(grep -c "retention pass:" "$DAEMON_LOG")
 wait_for "$DAEMON_LOG" "retention pass:" 25 $((n + 1)) || check_fail "no retention pass after the second replay"
 agree "$spool" "after a second replay and pass" lines
+# index.jsonl is the log of every file filed, never rewritten: the same inode, 500 lines.
+if [ "$(stat -c %i "$spool/index.jsonl")" = "$inode" ] && [ "$(wc -l <"$spool/index.jsonl")" -eq 500 ]; then
+	ok "index.jsonl: never rewritten by retention, a line for each of the 500 files filed"
+else
+	check_fail "index.jsonl: inode $(stat -c %i "$spool/index.jsonl") (was $inode), $(wc -l <"$spool/index.jsonl") lines (want 500)"
+fi
+parts=$(find "$spool" -mindepth 1 -maxdepth 1 -type d -name '20*' | wc -l)
+[ "$parts" -ge 3 ] && ok "$parts partitions of at most 50 files" ||
+    check_fail "$parts partitions for 500 files of at most 50 a partition"
 size=$(python3 -c "import sqlite3; print(sqlite3.connect('file:$spool/.catalog/catalog.db?mode=ro', uri=True).execute('SELECT bytes FROM totals').fetchone()[0])")
 [ "$size" -le $((1024 * 1024)) ] && ok "retention: the spool holds $size bytes <= 1M" ||
     check_fail "retention: the spool holds $size bytes > 1M"
 daemon_stop
+unset BOUND
 
 # --- 2. kill -9 under traffic, restart --------------------------------------
 spool=$WORK/spool2

@@ -134,7 +134,7 @@ def main():
         dirs[:] = [d for d in dirs if d != '.catalog']  # the spool's catalog: no flow's file
         for fn in files:
             rel = os.path.relpath(os.path.join(dirpath, fn), outdir)
-            if rel != 'index.jsonl' and rel not in named:
+            if fn != 'index.jsonl' and rel not in named:  # the log, and each partition's own
                 err('%s: a file the index does not name' % rel)
     for m in errors[:MAX_ERRORS]:
         print('tsharkcmp: ' + m, file=sys.stderr)
