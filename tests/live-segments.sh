@@ -72,6 +72,7 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 index_py "$spool" "
+import time
 F = $frames
 assert len(E) >= 4, '%d index lines for 4.4 MB in 1 MiB segments' % len(E)
 label = E[0]['label']
@@ -79,7 +80,9 @@ assert all(e['label'] == label for e in E), 'several labels: %s' % set(e['label'
 assert [e['segment'] for e in E] == list(range(len(E))), [e['segment'] for e in E]
 assert [e['reason'] for e in E] == ['rotate'] * (len(E) - 1) + ['fin'], [e['reason'] for e in E]
 for e in E:
-    want = label + ('.seg%d' % e['segment'] if e['segment'] else '') + '.pcap'
+    # In the partition of the hour (UTC) the segment ended in.
+    part = time.strftime('%Y-%m-%dT%H', time.gmtime(e['last_ns'] // 10**9))
+    want = part + '/' + label + ('.seg%d' % e['segment'] if e['segment'] else '') + '.pcap'
     assert e['fpout'] == want, (e['fpout'], want)
     size = os.path.getsize(os.path.join(D, e['fpout']))
     assert size <= (1 << 20) + 24 + 16 + 1514, '%s: %d bytes' % (e['fpout'], size)
@@ -88,7 +91,8 @@ frames = [i for e in E for i in e['index']]
 assert sorted(frames) == frames and len(set(frames)) == len(frames), 'frames out of order or twice'
 assert len(frames) == F, '%d frames in the segments, %d sent' % (len(frames), F)
 assert frames[-1] - frames[0] + 1 == F, 'frames not consecutive: %d..%d' % (frames[0], frames[-1])
-names = sorted(n for n in os.listdir(D) if n.startswith(label))
+names = sorted(os.path.relpath(os.path.join(r, n), D) for r, d, ns in os.walk(D)
+               for n in ns if n.startswith(label) and '/.' not in r[len(D):])
 assert names == sorted(e['fpout'] for e in E), names
 print('ok: %d segments, %d frames' % (len(E), F))
 " || true
@@ -132,13 +136,13 @@ fi
 # anything else fails.)
 written=$("$TRACEFLOWCTL" -s "$WORK/ctl.sock" --json stats |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["totals"]["files_written"])')
-victim=$(find "$spool" -maxdepth 1 -type f -name '*.pcap' | sort | head -n 1)
+victim=$(find "$spool" -path "$spool/.*" -prune -o -type f -name '*.pcap' -print | sort | head -n 1)
 [ -n "$victim" ] && rm -- "$victim"
 "$TRACEFLOWCTL" -s "$WORK/ctl.sock" reload >/dev/null || check_fail "reload refused"
-# (The index itself is left out, and so is the copy it is pruned into, .index.jsonl.new.)
+# (The indexes are left out, the spool's and the partitions', and so is the
+# copy one is pruned into, .index.jsonl.new.)
 find "$spool" \( -path "$spool/.active" -o -path "$spool/.catalog" \) -prune -o -type f \
-    ! -path "$spool/index.jsonl" ! -path "$spool/.index.jsonl.new" -printf '%s %p\n' \
-    >"$WORK/spool.files"
+    ! -name index.jsonl ! -name .index.jsonl.new -printf '%s %p\n' >"$WORK/spool.files"
 expect=$(awk '{ n++; b += $1 } END { print n + 0, b + 0 }' "$WORK/spool.files")
 grep -v '\.pcap$' "$WORK/spool.files" && check_fail "files in the spool not named *.pcap"
 [ "${expect%% *}" -eq $((written - 1)) ] ||
