@@ -18,7 +18,6 @@
 
 #include "commands.h"
 #include "history.h"
-#include "index.h"
 #include "label.h"
 #include "log.h"
 #include "metrics.h"
