@@ -18,7 +18,6 @@
 
 #include "commands.h"
 #include "history.h"
-#include "index.h"
 #include "label.h"
 #include "log.h"
 #include "metrics.h"
@@ -357,6 +356,27 @@ stream_finished(struct listing *l, uint64_t n, struct evbuffer *chunk)
 }
 
 /* ctl_stream_step: the next items of the listing into chunk; 1 when it is complete. */
+/*
+ * What the spool holds, from the catalog's sums: a listing of finished
+ * flows knows only those since start (the history); this says the rest.
+ */
+static void
+spool_figures_json(struct commands *cmds, struct evbuffer *out)
+{
+	struct service_counters sc;
+
+	cmds->svc.counters(cmds->svc.arg, &sc);
+	json_decref(sc.ipfix);
+	evbuffer_add_printf(out, ",\"spool\":{\"files\":%" PRIu64 ",\"bytes\":%" PRIu64,
+	    sc.spool.files, sc.spool.bytes);
+	if (sc.spool.oldest_ns != 0)
+		evbuffer_add_printf(out, ",\"oldest_ns\":%" PRIu64 ",\"newest_ns\":%" PRIu64,
+		    sc.spool.oldest_ns, sc.spool.newest_ns);
+	else
+		evbuffer_add_printf(out, ",\"oldest_ns\":null,\"newest_ns\":null");
+	evbuffer_add_printf(out, ",\"catalog_ready\":%s}", sc.spool.ready ? "true" : "false");
+}
+
 static int
 listing_step(void *arg, struct evbuffer *chunk, size_t room)
 {
@@ -380,8 +400,12 @@ listing_step(void *arg, struct evbuffer *chunk, size_t room)
 	}
 	done =
 	    done || listing_full(l) || (l->next_active == l->nactive && l->fin_next == l->fin_end);
-	if (done)
-		evbuffer_add_printf(chunk, "],\"count\":%" PRIu64 "}", l->emitted);
+	if (done) {
+		evbuffer_add_printf(chunk, "],\"count\":%" PRIu64, l->emitted);
+		if (l->o.finished && !l->o.labels_only)
+			spool_figures_json(l->cmds, chunk);
+		evbuffer_add(chunk, "}", 1);
+	}
 	return done;
 }
 

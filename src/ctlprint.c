@@ -164,6 +164,26 @@ lasted(const json_t *e)
 	return (double)(ctl_jint(e, "last_ns") - ctl_jint(e, "first_ns")) / 1e9;
 }
 
+/* With --finished: what the whole spool holds (its catalog), not only what ended since start. */
+static void
+print_spool(const json_t *sp)
+{
+	char by[32], t0[32], t1[32];
+
+	if (!json_is_object(sp))
+		return;
+	human_size(by, sizeof by, (double)ctl_jint(sp, "bytes"));
+	printf("the spool holds %lld files, %s", (long long)ctl_jint(sp, "files"), by);
+	if (json_is_integer(json_object_get(sp, "oldest_ns"))) {
+		human_time(t0, sizeof t0, ctl_jint(sp, "oldest_ns"));
+		human_time(t1, sizeof t1, ctl_jint(sp, "newest_ns"));
+		printf(", of flows that ended from %s to %s", t0, t1);
+	}
+	printf("%s\n", json_is_false(json_object_get(sp, "catalog_ready"))
+	                   ? " (its check against the disk goes on)"
+	                   : "");
+}
+
 /*
  * Two tables, so that no column means two things: active flows with their
  * AGE (since the first packet, by the daemon's clock), finished ones with
@@ -209,6 +229,7 @@ print_list(const json_t *doc)
 	if (fin.nrows > 0)
 		table_print(&fin);
 	printf("%zu flows: %zu active, %zu finished\n", i + fin.nrows, i, fin.nrows);
+	print_spool(json_object_get(doc, "spool"));
 }
 
 static void

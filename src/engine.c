@@ -8,7 +8,7 @@
 
 #include "engine.h"
 #include "frag.h"
-#include "index.h"
+#include "record.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -20,7 +20,6 @@ struct engine {
 	struct frag_table *frags;
 	struct filer *filer;   /* the files and the index, at the bottom */
 	struct writer *writer; /* the buffers on top of it */
-	struct flow_index *index;
 	struct output_stats out;
 	char *source_names[MAX_SOURCES]; /* NULL for a capture file */
 	uint64_t source_frames[MAX_SOURCES];
@@ -90,9 +89,6 @@ engine_new(const struct engine_config *cfg, char **cause)
 	if (e->filer == NULL)
 		goto fail;
 	e->writer = writer_new(e->filer, &cfg->writer);
-	if ((e->index = index_open(cfg->outfd, cfg->outdir, cause)) == NULL)
-		goto fail;
-	filer_set_index(e->filer, e->index);
 	filer_set_done(e->filer, on_done, e);
 	e->flows = flowtab_new(&cfg->flow, on_segment_done, e);
 	e->frags = frag_new(cfg->frag_max, cfg->frag_timeout_ns);
@@ -114,9 +110,7 @@ engine_free(struct engine *e)
 	if (e->frags != NULL)
 		frag_free(e->frags);
 	writer_free(e->writer);
-	filer_free(e->filer); /* its thread writes the index until it stops */
-	if (e->index != NULL)
-		index_close(e->index);
+	filer_free(e->filer);     /* its thread writes the index until it stops */
 	export_free(e->exporter); /* after the writer: every finished flow was handed over */
 	/* Last: index records and pcapng headers still queued point at these names. */
 	for (i = 0; i < e->nsources; i++)
@@ -283,8 +277,6 @@ void
 engine_sync(struct engine *e)
 {
 	filer_sync(e->filer);
-	if (filer_event_fd(e->filer) == -1)
-		index_flush(e->index); /* inline: nobody else flushes it */
 	engine_poll(e);
 }
 
@@ -293,8 +285,6 @@ engine_batch_end(struct engine *e)
 {
 	rekeys_note(e);
 	filer_batch_end(e->filer);
-	if (filer_event_fd(e->filer) == -1)
-		index_flush(e->index);
 	engine_poll(e);
 }
 
@@ -437,12 +427,6 @@ out:
 	free(sc.m.found);
 	free(sc.flows);
 	return rc;
-}
-
-void
-engine_index_prune(struct engine *e, char **gone, size_t n, int missing)
-{
-	filer_index_prune(e->filer, gone, n, missing);
 }
 
 void

@@ -160,13 +160,6 @@ size_t engine_active(struct engine *e, const char *label, struct flow **out);
 int engine_submit(struct engine *e, char *const *labels, int n, int *missing);
 
 /*
- * index.jsonl follows the spool (index.h, index_prune): the lines of the
- * files gone[0..n-1] (relative to the output folder; gone passes to the
- * engine) go, and with missing those of every file that does not exist.
- * Done by the file writer thread, in order with the lines before.
- */
-void engine_index_prune(struct engine *e, char **gone, size_t n, int missing);
-/*
  * Retention, on the file writer thread (filer_retain): the oldest files go
  * from the spool's catalog while over max_bytes or older than max_age_ns.
  */

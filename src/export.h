@@ -14,7 +14,7 @@
 
 #include <jansson.h>
 
-#include "index.h"
+#include "record.h"
 
 enum export_transport { EXPORT_UDP = 0, EXPORT_TCP };
 

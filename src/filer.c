@@ -24,11 +24,12 @@
 
 #include "filer.h"
 #include "files.h"
+#include "index.h"
 #include "log.h"
 #include "spoolcat.h"
 #include "xmalloc.h"
 
-enum job_op { J_WRITE, J_FINISH, J_FLUSH, J_PRUNE, J_REOPEN, J_RETAIN, J_RECONCILE };
+enum job_op { J_WRITE, J_FINISH, J_FLUSH, J_REOPEN, J_RETAIN, J_RECONCILE };
 
 struct job {
 	STAILQ_ENTRY(job) link;
@@ -292,10 +293,6 @@ run_job(struct filer *fl, struct job *j)
 	case J_FLUSH:
 		index_push(fl, 0); /* for filer_sync: the index is on disk too */
 		break;
-	case J_PRUNE:
-		if (fl->idx != NULL)
-			index_prune(fl->idx, j->gone, j->ngone, j->missing);
-		break;
 	case J_REOPEN:
 		if (fl->idx != NULL)
 			index_reopen(fl->idx);
@@ -532,6 +529,9 @@ filer_new(
 	pthread_cond_init(&fl->progress, NULL);
 	if ((fl->fs = files_new(outdirfd, outdir, cfg, cause)) == NULL)
 		goto fail;
+	/* index.jsonl is ours alone, as every file once renamed: one owner of the disk. */
+	if ((fl->idx = index_open(outdirfd, outdir, cause)) == NULL)
+		goto fail;
 	/* A catalog of files, where there are files: format none writes the index alone. */
 	if (cfg->catalog && cfg->format != FMT_NONE &&
 	    (fl->cat = spoolcat_open(outdirfd, outdir, cfg->partition_files, cause)) == NULL)
@@ -570,6 +570,7 @@ filer_free(struct filer *fl)
 	}
 	files_free(fl->fs);
 	spoolcat_close(fl->cat);
+	index_close(fl->idx);
 	done_flush(fl);
 	while ((j = STAILQ_FIRST(&fl->done)) != NULL) {
 		STAILQ_REMOVE_HEAD(&fl->done, link);
@@ -585,12 +586,6 @@ filer_free(struct filer *fl)
 	free(fl);
 }
 
-void
-filer_set_index(struct filer *fl, struct flow_index *idx)
-{
-	fl->idx = idx;
-}
-
 /* A job for the index: handed over at once, it waits for no batch. */
 static void
 index_job(struct filer *fl, struct job *j)
@@ -598,18 +593,6 @@ index_job(struct filer *fl, struct job *j)
 	enqueue(fl, j);
 	if (fl->threaded)
 		hand_over(fl);
-}
-
-void
-filer_index_prune(struct filer *fl, char **gone, size_t n, int missing)
-{
-	struct job *j = xcalloc(1, sizeof *j);
-
-	j->op = J_PRUNE;
-	j->gone = gone;
-	j->ngone = n;
-	j->missing = missing;
-	index_job(fl, j);
 }
 
 void
@@ -729,6 +712,8 @@ filer_batch_end(struct filer *fl)
 {
 	if (fl->threaded)
 		hand_over(fl);
+	else
+		index_push(fl, 0); /* inline: nobody else writes the lines out */
 }
 
 uint64_t

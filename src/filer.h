@@ -17,7 +17,7 @@
 
 #include "chunk.h"
 #include "flow.h"
-#include "index.h"
+#include "record.h"
 #include "files.h"
 #include "names.h"
 #include "spoolcat.h"
@@ -45,16 +45,9 @@ struct filer *filer_new(
 /* Finish the queue, stop the thread, close everything. */
 void filer_free(struct filer *fl);
 
-/* Where finished flows' index lines go (NULL: nowhere). */
-void filer_set_index(struct filer *fl, struct flow_index *idx);
 void filer_setlimits(struct filer *fl, unsigned max_open_files);
 
-/*
- * On the filer's side, in order with the lines before (index.h): drop the
- * index lines of the files gone[0..n-1] (and with missing, of every file
- * that does not exist); gone passes to the filer. Reopen the index by name.
- */
-void filer_index_prune(struct filer *fl, char **gone, size_t n, int missing);
+/* On the filer's side, in order with the lines before (index.h): reopen index.jsonl by name. */
 void filer_index_reopen(struct filer *fl);
 
 /*

@@ -13,7 +13,7 @@
 #include <sys/uio.h>
 
 #include "flow.h"
-#include "index.h"
+#include "record.h"
 #include "names.h"
 
 /* What the filer reads of the settings (copied: a reload frees the config). */

@@ -104,7 +104,7 @@ struct flow {
 	uint64_t seg_size; /* pcap record bytes (headers + captured bytes) */
 	/* IP octets (total lengths), for IPFIX's octetDeltaCount. */
 	uint64_t seg_ipbytes;
-	uint32_t seg_packets;
+	uint64_t seg_packets; /* 64 bits: an unbounded segment may pass 2^32 packets */
 	uint32_t seg_no;
 	/* Frame numbers of the segment as LEB128 deltas: 1-2 bytes a packet. */
 	uint8_t *fn_buf;

@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/bufferevent.h>
 #include <event2/http.h>
@@ -328,6 +330,56 @@ split_listen(const char *listen, char *host, size_t size, unsigned *port)
 	return 0;
 }
 
+/*
+ * A listening socket on host:port, resolved here rather than by libevent's
+ * evhttp_bind_socket: it asks getaddrinfo with AI_ADDRCONFIG, which finds
+ * no "127.0.0.1" on a host whose only non-loopback addresses are IPv6,
+ * and its failure left errno unset ("No such file or directory"). A
+ * literal address is taken as it is (AI_NUMERICHOST); a name is resolved
+ * as usual. -1 and *cause naming the real error.
+ */
+static int
+listen_on(const char *setting, const char *host, unsigned port, char **cause)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char service[8];
+	int fd = -1, one = 1, rc, saved = 0;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST;
+	snprintf(service, sizeof service, "%u", port);
+	if ((rc = getaddrinfo(host, service, &hints, &res)) == EAI_NONAME) {
+		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_ADDRCONFIG;
+		rc = getaddrinfo(host, service, &hints, &res);
+	}
+	if (rc != 0) {
+		xasprintf(cause, "metrics_listen %s: %s", setting,
+		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next) {
+		fd = socket(
+		    ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd == -1) {
+			saved = errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 || listen(fd, 128) == -1) {
+			saved = errno;
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		xasprintf(
+		    cause, "metrics_listen %s: cannot listen there: %s", setting, strerror(saved));
+	return fd;
+}
+
 struct metrics_http *
 metrics_http_new(
     struct event_base *base, const char *listen, const struct service *svc, int prio, char **cause)
@@ -335,11 +387,14 @@ metrics_http_new(
 	struct metrics_http *mh;
 	char host[256];
 	unsigned port;
+	int fd;
 
 	if (split_listen(listen, host, sizeof host, &port) == -1 || port == 0 || port > 65535) {
 		xasprintf(cause, "metrics_listen \"%s\": not host:port", listen);
 		return NULL;
 	}
+	if ((fd = listen_on(listen, host, port, cause)) == -1)
+		return NULL;
 	mh = xcalloc(1, sizeof *mh);
 	mh->svc = *svc;
 	mh->prio = prio;
@@ -352,9 +407,9 @@ metrics_http_new(
 	evhttp_set_max_headers_size(mh->http, 8192);
 	evhttp_set_max_body_size(mh->http, 1024);
 	evhttp_set_timeout(mh->http, 10);
-	if (evhttp_bind_socket_with_handle(mh->http, host, (ev_uint16_t)port) == NULL) {
-		xasprintf(
-		    cause, "metrics_listen %s: cannot listen there: %s", listen, strerror(errno));
+	if (evhttp_accept_socket_with_handle(mh->http, fd) == NULL) {
+		xasprintf(cause, "metrics_listen %s: cannot accept there", listen);
+		close(fd);
 		metrics_http_free(mh);
 		return NULL;
 	}

@@ -19,7 +19,7 @@
 #include "decode.h"
 #include "flow.h"
 #include "filer.h"
-#include "index.h"
+#include "record.h"
 #include "names.h"
 
 struct writer_config {

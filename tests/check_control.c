@@ -549,7 +549,7 @@ START_TEST(test_list_filters)
 	char *byport[] = {"list", "--port", "443"}, *byhost[] = {"list", "--host", "10.9.9.9"},
 	     *bylabel[] = {"list", "--label", "10.0.0.1_40001-*"},
 	     *limit[] = {"list", "--limit", "2"}, *fin[] = {"list", "--finished"},
-	     *bad[] = {"list", "--port", "http"};
+	     *bad[] = {"list", "--port", "http"}, *act[] = {"list", "--active"};
 	uint32_t st;
 	json_t *j;
 
@@ -571,6 +571,13 @@ START_TEST(test_list_filters)
 	json_decref(j);
 	j = ask(&st, 2, fin);
 	ck_assert_int_eq(json_array_size(json_object_get(j, "flows")), 1);
+	/* With --finished, the whole spool as its catalog has it, not only the history. */
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(json_object_get(j, "spool"), "files")), 42);
+	json_decref(j);
+	j = ask(&st, 2, act); /* active flows alone: no spool */
+	ck_assert_int_eq(json_array_size(json_object_get(j, "flows")), NFAKE);
+	ck_assert_ptr_null(json_object_get(j, "spool"));
 	json_decref(j);
 	j = ask(&st, 3, bad);
 	ck_assert_uint_eq(st, PROTO_ERROR);

@@ -34,7 +34,7 @@ struct rec {
 	char label_ns[LABEL_MAX];
 	uint64_t id;
 	uint32_t seg_no;
-	uint32_t seg_packets;
+	uint64_t seg_packets;
 	uint64_t seg_first;
 	uint64_t seg_last;
 	uint64_t seg_bytes;
@@ -1648,6 +1648,38 @@ START_TEST(test_hash_chain_bounded)
 }
 END_TEST
 
+/*
+ * Segments unbounded (segment_packets 0): a flow past 2^32 packets counts
+ * on; a 32-bit counter wrapped to 0, and a flow of 0 packets is filed as
+ * one with nothing in it. (The count is set near the edge by hand: four
+ * billion packets would take a test an hour.)
+ */
+START_TEST(test_segment_packets_wide)
+{
+	struct flow_config cfg;
+	struct flow *f;
+	struct ctx c;
+	struct packet p;
+
+	ctx_cfg_default(&cfg);
+	cfg.seg_packets = 0;
+	ctx_init(&c, &cfg);
+	p = pkt4(A, AP, B, BP, TCPF_ACK, 1, 1, 0, BASE_TS);
+	p.frame = 1;
+	f = flowtab_packet(c.t, &p, 0, p.ts);
+	flowtab_release(c.t, f);
+	f->seg_packets = UINT32_MAX;
+	p.frame = 2;
+	f = flowtab_packet(c.t, &p, 0, p.ts + MS);
+	flowtab_release(c.t, f);
+	ck_assert_uint_eq(f->seg_packets, (uint64_t)UINT32_MAX + 1);
+	flowtab_end_all(c.t, FLOW_R_EOF);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_uint_eq(c.rec[0].seg_packets, (uint64_t)UINT32_MAX + 1);
+	ctx_free(&c);
+}
+END_TEST
+
 /* --- frame numbers ------------------------------------------------------------------ */
 
 START_TEST(test_frame_varint)
@@ -2005,6 +2037,7 @@ flow_suite(void)
 	tcase_add_test(tc, test_siphash_vectors);
 	tcase_add_test(tc, test_hash_key_secret);
 	tcase_add_test(tc, test_hash_chain_bounded);
+	tcase_add_test(tc, test_segment_packets_wide);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("scale");

@@ -140,7 +140,7 @@ make_tmpdir(char *dir, size_t len)
 	free(real);
 }
 
-/* Entries in a folder, not counting . and ..; -1 if it does not exist. */
+/* Entries in a folder, not counting ., .. and index.jsonl; -1 if it does not exist. */
 static int
 count_entries(const char *dir)
 {
@@ -150,8 +150,10 @@ count_entries(const char *dir)
 
 	if ((d = opendir(dir)) == NULL)
 		return -1;
+	/* index.jsonl is not counted: the filer, its owner, makes it at once. */
 	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+		    strcmp(de->d_name, "index.jsonl") != 0)
 			n++;
 	closedir(d);
 	return n;

@@ -161,4 +161,27 @@ ctl stats --nosuch >/dev/null 2>"$WORK/nosuch.err" &&
 
 daemon_stop
 [ "$DAEMON_RC" -eq 0 ] || check_fail "traceflowd exited $DAEMON_RC: $(tail -n 5 "$DAEMON_LOG")"
+
+# A host whose only non-loopback address is IPv6: "127.0.0.1:PORT" is a
+# literal and listens all the same (getaddrinfo's AI_ADDRCONFIG found no
+# IPv4 there and the daemon did not start, saying "No such file or
+# directory"). A port already taken: the real error.
+in_ns sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.vb.disable_ipv6=0
+in_ns ip -6 addr add 2001:db8::5/64 dev vb nodad
+daemon_conf "$WORK/v6.conf" "$WORK/spool6" 'metrics_listen = "127.0.0.1:9465"' 'interfaces = ["vb"]'
+daemon_start v6 "$WORK/v6.conf"
+code=$(in_ns curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9465/metrics || true)
+[ "$code" = 200 ] && ok "metrics_listen 127.0.0.1 on an IPv6-only host: HTTP 200" ||
+    check_fail "metrics_listen 127.0.0.1 on an IPv6-only host: HTTP '$code': $(tail -n 2 "$DAEMON_LOG")"
+daemon_conf "$WORK/taken.conf" "$WORK/spool7" 'metrics_listen = "127.0.0.1:9465"' \
+    'interfaces = ["vb"]'
+sed -i "s|ctl.sock|ctl7.sock|" "$WORK/taken.conf" # a socket of its own: the port alone is taken
+if in_ns "$TRACEFLOWD" -f -c "$WORK/taken.conf" >"$WORK/taken.log" 2>&1; then
+	check_fail "a second daemon started on a taken metrics port"
+else
+	grep -q "metrics_listen 127.0.0.1:9465: cannot listen there: Address already in use" \
+	    "$WORK/taken.log" && ok "a taken metrics port: the real error" ||
+	    check_fail "a taken metrics port: $(tail -n 2 "$WORK/taken.log")"
+fi
+daemon_stop
 finish

@@ -139,6 +139,15 @@ parts=$(find "$spool" -mindepth 1 -maxdepth 1 -type d -name '20*' | wc -l)
 [ "$parts" -ge 3 ] && ok "$parts partitions of at most 50 files" ||
     check_fail "$parts partitions for 500 files of at most 50 a partition"
 size=$(python3 -c "import sqlite3; print(sqlite3.connect('file:$spool/.catalog/catalog.db?mode=ro', uri=True).execute('SELECT bytes FROM totals').fetchone()[0])")
+# list --finished shows the flows since start (500) and what the whole spool holds.
+nfiles=$(find "$spool" -path "$spool/.*" -prune -o -name '*.pcap' -print | wc -l)
+ctl list --finished >"$WORK/list.txt" || check_fail "list --finished failed"
+if grep -q "^the spool holds $nfiles files, .*, of flows that ended from " "$WORK/list.txt" &&
+    grep -q "500 finished" "$WORK/list.txt"; then
+	ok "list --finished: 500 finished since start, the spool's $nfiles files"
+else
+	check_fail "list --finished: $(tail -n 2 "$WORK/list.txt")"
+fi
 [ "$size" -le $((1024 * 1024)) ] && ok "retention: the spool holds $size bytes <= 1M" ||
     check_fail "retention: the spool holds $size bytes > 1M"
 daemon_stop
