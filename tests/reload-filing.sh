@@ -130,8 +130,10 @@ for i, e in enumerate(E):
         errs.append("%s: fpout is %r" % (where, fp))
         continue
     want_dir = time.strftime(layout, time.localtime(e["first_ns"] / 1e9)) if layout else ""
+    # The partition first: the hour (UTC) of the flow's end (names.h).
+    part = time.strftime("%Y-%m-%dT%H", time.gmtime(e["last_ns"] // 10**9))
     seg = ".seg%d" % e["segment"] if e.get("segment") else ""
-    want = os.path.join(want_dir, e["label"] + seg + ".pcap")
+    want = os.path.join(part, want_dir, e["label"] + seg + ".pcap")
     if fp != want:
         errs.append("%s: fpout %r, %r expected" % (where, fp, want))
     path = os.path.join(D, fp)
