@@ -6,8 +6,8 @@
 # old one. Here a live daemon in a network namespace files flows before and
 # after reloads: with nothing changed, with limits changed, and with a dated
 # layout. After each, every new index line must name, in "fpout", an
-# existing file directly in the spool (or in the YYYY/MM/DD folder of the
-# flow's start, in local time) named after the flow's label, holding the
+# existing file in its partition (the hour, UTC, of the flow's end), directly
+# (or in the YYYY/MM/DD folder of the flow's start, in local time) named after the flow's label, holding the
 # flow's packets; and the spool must hold no other folder and no file the
 # index does not name. The daemon's log must show no sanitizer report.
 
