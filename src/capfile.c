@@ -285,6 +285,73 @@ pcap_next(struct capfile *cf, struct capfile_rec *r)
 
 /* --- pcapng ------------------------------------------------------------------ */
 
+/* The length of the valid UTF-8 sequence at p (of at most n bytes), 0 if none starts there. */
+static size_t
+utf8_len(const uint8_t *p, size_t n)
+{
+	uint32_t c;
+	size_t len, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, c = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, c = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, c = p[0] & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	/* Overlong forms, UTF-16 surrogates and beyond U+10FFFF are not UTF-8. */
+	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/*
+ * An interface name from the file, as the index, the logs, IPFIX and
+ * pcapng headers will carry it: valid UTF-8 without control characters.
+ * A byte that is neither (a C0 or C1 control, DEL, invalid UTF-8) becomes
+ * the four characters \xNN: a newline and a terminal escape in a name
+ * forged a log line, and invalid UTF-8 made index lines that JSON readers
+ * refuse. Cut, never inside a character or an escape, to fit cap.
+ */
+static void
+clean_name(char *dst, size_t cap, const uint8_t *src, size_t n)
+{
+	size_t o = 0, k;
+
+	while (n > 0) {
+		k = utf8_len(src, n);
+		if (k == 1 && (src[0] < 0x20 || src[0] == 0x7f))
+			k = 0;
+		if (k == 2 && src[0] == 0xc2 && src[1] < 0xa0) /* U+0080..U+009F: C1 controls */
+			k = 0;
+		if (k == 0) {
+			if (o + 4 >= cap)
+				break;
+			snprintf(dst + o, cap - o, "\\x%02x", src[0]);
+			o += 4;
+			src++, n--;
+			continue;
+		}
+		if (o + k >= cap)
+			break;
+		memcpy(dst + o, src, k);
+		o += k;
+		src += k, n -= k;
+	}
+	dst[o] = '\0';
+}
+
 /*
  * The options of a block: opt..end. Calls back each one; an option that
  * runs past the end is corruption.
@@ -308,10 +375,7 @@ opts_walk(
 		if (ifp != NULL) {
 			switch (code) {
 			case OPT_IF_NAME:
-				memcpy(ifp->name, opt + 4,
-				    len < CAPFILE_NAME_MAX - 1 ? len : CAPFILE_NAME_MAX - 1);
-				ifp->name[len < CAPFILE_NAME_MAX - 1 ? len : CAPFILE_NAME_MAX - 1] =
-				    '\0';
+				clean_name(ifp->name, sizeof ifp->name, opt + 4, len);
 				break;
 			case OPT_IF_TSRESOL:
 				if (len == 1)

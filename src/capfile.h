@@ -30,7 +30,7 @@ struct capfile_if {
 	uint8_t tsresol;             /* if_tsresol: 10^-n, or 2^-n with the high bit set */
 	int64_t tsoffset;            /* if_tsoffset, seconds */
 	uint64_t tps;                /* timestamp units per second */
-	char name[CAPFILE_NAME_MAX]; /* if_name, "" when none was given */
+	char name[CAPFILE_NAME_MAX]; /* if_name, "" when none was given; clean UTF-8 (capfile.c) */
 	uint32_t section;            /* which section (SHB) it came from, 0-based */
 };
 

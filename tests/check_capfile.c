@@ -609,6 +609,48 @@ START_TEST(test_pcapng_tsresol)
 END_TEST
 
 /*
+ * An interface name is the file author's: a newline and a terminal escape
+ * forged a log line, invalid UTF-8 made index lines JSON readers refuse.
+ * What comes out is valid UTF-8 without control characters, the rest
+ * written \xNN; a long name is cut, never inside a character or escape.
+ */
+START_TEST(test_pcapng_if_name_cleaned)
+{
+	static const struct {
+		const char *in, *out;
+	} v[] = {
+	    {"eth0\n\x1b[31mX", "eth0\\x0a\\x1b[31mX"},
+	    {"caf\xc3\xa9", "caf\xc3\xa9"}, /* UTF-8 kept */
+	    {"a\xff\xc0\xaf"
+	     "b",
+	        "a\\xff\\xc0\\xafb"},            /* invalid, overlong */
+	    {"\xed\xa0\x80", "\\xed\\xa0\\x80"}, /* a surrogate */
+	    {"\xc2\x85\x7f", "\\xc2\\x85\\x7f"}, /* C1 control, DEL */
+	    {"x\xe2\x82", "x\\xe2\\x82"},        /* cut short */
+	};
+	char longname[300];
+	struct nb n = {0};
+	struct got g;
+	size_t i;
+
+	memset(longname, 0, sizeof longname);
+	memset(longname, 'a', 125);
+	strcat(longname, "\xc3\xa9\xc3\xa9"); /* does not fit whole: cut before it */
+	shb(&n, 0);
+	for (i = 0; i < sizeof v / sizeof v[0]; i++)
+		idb(&n, 1, 0, v[i].in, 0xff, 0);
+	idb(&n, 1, 0, longname, 0xff, 0);
+	ck_assert_int_eq(read_mem(n.b, n.len, &g), 0);
+	ck_assert_msg(g.rc == 0, "%s", g.err);
+	ck_assert_uint_eq(g.nif, sizeof v / sizeof v[0] + 1);
+	for (i = 0; i < sizeof v / sizeof v[0]; i++)
+		ck_assert_str_eq(g.ifs[i].name, v[i].out);
+	ck_assert_uint_eq(strlen(g.ifs[i].name), 125 + 2);
+	free(n.b);
+}
+END_TEST
+
+/*
  * Three interfaces of different link types and resolutions, packets
  * interleaved; then a second section in the other byte order whose
  * interfaces are numbered after the first section's, and whose interface
@@ -855,6 +897,7 @@ capfile_suite(void)
 	tcase_add_loop_test(tc, test_pcapng_corrupt_fields, 0, 14);
 	tcase_add_test(tc, test_pcapng_corrupt_headers);
 	tcase_add_test(tc, test_stream_large_blocks);
+	tcase_add_test(tc, test_pcapng_if_name_cleaned);
 	suite_add_tcase(s, tc);
 	return s;
 }
