@@ -553,6 +553,27 @@ make_parent(const char *path)
 	free(copy);
 }
 
+/*
+ * Whoever may swap what the socket's folder holds could put a server of
+ * their own in the socket's place, and root's traceflowctl reload would
+ * talk to it: the folder is checked as the spool's way is (spool.h).
+ */
+static int
+check_parent(struct control *ctl, const char *path, char **cause)
+{
+	struct spool_owner own = {ctl->p.owner_uid, (gid_t)-1};
+	char *copy = xstrdup(path), *why = NULL;
+	int rc;
+
+	rc = spool_check_folder(dirname(copy), &own, &why);
+	if (rc == -1) {
+		xasprintf(cause, "control socket %s refused: %s", path, why);
+		free(why);
+	}
+	free(copy);
+	return rc;
+}
+
 static int
 resolve_group(struct control *ctl, const char *name, char **cause)
 {
@@ -582,9 +603,11 @@ bind_socket(struct control *ctl, int mode, char **cause)
 	gid_t egid;
 	int fd, rc, saved;
 
-	if (fill_addr(&sun, path, cause) == -1 || remove_stale(path, &sun, cause) == -1)
+	if (fill_addr(&sun, path, cause) == -1)
 		return -1;
 	make_parent(path);
+	if (check_parent(ctl, path, cause) == -1 || remove_stale(path, &sun, cause) == -1)
+		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
 		xasprintf(cause, "socket: %s", strerror(errno));
 		return -1;

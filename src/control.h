@@ -43,6 +43,7 @@ struct control_params {
 	unsigned write_ms;    /* a reply not read at all for this long is dropped; 0: default */
 	unsigned max_clients; /* served at once; 0: CONTROL_MAX_CLIENTS */
 	unsigned max_per_uid; /* ... of which one uid (root: no cap); 0: CONTROL_MAX_PER_UID */
+	uid_t owner_uid;      /* the daemon's user: trusted with the socket's folder, as root */
 };
 
 #define CONTROL_REQUEST_MS  5000

@@ -606,6 +606,7 @@ start_control(struct daemon *d)
 	p.mode = d->cfg.control_mode;
 	p.group = d->cfg.control_group;
 	p.admin_group = d->cfg.admin_group;
+	p.owner_uid = d->uid;
 	p.priority = PRIO_CONTROL;
 	p.handlers = commands_handlers;
 	p.arg = d->cmds;

@@ -92,6 +92,47 @@ check_dir(
 	return 0;
 }
 
+int
+spool_check_folder(const char *path, const struct spool_owner *own, char **cause)
+{
+	char *real, *p, *next, sofar[4096] = "";
+	struct stat sb;
+	int rc = -1;
+
+	if ((real = realpath(path, NULL)) == NULL) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Each folder from the root down, by the real path: what is checked is what is used. */
+	for (p = real;; p = next) {
+		if (lstat(sofar[0] ? sofar : "/", &sb) == -1) {
+			xasprintf(cause, "%s: %s", sofar[0] ? sofar : "/", strerror(errno));
+			break;
+		}
+		if (S_ISLNK(sb.st_mode)) {
+			xasprintf(cause, "%s: became a symbolic link while it was checked", sofar);
+			break;
+		}
+		if (check_dir(&sb, sofar[0] ? sofar : "/", own, 0, cause) == -1)
+			break;
+		while (*p == '/')
+			p++;
+		if (*p == '\0') {
+			rc = 0;
+			break;
+		}
+		next = p + strcspn(p, "/");
+		if (strlen(sofar) + (size_t)(next - p) + 2 > sizeof sofar) {
+			xasprintf(cause, "%s: path too long", path);
+			break;
+		}
+		snprintf(sofar + strlen(sofar), sizeof sofar - strlen(sofar), "/%.*s",
+		    (int)(next - p), p);
+	}
+	free(real);
+	return rc;
+}
+
 /* Open one component under dirfd as a folder; ELOOP and ENOTDIR say why not. */
 static int
 open_component(int dirfd, const char *name, int nofollow)

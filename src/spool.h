@@ -44,6 +44,16 @@ int spool_mkdir(const char *path, mode_t mode);
 int spool_open(const char *path, const struct spool_owner *own, char **cause);
 
 /*
+ * The folder at path (links on the way resolved once) and every folder
+ * above it, checked as spool_open checks the spool's way: none may belong
+ * to someone other than root, the running user or own->uid, nor be
+ * writable by others unless sticky. For the control socket's folder, where
+ * a user who could swap the socket would answer root's traceflowctl. 0, or
+ * -1 and *cause naming the folder and the fix.
+ */
+int spool_check_folder(const char *path, const struct spool_owner *own, char **cause);
+
+/*
  * Does the folder fd holds have nothing in it? Read through a descriptor
  * of its own (a dup() would share, and move, fd's read position).
  */

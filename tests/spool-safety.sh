@@ -12,7 +12,7 @@
 # world-writable parent or spool, (d) the spool a symlink, (e) the same
 # links in an offline --output folder, (f) recovery of a symlink and of a
 # foreign file in .active (and of a genuine torn file), (g) modes under
-# umask 000.
+# umask 000, (h) a root-owned index.jsonl, (i) the control socket's folder.
 
 set -eu
 # shellcheck source=tests/lib.sh
@@ -551,6 +551,32 @@ case_h() {
 	same "(h) the root-owned index.jsonl" "$spool/index.jsonl" "$before"
 }
 
+# (i) The control socket's folder: whoever may swap what it holds could
+# answer root's traceflowctl in the daemon's place. A folder of another
+# user, or one every user may write to, is refused (naming it); a sticky
+# one of root's (as /run or /tmp) is not.
+case_i() {
+	local spool=$WORK/spool-i d port=$((PORT + 9))
+
+	nobody_spool "$spool"
+	d=$WORK/sock-foreign
+	mkdir -p "$d" && chown 12345 "$d" && chmod 0755 "$d"
+	mkconf i1 "$spool" "$port"
+	sed -i "s|^control_socket = .*|control_socket = \"$d/ctl.sock\";|" "$CONF"
+	refused "(i) a socket folder of uid 12345" i1 "$CONF" "$d" 'owned by uid 12345'
+	[ ! -e "$d/ctl.sock" ] || check_fail "(i) a socket was made in the foreign folder"
+	d=$WORK/sock-open
+	mkdir -p "$d" && chmod 0777 "$d"
+	mkconf i2 "$spool" "$port"
+	sed -i "s|^control_socket = .*|control_socket = \"$d/ctl.sock\";|" "$CONF"
+	refused "(i) a socket folder every user may write to" i2 "$CONF" "$d" 'writable by every user'
+	d=$WORK/sock-sticky
+	mkdir -p "$d" && chmod 1777 "$d"
+	mkconf i3 "$spool" "$port"
+	sed -i "s|^control_socket = .*|control_socket = \"$d/ctl.sock\";|" "$CONF"
+	accepted "(i) a sticky socket folder of root's" i3 "$CONF"
+}
+
 case_a
 case_b
 case_c
@@ -559,4 +585,5 @@ case_e
 case_f
 case_g
 case_h
+case_i
 finish
