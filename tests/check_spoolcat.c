@@ -97,7 +97,8 @@ reconcile(struct spoolcat *sc, char ***all)
 		ck_assert_int_lt(slices++, 1000);
 		i = spoolcat_slice(sc, &gone, &n);
 		*all = realloc(*all, (total + n + 1) * sizeof **all);
-		memcpy(*all + total, gone, n * sizeof *gone);
+		if (n > 0) /* gone is NULL then: memcpy may not be given it */
+			memcpy(*all + total, gone, n * sizeof *gone);
 		total += n;
 		free(gone);
 	} while (i);
