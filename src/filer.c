@@ -73,7 +73,10 @@ struct filer {
 	struct flow_index *idx;
 	int index_again;      /* the index has lines waiting or a prune to retry (the filer's) */
 	struct spoolcat *cat; /* the spool's catalog (NULL: none, as in unit tests) */
-	unsigned batches;     /* drained since the last reconcile slice */
+	unsigned batches;     /* drained since the last background slice */
+	/* A retention pass going on in slices (J_RETAIN starts one). */
+	int retaining;
+	uint64_t max_bytes, max_age_ns, retain_now;
 
 	/*
 	 * The writer's batch: jobs not yet handed over (the writer's thread
@@ -172,8 +175,8 @@ index_push(struct filer *fl, int retry)
 {
 	uint64_t pending, lost, errors;
 
-	/* The batch's rows reach the catalog with its index lines. */
-	spoolcat_commit(fl->cat);
+	/* The rows reach the catalog in batches of their own (spoolcat_commit_due). */
+	spoolcat_commit_due(fl->cat);
 	if (fl->idx == NULL)
 		return;
 	if (retry)
@@ -291,7 +294,8 @@ run_job(struct filer *fl, struct job *j)
 		finish_entry(fl, j->io, fpout, &j->done);
 		break;
 	case J_FLUSH:
-		index_push(fl, 0); /* for filer_sync: the index is on disk too */
+		spoolcat_commit(fl->cat); /* for filer_sync: the catalog's rows are in */
+		index_push(fl, 0);        /* and the index is on disk too */
 		break;
 	case J_REOPEN:
 		if (fl->idx != NULL)
@@ -301,29 +305,45 @@ run_job(struct filer *fl, struct job *j)
 		spoolcat_reconcile(fl->cat);
 		break;
 	case J_RETAIN:
-		spoolcat_retain(
-		    fl->cat, j->max_bytes, j->max_age_ns, j->now_ns, &j->gone, &j->ngone);
-		gone_from_index(fl, j->gone, j->ngone);
+		/* The limits and the time of this turn; a pass under way goes on with them. */
+		fl->retaining = fl->cat != NULL;
+		fl->max_bytes = j->max_bytes;
+		fl->max_age_ns = j->max_age_ns;
+		fl->retain_now = j->now_ns;
 		break;
 	}
 }
 
 /*
- * Between batches, and at least every RECONCILE_EVERY of them under a load
- * that never lets the queue run dry: a slice of the catalog's reconcile.
+ * Work in the background of filing, a slice at a time: retention (at most
+ * RETAIN_SLICE deletions: a pass that deletes a million files must not
+ * hold up filing while it unlinks them), then the catalog's check against
+ * the disk. Run whenever the queue is dry, and under a load that never
+ * lets it run dry, after every BACKGROUND_EVERY batches.
  */
-#define RECONCILE_EVERY 8
+#define RETAIN_SLICE     2000
+#define BACKGROUND_EVERY 8
+
+static int
+background_busy(const struct filer *fl)
+{
+	return fl->retaining || spoolcat_busy(fl->cat);
+}
 
 static void
-reconcile_slice(struct filer *fl, int idle)
+background_slice(struct filer *fl, int idle)
 {
 	char **gone;
 	size_t ngone, i;
 
-	if (fl->cat == NULL || (!idle && ++fl->batches < RECONCILE_EVERY))
+	if (fl->cat == NULL || (!idle && ++fl->batches < BACKGROUND_EVERY))
 		return;
 	fl->batches = 0;
-	spoolcat_slice(fl->cat, &gone, &ngone);
+	if (fl->retaining)
+		fl->retaining = spoolcat_retain(fl->cat, fl->max_bytes, fl->max_age_ns,
+		    fl->retain_now, RETAIN_SLICE, &gone, &ngone);
+	else
+		spoolcat_slice(fl->cat, &gone, &ngone);
 	gone_from_index(fl, gone, ngone);
 	for (i = 0; i < ngone; i++)
 		free(gone[i]);
@@ -362,6 +382,17 @@ progress_made(struct filer *fl)
 	pthread_mutex_unlock(&fl->lock);
 }
 
+static void
+timespec_add_ms(struct timespec *ts, int ms)
+{
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 static void *
 filer_main(void *arg)
 {
@@ -371,35 +402,41 @@ filer_main(void *arg)
 	struct timespec again;
 	uint64_t last = 0;
 	unsigned n;
-	int retry;
+	int retry, due, woke;
 
 	pthread_mutex_lock(&fl->lock);
 	for (;;) {
 		while (STAILQ_EMPTY(&fl->queue) && !fl->stop) {
-			if (spoolcat_busy(fl->cat)) {
+			if (background_busy(fl)) {
 				pthread_mutex_unlock(&fl->lock);
-				reconcile_slice(fl, 1);
+				background_slice(fl, 1);
 				pthread_mutex_lock(&fl->lock);
 				continue;
 			}
 			/*
 			 * Lines the disk refused, or a prune it refused: try again
-			 * every second until it takes them.
+			 * every second until it takes them. Rows waiting for their
+			 * commit: until it is due.
 			 */
 			retry = fl->index_again;
+			due = spoolcat_commit_due(fl->cat);
 			fl->sleeping = 1;
-			if (!retry)
+			if (!retry && due < 0)
 				pthread_cond_wait(&fl->work, &fl->lock);
 			else {
 				clock_gettime(CLOCK_REALTIME, &again);
-				again.tv_sec++;
-				retry = pthread_cond_timedwait(&fl->work, &fl->lock, &again) ==
-				        ETIMEDOUT;
+				timespec_add_ms(
+				    &again, retry && (due < 0 || due > 1000) ? 1000 : due);
+				woke = pthread_cond_timedwait(&fl->work, &fl->lock, &again) !=
+				       ETIMEDOUT;
+				retry = retry && !woke;
 			}
 			fl->sleeping = 0;
-			if (retry) {
+			if (retry || due >= 0) {
 				pthread_mutex_unlock(&fl->lock);
-				index_push(fl, 1);
+				if (retry)
+					index_push(fl, 1);
+				spoolcat_commit_due(fl->cat);
 				pthread_mutex_lock(&fl->lock);
 			}
 		}
@@ -430,7 +467,7 @@ filer_main(void *arg)
 		/* The queue ran dry: index lines reach the file, finished flows go back. */
 		index_push(fl, 0);
 		done_flush(fl);
-		reconcile_slice(fl, 0);
+		background_slice(fl, 0);
 		/*
 		 * Done only now that the jobs went back: filer_sync returns when
 		 * done_seq reaches its job and then polls, which must find them

@@ -58,6 +58,11 @@ struct spoolcat {
 	int spoolfd;
 	char *path;
 	int in_batch;
+	uint64_t batch_rows; /* rows added in the open batch */
+	uint64_t batch_t0;   /* when it was opened (CLOCK_MONOTONIC, ns) */
+
+	/* A retention pass that goes on over several slices: its totals, for one line. */
+	uint64_t pass_files, pass_bytes, pass_failed;
 
 	/* The reconcile: rows first (by id), then the folders. */
 	int reconciling;
@@ -295,13 +300,50 @@ figures_refresh(struct spoolcat *sc)
 	sc->newest_ns = u.newest_last_ns;
 }
 
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void
 batch_open(struct spoolcat *sc)
 {
 	if (sc->in_batch)
 		return;
-	if (catalog_begin(sc->cat) == 0)
+	if (catalog_begin(sc->cat) == 0) {
 		sc->in_batch = 1;
+		sc->batch_rows = 0;
+		sc->batch_t0 = mono_ns();
+	}
+}
+
+/*
+ * Rows reach the catalog in transactions of up to COMMIT_ROWS, or as old
+ * as COMMIT_NS: a commit per batch of the filer (a few flows at a time
+ * when the traffic is light) wrote the b-tree pages every row touches to
+ * the WAL again and again, some 240 us of CPU per flow. A crash loses the
+ * rows of at most the last COMMIT_NS; the check at start adds them again.
+ */
+#define COMMIT_ROWS 4096
+#define COMMIT_NS   (250 * 1000000ull)
+
+int
+spoolcat_commit_due(struct spoolcat *sc)
+{
+	uint64_t age;
+
+	if (sc == NULL || !sc->in_batch)
+		return -1;
+	age = mono_ns() - sc->batch_t0;
+	if (sc->batch_rows >= COMMIT_ROWS || age >= COMMIT_NS) {
+		spoolcat_commit(sc);
+		return -1;
+	}
+	return (int)((COMMIT_NS - age) / 1000000u) + 1;
 }
 
 void
@@ -366,7 +408,8 @@ spoolcat_filed(struct spoolcat *sc, const struct index_record *r, const char *fr
 	row.truncated = r->truncated;
 	row.segment = r->segment;
 	batch_open(sc);
-	catalog_add(sc->cat, &row);
+	if (catalog_add(sc->cat, &row) == 0)
+		sc->batch_rows++;
 }
 
 /* --- deleting ----------------------------------------------------------------- */
@@ -412,7 +455,9 @@ struct retain {
 	uint64_t kept_ns; /* the end of the oldest flow kept */
 	char **gone;
 	size_t ngone;
-	int more; /* the batch was used up: look again */
+	int more;       /* the batch was used up: look again */
+	size_t budget;  /* files this slice may delete */
+	int budget_hit; /* it stopped there, over the limits still */
 };
 
 static int
@@ -425,6 +470,10 @@ retain_one(const struct catalog_row *row, void *arg)
 
 	if (!too_big && !too_old) {
 		rt->kept_ns = row->last_ns;
+		return 1;
+	}
+	if (rt->files >= rt->budget) {
+		rt->budget_hit = 1;
 		return 1;
 	}
 	if (unlink_rel(rt->sc, row->fpout) == -1) {
@@ -455,20 +504,21 @@ retain_log(struct spoolcat *sc, const struct retain *rt)
 	log_fields(LOG_LVL_INFO, LOG_FIELDS({"SPOOL_DIR", sc->path}),
 	    "retention pass: %" PRIu64 " files (%" PRIu64 " bytes) deleted%s; %" PRIu64
 	    " files kept, the oldest flow kept ended %s",
-	    rt->files, rt->freed, rt->failed ? ", some could not be" : "", (uint64_t)sc->files,
-	    when);
+	    sc->pass_files, sc->pass_bytes, sc->pass_failed ? ", some could not be" : "",
+	    (uint64_t)sc->files, when);
 }
 
-void
+int
 spoolcat_retain(struct spoolcat *sc, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns,
-    char ***gone, size_t *ngone)
+    size_t max_files, char ***gone, size_t *ngone)
 {
-	struct retain rt = {sc, max_bytes, max_age_ns, now_ns, 0, 0, 0, 0, 0, NULL, 0, 0};
+	struct retain rt = {sc, max_bytes, max_age_ns, now_ns, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0};
 
 	*gone = NULL;
 	*ngone = 0;
 	if (sc == NULL || (max_bytes == 0 && max_age_ns == 0))
-		return;
+		return 0;
+	rt.budget = max_files;
 	spoolcat_commit(sc);
 	rt.bytes = sc->bytes;
 	do {
@@ -477,15 +527,22 @@ spoolcat_retain(struct spoolcat *sc, uint64_t max_bytes, uint64_t max_age_ns, ui
 		if (catalog_oldest(sc->cat, RETAIN_BATCH, retain_one, &rt) == -1)
 			break;
 		spoolcat_commit(sc);
-	} while (rt.more && rt.failed < RETAIN_BATCH);
+	} while (rt.more && !rt.budget_hit && rt.failed < RETAIN_BATCH);
 	spoolcat_commit(sc);
 	parts_follow(sc, rt.gone, rt.ngone);
 	sc->deleted += rt.files;
 	sc->deleted_bytes += rt.freed;
-	if (rt.files > 0 || rt.failed > 0)
-		retain_log(sc, &rt);
+	sc->pass_files += rt.files;
+	sc->pass_bytes += rt.freed;
+	sc->pass_failed += rt.failed;
 	*gone = rt.gone;
 	*ngone = rt.ngone;
+	if (rt.budget_hit)
+		return 1;
+	if (sc->pass_files > 0 || sc->pass_failed > 0)
+		retain_log(sc, &rt);
+	sc->pass_files = sc->pass_bytes = sc->pass_failed = 0;
+	return 0;
 }
 
 /* --- the reconcile -------------------------------------------------------------- */

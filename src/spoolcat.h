@@ -62,6 +62,11 @@ void spoolcat_filed(struct spoolcat *sc, const struct index_record *r, const cha
 
 /* The batch reaches the catalog (one transaction); the figures are brought up to date. */
 void spoolcat_commit(struct spoolcat *sc);
+/*
+ * Commit if the batch is due (COMMIT_ROWS rows, or COMMIT_NS old): -1 if
+ * no batch is open (then), or in how many ms it will be due.
+ */
+int spoolcat_commit_due(struct spoolcat *sc);
 
 /*
  * Retention: delete the files whose flows ended first (by last_ns; ties in
@@ -71,10 +76,13 @@ void spoolcat_commit(struct spoolcat *sc);
  * Partitions left without a file go (their index with them); the others'
  * indexes lose the lines. The names deleted (relative to the spool) are
  * returned in *gone, for index.jsonl in a flat spool (the caller frees
- * them). Work in proportion to what it deletes.
+ * them). Work in proportion to what it deletes, and at most max_files
+ * deletions a call: 1 when it stopped there with the spool still over its
+ * limits (call again: the pass goes on, and its one line is logged when it
+ * ends), so that filing is never held up for a whole pass.
  */
-void spoolcat_retain(struct spoolcat *sc, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns,
-    char ***gone, size_t *ngone);
+int spoolcat_retain(struct spoolcat *sc, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns,
+    size_t max_files, char ***gone, size_t *ngone);
 
 /*
  * One slice of the background reconcile (a bounded number of rows and
