@@ -456,12 +456,12 @@ catalog_open(int spoolfd, const char *spoolpath, int readonly, char **cause)
 	}
 	sqlite3_extended_result_codes(cat->db, 1);
 	sqlite3_busy_timeout(cat->db, CATALOG_BUSY_MS);
-	/* The file is not trusted more than needed: no schema tricks, no functions from it. */
+	/* Trusted no more than needed; WAL, or the journal where WAL is refused (catalog.h). */
 	sqlite3_db_config(cat->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 	sqlite3_db_config(cat->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-	/* WAL once for the file; a file system without it keeps the rollback journal. */
 	if (!readonly && (pragma(cat, "PRAGMA journal_mode = WAL", NULL, mode, sizeof mode) == -1 ||
-	                     pragma(cat, "PRAGMA synchronous = NORMAL", NULL, NULL, 0) == -1)) {
+	                     pragma(cat, "PRAGMA synchronous = NORMAL", NULL, NULL, 0) == -1 ||
+	                     pragma(cat, CATALOG_CACHE_PRAGMA, NULL, NULL, 0) == -1)) {
 		xasprintf(cause, "%s: %s", cat->path, cat->err);
 		goto fail;
 	}
