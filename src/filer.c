@@ -74,9 +74,6 @@ struct filer {
 	int index_again;      /* the index has lines waiting or a prune to retry (the filer's) */
 	struct spoolcat *cat; /* the spool's catalog (NULL: none, as in unit tests) */
 	unsigned batches;     /* drained since the last background slice */
-	/* A retention pass going on in slices (J_RETAIN starts one). */
-	int retaining;
-	uint64_t max_bytes, max_age_ns, retain_now;
 
 	/*
 	 * The writer's batch: jobs not yet handed over (the writer's thread
@@ -304,31 +301,19 @@ run_job(struct filer *fl, struct job *j)
 	case J_RECONCILE:
 		spoolcat_reconcile(fl->cat);
 		break;
-	case J_RETAIN:
-		/* The limits and the time of this turn; a pass under way goes on with them. */
-		fl->retaining = fl->cat != NULL;
-		fl->max_bytes = j->max_bytes;
-		fl->max_age_ns = j->max_age_ns;
-		fl->retain_now = j->now_ns;
+	case J_RETAIN: /* carried out a slice at a time: background_slice */
+		spoolcat_retain_start(fl->cat, j->max_bytes, j->max_age_ns, j->now_ns);
 		break;
 	}
 }
 
 /*
- * Work in the background of filing, a slice at a time: retention (at most
- * RETAIN_SLICE deletions: a pass that deletes a million files must not
- * hold up filing while it unlinks them), then the catalog's check against
- * the disk. Run whenever the queue is dry, and under a load that never
- * lets it run dry, after every BACKGROUND_EVERY batches.
+ * Work in the background of filing, a slice at a time (a pass that
+ * deletes a million files must not hold filing up while it unlinks them):
+ * whenever the queue is dry, and under a load that never lets it run dry,
+ * after every BACKGROUND_EVERY batches.
  */
-#define RETAIN_SLICE     2000
 #define BACKGROUND_EVERY 8
-
-static int
-background_busy(const struct filer *fl)
-{
-	return fl->retaining || spoolcat_busy(fl->cat);
-}
 
 static void
 background_slice(struct filer *fl, int idle)
@@ -339,11 +324,7 @@ background_slice(struct filer *fl, int idle)
 	if (fl->cat == NULL || (!idle && ++fl->batches < BACKGROUND_EVERY))
 		return;
 	fl->batches = 0;
-	if (fl->retaining)
-		fl->retaining = spoolcat_retain(fl->cat, fl->max_bytes, fl->max_age_ns,
-		    fl->retain_now, RETAIN_SLICE, &gone, &ngone);
-	else
-		spoolcat_slice(fl->cat, &gone, &ngone);
+	spoolcat_background(fl->cat, &gone, &ngone);
 	gone_from_index(fl, gone, ngone);
 	for (i = 0; i < ngone; i++)
 		free(gone[i]);
@@ -382,17 +363,6 @@ progress_made(struct filer *fl)
 	pthread_mutex_unlock(&fl->lock);
 }
 
-static void
-timespec_add_ms(struct timespec *ts, int ms)
-{
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
 static void *
 filer_main(void *arg)
 {
@@ -402,12 +372,12 @@ filer_main(void *arg)
 	struct timespec again;
 	uint64_t last = 0;
 	unsigned n;
-	int retry, due, woke;
+	int retry, due, woke, ms;
 
 	pthread_mutex_lock(&fl->lock);
 	for (;;) {
 		while (STAILQ_EMPTY(&fl->queue) && !fl->stop) {
-			if (background_busy(fl)) {
+			if (spoolcat_busy(fl->cat)) {
 				pthread_mutex_unlock(&fl->lock);
 				background_slice(fl, 1);
 				pthread_mutex_lock(&fl->lock);
@@ -425,8 +395,10 @@ filer_main(void *arg)
 				pthread_cond_wait(&fl->work, &fl->lock);
 			else {
 				clock_gettime(CLOCK_REALTIME, &again);
-				timespec_add_ms(
-				    &again, retry && (due < 0 || due > 1000) ? 1000 : due);
+				ms = retry && (due < 0 || due > 1000) ? 1000 : due;
+				again.tv_nsec += (long)ms * 1000000L;
+				again.tv_sec += again.tv_nsec / 1000000000L;
+				again.tv_nsec %= 1000000000L;
 				woke = pthread_cond_timedwait(&fl->work, &fl->lock, &again) !=
 				       ETIMEDOUT;
 				retry = retry && !woke;

@@ -27,6 +27,7 @@
 #include "index.h"
 #include "log.h"
 #include "names.h"
+#include "parts.h"
 #include "spool.h"
 #include "spoolcat.h"
 #include "xmalloc.h"
@@ -35,18 +36,9 @@
 #define SLICE_ROWS    2000
 #define SLICE_ENTRIES 2000
 #define WALK_DEPTH    16
-/* Retention takes the oldest rows this many at a time. */
+/* Retention takes the oldest rows this many at a time, and unlinks at most a slice. */
 #define RETAIN_BATCH 1000
-/* Partitions whose index is kept open: the one filed into, and late flows' few. */
-#define PART_INDEXES 4
-
-/* A partition's index.jsonl, open while flows are filed into it. */
-struct part_index {
-	char name[NAMES_PARTITION_MAX];
-	struct flow_index *idx;
-	uint64_t used; /* when last appended to (a counter), for the least recently used */
-};
-
+#define RETAIN_SLICE 2000
 /* A folder of the walk for files without a row. */
 struct walk_dir {
 	DIR *d;
@@ -61,7 +53,9 @@ struct spoolcat {
 	uint64_t batch_rows; /* rows added in the open batch */
 	uint64_t batch_t0;   /* when it was opened (CLOCK_MONOTONIC, ns) */
 
-	/* A retention pass that goes on over several slices: its totals, for one line. */
+	/* A retention pass that goes on over several slices: its limits, its totals. */
+	int retaining;
+	uint64_t max_bytes, max_age_ns, retain_now;
 	uint64_t pass_files, pass_bytes, pass_failed;
 
 	/* The reconcile: rows first (by id), then the folders. */
@@ -77,8 +71,7 @@ struct spoolcat {
 	unsigned cur_split;
 	uint64_t cur_count;
 	char cur_name[NAMES_PARTITION_MAX];
-	struct part_index pidx[PART_INDEXES];
-	uint64_t uses;
+	struct parts *parts; /* their indexes */
 
 	/* Figures for other threads. */
 	_Atomic uint64_t files, bytes, oldest_ns, newest_ns, deleted, deleted_bytes, reconciled;
@@ -86,173 +79,6 @@ struct spoolcat {
 };
 
 /* --- partitions ----------------------------------------------------------------- */
-
-/* The partition a path under the spool is in ("" for none), into part. */
-static void
-part_of(const char *rel, char *part, size_t len)
-{
-	const char *slash = strchr(rel, '/');
-
-	part[0] = '\0';
-	if (slash != NULL && (size_t)(slash - rel) < len) {
-		snprintf(part, len, "%.*s", (int)(slash - rel), rel);
-		if (!names_is_partition(part))
-			part[0] = '\0';
-	}
-}
-
-static void
-part_index_close(struct part_index *p)
-{
-	if (p->idx != NULL) {
-		index_flush(p->idx);
-		index_close(p->idx);
-	}
-	memset(p, 0, sizeof *p);
-}
-
-/*
- * The index of partition part, opened (made, with the partition, when
- * create) if it is not open: the least recently used of PART_INDEXES goes.
- * NULL when it cannot be (logged).
- */
-static struct flow_index *
-part_index(struct spoolcat *sc, const char *part, int create)
-{
-	struct part_index *p, *lru = &sc->pidx[0];
-	char *cause = NULL, *path;
-	int i, fd;
-
-	for (i = 0; i < PART_INDEXES; i++) {
-		p = &sc->pidx[i];
-		if (p->idx != NULL && strcmp(p->name, part) == 0) {
-			p->used = ++sc->uses;
-			return p->idx;
-		}
-		if (p->used < lru->used)
-			lru = p;
-	}
-	part_index_close(lru);
-	if ((fd = spool_openat_dir(sc->spoolfd, part, create)) == -1) {
-		if (create || errno != ENOENT)
-			log_warn("partition %s/%s", sc->path, part);
-		return NULL;
-	}
-	xasprintf(&path, "%s/%s", sc->path, part);
-	lru->idx = index_open(fd, path, &cause);
-	close(fd);
-	free(path);
-	if (lru->idx == NULL) {
-		log_warnx("%s", cause);
-		free(cause);
-		return NULL;
-	}
-	snprintf(lru->name, sizeof lru->name, "%s", part);
-	lru->used = ++sc->uses;
-	return lru->idx;
-}
-
-static void
-part_indexes_flush(struct spoolcat *sc)
-{
-	int i;
-
-	for (i = 0; i < PART_INDEXES; i++)
-		if (sc->pidx[i].idx != NULL)
-			index_flush(sc->pidx[i].idx);
-}
-
-/*
- * Remove what is ours in a partition that holds no file any more (its
- * index, the layout's empty folders), then the partition: anything else
- * found in it stays, and so does the partition (said at debug level).
- */
-static void
-rm_ours(int dfd, int depth)
-{
-	struct dirent *de;
-	struct stat sb;
-	DIR *d;
-	int fd, sub;
-
-	if (depth > WALK_DEPTH || (fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-		    fstatat(dfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
-			continue;
-		if (S_ISDIR(sb.st_mode) && (sub = spool_openat_dir(dfd, de->d_name, 0)) != -1) {
-			rm_ours(sub, depth + 1);
-			close(sub);
-			unlinkat(dfd, de->d_name, AT_REMOVEDIR); /* fails while not empty */
-		} else if (S_ISREG(sb.st_mode) && sb.st_uid == geteuid() &&
-		           (strcmp(de->d_name, NAMES_INDEX) == 0 ||
-		               strcmp(de->d_name, NAMES_INDEX_NEW) == 0))
-			unlinkat(dfd, de->d_name, 0);
-	}
-	closedir(d);
-}
-
-static void
-part_remove(struct spoolcat *sc, const char *part)
-{
-	int i, fd;
-
-	for (i = 0; i < PART_INDEXES; i++)
-		if (sc->pidx[i].idx != NULL && strcmp(sc->pidx[i].name, part) == 0)
-			part_index_close(&sc->pidx[i]);
-	if ((fd = spool_openat_dir(sc->spoolfd, part, 0)) == -1)
-		return;
-	rm_ours(fd, 0);
-	close(fd);
-	if (unlinkat(sc->spoolfd, part, AT_REMOVEDIR) == 0)
-		log_debug("partition %s/%s removed: it holds no file any more", sc->path, part);
-	else
-		log_debug("partition %s/%s holds no file of ours, but is not empty: left", sc->path,
-		    part);
-}
-
-static int
-by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/*
- * The indexes follow the files gone[0..n-1] (sorted here): a partition
- * that holds none any more goes whole, index and folder; one that still
- * does has its own index.jsonl pruned of their lines (a rewrite of that
- * partition's index, at most partition_files lines, never of the spool's).
- */
-static void
-parts_follow(struct spoolcat *sc, char **gone, size_t n)
-{
-	char part[NAMES_PARTITION_MAX];
-	struct flow_index *idx;
-	uint64_t left;
-	size_t i, j;
-
-	if (sc->part_files == 0 || n == 0)
-		return;
-	qsort(gone, n, sizeof *gone, by_name);
-	for (i = 0; i < n; i = j) {
-		part_of(gone[i], part, sizeof part);
-		for (j = i + 1; j < n && strncmp(gone[j], part, strlen(part)) == 0 &&
-		                gone[j][strlen(part)] == '/';
-		     j++)
-			;
-		if (part[0] == '\0')
-			continue;
-		if (catalog_part_files(sc->cat, part, &left) == 0 && left == 0)
-			part_remove(sc, part);
-		else if ((idx = part_index(sc, part, 0)) != NULL)
-			index_prune(idx, gone + i, j - i, 0);
-	}
-}
 
 const char *
 spoolcat_partition(struct spoolcat *sc, uint64_t last_ns)
@@ -359,7 +185,7 @@ spoolcat_commit(struct spoolcat *sc)
 		}
 		sc->in_batch = 0;
 	}
-	part_indexes_flush(sc);
+	parts_flush(sc->parts);
 	figures_refresh(sc);
 }
 
@@ -379,13 +205,11 @@ spoolcat_filed(struct spoolcat *sc, const struct index_record *r, const char *fr
 {
 	struct catalog_row row;
 	char vlan[64], part[NAMES_PARTITION_MAX];
-	struct flow_index *idx;
 
 	if (sc == NULL || r->fpout[0] == '\0')
 		return;
-	part_of(r->fpout, part, sizeof part);
-	if (part[0] != '\0' && (idx = part_index(sc, part, 1)) != NULL)
-		index_append_record(idx, r, frames);
+	parts_of(r->fpout, part, sizeof part);
+	parts_append(sc->parts, part, r, frames);
 	vlan_text(r, vlan, sizeof vlan);
 	memset(&row, 0, sizeof row);
 	row.fpout = r->fpout;
@@ -529,7 +353,7 @@ spoolcat_retain(struct spoolcat *sc, uint64_t max_bytes, uint64_t max_age_ns, ui
 		spoolcat_commit(sc);
 	} while (rt.more && !rt.budget_hit && rt.failed < RETAIN_BATCH);
 	spoolcat_commit(sc);
-	parts_follow(sc, rt.gone, rt.ngone);
+	parts_follow(sc->parts, sc->cat, rt.gone, rt.ngone);
 	sc->deleted += rt.files;
 	sc->deleted_bytes += rt.freed;
 	sc->pass_files += rt.files;
@@ -601,7 +425,7 @@ slice_rows(struct spoolcat *sc, char ***gone, size_t *ngone)
 	if (catalog_scan(sc->cat, sc->row_cursor, SLICE_ROWS, row_check, &rc) == -1)
 		rc.seen = 0;
 	spoolcat_commit(sc);
-	parts_follow(sc, *gone, *ngone);
+	parts_follow(sc->parts, sc->cat, *gone, *ngone);
 	sc->row_cursor = rc.last;
 	return rc.seen == SLICE_ROWS;
 }
@@ -639,7 +463,7 @@ adopt_file(struct spoolcat *sc, const char *rel, const char *name, const struct 
 	memset(&row, 0, sizeof row);
 	label = names_label_of(name);
 	row_from_label(&row, label, src, dst);
-	part_of(rel, part, sizeof part);
+	parts_of(rel, part, sizeof part);
 	row.fpout = rel;
 	row.part = part;
 	row.last_ns = (uint64_t)sb->st_mtim.tv_sec * 1000000000u + (uint64_t)sb->st_mtim.tv_nsec;
@@ -751,13 +575,41 @@ spoolcat_slice(struct spoolcat *sc, char ***gone, size_t *ngone)
 	sc->walking = 0;
 	sc->reconciling = 0;
 	sc->row_cursor = 0;
+	/* Said when it changed something (an offline run's empty folder: nothing to say). */
 	if (!sc->ready)
-		log_fields(LOG_LVL_INFO, LOG_FIELDS({"SPOOL_DIR", sc->path}),
+		log_fields(sc->reconciled > 0 ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+		    LOG_FIELDS({"SPOOL_DIR", sc->path}),
 		    "catalog of %s matches the disk: %" PRIu64 " files, %" PRIu64 " bytes (%" PRIu64
 		    " rows added or dropped)",
 		    sc->path, (uint64_t)sc->files, (uint64_t)sc->bytes, (uint64_t)sc->reconciled);
 	sc->ready = 1;
 	return 0;
+}
+
+void
+spoolcat_retain_start(struct spoolcat *sc, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns)
+{
+	if (sc == NULL)
+		return;
+	sc->retaining = max_bytes != 0 || max_age_ns != 0;
+	sc->max_bytes = max_bytes;
+	sc->max_age_ns = max_age_ns;
+	sc->retain_now = now_ns;
+}
+
+int
+spoolcat_background(struct spoolcat *sc, char ***gone, size_t *ngone)
+{
+	*gone = NULL;
+	*ngone = 0;
+	if (sc == NULL)
+		return 0;
+	if (sc->retaining)
+		sc->retaining = spoolcat_retain(
+		    sc, sc->max_bytes, sc->max_age_ns, sc->retain_now, RETAIN_SLICE, gone, ngone);
+	else
+		spoolcat_slice(sc, gone, ngone);
+	return spoolcat_busy(sc);
 }
 
 /* --- the rest ------------------------------------------------------------------- */
@@ -776,6 +628,8 @@ spoolcat_open(int spoolfd, const char *path, uint64_t partition_files, char **ca
 		fatal("dup");
 	sc->path = xstrdup(path);
 	sc->part_files = partition_files;
+	if (partition_files != 0)
+		sc->parts = parts_new(sc->spoolfd, path);
 	/*
 	 * Every start checks the catalog against the disk, in the background:
 	 * a crash may have renamed files whose rows it did not commit, and a
@@ -789,13 +643,10 @@ spoolcat_open(int spoolfd, const char *path, uint64_t partition_files, char **ca
 void
 spoolcat_close(struct spoolcat *sc)
 {
-	int i;
-
 	if (sc == NULL)
 		return;
 	spoolcat_commit(sc);
-	for (i = 0; i < PART_INDEXES; i++)
-		part_index_close(&sc->pidx[i]);
+	parts_free(sc->parts);
 	while (sc->depth > 0)
 		walk_pop(sc);
 	catalog_close(sc->cat);
@@ -814,7 +665,7 @@ spoolcat_reconcile(struct spoolcat *sc)
 int
 spoolcat_busy(const struct spoolcat *sc)
 {
-	return sc != NULL && sc->reconciling;
+	return sc != NULL && (sc->reconciling || sc->retaining);
 }
 
 void

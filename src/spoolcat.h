@@ -91,9 +91,23 @@ int spoolcat_retain(struct spoolcat *sc, uint64_t max_bytes, uint64_t max_age_ns
  */
 int spoolcat_slice(struct spoolcat *sc, char ***gone, size_t *ngone);
 
+/*
+ * Start a retention pass with these limits and this time, carried out by
+ * spoolcat_background a slice of at most RETAIN_SLICE deletions at a time
+ * (a pass under way goes on with the new limits).
+ */
+void spoolcat_retain_start(
+    struct spoolcat *sc, uint64_t max_bytes, uint64_t max_age_ns, uint64_t now_ns);
+/*
+ * A slice of the background work: retention first, then the reconcile.
+ * The names of files gone, for index.jsonl in a flat spool, in *gone (the
+ * caller frees them). 1 if work is left (spoolcat_busy).
+ */
+int spoolcat_background(struct spoolcat *sc, char ***gone, size_t *ngone);
+
 /* Start a reconcile (at reload: files removed by hand). */
 void spoolcat_reconcile(struct spoolcat *sc);
-/* A reconcile is under way: spoolcat_slice has work. */
+/* A retention pass or a reconcile is under way: spoolcat_background has work. */
 int spoolcat_busy(const struct spoolcat *sc);
 
 /* The figures, from any thread. */
