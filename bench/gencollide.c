@@ -185,7 +185,8 @@ search(struct flow *fl, uint32_t n, unsigned bits, uint64_t *tried)
 				first = 0;
 			}
 			if (b == want) {
-				if (((uint32_t)hash_of(caddr, (uint16_t)(PORT_LO + p)) & mask) != want)
+				if (((uint32_t)hash_of(caddr, (uint16_t)(PORT_LO + p)) & mask) !=
+				    want)
 					abort(); /* finish() is not old_hash */
 				fl[got].caddr = caddr;
 				fl[got].cport = (uint16_t)(PORT_LO + p);
@@ -372,8 +373,8 @@ main(int argc, char **argv)
 	    out, n, ordinary ? "ordinary" : "colliding", n * (acks + 1), longest_chain(fl, n, nb),
 	    nb, longest_chain(fl, n, 1024));
 	if (!ordinary)
-		fprintf(stderr, "; %llu pairs tried for %u equal low bits", (unsigned long long)tried,
-		    bits);
+		fprintf(stderr, "; %llu pairs tried for %u equal low bits",
+		    (unsigned long long)tried, bits);
 	fprintf(stderr, "\n");
 	free(fl);
 	return 0;

@@ -55,15 +55,18 @@ main(int argc, char **argv)
 			continue;
 		}
 		if (fd == -1 && errno == ENOSPC && !sub) {
-			/* The folder is full (no large_dir), or the disk: a sub-folder tells which. */
+			/* The folder is full (no large_dir), or the disk: a sub-folder tells which.
+			 */
 			if ((mkdirat(d, "2024", 0750) == -1 && errno != EEXIST) ||
 			    (mkdirat(d, "2024/01", 0750) == -1 && errno != EEXIST) ||
 			    (mkdirat(d, "2024/01/01", 0750) == -1 && errno != EEXIST) ||
 			    (sd = openat(d, "2024/01/01", O_RDONLY | O_DIRECTORY)) == -1) {
-				fprintf(stderr, "spoolfill: %s/2024/01/01: %s\n", argv[1], strerror(errno));
+				fprintf(stderr, "spoolfill: %s/2024/01/01: %s\n", argv[1],
+				    strerror(errno));
 				return 1;
 			}
-			fprintf(stderr, "spoolfill: %s full after %lu files, the rest into 2024/01/01\n",
+			fprintf(stderr,
+			    "spoolfill: %s full after %lu files, the rest into 2024/01/01\n",
 			    argv[1], intop);
 			d = sd;
 			sub = 1;
@@ -73,8 +76,10 @@ main(int argc, char **argv)
 				continue;
 			}
 		}
-		if (fd == -1 || write(fd, hdr, sizeof hdr) != (ssize_t)sizeof hdr || close(fd) == -1) {
-			fprintf(stderr, "spoolfill: %s after %lu files: %s\n", name, i, strerror(errno));
+		if (fd == -1 || write(fd, hdr, sizeof hdr) != (ssize_t)sizeof hdr ||
+		    close(fd) == -1) {
+			fprintf(stderr, "spoolfill: %s after %lu files: %s\n", name, i,
+			    strerror(errno));
 			return 1;
 		}
 		if (sub)
