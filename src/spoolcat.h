@@ -36,8 +36,9 @@ struct spool_figures {
 
 /*
  * Open (make) the catalog of the spool spoolfd (path names it, for SQLite
- * and messages). A new catalog, or one left by a run that did not stop
- * cleanly, is reconciled with the disk in the background (spoolcat_slice).
+ * and messages). Every open starts a reconcile with the disk, carried out
+ * in the background (spoolcat_background): a crash may have left files
+ * without rows, and a spool of the previous version has no catalog.
  * NULL and *cause on failure.
  */
 struct spoolcat *spoolcat_open(
