@@ -8,14 +8,15 @@
  * itself may plant links there; SQLite opens its database, and its -wal,
  * -shm and -journal beside it, by path. That is acceptable here because
  * every name SQLite resolves lies in CATALOG_DIR, a folder checked through
- * the spool's descriptor (opened O_NOFOLLOW, a folder, the running user's,
- * writable by nobody else): only the running user or root can put a link,
- * or anything else, in it, and either could as well write the database
- * itself. What is left is closed on top of that:
+ * the spool's descriptor (opened O_NOFOLLOW, a folder, writable by its
+ * owner alone, the running user for the writer: catalogfs.c): only that
+ * owner or root can put a link, or anything else, in it, and either could
+ * as well write the database itself. What is left is closed on top of that:
  *  - before SQLite is called, the four names it may use are checked
- *    (fstatat, no following): absent, or a regular file of ours with no
- *    other name (a hard link would have SQLite write into another file);
- *  - the database file is made here (openat O_EXCL|O_NOFOLLOW, 0600), so
+ *    (fstatat, no following): absent, or a regular file of the folder's
+ *    owner with no other name (a hard link would have SQLite write into
+ *    another file);
+ *  - the database file is made there (openat O_EXCL|O_NOFOLLOW), so
  *    SQLite never creates it, and the -wal and -shm it makes take its mode;
  *  - the path SQLite gets is the kernel's name of the verified folder
  *    (/proc/self/fd), checked to lead to it, not the spool's path as given:
@@ -50,9 +51,7 @@
 #include "log.h"
 #include "xmalloc.h"
 
-#define CATALOG_DIR_MODE  0700
-#define CATALOG_FILE_MODE 0600
-#define CATALOG_BUSY_MS   5000 /* readers in other processes, a checkpoint */
+#define CATALOG_BUSY_MS 5000 /* readers in other processes, a checkpoint */
 
 /* The statements kept prepared: their ids and their text, in one table. */
 #define CATALOG_STATEMENTS                                                                    \
@@ -213,163 +212,6 @@ read_row(sqlite3_stmt *st, struct catalog_row *r)
 
 /* --- opening --------------------------------------------------------------- */
 
-/*
- * The catalog's folder, made if missing (unless readonly), and checked:
- * a folder, not a link, the running user's, writable by nobody else.
- */
-static int
-open_dir(int spoolfd, const char *shown, int readonly, char **cause)
-{
-	const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-	struct stat sb;
-	int fd, made = 0;
-
-	fd = openat(spoolfd, CATALOG_DIR, flags);
-	if (fd == -1 && errno == ENOENT && !readonly) {
-		if (mkdirat(spoolfd, CATALOG_DIR, CATALOG_DIR_MODE) == 0)
-			made = 1;
-		else if (errno != EEXIST) {
-			xasprintf(cause, "mkdir %s: %s", shown, strerror(errno));
-			return -1;
-		}
-		fd = openat(spoolfd, CATALOG_DIR, flags);
-	}
-	if (fd == -1) {
-		if (errno == ENOENT)
-			xasprintf(cause, "%s: no catalog (the daemon makes it)", shown);
-		else if ((errno == ELOOP || errno == ENOTDIR) &&
-		         fstatat(spoolfd, CATALOG_DIR, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-		         S_ISLNK(sb.st_mode))
-			xasprintf(cause,
-			    "%s: is a symbolic link; the catalog is never opened through one "
-			    "(someone may have planted it): remove it",
-			    shown);
-		else if (errno == ELOOP || errno == ENOTDIR)
-			xasprintf(cause, "%s: not a directory; move it away", shown);
-		else
-			xasprintf(cause, "%s: %s", shown, strerror(errno));
-		return -1;
-	}
-	if (made && fchmod(fd, CATALOG_DIR_MODE) == -1) {
-		xasprintf(cause, "chmod %s: %s", shown, strerror(errno));
-		goto fail;
-	}
-	if (fstat(fd, &sb) == -1) {
-		xasprintf(cause, "%s: %s", shown, strerror(errno));
-		goto fail;
-	}
-	if (sb.st_uid != geteuid()) {
-		xasprintf(cause,
-		    "%s: owned by uid %u, not by the running user (uid %u); SQLite opens the "
-		    "catalog by path, which is safe only in a folder of ours: chown it, or "
-		    "remove it",
-		    shown, (unsigned)sb.st_uid, (unsigned)geteuid());
-		goto fail;
-	}
-	if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
-		xasprintf(cause,
-		    "%s: writable by %s (mode %04o), who could plant links in it; chmod 0700 %s",
-		    shown, (sb.st_mode & S_IWOTH) ? "every user" : "its group",
-		    (unsigned)(sb.st_mode & 07777), shown);
-		goto fail;
-	}
-	return fd;
-fail:
-	close(fd);
-	return -1;
-}
-
-/*
- * The names SQLite will open in the folder: absent, or regular files of
- * ours with no other name. A missing database is made (0600), unless
- * readonly: then it is an error.
- */
-static int
-check_files(int dfd, const char *shown, int readonly, char **cause)
-{
-	static const char *const names[] = {
-	    CATALOG_DB, CATALOG_DB "-wal", CATALOG_DB "-shm", CATALOG_DB "-journal"};
-	struct stat sb;
-	size_t i;
-	int fd;
-
-	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-		if (fstatat(dfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) == -1) {
-			if (errno != ENOENT) {
-				xasprintf(cause, "%s/%s: %s", shown, names[i], strerror(errno));
-				return -1;
-			}
-			if (i == 0 && readonly) {
-				xasprintf(cause, "%s/%s: no catalog (the daemon makes it)", shown,
-				    names[i]);
-				return -1;
-			}
-			continue;
-		}
-		if (S_ISLNK(sb.st_mode))
-			xasprintf(cause,
-			    "%s/%s: is a symbolic link; SQLite would write through it (someone "
-			    "may have planted it): remove it",
-			    shown, names[i]);
-		else if (!S_ISREG(sb.st_mode))
-			xasprintf(
-			    cause, "%s/%s: not a regular file; move it away", shown, names[i]);
-		else if (sb.st_uid != geteuid())
-			xasprintf(cause,
-			    "%s/%s: owned by uid %u, not by the running user (uid %u); move it "
-			    "away",
-			    shown, names[i], (unsigned)sb.st_uid, (unsigned)geteuid());
-		else if (sb.st_nlink != 1)
-			xasprintf(cause,
-			    "%s/%s: has other hard links, SQLite would write into them; move it "
-			    "away",
-			    shown, names[i]);
-		else
-			continue;
-		return -1;
-	}
-	if (readonly)
-		return 0;
-	fd = openat(
-	    dfd, CATALOG_DB, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, CATALOG_FILE_MODE);
-	if (fd == -1 && errno == EEXIST)
-		return 0;
-	if (fd == -1 || fchmod(fd, CATALOG_FILE_MODE) == -1) {
-		xasprintf(cause, "%s/%s: %s", shown, CATALOG_DB, strerror(errno));
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-/*
- * The path SQLite gets: the kernel's name of the verified folder, if it
- * leads there now (no link on the way, so SQLITE_OPEN_NOFOLLOW holds);
- * else the spool's path as given (no /proc).
- */
-static char *
-db_path(int dfd, const char *shown)
-{
-	char proc[64], buf[PATH_MAX], *path;
-	struct stat a, b;
-	ssize_t n;
-
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", dfd);
-	n = readlink(proc, buf, sizeof buf - 1);
-	if (n > 0 && buf[0] == '/') {
-		buf[n] = '\0';
-		if (stat(buf, &a) == 0 && fstat(dfd, &b) == 0 && a.st_dev == b.st_dev &&
-		    a.st_ino == b.st_ino) {
-			xasprintf(&path, "%s/%s", buf, CATALOG_DB);
-			return path;
-		}
-	}
-	xasprintf(&path, "%s/%s", shown, CATALOG_DB);
-	return path;
-}
-
 /* A PRAGMA, and its one value as a number or text (if asked for). */
 static int
 pragma(struct catalog *cat, const char *sql, int *num, char *text, size_t len)
@@ -433,14 +275,14 @@ catalog_open(int spoolfd, const char *spoolpath, int readonly, char **cause)
 	int dfd, flags, rc;
 
 	xasprintf(&dir, "%s/%s", spoolpath, CATALOG_DIR);
-	if ((dfd = open_dir(spoolfd, dir, readonly, cause)) == -1)
+	if ((dfd = catalogfs_open_dir(spoolfd, dir, readonly, cause)) == -1)
 		goto out;
-	if (check_files(dfd, dir, readonly, cause) == -1)
+	if (catalogfs_check_files(dfd, dir, readonly, cause) == -1)
 		goto out;
 	cat = xcalloc(1, sizeof *cat);
 	cat->readonly = readonly;
 	xasprintf(&cat->path, "%s/%s", dir, CATALOG_DB);
-	path = db_path(dfd, dir);
+	path = catalogfs_db_path(dfd, dir);
 
 	/* No SQLITE_OPEN_CREATE: the file was made above. One thread at a time: no mutex. */
 	flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOFOLLOW |
@@ -468,6 +310,13 @@ catalog_open(int spoolfd, const char *spoolpath, int readonly, char **cause)
 	if (!readonly && strcmp(mode, "wal") != 0)
 		log_warnx("catalog %s: journal mode %s, not wal: readers will hold the writer up",
 		    cat->path, mode);
+	/*
+	 * The -wal and -shm stay when the writer closes: a reader of the spool's
+	 * group, who may not make them in the folder, can then still open the
+	 * catalog (SQLite reads a WAL database read-only only where they exist).
+	 */
+	if (!readonly)
+		sqlite3_file_control(cat->db, "main", SQLITE_FCNTL_PERSIST_WAL, &(int){1});
 	if (set_schema(cat) == -1) {
 		xasprintf(cause, "%s: %s", cat->path, cat->err);
 		goto fail;
@@ -482,6 +331,27 @@ out:
 		close(dfd);
 	free(path);
 	free(dir);
+	return cat;
+}
+
+struct catalog *
+catalog_open_temp(char **cause)
+{
+	struct catalog *cat = xcalloc(1, sizeof *cat);
+
+	cat->path = xstrdup("(a temporary catalog)");
+	/* "": a private database on disk, deleted at close: memory bounded by its cache. */
+	if (sqlite3_open_v2("", &cat->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	        SQLITE_OK ||
+	    sqlite3_exec(cat->db, "PRAGMA synchronous = OFF", NULL, NULL, NULL) != SQLITE_OK ||
+	    set_schema(cat) == -1) {
+		xasprintf(cause, "%s: %s", cat->path,
+		    cat->err[0] ? cat->err
+		    : cat->db   ? sqlite3_errmsg(cat->db)
+		                : "out of memory");
+		catalog_close(cat);
+		return NULL;
+	}
 	return cat;
 }
 
@@ -797,4 +667,38 @@ catalog_explain(struct catalog *cat, const char *select_sql)
 	}
 	sqlite3_finalize(st);
 	return plan;
+}
+
+struct sqlite3 *
+catalog_handle(struct catalog *cat)
+{
+	return cat->db;
+}
+
+int
+catalog_select(struct catalog *cat, const char *where, const char *tail,
+    int (*fn)(const struct catalog_row *row, void *arg), void *arg)
+{
+	struct catalog_row row;
+	sqlite3_stmt *st = NULL;
+	char *sql;
+	int rc, n = 0;
+
+	xasprintf(&sql, "SELECT " CATALOG_COLUMNS " FROM files WHERE %s %s", where, tail);
+	if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		set_err(cat, "%s", sqlite3_errmsg(cat->db));
+		free(sql);
+		return -1;
+	}
+	free(sql);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		read_row(st, &row);
+		n++;
+		if (fn(&row, arg) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		n = set_err(cat, "%s", sqlite3_errmsg(cat->db));
+	sqlite3_finalize(st);
+	return n;
 }

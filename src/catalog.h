@@ -20,9 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CATALOG_DIR     ".catalog"   /* in the spool, mode 0700 */
-#define CATALOG_DB      "catalog.db" /* in CATALOG_DIR, with its -wal, -shm and -journal */
-#define CATALOG_VERSION 1            /* PRAGMA user_version; a newer one is refused */
+#include "catalogfs.h" /* CATALOG_DIR, CATALOG_DB */
+
+#define CATALOG_VERSION 1 /* PRAGMA user_version; a newer one is refused */
 /*
  * A database file is trusted no more than needed (SQLite's defensive mode,
  * no schema from it is trusted); WAL once for the file, where the file
@@ -59,25 +59,33 @@ struct catalog_usage {
 };
 
 struct catalog;
+struct sqlite3;
 
 /*
  * Open the catalog of the spool spoolfd holds (spoolpath names it in
- * messages), as the user who owns it: the folder and its files must be
- * the running user's (a query tool run by root is refused too: run it as
- * the daemon user). Made if missing, unless readonly: then a missing
- * catalog, or one not yet given its tables, is an error and neither the
- * folder nor the database is made (SQLite still makes the -wal and -shm a
- * reader of a WAL database needs, and leaves them). Refused, NULL and
- * *cause naming what and why: CATALOG_DIR a symbolic link or not a
- * folder, not the running user's, or writable by group or others;
- * CATALOG_DB or its -wal, -shm or -journal there but not a regular file
- * of the running user with one name; a file that is not SQLite, or whose
- * user_version is newer than CATALOG_VERSION (left as it is). A writer
- * sets WAL mode and synchronous=NORMAL (a crash loses no committed batch,
- * a power cut may lose the last ones); every connection waits up to 5 s
- * for a lock.
+ * messages). A writer must own the catalog's folder and files; a reader
+ * (readonly) may be their owner, root or a member of the spool's group
+ * (the folder is 0750 and its files 0640: catalogfs.h). Made if missing,
+ * unless readonly: then a missing catalog, or one not yet given its
+ * tables, is an error and neither the folder nor the database is made.
+ * Refused, NULL and *cause naming what and why: CATALOG_DIR a symbolic
+ * link or not a folder, not owned as above, or writable by group or
+ * others; CATALOG_DB or its -wal, -shm or -journal there but not a
+ * regular file of the folder's owner with one name; a file that is not
+ * SQLite, or whose user_version is newer than CATALOG_VERSION (left as it
+ * is). A writer sets WAL mode and synchronous=NORMAL (a crash loses no
+ * committed batch, a power cut may lose the last ones) and keeps the -wal
+ * and -shm when it closes, so that readers who may not make them can read
+ * a stopped daemon's catalog; every connection waits up to 5 s for a lock.
  */
 struct catalog *catalog_open(int spoolfd, const char *spoolpath, int readonly, char **cause);
+
+/*
+ * A catalog of no spool: a private database (a temporary file, deleted at
+ * close) with the same tables, for reading an index.jsonl with the same
+ * queries where a folder has no catalog. NULL and *cause on failure.
+ */
+struct catalog *catalog_open_temp(char **cause);
 
 /* Close it; a batch still open is rolled back. NULL is ignored. */
 void catalog_close(struct catalog *cat);
@@ -162,6 +170,18 @@ int catalog_parts(struct catalog *cat,
 
 /* How many files the partition holds (0 for one the catalog does not know). 0 or -1. */
 int catalog_part_files(struct catalog *cat, const char *part, uint64_t *files);
+
+/*
+ * Call fn for each row of "SELECT CATALOG_COLUMNS FROM files WHERE where
+ * tail" (tail: ORDER BY and LIMIT, or ""), as catalog_oldest calls it; the
+ * caller built where and tail from trusted parts (qexpr_sql quotes what
+ * users wrote). Returns the rows fn was called for, or -1 (catalog_error).
+ */
+int catalog_select(struct catalog *cat, const char *where, const char *tail,
+    int (*fn)(const struct catalog_row *row, void *arg), void *arg);
+
+/* The connection, for adding SQL functions (qexpr_register) to a query tool's catalog. */
+struct sqlite3 *catalog_handle(struct catalog *cat);
 
 /* The last failure's message (SQLite's or ours); "" if none. Valid until the next call. */
 const char *catalog_error(struct catalog *cat);

@@ -82,13 +82,35 @@ put_opt(uint8_t *p, uint16_t code, const void *val, size_t len, int big)
 }
 
 size_t
+pcapng_idb(uint8_t out[PCAPNG_IDB_MAX], uint32_t linktype, uint32_t snaplen, const char *ifname,
+    int big, int nano)
+{
+	size_t nlen = ifname ? strnlen(ifname, 200) : 0, n;
+	uint8_t resol = 9;
+
+	put32(out, 1, big);
+	put16(out + 8, (uint16_t)linktype, big);
+	put16(out + 10, 0, big);
+	put32(out + 12, snaplen, big);
+	n = 16;
+	if (nlen > 0)
+		n += put_opt(out + n, 2, ifname, nlen, big); /* if_name */
+	if (nano)
+		n += put_opt(out + n, 9, &resol, 1, big); /* if_tsresol: 10^-9 */
+	put32(out + n, 0, big);
+	n += 4;
+	put32(out + 4, (uint32_t)n + 4, big);
+	put32(out + n, (uint32_t)n + 4, big);
+	return n + 4;
+}
+
+size_t
 pcapng_header(uint8_t out[PCAPNG_HEADER_MAX], const char *comment, uint32_t linktype,
     uint32_t snaplen, const char *ifname, int big, int nano)
 {
 	/* Both strings are cut to fit: a label and an interface name are short anyway. */
-	size_t clen = strnlen(comment, 200), nlen = ifname ? strnlen(ifname, 200) : 0;
-	uint8_t resol = 9;
-	size_t n, start;
+	size_t clen = strnlen(comment, 200);
+	size_t n;
 
 	put32(out, 0x0a0d0d0a, big);
 	put32(out + 8, 0x1a2b3c4d, big);
@@ -103,22 +125,7 @@ pcapng_header(uint8_t out[PCAPNG_HEADER_MAX], const char *comment, uint32_t link
 	put32(out + 4, (uint32_t)n + 4, big);
 	put32(out + n, (uint32_t)n + 4, big);
 	n += 4;
-
-	start = n;
-	put32(out + n, 1, big);
-	put16(out + n + 8, (uint16_t)linktype, big);
-	put16(out + n + 10, 0, big);
-	put32(out + n + 12, snaplen, big);
-	n += 16;
-	if (nlen > 0)
-		n += put_opt(out + n, 2, ifname, nlen, big); /* if_name */
-	if (nano)
-		n += put_opt(out + n, 9, &resol, 1, big); /* if_tsresol: 10^-9 */
-	put32(out + n, 0, big);
-	n += 4;
-	put32(out + start + 4, (uint32_t)(n - start) + 4, big);
-	put32(out + n, (uint32_t)(n - start) + 4, big);
-	return n + 4;
+	return n + pcapng_idb(out + n, linktype, snaplen, ifname, big, nano);
 }
 
 void
@@ -129,11 +136,17 @@ pcapng_epb_head(
 
 	put32(out, 6, big);
 	put32(out + 4, 32 + ((caplen + 3) & ~3u), big);
-	put32(out + 8, 0, big); /* the file's one interface */
+	put32(out + 8, 0, big); /* the first interface: pcapng_epb_iface changes it */
 	put32(out + 12, (uint32_t)(t >> 32), big);
 	put32(out + 16, (uint32_t)t, big);
 	put32(out + 20, caplen, big);
 	put32(out + 24, len, big);
+}
+
+void
+pcapng_epb_iface(uint8_t out[PCAPNG_EPB_HEAD], uint32_t iface, int big)
+{
+	put32(out + 8, iface, big);
 }
 
 size_t

@@ -32,10 +32,16 @@ void pcapfile_record(
  * pcapng_epb_tail's padding and length (PCAPNG_EPB_TAIL_MAX at most).
  */
 #define PCAPNG_HEADER_MAX   512
+#define PCAPNG_IDB_MAX      256
 #define PCAPNG_EPB_HEAD     28
 #define PCAPNG_EPB_TAIL_MAX 8
 size_t pcapng_header(uint8_t out[PCAPNG_HEADER_MAX], const char *comment, uint32_t linktype,
     uint32_t snaplen, const char *ifname, int big, int nano);
+/* One more Interface Description Block (ifname may be NULL), for files of several link types. */
+size_t pcapng_idb(uint8_t out[PCAPNG_IDB_MAX], uint32_t linktype, uint32_t snaplen,
+    const char *ifname, int big, int nano);
+/* An EPB's head made by pcapng_epb_head, for interface iface (in the order of the IDBs). */
+void pcapng_epb_iface(uint8_t out[PCAPNG_EPB_HEAD], uint32_t iface, int big);
 void pcapng_epb_head(
     uint8_t out[PCAPNG_EPB_HEAD], uint64_t ts_ns, uint32_t caplen, uint32_t len, int big, int nano);
 size_t pcapng_epb_tail(uint8_t out[PCAPNG_EPB_TAIL_MAX], uint32_t caplen, int big);

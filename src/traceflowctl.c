@@ -36,6 +36,7 @@
 #include "ctlprint.h"
 #include "duration.h"
 #include "log.h"
+#include "query.h"
 #include "xmalloc.h"
 
 #ifndef SBINDIR
@@ -75,6 +76,21 @@ fatalx(const char *fmt, ...)
 	exit(EXIT_FAILURE);
 }
 
+/*
+ * The catalog's (catalog.c) warnings, for query: to stderr, as the client's
+ * other messages, not through log.c and its journal.
+ */
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 /* --- usage -------------------------------------------------------------- */
 
 static void
@@ -94,6 +110,7 @@ usage(FILE *fp)
 		    cmd_table[i].args[0] ? " " : "", cmd_table[i].args, cmd_table[i].help,
 		    cmd_table[i].flags & CMD_ADMIN ? " (root or admin_group)" : "");
 	}
+	fprintf(fp, "  %s %s\n      %s\n", QUERY_NAME, QUERY_ARGS, QUERY_HELP);
 	fprintf(fp,
 	    "\noptions:\n"
 	    "  -j, --json               print the daemon's JSON document as it came\n"
@@ -120,6 +137,13 @@ usage_error(const char *fmt, ...)
 }
 
 static int
+query_usage(void)
+{
+	printf("usage: %s %s %s\n%s\n", progname, QUERY_NAME, QUERY_ARGS, QUERY_HELP);
+	return 0;
+}
+
+static int
 command_usage(const struct cmd_entry *ce)
 {
 	printf("usage: %s %s%s%s\n%s\n", progname, ce->name, ce->args[0] ? " " : "", ce->args,
@@ -138,8 +162,11 @@ help(int argc, char **argv)
 		for (i = 0; i < CMD_COUNT; i++)
 			if (!(cmd_table[i].flags & CMD_HIDDEN))
 				puts(cmd_table[i].name);
+		puts(QUERY_NAME);
 		return 0;
 	}
+	if (argc > 1 && strcmp(argv[1], QUERY_NAME) == 0)
+		return query_usage();
 	if (argc > 1) {
 		if ((ce = cmd_find(argv[1])) == NULL)
 			return usage_error("unknown command \"%s\"", argv[1]);
@@ -392,11 +419,13 @@ keep_segment(json_t *doc, long seg)
 /*
  * -c FILE: traceflowd reads the file (its messages, naming file, line and
  * setting, reach the user's stderr) and prints the effective configuration
- * as JSON; control_socket is taken from that. $TRACEFLOWD names another
- * traceflowd than the installed one (the tests run the built one).
+ * as JSON; the setting key (control_socket; spool_dir for query) is taken
+ * from that. Without a file, traceflowd's own (its default path, or the
+ * defaults where there is none). $TRACEFLOWD names another traceflowd than
+ * the installed one (the tests run the built one).
  */
 static char *
-socket_of_config(const char *file)
+setting_of_config(const char *file, const char *key)
 {
 	const char *prog = getenv("TRACEFLOWD");
 	size_t len = 0;
@@ -416,9 +445,13 @@ socket_of_config(const char *file)
 	}
 	if (pid == 0) {
 		dup2(p[1], STDOUT_FILENO);
-		execl(prog, "traceflowd", "--print-config", "json", "-c", file, (char *)NULL);
-		fprintf(stderr, "%s: cannot run %s to read %s: %s\n", progname, prog, file,
-		    strerror(errno));
+		if (file != NULL)
+			execl(
+			    prog, "traceflowd", "--print-config", "json", "-c", file, (char *)NULL);
+		else
+			execl(prog, "traceflowd", "--print-config", "json", (char *)NULL);
+		fprintf(stderr, "%s: cannot run %s to read %s: %s\n", progname, prog,
+		    file != NULL ? file : "its configuration", strerror(errno));
 		_exit(EX_UNAVAILABLE);
 	}
 	close(p[1]);
@@ -431,18 +464,17 @@ socket_of_config(const char *file)
 	if (!WIFEXITED(status) || WEXITSTATUS(status) == EX_UNAVAILABLE)
 		exit(EX_UNAVAILABLE);
 	if (WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "%s: no socket from %s: traceflowd refused it\n", progname, file);
+		fprintf(stderr, "%s: no %s from %s: traceflowd refused it\n", progname, key,
+		    file != NULL ? file : "the configuration");
 		exit(EXIT_USAGE);
 	}
 	buf[len] = '\0';
-	if ((doc = json_loads(buf, 0, &err)) != NULL &&
-	    ctl_jstr(doc, "control_socket", NULL) != NULL)
-		path = xstrdup(ctl_jstr(doc, "control_socket", NULL));
+	if ((doc = json_loads(buf, 0, &err)) != NULL && ctl_jstr(doc, key, NULL) != NULL)
+		path = xstrdup(ctl_jstr(doc, key, NULL));
 	json_decref(doc);
 	free(buf);
 	if (path == NULL) {
-		fprintf(
-		    stderr, "%s: %s --print-config json gave no control_socket\n", progname, prog);
+		fprintf(stderr, "%s: %s --print-config json gave no %s\n", progname, prog, key);
 		exit(EX_UNAVAILABLE);
 	}
 	return path;
@@ -660,6 +692,28 @@ show_reply(const struct cmd_entry *ce, const struct reply *r, int as_json, long 
 	return rc;
 }
 
+/* query runs here, not in the daemon (query.h); the spool is -d's, or the config's. */
+static int
+run_query(const struct opts *o)
+{
+	struct query_opts q;
+	char *spool = NULL;
+	int rc;
+
+	memset(&q, 0, sizeof q);
+	q.json = o->json;
+	if (o->help)
+		rc = query_usage();
+	else if ((rc = query_parse(o->nwords, o->words, &q)) == 0) {
+		if (q.spool == NULL)
+			q.spool = spool = setting_of_config(o->config, "spool_dir");
+		rc = query_run(&q);
+	}
+	free(q.argv);
+	free(spool);
+	return rc;
+}
+
 /* The command line: its request, the reply, what it shows; the exit status. */
 static int
 run(const struct opts *o)
@@ -679,6 +733,8 @@ run(const struct opts *o)
 	}
 	if (strcmp(o->words[0], "help") == 0)
 		return help(o->nwords, o->words);
+	if (strcmp(o->words[0], QUERY_NAME) == 0)
+		return run_query(o);
 	if ((ce = cmd_find(o->words[0])) == NULL)
 		return usage_error("unknown command \"%s\"", o->words[0]);
 	if (o->help)
@@ -697,7 +753,7 @@ run(const struct opts *o)
 		return rc;
 	}
 	if (o->config != NULL)
-		path = socket_of_config(o->config);
+		path = setting_of_config(o->config, "control_socket");
 	c.path = path != NULL ? path : o->socket != NULL ? o->socket : PROTO_DEFAULT_SOCKET;
 	c.timeout_ns = o->timeout_ns;
 	c.deadline = mono_ns() + o->timeout_ns;
