@@ -19,7 +19,7 @@
  * duration.h's), from 1970 to 2262 (the catalog's signed 64-bit ns). A
  * flow matches "after T" when it ends at or after T, "before T" when it
  * begins at or before T: a range [T1, T2] is "after T1 and before T2",
- * every flow that overlaps it.
+ * every flow that overlaps it (TIME: qtime.h).
  *
  * vlan N matches a flow any of whose tags is N (the row's vlan is the tags
  * outermost first, joined by ","). reason is one of flow_reason_name()'s
@@ -83,14 +83,5 @@ int qexpr_match(const struct qexpr *q, const struct catalog_row *row);
  * bound it), for narrowing a walk by partitions.
  */
 void qexpr_bounds(const struct qexpr *q, uint64_t *after_ns, uint64_t *before_ns);
-
-/*
- * TIME as "after"/"before" read it: word, and next the word after it (or
- * NULL), in ns since the epoch, *used the words it took (2 for "3m ago");
- * 0, or -1 with *cause, which names word. Exported for the unit tests and
- * for the --json output's echo of the bounds.
- */
-int qexpr_time(const char *word, const char *next, uint64_t now_ns, uint64_t *ns, int *used,
-    char **cause);
 
 #endif

@@ -322,6 +322,15 @@ print_row(const struct catalog_row *r)
 	    r->reason ? r->reason : "-", r->fpout);
 }
 
+/* The table's head, even over no rows: people see the query ran. 1. */
+static int
+print_header(void)
+{
+	printf("%-23s %10s %-22s %-22s %7s %10s %-9s %s\n", "FIRST", "DURATION", "SRC", "DST",
+	    "PACKETS", "BYTES", "REASON", "FILE");
+	return 1;
+}
+
 struct walk {
 	const struct query_opts *o;
 	struct merge *m;
@@ -336,9 +345,6 @@ on_row(const struct catalog_row *r, void *arg)
 {
 	struct walk *w = arg;
 
-	if (w->m == NULL && !w->o->json && w->n == 0)
-		printf("%-23s %10s %-22s %-22s %7s %10s %-9s %s\n", "FIRST", "DURATION", "SRC",
-		    "DST", "PACKETS", "BYTES", "REASON", "FILE");
 	w->n++;
 	if (w->m == NULL && w->o->json)
 		print_json(r);
@@ -476,7 +482,7 @@ query_run(const struct query_opts *o)
 		fail("%s: %s", o->spool, sqlite3_errmsg(catalog_handle(cat)));
 	else if (o->wfile != NULL)
 		rc = write_capture(cat, spoolfd, where, o);
-	else if (select_rows(cat, where, o, &w) == -1)
+	else if ((o->json || print_header()) && select_rows(cat, where, o, &w) == -1)
 		fail("%s: %s", o->spool, catalog_error(cat));
 	else
 		rc = fflush(stdout) == EOF ? fail("standard output: %s", strerror(errno)) : 0;

@@ -19,6 +19,7 @@
 
 #include "catalog.h"
 #include "qexpr.h"
+#include "qtime.h"
 
 #define SEC  1000000000ull
 #define T0   1796551200ull /* 2026-12-06T10:00:00Z */
@@ -95,6 +96,8 @@ START_TEST(test_sql_primitives)
 	sql_is("after 1796551200", "last_ns >= 1796551200000000000");
 	sql_is("before 1796551200.5", "first_ns <= 1796551200500000000");
 	sql_is("after 3m ago", "last_ns >= 1796551020000000000");
+	sql_is("after 2026-12-06 10:00:00Z and port 1",
+	    "(last_ns >= 1796551200000000000 AND (srcport = 1 OR dstport = 1))");
 	/* user text is quoted, never spliced */
 	sql_is("label it's", "label GLOB 'it''s'");
 	sql_is("interface x';DROP", "iface = 'x'';DROP'");
@@ -283,7 +286,7 @@ time_ok(const char *word, const char *next, int want_used)
 	uint64_t ns = 0;
 	int used = 0;
 
-	ck_assert_msg(qexpr_time(word, next, NOW, &ns, &used, &cause) == 0, "%s: %s", word,
+	ck_assert_msg(qtime_parse(word, next, NOW, &ns, &used, &cause) == 0, "%s: %s", word,
 	    cause ? cause : "?");
 	ck_assert_int_eq(used, want_used);
 	return ns;
@@ -296,7 +299,7 @@ time_bad(const char *word, const char *next, const char *want)
 	uint64_t ns = 0;
 	int used = 0;
 
-	ck_assert_msg(qexpr_time(word, next, NOW, &ns, &used, &cause) == -1, "%s: read", word);
+	ck_assert_msg(qtime_parse(word, next, NOW, &ns, &used, &cause) == -1, "%s: read", word);
 	ck_assert_ptr_nonnull(cause);
 	snprintf(quoted, sizeof quoted, "\"%s\": ", word);
 	ck_assert_msg(
@@ -324,6 +327,9 @@ START_TEST(test_time_rfc3339)
 	ck_assert_uint_eq(time_ok("2016-12-31T23:59:60Z", NULL, 1), 1483228800ull * SEC);
 	ck_assert_uint_eq(time_ok("2028-02-29T00:00:00Z", NULL, 1), 1835395200ull * SEC);
 	ck_assert_uint_eq(time_ok("1970-01-01T00:00:00Z", NULL, 1), 0);
+	/* a date and a time as two words (nfdump's "2026-12-06 10:00:00.000") */
+	ck_assert_uint_eq(time_ok("2026-12-06", "10:00:00.5Z", 2), T0 * SEC + SEC / 2);
+	ck_assert_uint_eq(time_ok("2026-12-06", "and", 1), time_ok("2026-12-06", NULL, 1));
 }
 END_TEST
 
