@@ -54,7 +54,11 @@ void capture_attach(struct capture *c, struct engine *e);
 /* Read what the kernel holds right now (before shutdown). */
 void capture_drain(struct capture *c);
 
-/* New options (reload): the filter applies at once, the rest at the next open. */
+/*
+ * New options (reload): the filter applies at once, swapped in place where
+ * the kernel allows (nothing arriving meanwhile is lost; an unchanged
+ * filter is left alone), the rest at the next open.
+ */
 int capture_set_opts(struct capture *c, const struct capture_opts *opts, char **cause);
 
 void capture_stats(struct capture *c, struct capture_stats *st);
