@@ -647,10 +647,10 @@ filer_setlimits(struct filer *fl, unsigned max_open_files)
 }
 
 struct ifile *
-filer_open(
-    struct filer *fl, const struct flow *f, uint32_t linktype, uint32_t snaplen, const char *ifname)
+filer_open(struct filer *fl, const struct flow *f, uint32_t linktype, uint32_t snaplen,
+    const char *ifname, struct fname *name)
 {
-	return files_ifile(fl->fs, f, linktype, snaplen, ifname);
+	return files_ifile(fl->fs, f, linktype, snaplen, ifname, name);
 }
 
 struct chunk_pool *

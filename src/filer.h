@@ -67,7 +67,7 @@ void filer_spool(const struct filer *fl, struct spool_figures *out);
  * in a pcapng header.
  */
 struct ifile *filer_open(struct filer *fl, const struct flow *f, uint32_t linktype,
-    uint32_t snaplen, const char *ifname);
+    uint32_t snaplen, const char *ifname, struct fname *name);
 
 /*
  * The log the writer's buffers point into: the chunks that written chains

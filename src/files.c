@@ -39,13 +39,20 @@ struct ifile {
 	const char *ifname; /* for a pcapng header (the engine's, borrowed); NULL: none */
 	uint16_t suffix;    /* the name was taken: label-N */
 	int fd;
-	uint64_t size;    /* bytes on disk: the header and whole records */
-	uint64_t written; /* records on disk */
-	uint64_t lost;    /* records that could not be written (counted, logged) */
-	uint8_t created;  /* it exists under .active/ */
-	uint8_t hdr;      /* its header is on disk */
-	uint8_t failed;   /* creating it failed: what it gets is counted as lost */
-	char label[];     /* the flow's label when the file was opened (one allocation) */
+	uint64_t size;      /* bytes on disk: the header and whole records */
+	uint64_t written;   /* records on disk */
+	uint64_t lost;      /* records that could not be written (counted, logged) */
+	uint8_t created;    /* it exists under .active/ */
+	uint8_t hdr;        /* its header is on disk */
+	uint8_t failed;     /* creating it failed: what it gets is counted as lost */
+	struct fname *name; /* the flow's, across segments (NULL: none) */
+	char label[];       /* the flow's label when the file was opened (one allocation) */
+};
+
+struct fname {
+	_Atomic unsigned refs;
+	uint16_t suffix; /* the filer's thread's alone */
+	uint8_t set;     /* the first file took its suffix */
 };
 TAILQ_HEAD(ifile_list, ifile);
 
@@ -152,6 +159,24 @@ reopen(struct files *fs, const char *name)
 	return fd;
 }
 
+/* A later segment starts from the suffix its flow's first file took. */
+static void
+name_take(struct ifile *io)
+{
+	if (io->name != NULL && io->name->set)
+		io->suffix = io->name->suffix;
+}
+
+/* The suffix this file took is its flow's, for the segments to come. */
+static void
+name_keep(struct ifile *io)
+{
+	if (io->name != NULL) {
+		io->name->suffix = io->suffix;
+		io->name->set = 1;
+	}
+}
+
 /* Create the file (a free name if taken: never truncate) or reopen it to append. */
 static int
 fd_open(struct files *fs, struct ifile *io)
@@ -166,6 +191,8 @@ fd_open(struct files *fs, struct ifile *io)
 	}
 	while (fs->nopen >= fs->max_open && !TAILQ_EMPTY(&fs->open))
 		fd_close(fs, TAILQ_FIRST(&fs->open));
+	if (!io->created)
+		name_take(io);
 	for (tries = 0; tries < MAX_SUFFIX; tries++) {
 		io_name(fs, io, name, sizeof name);
 		fs->c.opens++;
@@ -355,6 +382,7 @@ move_into_place(struct files *fs, struct ifile *io, const char *src, const char 
 		snprintf(fs->fpout, sizeof fs->fpout, "%s%s%s", dir, dir[0] ? "/" : "", name);
 		if (spool_rename_noreplace(fs->activefd, src, dfd, name) == 0) {
 			fs->c.files++;
+			name_keep(io);
 			return fs->fpout;
 		}
 		if (errno == ENOENT && dfd == fs->datefd && !reopened++) {
@@ -484,9 +512,25 @@ files_set_max_open(struct files *fs, unsigned max_open_files)
 	fs->max_open = max_open_files < 1 ? 1 : max_open_files;
 }
 
+struct fname *
+files_fname_new(void)
+{
+	struct fname *n = xcalloc(1, sizeof *n);
+
+	n->refs = 1;
+	return n;
+}
+
+void
+files_fname_unref(struct fname *n)
+{
+	if (n != NULL && --n->refs == 0)
+		free(n);
+}
+
 struct ifile *
 files_ifile(const struct files *fs, const struct flow *f, uint32_t linktype, uint32_t snaplen,
-    const char *ifname)
+    const char *ifname, struct fname *name)
 {
 	char label[LABEL_MAX];
 	struct ifile *io;
@@ -502,12 +546,16 @@ files_ifile(const struct files *fs, const struct flow *f, uint32_t linktype, uin
 	io->snaplen = snaplen;
 	io->ifname = ifname;
 	io->fd = -1;
+	if ((io->name = name) != NULL)
+		name->refs++;
 	return io;
 }
 
 void
 files_ifile_free(struct ifile *io)
 {
+	if (io != NULL)
+		files_fname_unref(io->name);
 	free(io);
 }
 

@@ -57,12 +57,25 @@ void files_free(struct files *fs);
 void files_set_max_open(struct files *fs, unsigned max_open_files);
 
 /*
+ * A flow's name across its segments: the label suffix its first file took
+ * (when another flow's file had the label), kept by every later segment,
+ * so that two flows with one label never trade segments. Counted
+ * references: the writer holds one from the flow's first segment to its
+ * end, each of its files one; the suffix itself is read and set on the
+ * filer's thread only, where the files are made in the order they come.
+ */
+struct fname;
+struct fname *files_fname_new(void);
+void files_fname_unref(struct fname *n);
+
+/*
  * The file of f's current segment, named now; NULL when the format writes
  * none. ifname (may be NULL) names the interface in a pcapng header; it must
- * live as long as the file (the engine's source names do).
+ * live as long as the file (the engine's source names do). name is the
+ * flow's (a reference is taken), NULL for a flow of one file.
  */
 struct ifile *files_ifile(const struct files *fs, const struct flow *f, uint32_t linktype,
-    uint32_t snaplen, const char *ifname);
+    uint32_t snaplen, const char *ifname, struct fname *name);
 void files_ifile_free(struct ifile *io);
 
 /*

@@ -37,6 +37,7 @@ struct wfile {
 	struct flow *flow;
 	TAILQ_ENTRY(wfile) dlink; /* on the dirty list */
 	struct ifile *io;         /* the file, on the filer's side; made at the first hand-over */
+	struct fname *name;       /* the flow's name, kept from segment to segment (files.h) */
 	uint32_t linktype;
 	uint32_t snaplen;
 	const char
@@ -158,7 +159,8 @@ static struct ifile *
 wfile_io(struct writer *w, struct wfile *wf)
 {
 	if (wf->io == NULL)
-		wf->io = filer_open(w->filer, wf->flow, wf->linktype, wf->snaplen, wf->ifname);
+		wf->io =
+		    filer_open(w->filer, wf->flow, wf->linktype, wf->snaplen, wf->ifname, wf->name);
 	return wf->io;
 }
 
@@ -387,6 +389,7 @@ wfile_get(struct writer *w, struct flow *f, uint32_t linktype, uint32_t snaplen,
 	wf->linktype = linktype;
 	wf->snaplen = snaplen;
 	wf->ifname = w->cfg.format == FMT_PCAPNG ? ifname : NULL;
+	wf->name = files_fname_new();
 	f->wstate = wf;
 	return wf;
 }
@@ -469,6 +472,13 @@ writer_finish_entry(struct writer *w, struct flow *f, struct index_record *rec, 
 		f->wstate = NULL;
 	}
 	filer_finish(w->filer, wf ? wfile_io(w, wf) : NULL, f, rec, ended);
-	free(wf);
+	if (wf != NULL && !ended) {
+		/* The flow goes on in a new segment: a new file, the same name. */
+		wf->io = NULL;
+		f->wstate = wf;
+	} else if (wf != NULL) {
+		files_fname_unref(wf->name);
+		free(wf);
+	}
 	backpressure(w);
 }
