@@ -46,7 +46,9 @@ struct ifile {
 	uint8_t hdr;        /* its header is on disk */
 	uint8_t failed;     /* creating it failed: what it gets is counted as lost */
 	struct fname *name; /* the flow's, across segments (NULL: none) */
-	char label[];       /* the flow's label when the file was opened (one allocation) */
+	dev_t dev;          /* the file as created: what its name must still be at the rename */
+	ino_t ino;
+	char label[]; /* the flow's label when the file was opened (one allocation) */
 };
 
 struct fname {
@@ -182,6 +184,7 @@ static int
 fd_open(struct files *fs, struct ifile *io)
 {
 	char name[PATH_LEN];
+	struct stat sb;
 	unsigned tries;
 
 	if (io->fd != -1) {
@@ -209,6 +212,10 @@ fd_open(struct files *fs, struct ifile *io)
 	if (io->fd == -1) {
 		count_error(fs, io->created ? "reopen" : "create", name);
 		return -1;
+	}
+	if (!io->created && fstat(io->fd, &sb) == 0) {
+		io->dev = sb.st_dev;
+		io->ino = sb.st_ino;
 	}
 	TAILQ_INSERT_TAIL(&fs->open, io, olink);
 	fs->nopen++;
@@ -422,6 +429,48 @@ set_time(struct files *fs, struct ifile *io, const char *name, uint64_t last_ns)
 }
 
 /*
+ * Is .active/name still the file this flow wrote? The daemon's user may
+ * have put something else under the name (a FIFO, a folder, a hard link to
+ * another user's file), which a rename would file as the flow's: the name
+ * must be a regular file, the very one created (device and inode).
+ */
+static int
+still_ours(struct files *fs, const struct ifile *io, const char *name)
+{
+	struct stat sb;
+	const char *what;
+
+	if (fstatat(fs->activefd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+		what = "removed";
+	else if (S_ISREG(sb.st_mode) && sb.st_dev == io->dev && sb.st_ino == io->ino)
+		return 1;
+	else
+		what = S_ISREG(sb.st_mode)    ? "another file in its place"
+		       : S_ISFIFO(sb.st_mode) ? "a FIFO in its place"
+		       : S_ISDIR(sb.st_mode)  ? "a folder in its place"
+		                              : "something else in its place";
+	log_warnx("%s/%s is no longer the file its flow wrote (%s): not filed, the flow's %llu "
+	          "records are lost",
+	    NAMES_ACTIVE, name, what, (unsigned long long)io->written);
+	return 0;
+}
+
+/*
+ * A file that did not reach its place: its index line says so (written 0,
+ * truncated), its records are counted as lost. A file a rename refused is
+ * left in .active/, where the next start recovers it.
+ */
+static void
+not_filed(struct files *fs, struct ifile *io)
+{
+	fs->c.frames_lost += io->written;
+	fs->c.bytes_lost += io->size;
+	io->lost += io->written;
+	io->written = 0;
+	io->size = 0;
+}
+
+/*
  * Close and rename; the path into place, or NULL if there is no file. A
  * file that holds none of its flow's records (they were all lost) is not
  * presented as one: it is removed, and its index line says so.
@@ -450,8 +499,10 @@ files_finish(struct files *fs, struct ifile *io, uint64_t last_ns, const char *p
 	if (io->created && !io->failed)
 		set_time(fs, io, name, last_ns);
 	fd_close(fs, io);
-	if (io->created && !io->failed)
+	if (io->created && !io->failed && still_ours(fs, io, name))
 		fpout = move_into_place(fs, io, name, part);
+	if (io->created && !io->failed && fpout == NULL)
+		not_filed(fs, io);
 	return fpout;
 }
 
