@@ -49,7 +49,10 @@
 #define EXIT_GRACE_NS   (3 * 1000000000ULL) /* at exit, how long the queue may take to go out */
 #define CONNECT_TIMEOUT 3000                /* ms */
 #define SEND_TIMEOUT    5                   /* s: a collector that takes nothing is down */
+#define STALL_NS        (SEND_TIMEOUT * 1000000000ULL) /* ... and so is one that acks nothing */
 #define LOG_EVERY_NS    (10 * 1000000000ULL)
+#define STR_(x)         #x
+#define STR(x)          STR_(x)
 
 /* A queued record: the flow to encode, its strings after it. */
 struct xrec {
@@ -73,8 +76,10 @@ struct exporter {
 	uint64_t off;      /* bytes sent on this connection */
 	uint64_t retry_at; /* CLOCK_MONOTONIC ns */
 	uint64_t backoff;
-	uint64_t tmpl_at; /* UDP: when templates went out last */
-	int failing;      /* in an episode of failure (logged once) */
+	uint64_t tmpl_at;     /* UDP: when templates went out last */
+	int failing;          /* in an episode of failure (logged once) */
+	uint64_t acked;       /* TCP: bytes of this connection acknowledged so far */
+	uint64_t stall_since; /* TCP: since when bytes wait and nothing more was acknowledged */
 	int announced;
 	struct xrec_list inflight; /* written, not yet acknowledged (TCP) */
 
@@ -256,6 +261,8 @@ connect_collector(struct exporter *x)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	x->fd = fd;
 	x->off = 0;
+	x->acked = 0;
+	x->stall_since = 0;
 	ipfix_out_clear(x->ipfix);
 	set_connected(x, 1);
 	if (send_templates(x) == -1)
@@ -330,6 +337,26 @@ send_templates(struct exporter *x)
 }
 
 /*
+ * A collector that stopped reading but keeps the connection: once its
+ * window is shut, our bytes wait and nothing times out, since nothing more
+ * is sent while the queue is full of records waiting for it. Bytes waiting
+ * with no acknowledgement for STALL_NS: the connection is given up, and its
+ * records go out again on the next one.
+ */
+static int
+stalled(struct exporter *x, uint64_t acked, int outq)
+{
+	uint64_t now = mono_ns();
+
+	if (outq <= 0 || acked > x->acked || x->stall_since == 0) {
+		x->acked = acked;
+		x->stall_since = outq > 0 ? now : 0;
+		return 0;
+	}
+	return now - x->stall_since >= STALL_NS;
+}
+
+/*
  * Records whose bytes are through count as sent: over TCP, acknowledged
  * by the collector's kernel (what waits in our send queue is not); over
  * UDP, sent. The send queue is read while the connection stands: after a
@@ -356,6 +383,10 @@ confirm(struct exporter *x)
 			acked = 0;
 		else
 			acked = x->off - (uint64_t)outq;
+	}
+	if (up && stalled(x, acked, outq)) {
+		disconnect(x, "it took nothing for " STR(SEND_TIMEOUT) " s (stalled)");
+		return;
 	}
 	while ((r = STAILQ_FIRST(&x->inflight)) != NULL && r->end_off != 0 && r->end_off <= acked) {
 		STAILQ_REMOVE_HEAD(&x->inflight, entry);

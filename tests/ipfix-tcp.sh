@@ -137,4 +137,54 @@ elif ! grep -q 'the most ipfix_queue allows' "$DAEMON_LOG"; then
 else
 	ok "collector down: $lines index lines, all $lost counted lost and logged"
 fi
+
+# A collector that stops reading but keeps its connection (a small receive
+# window, soon shut), with a queue that fills behind it: the exporter gives
+# the connection up after its send timeout and connects again; the second
+# connection is read, and takes the records that waited.
+in_ns python3 - "$WORK/stall-2.ipfix" >"$WORK/stall.log" 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+s.bind(("127.0.0.1", 4739))
+s.listen(4)
+s.settimeout(60)
+first, _ = s.accept()          # never read
+second, _ = s.accept()
+second.settimeout(20)
+with open(sys.argv[1], "wb") as out:
+    while True:
+        try:
+            b = second.recv(65536)
+        except socket.timeout:
+            break
+        if not b:
+            break
+        out.write(b)
+PY
+LISTENER=$!
+"$GENCAP" -c 600 -C 30 -p 6 -S 14 -o "$WORK/stall.pcap" 2>/dev/null
+daemon_conf "$WORK/stall.conf" "$WORK/spool-stall" 'ipfix_collector = "127.0.0.1:4739"' \
+    'ipfix_transport = "tcp"' 'ipfix_queue = 16' 'linger = "0"'
+sleep 0.5
+daemon_start stall "$WORK/stall.conf" -i vb
+replay "$WORK/stall.pcap"
+if ! wait_for "$DAEMON_LOG" 'stalled' 20; then
+	check_fail "a stalled collector: never given up: $(grep ipfix "$DAEMON_LOG" | tail -n 3)"
+elif ! wait_for "$DAEMON_LOG" 'connected again' 20; then
+	check_fail "a stalled collector: no new connection: $(grep ipfix "$DAEMON_LOG" | tail -n 3)"
+else
+	connects=$(stat connects)
+	daemon_stop
+	kill "$LISTENER" 2>/dev/null || true
+	wait "$LISTENER" 2>/dev/null || true
+	LISTENER=""
+	got=$(ipfixDump -d -i "$WORK/stall-2.ipfix" 2>/dev/null | grep -c '^--- data record' || true)
+	if [ "$connects" -lt 2 ] || [ "$got" -lt 1 ]; then
+		check_fail "a stalled collector: $connects connections, $got records on the second"
+	else
+		ok "a stalled collector: given up, connected again ($connects connections), $got records on the new one"
+	fi
+fi
 finish
