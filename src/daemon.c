@@ -1,8 +1,9 @@
 /*
- * daemon.c: the life of traceflowd: read the config, open the capture
- * handles while still privileged, drop privileges, recover what a crash
- * left, start the engine on the spool, and run the libevent loop with its
- * timers and signals until SIGTERM, when every flow is finished and filed.
+ * daemon.c: the life of traceflowd: read the config, open and lock the
+ * spool, open the capture handles while still privileged, drop privileges,
+ * recover what a crash left, start the engine on the spool, and run the
+ * libevent loop with its timers and signals until SIGTERM, when every flow
+ * is finished and filed.
  */
 #include <errno.h>
 #include <grp.h>
@@ -57,6 +58,7 @@ struct daemon {
 	gid_t gid;
 	int drop;    /* change user after opening the handles */
 	int spoolfd; /* the spool, opened once: all file work is relative to it */
+	int lockfd;  /* its lock (spool_lock), held until the last file is written */
 	struct pidfile *pidfile;
 	int exit_status;
 };
@@ -244,6 +246,12 @@ resolve_user(struct daemon *d)
  * is relative to it. It must belong to the user we become (or we could
  * not write it), and nothing in it or on the way to it may be a link
  * someone planted or a folder others can write to (spool.h).
+ *
+ * Then lock it, before anything touches what it holds: a second daemon on
+ * this spool is refused here, naming us, before its recovery could move
+ * our growing files. Done before detaching, as the pid file is, so that
+ * the refusal reaches the terminal the second one was started from; the
+ * lock stays with the detached child (flock: spool.h).
  */
 static void
 prepare_spool(struct daemon *d)
@@ -256,6 +264,8 @@ prepare_spool(struct daemon *d)
 		own.gid = d->gid;
 	}
 	if ((d->spoolfd = spool_open(d->cfg.spool_dir, &own, &cause)) == -1)
+		fatalx("spool_dir %s", cause);
+	if ((d->lockfd = spool_lock(d->spoolfd, d->cfg.spool_dir, &own, &cause)) == -1)
 		fatalx("spool_dir %s", cause);
 }
 
@@ -556,6 +566,13 @@ daemon_free(struct daemon *d)
 	if (d->base != NULL)
 		event_base_free(d->base);
 	config_free(&d->cfg);
+	/*
+	 * Once the engine has written its last file: the next daemon may
+	 * start. The file stays (its pid then means nothing): a restart on a
+	 * spool out of inodes needs no new one.
+	 */
+	if (d->lockfd != -1)
+		close(d->lockfd);
 	if (d->spoolfd != -1)
 		close(d->spoolfd);
 	pidfile_close(d->pidfile);
@@ -665,6 +682,7 @@ daemon_main(const struct daemon_opts *o)
 	d = xcalloc(1, sizeof *d);
 	d->opts = *o;
 	d->spoolfd = -1;
+	d->lockfd = -1;
 	if (load_config(o, &d->cfg, &cause) == -1) {
 		log_warnx("%s", cause);
 		free(cause);
@@ -689,17 +707,20 @@ daemon_main(const struct daemon_opts *o)
 		daemon_free(d);
 		return 1;
 	}
+	resolve_user(d);
+	prepare_spool(d);
 	if (!o->foreground) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
 		log_init("traceflowd", log_getlevel(), LOG_TO_SYSLOG);
+		/* The lock is the child's now: the pid in it too. */
+		if (spool_lock_pid(d->lockfd) == -1)
+			log_warn("spool_dir %s/%s", d->cfg.spool_dir, SPOOL_LOCK);
 	}
 	d->started = now_ns();
 	if ((d->base = event_base_new()) == NULL ||
 	    event_base_priority_init(d->base, PRIO_COUNT) != 0)
 		fatalx("event_base_new failed");
-	resolve_user(d);
-	prepare_spool(d);
 	start_control(d);
 	start_metrics(d);
 	d->ifs = ifset_new(d->base);

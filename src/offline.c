@@ -259,25 +259,28 @@ sync_sources(struct offline_ctx *c, uint64_t offset)
 /*
  * The output folder: created if missing; a non-empty one only with
  * --force. Opened once under the spool's rules (no link, nobody else may
- * write to it or plant one in it); -1 when refused.
+ * write to it or plant one in it), and locked as a spool is (spool_lock:
+ * a second run into it, or a daemon, is refused before either writes);
+ * -1 when refused, else the folder, its lock in *lockfd.
  */
 static int
-prepare_output(const char *dir, int force)
+prepare_output(const char *dir, int force, int *lockfd)
 {
 	char *cause = NULL;
 	struct stat sb;
 	int fd;
 
+	*lockfd = -1;
 	if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
 		log_warnx("%s: exists and is not a directory", dir);
 		return -1;
 	}
-	if ((fd = spool_open(dir, NULL, &cause)) == -1)
+	if ((fd = spool_open(dir, NULL, &cause)) == -1 ||
+	    (*lockfd = spool_lock(fd, dir, NULL, &cause)) == -1)
 		goto refused;
 	if (!force && !spool_is_empty(fd)) {
 		log_warnx("%s: output folder is not empty (use --force to add to it)", dir);
-		close(fd);
-		return -1;
+		goto out;
 	}
 	if (spool_prepare(fd, dir, &cause) == -1)
 		goto refused;
@@ -285,8 +288,12 @@ prepare_output(const char *dir, int force)
 refused:
 	log_warnx("--output %s", cause);
 	free(cause);
-	if (fd != -1)
+out:
+	if (fd != -1) {
+		spool_unlock(fd, *lockfd);
 		close(fd);
+	}
+	*lockfd = -1;
 	return -1;
 }
 
@@ -465,7 +472,7 @@ offline_run(struct offline_opts *o)
 	struct capfile_rec r;
 	const struct output_stats *ws;
 	char *cause = NULL;
-	int rc, status = 0, outfd;
+	int rc, status = 0, outfd, lockfd;
 
 	memset(&c, 0, sizeof c);
 	c.input = o->input;
@@ -494,7 +501,7 @@ offline_run(struct offline_opts *o)
 	else
 		o->cfg.writer.nanosecond = o->nanosecond;
 	o->cfg.file_numbering = 1;
-	if ((outfd = prepare_output(o->cfg.outdir, o->force)) == -1) {
+	if ((outfd = prepare_output(o->cfg.outdir, o->force, &lockfd)) == -1) {
 		ctx_free(&c);
 		return 1;
 	}
@@ -502,6 +509,7 @@ offline_run(struct offline_opts *o)
 	if ((c.e = engine_new(&o->cfg, &cause)) == NULL) {
 		log_warnx("%s", cause);
 		free(cause);
+		spool_unlock(outfd, lockfd);
 		close(outfd);
 		ctx_free(&c);
 		return 1;
@@ -540,6 +548,7 @@ offline_run(struct offline_opts *o)
 		status = 1;
 	engine_free(c.e);
 	unlinkat(outfd, NAMES_ACTIVE, AT_REMOVEDIR); /* empty after a complete run */
+	spool_unlock(outfd, lockfd);                 /* the last file is written */
 	close(outfd);
 	ctx_free(&c);
 	return status;

@@ -1,6 +1,7 @@
 /*
- * spool.c: the spool folder: opened safely (see spool.h), and crash recovery,
- * all through directory descriptors (retention: spoolcat.c).
+ * spool.c: the spool folder: opened safely (see spool.h), locked for one
+ * writer, and crash recovery, all through directory descriptors
+ * (retention: spoolcat.c).
  *
  * Recovery relies on the writer's discipline: files are only ever appended
  * whole records (header first), so after kill -9 a file in .active/ is a
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -212,7 +214,8 @@ spool_is_empty(int fd)
 		return 0;
 	}
 	while (empty && (de = readdir(d)) != NULL)
-		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		        strcmp(de->d_name, SPOOL_LOCK) == 0;
 	closedir(d);
 	return empty;
 }
@@ -388,6 +391,161 @@ fail:
 	free(parent);
 	free(leaf);
 	return -1;
+}
+
+/* --- one writer per spool ------------------------------------------------- */
+
+/* The pid a lock file names, for the refusal; 0 if it names none. */
+static long
+lock_pid_in(int fd)
+{
+	char buf[32], *end;
+	ssize_t n;
+	long pid;
+
+	if ((n = pread(fd, buf, sizeof buf - 1, 0)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	pid = strtol(buf, &end, 10);
+	return pid > 0 && end != buf && (*end == '\n' || *end == '\0') ? pid : 0;
+}
+
+/*
+ * Open (or make) SPOOL_LOCK in the folder, never through a link: while
+ * root, we would otherwise write our pid into whatever file the daemon
+ * user pointed it at. A file we did not make must be a regular file of one
+ * name (no hard link to another file) of the user who writes the folder;
+ * one we made is given its mode and that owner, so that the daemon user
+ * can lock it next time.
+ */
+static int
+open_lock_file(int spoolfd, const char *shown, const struct spool_owner *own, char **cause)
+{
+	uid_t owner = own != NULL ? own->uid : geteuid();
+	struct stat sb;
+	int fd, made = 0;
+
+	fd = openat(spoolfd, SPOOL_LOCK, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    SPOOL_LOCK_MODE);
+	if (fd != -1)
+		made = 1;
+	else if (errno == EEXIST) /* O_NONBLOCK: a FIFO planted there fails, never blocks */
+		fd = openat(spoolfd, SPOOL_LOCK, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ELOOP)
+			xasprintf(cause,
+			    "%s: is a symbolic link; the daemon never follows one here "
+			    "(someone may have planted it): remove it",
+			    shown);
+		else if (errno == EACCES &&
+		         fstatat(spoolfd, SPOOL_LOCK, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+			xasprintf(cause,
+			    "%s: owned by uid %u, which the daemon user (uid %u) may not write; "
+			    "remove it",
+			    shown, (unsigned)sb.st_uid, (unsigned)geteuid());
+		else
+			xasprintf(cause, "%s: %s", shown, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1)
+		xasprintf(cause, "%s: %s", shown, strerror(errno));
+	else if (!S_ISREG(sb.st_mode) || sb.st_nlink != 1)
+		xasprintf(cause, "%s: not a regular file of its own (%s); move it away", shown,
+		    S_ISREG(sb.st_mode) ? "it has other hard links" : "wrong type");
+	else if (!made && sb.st_uid != owner)
+		xasprintf(cause, "%s: owned by uid %u, not by the daemon user (uid %u); remove it",
+		    shown, (unsigned)sb.st_uid, (unsigned)owner);
+	else if (made &&
+	         (fchmod(fd, SPOOL_LOCK_MODE) == -1 ||
+	             (own != NULL && sb.st_uid != owner && fchown(fd, owner, own->gid) == -1)))
+		xasprintf(cause, "%s: %s", shown, strerror(errno));
+	else
+		return fd;
+	close(fd);
+	return -1;
+}
+
+/* Is the name SPOOL_LOCK still the file fd holds? */
+static int
+lock_is_named(int spoolfd, int fd)
+{
+	struct stat ours, there;
+
+	return fstat(fd, &ours) == 0 &&
+	       fstatat(spoolfd, SPOOL_LOCK, &there, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       ours.st_dev == there.st_dev && ours.st_ino == there.st_ino;
+}
+
+#define LOCK_TRIES 10 /* a holder's exit removes the name under us: open again */
+
+int
+spool_lock(int spoolfd, const char *path, const struct spool_owner *own, char **cause)
+{
+	char *shown;
+	long pid;
+	int fd = -1, tries;
+
+	xasprintf(&shown, "%s/%s", path, SPOOL_LOCK);
+	for (tries = 0; tries < LOCK_TRIES; tries++) {
+		if ((fd = open_lock_file(spoolfd, shown, own, cause)) == -1)
+			break;
+		if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+			if (errno != EWOULDBLOCK)
+				xasprintf(cause, "%s: cannot lock it: %s", shown, strerror(errno));
+			else if ((pid = lock_pid_in(fd)) > 0)
+				xasprintf(cause,
+				    "%s: in use by traceflowd %ld, which holds its lock (%s): "
+				    "a folder has one writer; stop that one, or give this one "
+				    "a folder of its own",
+				    path, pid, shown);
+			else
+				xasprintf(cause,
+				    "%s: in use by another traceflowd, which holds its lock "
+				    "(%s) but has not written its pid in it",
+				    path, shown);
+			close(fd);
+			fd = -1;
+			break;
+		}
+		/*
+		 * Locked. But a holder that exits removes the name, then lets go:
+		 * a file we opened before that is no longer the lock anyone sees.
+		 */
+		if (lock_is_named(spoolfd, fd))
+			break;
+		close(fd);
+		fd = -1;
+	}
+	/* The pid only informs: on a full disk the lock holds without it. */
+	if (fd != -1 && spool_lock_pid(fd) == -1)
+		log_warn("%s: our pid not written", shown);
+	else if (fd == -1 && tries == LOCK_TRIES)
+		xasprintf(cause, "%s: replaced again and again while it was being locked", shown);
+	free(shown);
+	return fd;
+}
+
+int
+spool_lock_pid(int lockfd)
+{
+	char buf[32];
+	int len = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+
+	/* Written over, then cut: a reader never meets an empty file. */
+	if (pwrite(lockfd, buf, (size_t)len, 0) != len || ftruncate(lockfd, len) == -1)
+		return -1;
+	return 0;
+}
+
+void
+spool_unlock(int spoolfd, int lockfd)
+{
+	if (lockfd == -1)
+		return;
+	if (spoolfd != -1 && lock_is_named(spoolfd, lockfd) &&
+	    unlinkat(spoolfd, SPOOL_LOCK, 0) == -1)
+		log_debug("unlink %s: %s", SPOOL_LOCK, strerror(errno));
+	close(lockfd);
 }
 
 /* A folder or file in the spool that we are about to write in: ours alone. */

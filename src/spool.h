@@ -5,8 +5,9 @@
  * O_NOFOLLOW, after checking who owns them (OpenSSH's StrictModes rule):
  * nothing is opened, changed or deleted by a path another user could swap.
  *
- * Here: opening (and making) the spool safely, and crash recovery of files
- * a crash left in .active/. Retention is the catalog's (spoolcat.h).
+ * Here: opening (and making) the spool safely, locking it for one writer,
+ * and crash recovery of files a crash left in .active/. Retention is the
+ * catalog's (spoolcat.h).
  */
 #ifndef TRACEFLOW_SPOOL_H
 #define TRACEFLOW_SPOOL_H
@@ -54,10 +55,49 @@ int spool_open(const char *path, const struct spool_owner *own, char **cause);
 int spool_check_folder(const char *path, const struct spool_owner *own, char **cause);
 
 /*
- * Does the folder fd holds have nothing in it? Read through a descriptor
- * of its own (a dup() would share, and move, fd's read position).
+ * Does the folder fd holds have nothing in it (SPOOL_LOCK aside: a writer's
+ * lock, not content)? Read through a descriptor of its own (a dup() would
+ * share, and move, fd's read position).
  */
 int spool_is_empty(int fd);
+
+/*
+ * One writer per spool. Two processes writing one folder take each
+ * other's files: a second daemon's recovery moves the first's growing
+ * files, two offline runs fill one index with the same connections. So the
+ * spool, and an offline output folder, is locked by the process that
+ * writes it, before any recovery or file work: flock(2) on SPOOL_LOCK in
+ * it, opened through the folder's descriptor with O_NOFOLLOW (a file, not
+ * the folder: over NFS only a file open for writing takes an exclusive
+ * lock). flock, not an fcntl lock: it belongs to the open file description, so it stays held
+ * by the child daemon(3) forks, and goes with the last process that holds
+ * it, a crash included. The file names the holder's pid, for the refusal;
+ * a pid left there by a crash is only text and blocks nothing.
+ */
+#define SPOOL_LOCK      ".lock"
+#define SPOOL_LOCK_MODE 0644
+
+/*
+ * Lock the folder spoolfd holds (path names it in messages) for this
+ * process and write our pid in SPOOL_LOCK (made SPOOL_LOCK_MODE if missing,
+ * then given to own, as spool_open does with the spool). Returns the lock's
+ * descriptor, O_CLOEXEC, to keep open for as long as the folder is written,
+ * or -1 and *cause: the folder is in use ("PATH: in use by traceflowd 1234,
+ * ..."), or SPOOL_LOCK is a symbolic link, not a regular file of one name,
+ * or another user's. own may be NULL: the running user.
+ */
+int spool_lock(int spoolfd, const char *path, const struct spool_owner *own, char **cause);
+
+/* Write our pid in the lock file again (after daemon(3): the child's). -1 on error. */
+int spool_lock_pid(int lockfd);
+
+/*
+ * Remove SPOOL_LOCK, if the name is still the file locked, then give the
+ * lock up: removed first, so that the next writer makes a file of its own
+ * (an offline run leaves only its results). A plain close(lockfd) gives
+ * the lock up and leaves the file. lockfd -1: nothing to do.
+ */
+void spool_unlock(int spoolfd, int lockfd);
 
 /*
  * Make or check .active/ and index.jsonl in the spool, as the user that

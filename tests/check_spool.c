@@ -1,8 +1,8 @@
 /*
  * check_spool.c: unit tests for the spool folder: the rules spool_open
  * applies to the folder and the path to it, spool_prepare's refusal of
- * links, the names retention may delete, and recovery's
- * index lines. Everything runs in a temporary folder as whoever runs it;
+ * links, the spool's lock (one writer), the names retention may delete,
+ * and recovery's index lines. Everything runs in a temporary folder as whoever runs it;
  * the cases about other owners need root and say so.
  */
 #include <check.h>
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -263,6 +264,195 @@ START_TEST(test_openat_dir_nofollow)
 }
 END_TEST
 
+/* --- the lock ---------------------------------------------------------------- */
+
+/* The text of dir/name, or "" (in a static buffer). */
+static const char *
+file_text(const char *dir, const char *name)
+{
+	static char buf[256];
+	char path[4400];
+	size_t n = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if ((fp = fopen(path, "r")) != NULL) {
+		n = fread(buf, 1, sizeof buf - 1, fp);
+		fclose(fp);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * One writer: the lock names our pid; a second taker, here or in another
+ * process, is refused naming it; unlocked, the file goes and the folder
+ * can be locked again. flock locks of two descriptors conflict even in one
+ * process, so the second taker may be us.
+ */
+START_TEST(test_lock_one_writer)
+{
+	char dir[4096], want[64], *cause = NULL;
+	struct stat sb;
+	int fd, lk, lk2, st;
+	pid_t pid;
+
+	make_tmpdir(dir, sizeof dir);
+	fd = spool_open(dir, NULL, &cause);
+	ck_assert_int_ne(fd, -1);
+	lk = spool_lock(fd, dir, NULL, &cause);
+	ck_assert_msg(lk != -1, "spool_lock: %s", cause ? cause : "?");
+	snprintf(want, sizeof want, "%ld\n", (long)getpid());
+	ck_assert_str_eq(file_text(dir, SPOOL_LOCK), want);
+	ck_assert_int_eq(fstat(lk, &sb), 0);
+	ck_assert_uint_eq(sb.st_mode & 07777, SPOOL_LOCK_MODE);
+	ck_assert(fcntl(lk, F_GETFD) & FD_CLOEXEC);
+	/* The lock file is no content: an empty output folder stays empty. */
+	ck_assert(spool_is_empty(fd));
+
+	ck_assert_int_eq(spool_lock(fd, dir, NULL, &cause), -1);
+	snprintf(want, sizeof want, "in use by traceflowd %ld,", (long)getpid());
+	ck_assert_msg(strstr(cause, want) != NULL && strstr(cause, dir) == cause, "%s", cause);
+	free(cause);
+	cause = NULL;
+	/* Another process: refused as well, and our pid stays in the file. */
+	if ((pid = fork()) == 0) {
+		lk2 = spool_lock(fd, dir, NULL, &cause);
+		_exit(lk2 == -1 && cause != NULL && strstr(cause, want) != NULL ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	snprintf(want, sizeof want, "%ld\n", (long)getpid());
+	ck_assert_str_eq(file_text(dir, SPOOL_LOCK), want);
+
+	spool_unlock(fd, lk);
+	ck_assert(!exists(dir, SPOOL_LOCK));
+	lk = spool_lock(fd, dir, NULL, &cause);
+	ck_assert_msg(lk != -1, "lock after unlock: %s", cause ? cause : "?");
+	spool_unlock(fd, lk);
+	close(fd);
+	rm_tree(dir);
+}
+END_TEST
+
+/*
+ * The lock goes with its holder: a child that locked and died (as after
+ * kill -9) leaves its pid in the file but no lock; a pid that is alive
+ * but holds no lock (1) blocks nothing either. The file then names us.
+ */
+START_TEST(test_lock_stale)
+{
+	char dir[4096], lock[4200], want[64], *cause = NULL;
+	int fd, lk, st;
+	pid_t pid;
+
+	make_tmpdir(dir, sizeof dir);
+	snprintf(lock, sizeof lock, "%s/%s", dir, SPOOL_LOCK);
+	fd = spool_open(dir, NULL, &cause);
+	ck_assert_int_ne(fd, -1);
+	if ((pid = fork()) == 0)
+		_exit(spool_lock(fd, dir, NULL, &cause) == -1 ? 1 : 0); /* dies holding it */
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	snprintf(want, sizeof want, "%ld\n", (long)pid);
+	ck_assert_str_eq(file_text(dir, SPOOL_LOCK), want);
+	lk = spool_lock(fd, dir, NULL, &cause);
+	ck_assert_msg(lk != -1, "a dead holder's pid blocked: %s", cause ? cause : "?");
+	snprintf(want, sizeof want, "%ld\n", (long)getpid());
+	ck_assert_str_eq(file_text(dir, SPOOL_LOCK), want);
+	spool_unlock(fd, lk);
+
+	put_file(lock, "1\n", 2, 0);
+	lk = spool_lock(fd, dir, NULL, &cause);
+	ck_assert_msg(lk != -1, "pid 1 in the file blocked: %s", cause ? cause : "?");
+	ck_assert_str_eq(file_text(dir, SPOOL_LOCK), want);
+	spool_unlock(fd, lk);
+	close(fd);
+	rm_tree(dir);
+}
+END_TEST
+
+/*
+ * A link planted at .lock is never followed (its target keeps its text,
+ * mode and mtime), nor is a FIFO, a folder or a second name of another
+ * file used: refused, naming .lock.
+ */
+START_TEST(test_lock_refuses_planted)
+{
+	char dir[4096], lock[4200], target[4200], *cause = NULL;
+	struct stat before, after;
+	int fd, i;
+
+	make_tmpdir(dir, sizeof dir);
+	snprintf(lock, sizeof lock, "%s/%s", dir, SPOOL_LOCK);
+	snprintf(target, sizeof target, "%s/canary", dir);
+	fd = spool_open(dir, NULL, &cause);
+	ck_assert_int_ne(fd, -1);
+	put_file(target, "canary\n", 7, 0);
+	ck_assert_int_eq(chmod(target, 0600), 0);
+	ck_assert_int_eq(stat(target, &before), 0);
+	for (i = 0; i < 4; i++) {
+		if (i == 0)
+			ck_assert_int_eq(symlink(target, lock), 0);
+		else if (i == 1)
+			ck_assert_int_eq(mkfifo(lock, 0600), 0);
+		else if (i == 2)
+			ck_assert_int_eq(mkdir(lock, 0700), 0);
+		else
+			ck_assert_int_eq(link(target, lock), 0);
+		ck_assert_int_eq(spool_lock(fd, dir, NULL, &cause), -1);
+		ck_assert_msg(strstr(cause, lock) != NULL, "case %d: %s", i, cause);
+		if (i == 0)
+			ck_assert_msg(strstr(cause, "symbolic link") != NULL, "%s", cause);
+		free(cause);
+		cause = NULL;
+		ck_assert_int_eq(i == 2 ? rmdir(lock) : unlink(lock), 0);
+	}
+	ck_assert_int_eq(stat(target, &after), 0);
+	ck_assert_uint_eq(after.st_mode, before.st_mode);
+	ck_assert_int_eq(after.st_size, before.st_size);
+	ck_assert_int_eq(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+	ck_assert_int_eq(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+	ck_assert_str_eq(file_text(dir, "canary"), "canary\n");
+	close(fd);
+	rm_tree(dir);
+}
+END_TEST
+
+/*
+ * Made by root for the daemon user: the file is the user's, so that a
+ * daemon started as that user can lock it later; a file of a third user
+ * is refused (needs root).
+ */
+START_TEST(test_lock_owner)
+{
+	struct spool_owner own = {12345, 12345};
+	char dir[4096], lock[4200], *cause = NULL;
+	struct stat sb;
+	int fd, lk;
+
+	if (geteuid() != 0)
+		return;
+	make_tmpdir(dir, sizeof dir);
+	snprintf(lock, sizeof lock, "%s/%s", dir, SPOOL_LOCK);
+	fd = spool_open(dir, NULL, &cause);
+	ck_assert_int_ne(fd, -1);
+	lk = spool_lock(fd, dir, &own, &cause);
+	ck_assert_msg(lk != -1, "%s", cause ? cause : "?");
+	ck_assert_int_eq(stat(lock, &sb), 0);
+	ck_assert_uint_eq(sb.st_uid, 12345);
+	ck_assert_uint_eq(sb.st_gid, 12345);
+	spool_unlock(fd, lk);
+	put_file(lock, "", 0, 0);
+	ck_assert_int_eq(chown(lock, 23456, 23456), 0);
+	ck_assert_int_eq(spool_lock(fd, dir, &own, &cause), -1);
+	ck_assert_msg(strstr(cause, "uid 23456") != NULL, "%s", cause);
+	free(cause);
+	close(fd);
+	rm_tree(dir);
+}
+END_TEST
+
 /* --- retention ------------------------------------------------------------ */
 
 #define LABEL  "10.0.0.1_1000-10.0.0.2_80-1700000000.000001"
@@ -431,6 +621,10 @@ spool_suite(void)
 	tcase_add_test(tc, test_open_checks_real_path);
 	tcase_add_test(tc, test_prepare_refuses_links);
 	tcase_add_test(tc, test_openat_dir_nofollow);
+	tcase_add_test(tc, test_lock_one_writer);
+	tcase_add_test(tc, test_lock_stale);
+	tcase_add_test(tc, test_lock_refuses_planted);
+	tcase_add_test(tc, test_lock_owner);
 	tcase_add_test(tc, test_flow_name);
 	tcase_add_test(tc, test_recover);
 	tcase_add_test(tc, test_recover_partitioned);
