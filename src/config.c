@@ -243,7 +243,8 @@ static const struct cfg_entry cfg_table[] = {
 	{ NULL, "on_file_jobs", CT_COUNT, F(on_file_jobs), 0, 4, NULL, 1, 256, 0, NULL,
 	  "on_file commands running at once at most; more files wait in a queue." },
 	{ NULL, "on_file_timeout", CT_DURATION, F(on_file_timeout), 0, 60 * SEC, NULL, SEC, DAY, 0,
-	  NULL, "An on_file command running longer is killed (SIGTERM, then SIGKILL)." },
+	  NULL, "An on_file command (and what it started) still running after this long is killed: "
+	  "SIGTERM to its process group, then SIGKILL." },
 
 	{ "Logging", "log_level", CT_ENUM, F(log_level), 0, LOG_LVL_INFO, NULL, 0, 0, 0,
 	  words_log_level, "Least important messages logged." },

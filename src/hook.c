@@ -8,18 +8,36 @@
  * blocks the loop: children are started with posix_spawn (the parent does
  * not wait for more than the exec), their ends are noticed by a SIGCHLD
  * event and waitpid(WNOHANG) on each running pid, and each has a timer for
- * on_file_timeout, then SIGTERM to its session, then SIGKILL after
+ * on_file_timeout, then SIGTERM to its process group, then SIGKILL after
  * HOOK_KILL_GRACE.
  *
  * What the child inherits: no capability (hook_new clears the ambient and
  * inheritable sets; the daemon's own effective set stays, since it never
  * execs anything else), no descriptor but stdout and stderr (closefrom 3,
  * stdin from /dev/null), default dispositions and an empty signal mask
- * (the daemon ignores SIGPIPE and libevent catches others), a session of
- * its own (so that a timeout kills what a script started too, and a ^C on
- * the daemon's terminal reaches the daemon only), "/" as its folder, and
- * the daemon's environment without systemd's notification variables.
+ * (the daemon ignores SIGPIPE and libevent catches others), a session and
+ * so a process group of its own, whose id is its pid (so that a timeout
+ * kills what a script started too, and a ^C on the daemon's terminal
+ * reaches the daemon only), "/" as its folder, and the daemon's
+ * environment without systemd's notification variables.
+ *
+ * A command's end is not its group's: a child that ignores SIGTERM, or a
+ * "cmd &" before "exit 0", stays in the group after the command was
+ * reaped. Such a group moves to the list "left" and is watched until it is
+ * empty; the timeout is the group's, so at the command's deadline the group
+ * gets SIGTERM and HOOK_KILL_GRACE later SIGKILL, whether the command ended
+ * or not, and the daemon's stop does the same to every group after its
+ * grace. A group is signalled by its id, the command's pid, also once the
+ * command was reaped: the kernel gives that number to no new process while
+ * a member of the group (a zombie included) is left, and whether one is
+ * left is checked every HOOK_GROUP_POLL, so a signal could reach a stranger
+ * only if the pids went round in between. What leaves the group goes out of
+ * reach: a process that calls setsid (a daemon) or moves to a group of its
+ * own (setpgid, as a shell with job control does for its jobs). Under
+ * systemd the unit's cgroup still holds it (KillMode=control-group, the
+ * default, ends it when the service stops).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -28,39 +46,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cap-ng.h>
-
 #include "duration.h"
 #include "hook.h"
+#include "hookenv.h"
 #include "log.h"
 #include "xmalloc.h"
 
-extern char **environ;
-
 #define NS              1000000000ULL
-#define HOOK_KILL_GRACE (2 * NS)  /* from SIGTERM to SIGKILL */
-#define HOOK_LOG_WINDOW (10 * NS) /* rate limit: at most HOOK_LOG_LINES lines ... */
-#define HOOK_LOG_LINES  10        /* ... of one kind per window */
-#define HOOK_NAMED_STOP 20        /* files not run at shutdown named one by one */
+#define HOOK_KILL_GRACE (2 * NS)           /* from SIGTERM to SIGKILL */
+#define HOOK_KILL_WAIT  (1 * NS)           /* after SIGKILL, a group is watched this long at most */
+#define HOOK_GROUP_POLL (200 * 1000000ULL) /* a group whose command ended: is it empty? */
+#define HOOK_LOG_WINDOW (10 * NS)          /* rate limit: at most HOOK_LOG_LINES lines ... */
+#define HOOK_LOG_LINES  10                 /* ... of one kind per window */
+#define HOOK_NAMED_STOP 20                 /* files not run at shutdown named one by one */
 #define HOOK_STOP_POLL  (20 * 1000000L)
-#define HOOK_ENV_PREFIX "TRACEFLOW_"
 
 struct hook_job {
 	TAILQ_ENTRY(hook_job) entry;
 	struct hook *h;
-	char *path;  /* absolute */
-	char *label; /* for messages */
-	char **env;  /* NULL-terminated, owned */
-	pid_t pid;
-	int killed;          /* 0, or the last signal sent (SIGTERM, SIGKILL) */
+	char *path;          /* absolute */
+	char *label;         /* for messages */
+	char **env;          /* NULL-terminated, owned; NULL once started */
+	pid_t pid;           /* the command's, and its process group's id */
+	int ended;           /* the command was reaped; its group lives on (h->left) */
+	int killed;          /* 0, or the last signal sent to the group (SIGTERM, SIGKILL) */
 	int at_stop;         /* killed because the daemon stops */
-	uint64_t deadline;   /* monotonic: the next signal is due then */
+	uint64_t deadline;   /* monotonic: the next signal is due then (after SIGKILL: give up) */
 	uint64_t timeout_ns; /* on_file_timeout when it started */
 	struct event *timer; /* at deadline */
 };
@@ -81,10 +97,11 @@ struct hook {
 	unsigned jobs;
 	uint64_t timeout_ns;
 	struct hook_jobs queue, running;
+	struct hook_jobs left; /* groups of commands that ended, not yet empty */
+	uint64_t nleft;
 	struct hook_stats st; /* running and queued are the lists' lengths */
 	struct event *sigchld;
-	char **env; /* the base environment, NULL-terminated */
-	size_t nenv;
+	char **env; /* the base environment, NULL-terminated (hookenv.h) */
 	struct ratelimit rl_fail, rl_drop;
 	int stopping;
 	uint64_t stop_deadline;
@@ -132,137 +149,6 @@ rl_allow(struct ratelimit *rl, uint64_t *suppressed)
 		}                                                                            \
 	} while (0)
 
-/* --- capabilities and environment ----------------------------------------- */
-
-/*
- * Under systemd the daemon holds CAP_NET_RAW and CAP_NET_ADMIN in its
- * ambient set, which an exec passes on to any program: the hook would
- * sniff. Clearing ambient and inheritable keeps the permitted and effective
- * sets the daemon needs to reopen interfaces. Capabilities are per thread:
- * this is the main thread, the one that spawns.
- */
-static void
-clear_inherited_caps(void)
-{
-	int cap;
-
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 && errno != EINVAL)
-		log_warn("on_file: clearing the ambient capabilities");
-	if (capng_get_caps_process() != 0) {
-		log_warnx("on_file: cannot read the capabilities");
-		return;
-	}
-	/* Past the kernel's last capability capng_update fails: harmless. */
-	for (cap = 0; cap < 64; cap++)
-		capng_update(CAPNG_DROP, CAPNG_INHERITABLE, (unsigned)cap);
-	if (capng_apply(CAPNG_SELECT_CAPS) != 0)
-		log_warnx("on_file: cannot clear the inheritable capabilities");
-}
-
-/* Variables a child must not see: they would let it speak to systemd as the daemon. */
-static int
-env_hidden(const char *kv)
-{
-	static const char *const hidden[] = {"NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=",
-	    "LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", HOOK_ENV_PREFIX};
-	size_t i;
-
-	for (i = 0; i < sizeof hidden / sizeof hidden[0]; i++)
-		if (strncmp(kv, hidden[i], strlen(hidden[i])) == 0)
-			return 1;
-	return 0;
-}
-
-static void
-base_env(struct hook *h)
-{
-	size_t n = 0, i;
-
-	while (environ != NULL && environ[n] != NULL)
-		n++;
-	h->env = xcalloc(n + 1, sizeof *h->env);
-	for (i = 0; i < n; i++)
-		if (!env_hidden(environ[i]))
-			h->env[h->nenv++] = xstrdup(environ[i]);
-}
-
-/* A member's value as a shell reads it: text, numbers as the index writes them, "" for null. */
-static char *
-env_value(const json_t *v)
-{
-	char *s, *t;
-	const json_t *e;
-	size_t i;
-
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return xstrdup(json_string_value(v));
-	case JSON_INTEGER:
-		xasprintf(&s, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		return s;
-	case JSON_REAL:
-		/* index.c writes times with %.17g: the same text, the same double. */
-		xasprintf(&s, "%.17g", json_real_value(v));
-		return s;
-	case JSON_TRUE:
-		return xstrdup("true");
-	case JSON_FALSE:
-		return xstrdup("false");
-	case JSON_ARRAY: /* vlan: "100,200" */
-		s = xstrdup("");
-		json_array_foreach(v, i, e)
-		{
-			char *u;
-
-			t = env_value(e);
-			xasprintf(&u, "%s%s%s", s, i > 0 ? "," : "", t);
-			free(t);
-			free(s);
-			s = u;
-		}
-		return s;
-	default:
-		return xstrdup("");
-	}
-}
-
-/* The base environment and TRACEFLOW_<MEMBER> for every member of the index line. */
-static char **
-job_env(const struct hook *h, const json_t *entry)
-{
-	const char *k;
-	const json_t *v;
-	char **env, *val, *p;
-	size_t n = h->nenv, i;
-
-	env = xcalloc(h->nenv + json_object_size(entry) + 1, sizeof *env);
-	for (i = 0; i < h->nenv; i++)
-		env[i] = xstrdup(h->env[i]);
-	json_object_foreach((json_t *)entry, k, v)
-	{
-		val = env_value(v);
-		xasprintf(&env[n], HOOK_ENV_PREFIX "%s=%s", k, val);
-		for (p = env[n] + strlen(HOOK_ENV_PREFIX); *p != '='; p++)
-			if (*p >= 'a' && *p <= 'z')
-				*p = (char)(*p - 'a' + 'A');
-		n++;
-		free(val);
-	}
-	return env;
-}
-
-static void
-strv_free(char **v)
-{
-	size_t i;
-
-	if (v == NULL)
-		return;
-	for (i = 0; v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* --- jobs ---------------------------------------------------------------- */
 
 static void
@@ -270,46 +156,170 @@ job_free(struct hook_job *j)
 {
 	if (j->timer != NULL)
 		event_free(j->timer);
-	strv_free(j->env);
+	hookenv_free(j->env);
 	free(j->path);
 	free(j->label);
 	free(j);
 }
 
+/* At the deadline; a group whose command ended is looked at every HOOK_GROUP_POLL too. */
 static void
 set_timer(struct hook_job *j, uint64_t now)
 {
-	uint64_t left = j->deadline > now ? j->deadline - now : 0;
-	struct timeval tv = {(time_t)(left / NS), (suseconds_t)(left % NS / 1000)};
+	uint64_t at = j->deadline, left;
+	struct timeval tv;
 
+	if (j->ended && at > now + HOOK_GROUP_POLL)
+		at = now + HOOK_GROUP_POLL;
+	left = at > now ? at - now : 0;
+	tv.tv_sec = (time_t)(left / NS);
+	tv.tv_usec = (suseconds_t)(left % NS / 1000);
 	event_add(j->timer, &tv);
 }
 
-/* Its session: what a script started goes too. */
+/* Its process group: what a script started goes too, even once the script ended. */
 static void
 job_signal(struct hook_job *j, int sig)
 {
-	if (kill(-j->pid, sig) == -1 && kill(j->pid, sig) == -1 && errno != ESRCH)
-		log_warn("on_file: kill %d", (int)j->pid);
+	if (kill(-j->pid, sig) == -1 && errno != ESRCH)
+		log_warn("on_file: kill process group %d", (int)j->pid);
 	j->killed = sig;
 }
 
-/* The deadline passed: SIGTERM, then SIGKILL HOOK_KILL_GRACE later. */
-static void
+/*
+ * Whether anything is left of the group of a command that ended. A member
+ * the daemon adopted (as PID 1 of a container) is reaped here, or its
+ * zombie would keep the group; other zombies count until their parent
+ * reaps them, which keeps the id theirs meanwhile.
+ */
+static int
+group_alive(struct hook_job *j)
+{
+	int status;
+
+	while (waitpid(-j->pid, &status, WNOHANG) > 0)
+		;
+	return kill(-j->pid, 0) == 0 || errno == EPERM;
+}
+
+/*
+ * Whether a process of group pgid is more than a zombie: 1, or 0 if none
+ * is; -1 if /proc cannot say. Asked only when a group is due a signal:
+ * zombies whose parent does not reap them (PID 1 of some containers) keep
+ * a group there for kill(2), though nothing is left to kill.
+ */
+static int
+group_running(pid_t pgid)
+{
+	char path[300], buf[512], *p, state;
+	struct dirent *de;
+	int fd, found = 0;
+	long pgrp, ppid;
+	ssize_t n;
+	DIR *d;
+
+	if ((d = opendir("/proc")) == NULL)
+		return -1;
+	while (!found && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* "pid (comm) state ppid pgrp ...": comm may hold anything, ')' too. */
+		if ((p = strrchr(buf, ')')) == NULL ||
+		    sscanf(p + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3)
+			continue;
+		found = pgrp == (long)pgid && state != 'Z' && state != 'X';
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * The deadline passed: SIGTERM to the group, then SIGKILL HOOK_KILL_GRACE
+ * later. 1: a group whose command ended is still there HOOK_KILL_WAIT after
+ * SIGKILL (members not ours to kill, zombies nobody reaps): give up on it.
+ */
+static int
 job_overdue(struct hook_job *j, uint64_t now)
 {
 	struct hook *h = j->h;
+	char t[32];
 
-	if (j->killed == SIGKILL || now < j->deadline)
-		return;
-	if (j->killed == 0) {
+	if (now < j->deadline)
+		return 0;
+	switch (j->killed) {
+	case 0:
 		j->at_stop = h->stopping && now >= h->stop_deadline;
-		log_debug("on_file %s: %s, SIGTERM to pid %d", j->path,
-		    j->at_stop ? "the daemon stops" : "timed out", (int)j->pid);
+		if (!j->ended)
+			log_debug("on_file %s: %s, SIGTERM to process group %d", j->path,
+			    j->at_stop ? "the daemon stops" : "timed out", (int)j->pid);
+		else if (j->at_stop)
+			RL_LOG(&h->rl_fail,
+			    "on_file %s (label %s): its command ended, what it started still "
+			    "runs: SIGTERM to process group %d, the daemon exits",
+			    j->path, j->label, (int)j->pid);
+		else {
+			duration_format(t, sizeof t, j->timeout_ns);
+			RL_LOG(&h->rl_fail,
+			    "on_file %s (label %s): its command ended, what it started still "
+			    "runs after %s: SIGTERM to process group %d",
+			    j->path, j->label, t, (int)j->pid);
+		}
 		job_signal(j, SIGTERM);
 		j->deadline = now + HOOK_KILL_GRACE;
-	} else
+		return 0;
+	case SIGTERM:
+		duration_format(t, sizeof t, HOOK_KILL_GRACE);
+		RL_LOG(&h->rl_fail,
+		    "on_file %s (label %s): process group %d still there %s after "
+		    "SIGTERM: SIGKILL",
+		    j->path, j->label, (int)j->pid, t);
 		job_signal(j, SIGKILL);
+		j->deadline = now + HOOK_KILL_WAIT;
+		return 0;
+	default:
+		return j->ended;
+	}
+}
+
+/* A group whose command ended is empty (gone), or given up on: forget it. */
+static void
+left_done(struct hook_job *j, int gone)
+{
+	struct hook *h = j->h;
+
+	if (gone)
+		log_debug(
+		    "on_file %s: process group %d is gone (or zombies only)", j->path, (int)j->pid);
+	else
+		log_warnx("on_file %s (label %s): process group %d still there after SIGKILL, "
+		          "no longer watched",
+		    j->path, j->label, (int)j->pid);
+	TAILQ_REMOVE(&h->left, j, entry);
+	h->nleft--;
+	job_free(j);
+}
+
+/* A group whose command ended: gone, overdue, or watched on; 1 if it was forgotten. */
+static int
+left_check(struct hook_job *j, uint64_t now)
+{
+	if (!group_alive(j) || (now >= j->deadline && group_running(j->pid) == 0)) {
+		left_done(j, 1);
+		return 1;
+	}
+	if (job_overdue(j, now)) {
+		left_done(j, 0);
+		return 1;
+	}
+	return 0;
 }
 
 static void job_done(struct hook_job *j, int status);
@@ -323,6 +333,11 @@ on_job_timer(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = mono_ns();
 	int status;
 
+	if (j->ended) {
+		if (!left_check(j, now))
+			set_timer(j, now);
+		return;
+	}
 	/* It may have ended in time, its SIGCHLD not yet handled: not a timeout. */
 	if (waitpid(j->pid, &status, WNOHANG) == j->pid) {
 		job_done(j, status);
@@ -346,7 +361,7 @@ describe_status(char *buf, size_t len, int status)
 		snprintf(buf, len, "wait status %#x", (unsigned)status);
 }
 
-/* A child ended: count and log it, then forget it. */
+/* A command ended: count and log it; then watch what it left in its group, or forget it. */
 static void
 job_done(struct hook_job *j, int status)
 {
@@ -372,7 +387,15 @@ job_done(struct hook_job *j, int status)
 	}
 	TAILQ_REMOVE(&h->running, j, entry);
 	h->st.running--;
-	job_free(j);
+	j->ended = 1;
+	if (!group_alive(j)) {
+		job_free(j);
+		return;
+	}
+	log_debug("on_file %s: its command ended, process group %d lives on", j->path, (int)j->pid);
+	TAILQ_INSERT_TAIL(&h->left, j, entry);
+	h->nleft++;
+	set_timer(j, mono_ns());
 }
 
 /* Run it; -1 (counted, logged, freed) if it could not start. */
@@ -400,6 +423,8 @@ job_start(struct hook *h, struct hook_job *j)
 	rc = posix_spawn(&j->pid, h->command, &fa, &sa, argv, j->env);
 	posix_spawnattr_destroy(&sa);
 	posix_spawn_file_actions_destroy(&fa);
+	hookenv_free(j->env);
+	j->env = NULL;
 	h->st.started++;
 	if (rc != 0) {
 		h->st.failed++;
@@ -494,8 +519,9 @@ hook_new(struct event_base *base, int prio, const char *spool_dir)
 	h->jobs = 1;
 	TAILQ_INIT(&h->queue);
 	TAILQ_INIT(&h->running);
-	clear_inherited_caps();
-	base_env(h);
+	TAILQ_INIT(&h->left);
+	hookenv_clear_caps();
+	h->env = hookenv_base();
 	h->sigchld = evsignal_new(base, SIGCHLD, on_sigchld, h);
 	event_priority_set(h->sigchld, prio);
 	event_add(h->sigchld, NULL);
@@ -557,7 +583,7 @@ hook_file(struct hook *h, const json_t *entry)
 	j->h = h;
 	j->path = path;
 	j->label = xstrdup(label != NULL ? label : "?");
-	j->env = job_env(h, entry);
+	j->env = hookenv_job(h->env, entry);
 	TAILQ_INSERT_TAIL(&h->queue, j, entry);
 	h->st.queued++;
 	pump(h);
@@ -576,18 +602,34 @@ void
 hook_shutdown(struct hook *h, uint64_t grace_ns)
 {
 	const struct timespec poll = {0, HOOK_STOP_POLL};
-	struct hook_job *j;
-	uint64_t now = mono_ns(), n = 0;
+	struct hook_job *j, *next;
+	uint64_t now = mono_ns(), n = 0, last;
 	char t[32];
 
 	h->stopping = 1;
 	h->stop_deadline = now + grace_ns;
-	if (h->st.running == 0 && h->st.queued == 0)
+	/*
+	 * Every group not yet killed gets SIGTERM at the stop deadline at the
+	 * latest, so the last SIGKILL is due HOOK_KILL_GRACE later; past the
+	 * wait after it (and a few polls), what is left does not die.
+	 */
+	last = h->stop_deadline + HOOK_KILL_GRACE + HOOK_KILL_WAIT + 10 * HOOK_STOP_POLL;
+	if (h->st.running == 0 && h->st.queued == 0 && h->nleft == 0)
 		return;
 	duration_format(t, sizeof t, grace_ns);
-	log_info("on_file: %" PRIu64 " running, %" PRIu64 " queued: waiting up to %s",
-	    h->st.running, h->st.queued, t);
+	if (h->nleft > 0)
+		log_info("on_file: %" PRIu64 " running, %" PRIu64 " queued, %" PRIu64
+		         " process groups of ended commands: waiting up to %s",
+		    h->st.running, h->st.queued, h->nleft, t);
+	else
+		log_info("on_file: %" PRIu64 " running, %" PRIu64 " queued: waiting up to %s",
+		    h->st.running, h->st.queued, t);
 	TAILQ_FOREACH(j, &h->running, entry)
+	{
+		if (j->deadline > h->stop_deadline && j->killed == 0)
+			j->deadline = h->stop_deadline;
+	}
+	TAILQ_FOREACH(j, &h->left, entry)
 	{
 		if (j->deadline > h->stop_deadline && j->killed == 0)
 			j->deadline = h->stop_deadline;
@@ -596,8 +638,19 @@ hook_shutdown(struct hook *h, uint64_t grace_ns)
 		reap(h);
 		pump(h);
 		now = mono_ns();
-		if (h->st.running == 0 && (h->st.queued == 0 || now >= h->stop_deadline))
+		for (j = TAILQ_FIRST(&h->left); j != NULL; j = next) {
+			next = TAILQ_NEXT(j, entry);
+			left_check(j, now);
+		}
+		if (h->st.running == 0 && h->nleft == 0 &&
+		    (h->st.queued == 0 || now >= h->stop_deadline))
 			break;
+		if (now >= last) {
+			log_warnx("on_file: %" PRIu64 " commands, %" PRIu64
+			          " process groups still there after SIGKILL",
+			    h->st.running, h->nleft);
+			break;
+		}
 		TAILQ_FOREACH(j, &h->running, entry)
 		{
 			job_overdue(j, now);
@@ -632,13 +685,19 @@ hook_free(struct hook *h)
 		TAILQ_REMOVE(&h->running, j, entry);
 		job_free(j);
 	}
+	while ((j = TAILQ_FIRST(&h->left)) != NULL) {
+		if (group_alive(j))
+			job_signal(j, SIGKILL);
+		TAILQ_REMOVE(&h->left, j, entry);
+		job_free(j);
+	}
 	while ((j = TAILQ_FIRST(&h->queue)) != NULL) {
 		TAILQ_REMOVE(&h->queue, j, entry);
 		job_free(j);
 	}
 	if (h->sigchld != NULL)
 		event_free(h->sigchld);
-	strv_free(h->env);
+	hookenv_free(h->env);
 	free(h->command);
 	free(h->spool_dir);
 	free(h);

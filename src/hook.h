@@ -5,7 +5,11 @@
  * on_file_jobs run at once, the rest wait in a bounded queue; each has
  * on_file_timeout to finish before it is killed. Children are started and
  * reaped from the daemon's libevent loop, so the capture never waits for
- * them.
+ * them. Each command runs in a session and process group of its own; the
+ * timeout is the group's: at its deadline the group gets SIGTERM, and
+ * SIGKILL 2 s later, whether the command itself has ended or not (what it
+ * left running in the background goes too). What leaves the group
+ * (setsid, setpgid) is out of reach.
  */
 #ifndef TRACEFLOW_HOOK_H
 #define TRACEFLOW_HOOK_H
@@ -57,12 +61,15 @@ void hook_stats(const struct hook *h, struct hook_stats *out);
 
 /*
  * The daemon stops (blocks): queued files keep starting and running ones
- * finishing for up to grace_ns; then running ones are killed, and what
- * still waits is logged as not run.
+ * finishing for up to grace_ns; then every process group still there
+ * (running commands' and what ended commands left behind) gets SIGTERM,
+ * and SIGKILL 2 s later, and what still waits is logged as not run.
+ * Returns when no group is left (what outlives SIGKILL is given up on a
+ * second later).
  */
 void hook_shutdown(struct hook *h, uint64_t grace_ns);
 
-/* Kills what still runs (hook_shutdown first for an orderly end). */
+/* Kills what still runs, process groups and all (hook_shutdown first for an orderly end). */
 void hook_free(struct hook *h);
 
 #endif

@@ -4,9 +4,13 @@
  * a failure and a timeout counted, the queue's bound (what overflows is
  * counted as not run) and what shutdown does with running and queued
  * commands. The command is /bin/sh and the "file" a script that says what
- * to do, so that each test decides what its command does.
+ * to do, so that each test decides what its command does. What a command
+ * leaves behind is found by a mark in its processes' command lines (sleep
+ * 301.PID: this test's own), as pgrep -f would.
  */
 #include <check.h>
+#include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +117,79 @@ slurp(const char *path)
 	return buf;
 }
 
+/* "301.PID": a sleep's argument no other process has. */
+static const char *
+mark(void)
+{
+	static char m[32];
+
+	snprintf(m, sizeof m, "301.%d", (int)getpid());
+	return m;
+}
+
+/*
+ * Processes whose command line is "sleep MARK" (zombies have none); with
+ * clean, each is killed too, so that a failing test leaves nothing behind.
+ */
+static int
+marked(int clean)
+{
+	char want[48], path[300], buf[256];
+	struct dirent *de;
+	DIR *d;
+	FILE *fp;
+	size_t len, i;
+	int n = 0;
+
+	len = (size_t)snprintf(want, sizeof want, "sleep %s", mark()) + 1;
+	d = opendir("/proc");
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		i = fread(buf, 1, sizeof buf, fp);
+		fclose(fp);
+		if (i != len)
+			continue;
+		for (i = 0; i + 1 < len; i++)
+			if (buf[i] == '\0')
+				buf[i] = ' ';
+		if (memcmp(buf, want, len) != 0)
+			continue;
+		n++;
+		if (clean)
+			kill(atoi(de->d_name), SIGKILL);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Run the loop until no marked process is left (at most seconds s); how many are. */
+static int
+marked_gone(struct fixture *f, int s)
+{
+	int i;
+
+	for (i = 0; i < s * 100 && marked(0) > 0; i++) {
+		event_base_loop(f->base, EVLOOP_NONBLOCK);
+		usleep(10000);
+	}
+	return marked(1);
+}
+
+/* The command of issue 24: a child of its own that ignores SIGTERM. */
+static void
+script_group(struct fixture *f, const char *name)
+{
+	char text[128];
+
+	snprintf(text, sizeof text, "( trap '' TERM; exec sleep %s ) & sleep %s\n", mark(), mark());
+	script(f, name, text);
+}
+
 START_TEST(test_environment)
 {
 	struct fixture f;
@@ -173,6 +250,56 @@ START_TEST(test_timeout)
 }
 END_TEST
 
+/*
+ * Issue 24: the command dies of its SIGTERM, but a child that ignores it
+ * lives on in its process group; SIGKILL to the group follows after the
+ * grace (HOOK_KILL_GRACE, 2 s), though the command was reaped long before.
+ */
+START_TEST(test_timeout_group)
+{
+	struct fixture f;
+	struct hook_stats st;
+	int before, after;
+
+	setup(&f, "/bin/sh", 4, 500 * 1000000ULL);
+	script_group(&f, "group.pcap");
+	file(&f, "group.pcap");
+	st = settle(&f);
+	before = marked(0); /* the child that ignored SIGTERM (and the other, still dying) */
+	after = marked_gone(&f, 5);
+	ck_assert_uint_eq(st.timed_out, 1);
+	ck_assert_uint_eq(st.running, 0);
+	ck_assert_int_ge(before, 1);
+	ck_assert_int_eq(after, 0);
+	teardown(&f);
+}
+END_TEST
+
+/* A command that exits 0 at once: what it left in its group still has its timeout only. */
+START_TEST(test_timeout_left_behind)
+{
+	struct fixture f;
+	struct hook_stats st;
+	char text[64];
+	int i, before, after;
+
+	setup(&f, "/bin/sh", 4, 1000 * 1000000ULL);
+	snprintf(text, sizeof text, "sleep %s &\nexit 0\n", mark());
+	script(&f, "left.pcap", text);
+	file(&f, "left.pcap");
+	st = settle(&f);
+	for (i = 0; i < 50 && marked(0) == 0; i++) /* the child's exec may come after the exit */
+		usleep(10000);
+	before = marked(0);
+	after = marked_gone(&f, 5);
+	ck_assert_uint_eq(st.succeeded, 1);
+	ck_assert_uint_eq(st.timed_out, 0);
+	ck_assert_int_eq(before, 1);
+	ck_assert_int_eq(after, 0);
+	teardown(&f);
+}
+END_TEST
+
 /* One runs, HOOK_QUEUE_MAX wait, the next are not run; turning on_file off drops the queue. */
 START_TEST(test_queue_bound)
 {
@@ -226,6 +353,41 @@ START_TEST(test_shutdown)
 }
 END_TEST
 
+/*
+ * Shutdown with the command of issue 24 running and another's child (which
+ * ignores SIGTERM too) left behind by a command that exited 0: when
+ * hook_shutdown returns, nothing of either is left.
+ */
+START_TEST(test_shutdown_group)
+{
+	struct fixture f;
+	struct hook_stats st;
+	char text[128];
+	int i, before, after;
+
+	setup(&f, "/bin/sh", 2, 10 * 1000000000ULL);
+	script_group(&f, "group.pcap");
+	snprintf(text, sizeof text, "( trap '' TERM; exec sleep %s ) &\nexit 0\n", mark());
+	script(&f, "left.pcap", text);
+	file(&f, "group.pcap");
+	file(&f, "left.pcap");
+	for (i = 0; i < 500 && marked(0) < 3; i++) {
+		event_base_loop(f.base, EVLOOP_NONBLOCK);
+		usleep(10000);
+	}
+	before = marked(0);
+	hook_shutdown(f.h, 300 * 1000000ULL);
+	hook_stats(f.h, &st);
+	after = marked(1);
+	ck_assert_int_eq(before, 3);
+	ck_assert_uint_eq(st.running, 0);
+	ck_assert_uint_eq(st.succeeded, 1);
+	ck_assert_uint_eq(st.timed_out, 1);
+	ck_assert_int_eq(after, 0);
+	teardown(&f);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -237,8 +399,11 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_environment);
 	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_timeout_group);
+	tcase_add_test(tc, test_timeout_left_behind);
 	tcase_add_test(tc, test_queue_bound);
 	tcase_add_test(tc, test_shutdown);
+	tcase_add_test(tc, test_shutdown_group);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -18,6 +18,11 @@
 #     SIGTERM what is still queued is logged as not run.
 #  5. a command that exits 3: logged with its label and "exit status 3",
 #     counted as failed.
+#  6. the command of issue 24, ( trap '' TERM; exec sleep 300 ) & sleep 300
+#     (each sleep marked by its argument): at on_file_timeout = 1s the
+#     command dies of SIGTERM, the child ignoring it dies of the SIGKILL
+#     to its process group 2 s later; then, a daemon stopped (SIGTERM)
+#     while such commands run leaves none of their processes behind.
 
 set -eu
 # shellcheck source=tests/lib.sh
@@ -57,6 +62,9 @@ import json, os, subprocess, sys, time
 here = os.path.dirname(os.path.abspath(sys.argv[0]))
 rec = open(os.path.join(here, "recdir")).read().strip()
 mode = open(os.path.join(here, "mode")).read().split()
+if mode[0] == "group":
+    # A child that ignores SIGTERM, in the command's process group.
+    os.execv("/bin/sh", ["sh", "-c", "( trap '' TERM; exec sleep %s ) & sleep %s" % (mode[1], mode[1])])
 fds = []
 for fd in range(3, 1024):
     try:
@@ -95,6 +103,27 @@ chmod 755 "$hookdir" "$hookdir/on-file"
 
 ctl_json() {
 	"$TRACEFLOWCTL" -s "$WORK/ctl.sock" --json "$@"
+}
+
+# The sleeps of mode group: "sleep $mark", this test's own.
+mark=300.$$
+marked() {
+	pgrep -f "^sleep $mark\$" || true
+}
+
+# marked_gone SECONDS: until none is left; what is left then is killed (and a failure).
+marked_gone() {
+	local p
+
+	for _ in $(seq $(($1 * 10))); do
+		[ -z "$(marked)" ] && return 0
+		sleep 0.1
+	done
+	[ -z "$(marked)" ] && return 0
+	for p in $(marked); do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	return 1
 }
 
 # index_lines SPOOL: lines in SPOOL/index.jsonl (0 when there is none).
@@ -376,5 +405,50 @@ case $line in
 *) check_fail "fail: traceflowctl stats says '$line'" ;;
 esac
 daemon_stop
+
+# --- 6. a command whose child ignores SIGTERM (issue 24) ------------------
+phase group "group $mark" 'on_file_jobs = 2' 'on_file_timeout = "1s"'
+daemon_start group "$CONF"
+replay "$WORK/d.pcap"
+wait_index "$SPOOL" 6 10 || check_fail "group: $(index_lines "$SPOOL") of 6 index lines"
+wait_stat timed_out 1 10 || check_fail "group: stats timed_out $(stat_on_file timed_out)"
+# The first commands were killed; their children, ignoring SIGTERM, still run for now.
+n=$(marked | wc -l)
+[ "$n" -ge 1 ] || check_fail "group: no sleep left after the first timeout (the hook did not run?)"
+wait_stat timed_out 6 15 || check_fail "group: stats timed_out $(stat_on_file timed_out), want 6"
+# 2 s (HOOK_KILL_GRACE) after the last SIGTERM, SIGKILL to the group.
+if marked_gone 5; then
+	ok "group: $n marked sleeps at the first timeout, none left within 5 s of the last"
+else
+	check_fail "group: children of timed-out commands outlived SIGTERM by 5 s"
+fi
+if grep -q 'on_file .*(label .*): timed out after 1s: killed by signal 15' "$DAEMON_LOG" &&
+    grep -q 'on_file .*(label .*): process group [0-9]* still there 2s after SIGTERM: SIGKILL' \
+        "$DAEMON_LOG"; then
+	ok "group: logged: $(grep -m 1 'SIGKILL' "$DAEMON_LOG" | sed 's/.*on_file /on_file /')"
+else
+	check_fail "group: no SIGKILL logged: $(tail -n 3 "$DAEMON_LOG")"
+fi
+daemon_stop
+[ "$DAEMON_RC" -eq 0 ] || check_fail "group: exit $DAEMON_RC"
+
+# The daemon stops while such commands run: when it has exited, none is left.
+phase group-stop "group $mark" 'on_file_jobs = 2' 'on_file_timeout = "3s"'
+daemon_start group-stop "$CONF"
+replay "$WORK/d.pcap"
+for _ in $(seq 100); do
+	[ "$(marked | wc -l)" -ge 4 ] && break
+	sleep 0.1
+done
+n=$(marked | wc -l)
+[ "$n" -ge 4 ] || check_fail "group-stop: $n sleeps of 2 running commands, want 4"
+daemon_stop
+[ "$DAEMON_RC" -eq 0 ] || check_fail "group-stop: exit $DAEMON_RC"
+left=$(marked | wc -l)
+if marked_gone 0 && [ "$left" -eq 0 ]; then
+	ok "group-stop: $n sleeps of running commands at SIGTERM, none after the daemon exited"
+else
+	check_fail "group-stop: $left of the commands' processes outlived the daemon"
+fi
 
 finish
