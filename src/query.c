@@ -242,14 +242,16 @@ catalog_of_index(int spoolfd, const char *path)
 
 /* The spool's catalog, read-only; or its index.jsonl's. NULL: said why. */
 static struct catalog *
-open_catalog(int spoolfd, const char *path)
+open_catalog(int spoolfd, const char *path, int *sized)
 {
 	struct catalog *cat;
 	struct stat sb;
 	char *cause = NULL;
 
+	*sized = 0;
 	if (fstatat(spoolfd, CATALOG_DIR, &sb, AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT)
 		return catalog_of_index(spoolfd, path);
+	*sized = 1;
 	if ((cat = catalog_open(spoolfd, path, 1, &cause)) == NULL) {
 		if (strstr(cause, strerror(EACCES)) != NULL)
 			denied(path);
@@ -264,7 +266,7 @@ open_catalog(int spoolfd, const char *path)
 /* --- listing ----------------------------------------------------------------------- */
 
 static void
-print_json(const struct catalog_row *r)
+print_json(const struct catalog_row *r, int sized)
 {
 	json_t *o = json_object();
 	char *s;
@@ -283,7 +285,8 @@ print_json(const struct catalog_row *r)
 	json_object_set_new(o, "packets", json_integer((json_int_t)r->packets));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes));
 	json_object_set_new(o, "written", json_integer((json_int_t)r->written));
-	json_object_set_new(o, "size", json_integer((json_int_t)r->size));
+	/* index.jsonl has no size: unknown where the rows came from it */
+	json_object_set_new(o, "size", sized ? json_integer((json_int_t)r->size) : json_null());
 	json_object_set_new(o, "reason", r->reason ? json_string(r->reason) : json_null());
 	json_object_set_new(o, "partial", json_boolean(r->partial));
 	json_object_set_new(o, "truncated", json_boolean(r->truncated));
@@ -334,7 +337,8 @@ print_header(void)
 struct walk {
 	const struct query_opts *o;
 	struct merge *m;
-	int pass; /* 1: the merge's survey; 2: its packets */
+	int pass;  /* 1: the merge's survey; 2: its packets */
+	int sized; /* the rows have sizes (a catalog, not an index.jsonl) */
 	char *cause;
 	int failed;
 	uint64_t n;
@@ -347,7 +351,7 @@ on_row(const struct catalog_row *r, void *arg)
 
 	w->n++;
 	if (w->m == NULL && w->o->json)
-		print_json(r);
+		print_json(r, w->sized);
 	else if (w->m == NULL)
 		print_row(r);
 	else if (w->pass == 1)
@@ -473,7 +477,7 @@ query_run(const struct query_opts *o)
 		rc = errno == EACCES ? denied(o->spool) : fail("%s: %s", o->spool, strerror(errno));
 		goto out;
 	}
-	if ((cat = open_catalog(spoolfd, o->spool)) == NULL)
+	if ((cat = open_catalog(spoolfd, o->spool, &w.sized)) == NULL)
 		goto out;
 	where = qexpr_sql(q);
 	/* One read transaction: both passes of -w see the same rows. */
