@@ -159,7 +159,8 @@ static const struct cfg_word words_transport[] = {
 };
 
 static const struct cfg_entry cfg_table[] = {
-	{ "Capture", "interfaces", CT_STRLIST, F(interfaces), F(ninterfaces), 0, "any", 1, 256, 0, NULL,
+	{ "Capture", "interfaces", CT_STRLIST, F(interfaces), F(ninterfaces), 0, "any", 1,
+	  CONFIG_INTERFACES_MAX, 0, NULL,
 	  "Interfaces to capture on; \"any\" captures on every interface." },
 	{ NULL, "filter", CT_STRING, F(filter), 0, 0, "", 0, 0, CF_BPF, NULL,
 	  "pcap-filter(7) expression ANDed with the built-in TCP filter; \"\" traces all TCP." },
@@ -252,6 +253,9 @@ static const struct cfg_entry cfg_table[] = {
 	{ "Metrics", "metrics_listen", CT_STRING, F(metrics_listen), 0, 0, "", 0, 0,
 	  CF_HOSTPORT | CF_NORELOAD, NULL,
 	  "HTTP endpoint /metrics in Prometheus's format, \"host:port\"; \"\" = none." },
+	{ NULL, "metrics_max_clients", CT_COUNT, F(metrics_max_clients), 0, 8, NULL, 1, 1024,
+	  CF_NORELOAD, NULL,
+	  "Connections to /metrics at once at most; when full, the oldest one idle is closed." },
 
 	{ "IPFIX export", "ipfix_collector", CT_STRING, F(ipfix_collector), 0, 0, "", 0, 0,
 	  CF_HOSTPORT | CF_NORELOAD, NULL,

@@ -20,6 +20,12 @@
 #endif
 #define CONFIG_PATH SYSCONFDIR "/traceflow.conf"
 
+/*
+ * Interfaces at most, the bound of the setting interfaces (and of
+ * traceflowd -i): the daemon captures on every one it accepts (ifset.h).
+ */
+#define CONFIG_INTERFACES_MAX 256
+
 /* Setting compat: a preset of other settings, so that the output is another tool's. */
 enum config_compat { CONFIG_COMPAT_NONE = 0, CONFIG_COMPAT_PCAPKIT };
 
@@ -76,6 +82,7 @@ struct tf_config {
 	int log_level; /* LOG_LVL_* */
 
 	char *metrics_listen; /* "host:port" of /metrics; "" = off */
+	uint64_t metrics_max_clients;
 
 	/* IPFIX export (export.h). */
 	char *ipfix_collector; /* "host:port"; "" = off */

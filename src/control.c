@@ -29,6 +29,7 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
+#include "acceptguard.h"
 #include "control.h"
 #include "spool.h"
 #include "xmalloc.h"
@@ -67,7 +68,9 @@ struct control {
 	gid_t group;
 	struct client_list clients;
 	unsigned nclients;
-	int paused; /* max_clients reached: not accepting */
+	int paused;                 /* max_clients reached: not accepting */
+	int serving;                /* control_enable was called */
+	struct accept_guard *guard; /* paused, not spinning, when descriptors run out */
 	uint64_t requests;
 	uint64_t refused;
 };
@@ -397,8 +400,25 @@ client_free(struct ctl_client *c)
 	free(c);
 	if (ctl->paused && ctl->listener != NULL) {
 		ctl->paused = 0;
-		evconnlistener_enable(ctl->listener);
+		if (!accept_guard_paused(ctl->guard))
+			evconnlistener_enable(ctl->listener);
 	}
+}
+
+/* Should the listener accept, when a pause for want of descriptors ends? */
+static int
+may_accept(void *arg)
+{
+	struct control *ctl = arg;
+
+	return ctl->serving && !ctl->paused;
+}
+
+static void
+on_listen_error(struct evconnlistener *lst, void *arg)
+{
+	(void)lst;
+	accept_guard_error(((struct control *)arg)->guard);
 }
 
 static unsigned
@@ -449,6 +469,7 @@ on_accept(struct evconnlistener *lst, evutil_socket_t fd, struct sockaddr *sa, i
 	               rto = {ctl->p.request_ms / 1000, (ctl->p.request_ms % 1000) * 1000};
 	struct ctl_client *c;
 
+	accept_guard_ok(ctl->guard);
 	c = xcalloc(1, sizeof *c);
 	c->ctl = ctl;
 	peer_credentials(c, fd);
@@ -697,6 +718,8 @@ control_new(struct event_base *base, const struct control_params *p, char **caus
 	}
 	/* Clients are served once the daemon says so. */
 	evconnlistener_disable(ctl->listener);
+	evconnlistener_set_error_cb(ctl->listener, on_listen_error);
+	ctl->guard = accept_guard_new(base, ctl->listener, "control", may_accept, ctl);
 	log_info("control socket %s (mode %04o, group %s)", ctl->p.path, p->mode,
 	    p->group && p->group[0] ? p->group : "(daemon's)");
 	return ctl;
@@ -709,6 +732,7 @@ fail:
 void
 control_enable(struct control *ctl)
 {
+	ctl->serving = 1;
 	evconnlistener_enable(ctl->listener);
 }
 
@@ -732,6 +756,7 @@ control_free(struct control *ctl)
 {
 	if (ctl == NULL)
 		return;
+	accept_guard_free(ctl->guard);
 	evconnlistener_free(ctl->listener);
 	ctl->listener = NULL;
 	while (!TAILQ_EMPTY(&ctl->clients))

@@ -6,6 +6,7 @@
  * is finished and filed.
  */
 #include <errno.h>
+#include <sys/resource.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
@@ -400,6 +401,37 @@ on_watchdog(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * Descriptors: the soft limit raised at start to what the settings need,
+ * within the hard one (systemd's LimitNOFILE=, 65536 in our unit). Files
+ * (max_open_files), hooks, the capture handles and the catalog are ours;
+ * clients come on top, each side bounded (control's CONTROL_MAX_CLIENTS,
+ * metrics_max_clients), so that clients cannot take the files'
+ * descriptors and files cannot starve the control socket. Where the hard
+ * limit is lower, said once; a listener that runs out pauses
+ * (acceptguard.h).
+ */
+#define NOFILE_FIXED 128 /* the spool, index, catalog, log, sockets, libraries */
+
+static void
+raise_nofile(const struct tf_config *cfg)
+{
+	struct rlimit rl;
+	rlim_t need = cfg->max_open_files + 3 * cfg->on_file_jobs + 2 * cfg->ninterfaces +
+	              CONTROL_MAX_CLIENTS + cfg->metrics_max_clients + NOFILE_FIXED;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= need)
+		return;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+		log_warnx(
+		    "the descriptor limit (%llu, hard) is below what the settings need (%llu: "
+		    "max_open_files, on_file_jobs, interfaces and clients): raise LimitNOFILE",
+		    (unsigned long long)rl.rlim_max, (unsigned long long)need);
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? rl.rlim_max : need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit RLIMIT_NOFILE %llu", (unsigned long long)rl.rlim_cur);
+}
+
+/*
  * Every flow is filed before exit. A million open flows take longer than
  * TimeoutStopSec (60 s), and a stop that systemd kills with SIGKILL leaves
  * them to recovery: so they are finished in slices, each telling systemd
@@ -640,7 +672,8 @@ start_metrics(struct daemon *d)
 
 	if (d->cfg.metrics_listen == NULL || d->cfg.metrics_listen[0] == '\0')
 		return;
-	d->metrics = metrics_http_new(d->base, d->cfg.metrics_listen, &svc, PRIO_METRICS, &cause);
+	d->metrics = metrics_http_new(d->base, d->cfg.metrics_listen,
+	    (unsigned)d->cfg.metrics_max_clients, &svc, PRIO_METRICS, &cause);
 	if (d->metrics == NULL)
 		fatalx("%s", cause);
 	log_info("metrics on http://%s/metrics", d->cfg.metrics_listen);
@@ -707,6 +740,7 @@ daemon_main(const struct daemon_opts *o)
 		daemon_free(d);
 		return 1;
 	}
+	raise_nofile(&d->cfg);
 	resolve_user(d);
 	prepare_spool(d);
 	if (!o->foreground) {

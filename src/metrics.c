@@ -8,10 +8,10 @@
  * stats --prometheus print the same, and the unit tests' fake service can
  * feed it.
  *
- * The endpoint is libevent's evhttp on the daemon's loop: a scrape is a
- * few kilobytes formatted at once. Every connection's bufferevent gets the
- * lowest priority, so that when packets and a scrape are ready together
- * the packets go first; the listener itself only accepts.
+ * The endpoint is httpd.c's bounded server on the daemon's loop (httpd.h
+ * says why not evhttp): a scrape is a few kilobytes formatted at once.
+ * Every connection's events get the lowest priority, so that when packets
+ * and a scrape are ready together the packets go first.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,11 +23,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <event2/bufferevent.h>
-#include <event2/http.h>
+#include <event2/buffer.h>
 
 #include "decode.h"
 #include "flow.h"
+#include "httpd.h"
 #include "log.h"
 #include "metrics.h"
 #include "xmalloc.h"
@@ -273,40 +273,16 @@ metrics_text(const struct service *svc)
 /* --- the endpoint ---------------------------------------------------------- */
 
 struct metrics_http {
-	struct evhttp *http;
+	struct httpd *httpd;
 	struct service svc;
-	int prio;
 };
 
-/* evhttp makes each connection's bufferevent here: at our priority. */
-static struct bufferevent *
-make_bev(struct event_base *base, void *arg)
-{
-	struct metrics_http *mh = arg;
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-
-	if (bev != NULL)
-		bufferevent_priority_set(bev, mh->prio);
-	return bev;
-}
-
 static void
-on_request(struct evhttp_request *req, void *arg)
+render(void *arg, struct evbuffer *body)
 {
 	struct metrics_http *mh = arg;
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	struct evbuffer *body;
 
-	if (path == NULL || strcmp(path, "/metrics") != 0) {
-		evhttp_send_error(req, HTTP_NOTFOUND, "only /metrics is served here");
-		return;
-	}
-	body = evbuffer_new();
 	metrics_render(&mh->svc, body);
-	evhttp_add_header(
-	    evhttp_request_get_output_headers(req), "Content-Type", METRICS_CONTENT_TYPE);
-	evhttp_send_reply(req, HTTP_OK, "OK", body);
-	evbuffer_free(body);
 }
 
 /* "host:port" or "[v6]:port" (config.c checked it) into host and port. */
@@ -381,9 +357,16 @@ listen_on(const char *setting, const char *host, unsigned port, char **cause)
 }
 
 struct metrics_http *
-metrics_http_new(
-    struct event_base *base, const char *listen, const struct service *svc, int prio, char **cause)
+metrics_http_new(struct event_base *base, const char *listen, unsigned max_clients,
+    const struct service *svc, int prio, char **cause)
 {
+	struct httpd_config hc = {.max_clients = max_clients,
+	    .request_ms = METRICS_REQUEST_MS,
+	    .prio = prio,
+	    .path = "/metrics",
+	    .content_type = METRICS_CONTENT_TYPE,
+	    .what = "metrics",
+	    .render = render};
 	struct metrics_http *mh;
 	char host[256];
 	unsigned port;
@@ -397,20 +380,10 @@ metrics_http_new(
 		return NULL;
 	mh = xcalloc(1, sizeof *mh);
 	mh->svc = *svc;
-	mh->prio = prio;
-	if ((mh->http = evhttp_new(base)) == NULL)
-		fatalx("evhttp_new failed");
-	evhttp_set_bevcb(mh->http, make_bev, mh);
-	evhttp_set_gencb(mh->http, on_request, mh);
-	evhttp_set_allowed_methods(mh->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-	/* A scraper sends a short request: nothing larger, nothing slower is waited for. */
-	evhttp_set_max_headers_size(mh->http, 8192);
-	evhttp_set_max_body_size(mh->http, 1024);
-	evhttp_set_timeout(mh->http, 10);
-	if (evhttp_accept_socket_with_handle(mh->http, fd) == NULL) {
-		xasprintf(cause, "metrics_listen %s: cannot accept there", listen);
+	hc.arg = mh;
+	if ((mh->httpd = httpd_new(base, fd, &hc, cause)) == NULL) {
 		close(fd);
-		metrics_http_free(mh);
+		free(mh);
 		return NULL;
 	}
 	return mh;
@@ -421,7 +394,6 @@ metrics_http_free(struct metrics_http *mh)
 {
 	if (mh == NULL)
 		return;
-	if (mh->http != NULL)
-		evhttp_free(mh->http);
+	httpd_free(mh->httpd);
 	free(mh);
 }

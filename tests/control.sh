@@ -1,7 +1,8 @@
 #!/bin/bash
 #
 # control.sh: the control channel end to end, on a live traceflowd
-# capturing loopback: list, show, submit (files into the spool, the
+# capturing loopback: list (--host by either end, AGE from the first
+# packet), show, submit (files into the spool, the
 # connections going on in the next segment of the same label), stats, reload, config, the refusal of a second
 # daemon on a live socket, permissions for a non-root user, and a storm of
 # garbage, truncated, oversized and wrong-version requests plus 300
@@ -207,7 +208,7 @@ daemon=$!
 stop_all() {
 	local rc=$?
 
-	touch "$WORK/traffic.stop"
+	touch "$WORK/traffic.stop" "$WORK/gap.close"
 	kill -TERM "$daemon" 2>/dev/null || true
 	# lib_exit reads $? for the verdict: a test that died halfway must not pass.
 	(exit "$rc")
@@ -223,7 +224,9 @@ ctl version >/dev/null 2>&1 || fail "traceflowd did not answer: $(cat "$WORK/dae
 ok "daemon answers on $sock"
 
 # 1. A second daemon on a live socket refuses to start, and leaves it alone.
-if "$TRACEFLOWD" -f -c "$conf" >"$WORK/second.out" 2>"$WORK/second.err"; then
+# (A spool of its own: on the same spool its lock would refuse it first.)
+sed "s|^spool_dir = .*|spool_dir = \"$spool-2\";|" "$conf" >"$WORK/second.conf"
+if "$TRACEFLOWD" -f -c "$WORK/second.conf" >"$WORK/second.out" 2>"$WORK/second.err"; then
 	check_fail "a second traceflowd started on a live socket"
 elif ! grep -q "another traceflowd" "$WORK/second.err"; then
 	check_fail "second daemon: unclear message: $(head -c 300 "$WORK/second.err")"
@@ -398,6 +401,95 @@ ctl_json "$WORK/show-both.json" show "$label"
     "[(0, 'submit'), (1, 'fin')]" ] ||
     check_fail "show $label after FIN: $(head -c 400 "$WORK/show-both.json")"
 ok "submit, more traffic, FIN: label.pcap (submit) and label.seg1.pcap (fin), one label each"
+
+# 5b. list --host names either end of a flow, active or finished; an active
+# flow's AGE counts from its first packet, however quiet it was since. One
+# connection from 127.0.0.3 to 127.0.0.2 (lo answers for all of 127/8): a
+# first exchange, 3 s of quiet, a second one, held open until told to close.
+port3=$((port + 2))
+cat >"$WORK/gap.py" <<'EOF'
+import os, socket, sys, time
+port, work = int(sys.argv[1]), sys.argv[2]
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.2", port))
+srv.listen(1)
+c = socket.socket()
+c.bind(("127.0.0.3", 0))
+c.connect(("127.0.0.2", port))
+s, _ = srv.accept()
+for i in range(2):
+    if i:
+        time.sleep(3)
+    c.sendall(b"x" * 100)
+    s.recv(100)
+    s.sendall(b"y" * 50)
+    c.recv(50)
+open(os.path.join(work, "gap.ready"), "w").close()
+for _ in range(300):
+    if os.path.exists(os.path.join(work, "gap.close")):
+        break
+    time.sleep(0.1)
+c.close()
+s.close()
+EOF
+python3 "$WORK/gap.py" "$port3" "$WORK" &
+for _ in $(seq 100); do
+	[ -e "$WORK/gap.ready" ] && break
+	sleep 0.1
+done
+[ -e "$WORK/gap.ready" ] || fail "the quiet connection did not start"
+sleep 0.2 # the last ACK captured
+# host_count FILE STATE: the flows of FILE's listing on $port3, from 127.0.0.3 to 127.0.0.2.
+host_count() {
+	py "$1" "sum(1 for f in J['flows'] if f['state'] == '$2' and f['src'] == '127.0.0.3' and \
+		f['dst'] == '127.0.0.2' and $port3 in (f['srcport'], f['dstport']))"
+}
+ctl_json "$WORK/host-dst.json" list --active --port "$port3" --host 127.0.0.2
+now=$(date +%s%N)
+age=$(py "$WORK/host-dst.json" "[(round(f['age'], 2), round(($now - f['first_ns']) / 1e9, 2), \
+	round(($now - f['last_ns']) / 1e9, 2)) for f in J['flows']]")
+for h in 127.0.0.3 127.0.0.9; do
+	ctl_json "$WORK/host-$h.json" list --active --port "$port3" --host "$h"
+done
+if [ "$(host_count "$WORK/host-dst.json" active)" -ne 1 ]; then
+	check_fail "list --active --host 127.0.0.2 (the destination): $(head -c 400 "$WORK/host-dst.json")"
+elif [ "$(host_count "$WORK/host-127.0.0.3.json" active)" -ne 1 ]; then
+	check_fail "list --active --host 127.0.0.3 (the source): $(head -c 400 "$WORK/host-127.0.0.3.json")"
+elif [ "$(py "$WORK/host-127.0.0.9.json" "J['count']")" -ne 0 ]; then
+	check_fail "list --active --host 127.0.0.9 (neither end): $(head -c 400 "$WORK/host-127.0.0.9.json")"
+else
+	ok "list --active --host: the flow by its destination and by its source, not by another"
+fi
+# AGE: about now - first_ns (3 s and more), not now - last_ns (0.2 s).
+if ! py "$WORK/host-dst.json" "J['flows'][0]" >/dev/null 2>&1 ||
+    [ "$(py "$WORK/host-dst.json" "[f['age'] >= 3 and abs(f['age'] - ($now - f['first_ns']) / 1e9) < 1 \
+	for f in J['flows']]")" != "[True]" ]; then
+	check_fail "list: AGE of a flow quiet for 3 s since its first exchange (age, now - first," \
+	    "now - last): $age"
+else
+	ok "list: AGE from the first packet (age, now - first, now - last: $age)"
+fi
+ctl list --port "$port3" --host 127.0.0.2 >"$WORK/host-dst.txt" ||
+    check_fail "human list --host failed"
+grep -qE '^active +[0-9-]{10} [0-9:]{8} +[3-9]\.[0-9]{2}s +127\.0\.0\.3:[0-9]+ +127\.0\.0\.2:' \
+    "$WORK/host-dst.txt" || check_fail "human list: AGE column: $(cat "$WORK/host-dst.txt")"
+touch "$WORK/gap.close"
+wait_for "$spool/index.jsonl" "\"127.0.0.3\".*\"dstport\":$port3.*\"reason\":\"fin\"" 20 ||
+    check_fail "the quiet connection's close was not filed: $(tail -c 600 "$spool/index.jsonl")"
+for h in 127.0.0.2 127.0.0.3 127.0.0.9; do
+	ctl_json "$WORK/fhost-$h.json" list --finished --port "$port3" --host "$h"
+done
+if [ "$(host_count "$WORK/fhost-127.0.0.2.json" finished)" -ne 1 ] ||
+    [ "$(host_count "$WORK/fhost-127.0.0.3.json" finished)" -ne 1 ] ||
+    [ "$(py "$WORK/fhost-127.0.0.9.json" "J['count']")" -ne 0 ]; then
+	check_fail "list --finished --host: destination, source, neither:" \
+	    "$(host_count "$WORK/fhost-127.0.0.2.json" finished)," \
+	    "$(host_count "$WORK/fhost-127.0.0.3.json" finished)," \
+	    "$(py "$WORK/fhost-127.0.0.9.json" "J['count']") flows (1, 1, 0 expected)"
+else
+	ok "list --finished --host: the flow by its destination and by its source, not by another"
+fi
 
 # 6. reload: a reloadable change is taken, a change that needs a restart is refused.
 write_conf 120
