@@ -70,6 +70,7 @@ struct control {
 	unsigned nclients;
 	int paused;                 /* max_clients reached: not accepting */
 	int serving;                /* control_enable was called */
+	gid_t admin_gid;            /* admin_group's, (gid_t)-1: none (resolve_admin) */
 	struct accept_guard *guard; /* paused, not spinning, when descriptors run out */
 	uint64_t requests;
 	uint64_t refused;
@@ -231,17 +232,35 @@ control_may(uid_t uid, gid_t gid, const gid_t *groups, int ngroups, int cmd_flag
 	return in_group(gid, groups, ngroups, admin_gid);
 }
 
-/* admin_group is looked up per request: a group created later counts at once. */
 static int
 peer_allowed(const struct ctl_client *c, const struct cmd_entry *ce)
 {
-	const char *admin = c->ctl->p.admin_group;
-	struct group *gr = NULL;
-
-	if ((ce->flags & CMD_ADMIN) && admin != NULL && admin[0] != '\0')
-		gr = getgrnam(admin);
 	return control_may(c->uid, c->gid, c->groups, c->ngroups, ce->flags, geteuid(),
-	    c->ctl->group, gr != NULL ? gr->gr_gid : (gid_t)-1);
+	    c->ctl->group, c->ctl->admin_gid);
+}
+
+/*
+ * admin_group's id, looked up at start and at each reload, never per
+ * request: a slow NSS source (LDAP) would hold the event loop, and capture
+ * with it. A group made later counts from the next reload; one that does
+ * not exist is said, and admits nobody meanwhile.
+ */
+static void
+resolve_admin(struct control *ctl)
+{
+	const char *name = ctl->p.admin_group;
+	struct group *gr;
+
+	ctl->admin_gid = (gid_t)-1;
+	if (name == NULL || name[0] == '\0')
+		return;
+	if ((gr = getgrnam(name)) == NULL) {
+		log_warnx("admin_group \"%s\" does not exist: submit and reload are for root and "
+		          "the daemon's user until it does and the configuration is reloaded",
+		    name);
+		return;
+	}
+	ctl->admin_gid = gr->gr_gid;
 }
 
 static void
@@ -708,6 +727,7 @@ control_new(struct event_base *base, const struct control_params *p, char **caus
 	if (resolve_group(ctl, p->group, cause) == -1 ||
 	    (fd = bind_socket(ctl, p->mode, cause)) == -1)
 		goto fail;
+	resolve_admin(ctl);
 	ctl->listener = evconnlistener_new(
 	    base, on_accept, ctl, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (ctl->listener == NULL) {
@@ -741,6 +761,7 @@ control_set_admin_group(struct control *ctl, const char *name)
 {
 	free((char *)ctl->p.admin_group);
 	ctl->p.admin_group = name != NULL ? xstrdup(name) : NULL;
+	resolve_admin(ctl);
 }
 
 void

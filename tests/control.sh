@@ -210,6 +210,7 @@ stop_all() {
 
 	touch "$WORK/traffic.stop" "$WORK/gap.close"
 	kill -TERM "$daemon" 2>/dev/null || true
+	[ -z "${adm:-}" ] || groupdel "$adm" 2>/dev/null || true
 	# lib_exit reads $? for the verdict: a test that died halfway must not pass.
 	(exit "$rc")
 	lib_exit
@@ -533,6 +534,28 @@ for cmd in stats "list --active"; do
 done
 chmod 0660 "$sock"
 ok "permissions: read-only for the group, submit and reload for root, outsiders refused by the daemon"
+
+# 7b. admin_group is looked up at start and at reload, never per request (a
+# slow NSS source would hold the event loop): a group made after the reload
+# that named it counts from the next reload on.
+adm=tfadm$$
+sed -i "s/^admin_group = .*/admin_group = \"$adm\";/" "$conf"
+ctl reload >/dev/null 2>&1 || check_fail "reload naming admin_group $adm failed"
+groupadd "$adm" || fail "groupadd $adm"
+adm_gid=$(getent group "$adm" | cut -d: -f3)
+as_admin() { setpriv --reuid=nobody --regid=nogroup --groups="$adm_gid" -- "$@"; }
+rc=0
+as_admin "$TRACEFLOWCTL" -s "$sock" reload >/dev/null 2>"$WORK/adm.err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "permission denied" "$WORK/adm.err" ||
+    check_fail "admin_group made after the reload counted before the next one: rc $rc"
+ctl reload >/dev/null 2>&1 || check_fail "reload failed"
+rc=0
+as_admin "$TRACEFLOWCTL" -s "$sock" reload >/dev/null 2>"$WORK/adm.err" || rc=$?
+[ "$rc" -eq 0 ] || check_fail "admin_group member after a reload: reload: rc $rc: $(cat "$WORK/adm.err")"
+groupdel "$adm" || true
+sed -i 's/^admin_group = .*/admin_group = "";/' "$conf"
+ctl reload >/dev/null 2>&1 || check_fail "reload failed"
+[ "$failures" -eq 0 ] && ok "admin_group: resolved at reload, not per request"
 
 # 8. Exit codes of the client itself; -c takes the socket from the config file.
 TRACEFLOWD=$TRACEFLOWD "$TRACEFLOWCTL" -c "$conf" version >/dev/null 2>"$WORK/c.err" ||
