@@ -139,10 +139,11 @@ written=$("$TRACEFLOWCTL" -s "$WORK/ctl.sock" --json stats |
 victim=$(find "$spool" -path "$spool/.*" -prune -o -type f -name '*.pcap' -print | sort | head -n 1)
 [ -n "$victim" ] && rm -- "$victim"
 "$TRACEFLOWCTL" -s "$WORK/ctl.sock" reload >/dev/null || check_fail "reload refused"
-# (The indexes are left out, the spool's and the partitions', and so is the
-# copy one is pruned into, .index.jsonl.new.)
+# (The indexes are left out, the spool's and the partitions', and so are the
+# copy one is pruned into, .index.jsonl.new, and the writer's lock, .lock.)
 find "$spool" \( -path "$spool/.active" -o -path "$spool/.catalog" \) -prune -o -type f \
-    ! -name index.jsonl ! -name .index.jsonl.new -printf '%s %p\n' >"$WORK/spool.files"
+    ! -name index.jsonl ! -name .index.jsonl.new ! -path "$spool/.lock" -printf '%s %p\n' \
+    >"$WORK/spool.files"
 expect=$(awk '{ n++; b += $1 } END { print n + 0, b + 0 }' "$WORK/spool.files")
 grep -v '\.pcap$' "$WORK/spool.files" && check_fail "files in the spool not named *.pcap"
 [ "${expect%% *}" -eq $((written - 1)) ] ||

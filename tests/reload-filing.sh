@@ -144,7 +144,7 @@ for i, e in enumerate(E):
     if n != e["packets"]:
         errs.append("%s: %s holds %d frames for %d packets" % (where, fp, n, e["packets"]))
 
-# The spool: .active, .catalog, index.jsonl, the layout's folders and the named files.
+# The spool: .active, .catalog, .lock, index.jsonl, the layout's folders and the named files.
 for root, subdirs, files in os.walk(D):
     rel = os.path.relpath(root, D)
     rel = "" if rel == "." else rel
@@ -158,7 +158,7 @@ for root, subdirs, files in os.walk(D):
             subdirs.remove(s)
     for f in files:
         r = os.path.join(rel, f)
-        if f != "index.jsonl" and r not in named:  # the spool's log, a partition's index
+        if f != "index.jsonl" and r != ".lock" and r not in named:  # a log, the lock
             errs.append("file in the spool no index line names: %r" % r)
 
 # The spool's problems first (a few say more than many lines alike).
