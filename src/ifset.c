@@ -16,10 +16,13 @@ struct drop_report {
 	uint64_t last_ns;         /* when it was logged; 0: never */
 };
 
+/* Each interface is a source of the engine's (engine_add_source). */
+_Static_assert(CONFIG_INTERFACES_MAX <= ENGINE_MAX_SOURCES, "an interface is an engine source");
+
 struct ifset {
 	struct event_base *base;
-	struct capture *caps[IFSET_MAX];
-	struct drop_report drops[IFSET_MAX];
+	struct capture *caps[CONFIG_INTERFACES_MAX];
+	struct drop_report drops[CONFIG_INTERFACES_MAX];
 	unsigned n;
 };
 
@@ -69,8 +72,9 @@ add(struct ifset *s, const struct tf_config *cfg, const char *name, struct engin
 	struct capture_opts co;
 	struct capture *c;
 
-	if (s->n == IFSET_MAX) {
-		log_warnx("%s: too many interfaces (at most %d)", name, IFSET_MAX);
+	/* Not reached: the config and -i hold no more (config.h). */
+	if (s->n == CONFIG_INTERFACES_MAX) {
+		log_warnx("%s: too many interfaces (at most %d)", name, CONFIG_INTERFACES_MAX);
 		return;
 	}
 	opts_of(cfg, &co);

@@ -1,7 +1,8 @@
 /*
  * ifset.h: the interfaces the daemon captures on, as its configuration
  * names them: one capture (capture.h) each, added and removed as a reload
- * says, and the rate-limited log of their drops while running.
+ * says, and the rate-limited log of their drops while running. It holds
+ * every interface the configuration accepts (CONFIG_INTERFACES_MAX).
  */
 #ifndef TRACEFLOW_IFSET_H
 #define TRACEFLOW_IFSET_H
@@ -14,7 +15,6 @@
 #include "config.h"
 #include "engine.h"
 
-#define IFSET_MAX         64 /* interfaces at most */
 #define IFSET_DROPS_EVERY 60 /* seconds: at most one drop line per interface this often */
 
 struct ifset;

@@ -24,73 +24,212 @@
 
 #define EXIT_USAGE 2
 
+/*
+ * What an option does. DO_SETTING: it sets the traceflow.conf(5) setting
+ * its table entry names, read by the config table (offline_settings).
+ */
+enum opt_do {
+	DO_CONFIG,
+	DO_FOREGROUND,
+	DO_CHECK,
+	DO_PRINTCONF,
+	DO_INTERFACE,
+	DO_READ,
+	DO_OUTPUT,
+	DO_SETTING,
+	DO_NANO,
+	DO_MICRO,
+	DO_FORCE,
+	DO_QUIET,
+	DO_SUMMARY,
+	DO_VERBOSE,
+	DO_VERSION,
+	DO_HELP,
+};
+
+/* The heading an option is listed under in the usage text. */
+enum opt_part { PART_DAEMON, PART_OFFLINE, PART_BOTH };
+
+#define OPT_SYNOPSIS 0x1 /* in the daemon's synopsis line */
+#define OPT_REPEAT   0x2 /* ... repeatable ("[-i IFACE]...") */
+#define OPT_DEFAULT  0x4 /* the usage shows the setting's default */
+
+/*
+ * traceflowd's options, each stated once: this table makes getopt_long's
+ * long options and its short-option string (opts_init), and the usage text
+ * (usage); the defaults come from the config table. tests/daemon-options.sh
+ * holds traceflowd(8) (and a completion, if one comes) to the usage text and
+ * runs every option it names.
+ */
+static const struct dopt {
+	const char *name;    /* the long form as typed: "--config" */
+	char letter;         /* the short form; 0: none */
+	const char *arg;     /* the value's name in the usage; NULL: takes none */
+	enum opt_do what;    /* what it does */
+	const char *setting; /* DO_SETTING: the setting it sets (and shows the default of) */
+	unsigned flags;      /* OPT_* */
+	enum opt_part part;  /* its heading */
+	const char *help;    /* "\n" goes on in the help column; NULL: the setting's words */
+} dopts[] = {
+    {"--config", 'c', "FILE", DO_CONFIG, NULL, OPT_SYNOPSIS, PART_DAEMON,
+        "configuration (default " CONFIG_PATH ")"},
+    {"--foreground", 'f', NULL, DO_FOREGROUND, NULL, OPT_SYNOPSIS, PART_DAEMON,
+        "do not detach (for systemd)"},
+    {"--check", 'n', NULL, DO_CHECK, NULL, OPT_SYNOPSIS, PART_DAEMON,
+        "check the configuration and exit (-v: print it)"},
+    {"--print-config", 0, "json|sample", DO_PRINTCONF, NULL, 0, PART_DAEMON,
+        "print the configuration as JSON, or the commented\nsample configuration, and exit"},
+    {"--interface", 'i', "IFACE", DO_INTERFACE, NULL, OPT_SYNOPSIS | OPT_REPEAT, PART_DAEMON,
+        "capture on IFACE (repeatable; replaces the config's)"},
+    {"--read", 'r', "FILE", DO_READ, NULL, 0, PART_OFFLINE,
+        "capture file to split (pcap or pcapng, - = stdin)"},
+    {"--output", 'o', "DIR", DO_OUTPUT, NULL, 0, PART_OFFLINE,
+        "output folder (created if missing)"},
+    {"--format", 'F', "FMT", DO_SETTING, "format", OPT_DEFAULT, PART_OFFLINE, NULL},
+    {"--byteorder", 0, "ORDER", DO_SETTING, "byteorder", OPT_DEFAULT, PART_OFFLINE, NULL},
+    {"--nanosecond", 0, NULL, DO_NANO, NULL, 0, PART_OFFLINE, "nanosecond timestamps and labels"},
+    {"--microsecond", 0, NULL, DO_MICRO, NULL, 0, PART_OFFLINE,
+        "microsecond timestamps and labels\n(default: the input's precision)"},
+    {"--flow-end", 0, "MODE", DO_SETTING, "flow_end", OPT_DEFAULT, PART_OFFLINE, NULL},
+    {"--flow-key", 0, "KEY", DO_SETTING, "flow_key", OPT_DEFAULT, PART_OFFLINE, NULL},
+    {"--label-time", 0, "STYLE", DO_SETTING, "label_time", OPT_DEFAULT, PART_OFFLINE, NULL},
+    {"--compat", 0, "pcapkit", DO_SETTING, "compat", 0, PART_OFFLINE,
+        "pcapkit's files, labels and index (see traceflowd(8))"},
+    {"--force", 0, NULL, DO_FORCE, NULL, 0, PART_OFFLINE, "write into a non-empty output folder"},
+    {"--quiet", 0, NULL, DO_QUIET, NULL, 0, PART_OFFLINE,
+        "no progress on stderr (shown on a terminal)"},
+    {"--summary", 0, "FORMAT", DO_SUMMARY, NULL, 0, PART_OFFLINE,
+        "text or json: the end summary on stdout (default text)"},
+    {"--layout", 0, "PATTERN", DO_SETTING, "layout", 0, PART_OFFLINE,
+        "strftime sub-folder for finished files (default flat)"},
+    {"--idle-timeout", 0, "DUR", DO_SETTING, "idle_timeout", OPT_DEFAULT, PART_OFFLINE,
+        "end a flow idle this long"},
+    {"--linger", 0, "DUR", DO_SETTING, "linger", OPT_DEFAULT, PART_OFFLINE,
+        "keep a torn-down flow this long"},
+    {"--max-flows", 0, "N", DO_SETTING, "max_flows", OPT_DEFAULT, PART_OFFLINE,
+        "evict the longest-idle flow beyond N"},
+    {"--max-open-files", 0, "N", DO_SETTING, "max_open_files", OPT_DEFAULT, PART_OFFLINE,
+        "descriptor budget"},
+    {"--segment-packets", 0, "N", DO_SETTING, "segment_packets", OPT_DEFAULT, PART_OFFLINE,
+        "continue a flow in a new file after N packets"},
+    {"--segment-size", 0, "SIZE", DO_SETTING, "segment_size", OPT_DEFAULT, PART_OFFLINE,
+        "... or after this many bytes; 0: no bound"},
+    {"--buffer-size", 0, "SIZE", DO_SETTING, "write_buffer", OPT_DEFAULT, PART_OFFLINE,
+        "all write buffers together"},
+    {"--ipfix", 0, "HOST:PORT", DO_SETTING, "ipfix_collector", 0, PART_OFFLINE,
+        "export every flow to this IPFIX collector"},
+    {"--ipfix-transport", 0, "T", DO_SETTING, "ipfix_transport", OPT_DEFAULT, PART_OFFLINE, NULL},
+    {"--observation-domain", 0, "N", DO_SETTING, "observation_domain", OPT_DEFAULT, PART_OFFLINE,
+        "this sensor's id at the collector"},
+    {"--ipfix-pen", 0, "N", DO_SETTING, "ipfix_pen", OPT_DEFAULT, PART_OFFLINE,
+        "enterprise number of the label and file elements;\n0: leave them out"},
+    {"--verbose", 'v', NULL, DO_VERBOSE, NULL, OPT_SYNOPSIS, PART_BOTH, "debug logging"},
+    {"--version", 'V', NULL, DO_VERSION, NULL, 0, PART_BOTH, "print the version"},
+    {"--help", 'h', NULL, DO_HELP, NULL, 0, PART_BOTH, "this text"},
+};
+
+#define NDOPTS   (sizeof dopts / sizeof dopts[0])
+#define OPT_LONG 256 /* getopt's value of dopts[i] without a letter: OPT_LONG + i */
+#define HELP_COL 27  /* the usage text's column of help */
+
+static struct option longopts[NDOPTS + 1];
+static char shortopts[2 * NDOPTS + 1];
+
+/* getopt_long's tables from dopts. */
+static void
+opts_init(void)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < NDOPTS; i++) {
+		longopts[i] = (struct option){dopts[i].name + 2,
+		    dopts[i].arg ? required_argument : no_argument, NULL,
+		    dopts[i].letter ? dopts[i].letter : OPT_LONG + (int)i};
+		if (dopts[i].letter) {
+			shortopts[n++] = dopts[i].letter;
+			if (dopts[i].arg)
+				shortopts[n++] = ':';
+		}
+	}
+}
+
+/* The entry getopt_long's ch stands for; NULL for its '?'. */
+static const struct dopt *
+opt_of(int ch)
+{
+	size_t i;
+
+	if (ch >= OPT_LONG && (size_t)(ch - OPT_LONG) < NDOPTS)
+		return &dopts[ch - OPT_LONG];
+	for (i = 0; i < NDOPTS; i++)
+		if (dopts[i].letter && dopts[i].letter == ch)
+			return &dopts[i];
+	return NULL;
+}
+
+/* A setting named as its option is: "flow_end" and "flow-end". */
+static int
+named_alike(const char *setting, const char *name)
+{
+	for (; *setting != '\0' && (*setting == *name || (*setting == '_' && *name == '-'));
+	     setting++, name++)
+		;
+	return *setting == '\0' && *name == '\0';
+}
+
+/* "  -c, --config FILE        configuration (default ...)", and its next lines. */
+static void
+usage_opt(FILE *fp, const struct dopt *o)
+{
+	const char *h = o->help ? o->help : config_words(o->setting);
+	int n, alike, dflt = (o->flags & OPT_DEFAULT) != 0;
+
+	n = fprintf(fp, "  %c%c%s%s%s%s", o->letter ? '-' : ' ', o->letter ? o->letter : ' ',
+	    o->letter ? ", " : "  ", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+	if (n < HELP_COL)
+		fprintf(fp, "%*s", HELP_COL - n, "");
+	else
+		fprintf(fp, "\n%*s", HELP_COL, "");
+	for (; *h != '\0'; h++) {
+		if (*h == '\n')
+			fprintf(fp, "\n%*s", HELP_COL, "");
+		else
+			fputc(*h, fp);
+	}
+	/* The setting it sets where its name is another, and the default. */
+	if (o->what == DO_SETTING) {
+		alike = named_alike(o->setting, o->name + 2);
+		if (!alike || dflt)
+			fprintf(fp, " (%s%s%s%s)", alike ? "" : o->setting,
+			    !alike && dflt ? ", " : "", dflt ? "default " : "",
+			    dflt ? config_default(o->setting) : "");
+	}
+	fputc('\n', fp);
+}
+
 static void __attribute__((noreturn)) usage(int status)
 {
+	static const char *const heading[] = {
+	    [PART_DAEMON] = "daemon:\n",
+	    [PART_OFFLINE] = "offline (each option sets the traceflow.conf(5) setting of the same "
+	                     "name):\n",
+	    [PART_BOTH] = "either:\n",
+	};
 	FILE *fp = status ? stderr : stdout;
+	size_t i;
 
-	/* Defaults come from the config table: this text cannot tell another story. */
-	fprintf(fp,
-	    "usage: traceflowd [-c FILE] [-f] [-n] [-v] [-i IFACE]...\n"
-	    "       traceflowd --read FILE|- --output DIR [options] [BPF expression]\n"
-	    "daemon:\n"
-	    "  -c, --config FILE        configuration (default %s)\n"
-	    "  -f, --foreground         do not detach (for systemd)\n"
-	    "  -n, --check              check the configuration and exit (-v: print it)\n"
-	    "      --print-config json  print the configuration as JSON and exit\n"
-	    "      --print-config sample  print the commented sample configuration\n"
-	    "  -i, --interface IFACE    capture on IFACE (repeatable; replaces the config's)\n"
-	    "offline (each option sets the traceflow.conf(5) setting of the same name):\n"
-	    "  -r, --read FILE          capture file to split (pcap or pcapng, - = stdin)\n"
-	    "  -o, --output DIR         output folder (created if missing)\n",
-	    CONFIG_PATH);
-	fprintf(fp, "  -F, --format FMT         %s (default %s)\n", config_words("format"),
-	    config_default("format"));
-	fprintf(fp, "      --byteorder ORDER    little or big (default %s)\n",
-	    config_default("byteorder"));
-	fprintf(fp, "      --nanosecond         nanosecond timestamps and labels\n"
-	            "      --microsecond        microsecond timestamps and labels\n"
-	            "                           (default: the input's precision)\n");
-	fprintf(fp, "      --flow-end MODE      teardown or first-fin (default %s)\n",
-	    config_default("flow_end"));
-	fprintf(fp, "      --flow-key KEY       connection or directional (default %s)\n",
-	    config_default("flow_key"));
-	fprintf(fp, "      --label-time STYLE   fixed or shortest (default %s)\n",
-	    config_default("label_time"));
-	fprintf(fp, "      --compat pcapkit     pcapkit's files, labels and index (see "
-	            "traceflowd(8))\n"
-	            "      --force              write into a non-empty output folder\n"
-	            "      --quiet              no progress on stderr (shown on a terminal)\n"
-	            "      --summary FORMAT     text or json: the end summary on stdout "
-	            "(default text)\n"
-	            "      --layout PATTERN     strftime sub-folder for finished files (default "
-	            "flat)\n");
-	fprintf(fp, "      --idle-timeout DUR   end a flow idle this long (default %s)\n",
-	    config_default("idle_timeout"));
-	fprintf(fp, "      --linger DUR         keep a torn-down flow this long (default %s)\n",
-	    config_default("linger"));
-	fprintf(fp,
-	    "      --max-flows N        evict the longest-idle flow beyond N (default %s)\n",
-	    config_default("max_flows"));
-	fprintf(fp, "      --max-open-files N   descriptor budget (default %s)\n",
-	    config_default("max_open_files"));
-	fprintf(fp,
-	    "      --segment-packets N  continue a flow in a new file after N packets "
-	    "(default %s)\n",
-	    config_default("segment_packets"));
-	fprintf(fp,
-	    "      --segment-size SIZE  ... or after this many bytes (default %s: no bound)\n",
-	    config_default("segment_size"));
-	fprintf(fp,
-	    "      --buffer-size SIZE   all write buffers together (write_buffer, default %s)\n",
-	    config_default("write_buffer"));
-	fprintf(fp, "      --ipfix HOST:PORT    export every flow to this IPFIX collector\n"
-	            "                           (ipfix_collector)\n");
-	fprintf(fp, "      --ipfix-transport T  udp or tcp (default %s)\n",
-	    config_default("ipfix_transport"));
-	fprintf(fp, "      --observation-domain N, --ipfix-pen N   as in traceflow.conf(5)\n"
-	            "  -v, --verbose            debug logging\n"
-	            "  -V, --version            print the version\n"
-	            "  -h, --help               this text\n");
+	fputs("usage: traceflowd", fp);
+	for (i = 0; i < NDOPTS; i++)
+		if (dopts[i].flags & OPT_SYNOPSIS)
+			fprintf(fp, " [-%c%s%s]%s", dopts[i].letter, dopts[i].arg ? " " : "",
+			    dopts[i].arg ? dopts[i].arg : "",
+			    dopts[i].flags & OPT_REPEAT ? "..." : "");
+	fputs("\n       traceflowd --read FILE|- --output DIR [options] [BPF expression]\n", fp);
+	for (i = 0; i < NDOPTS; i++) {
+		if (i == 0 || dopts[i].part != dopts[i - 1].part)
+			fputs(heading[dopts[i].part], fp);
+		usage_opt(fp, &dopts[i]);
+	}
 	exit(status);
 }
 
@@ -131,65 +270,6 @@ print_config(const struct daemon_opts *d, const char *format)
 	return 0;
 }
 
-enum {
-	OPT_BYTEORDER = 256,
-	OPT_NANO,
-	OPT_MICRO,
-	OPT_FLOWEND,
-	OPT_FORCE,
-	OPT_LAYOUT,
-	OPT_IDLE,
-	OPT_LINGER,
-	OPT_MAXFLOWS,
-	OPT_MAXOPEN,
-	OPT_SEGPKTS,
-	OPT_SEGSIZE,
-	OPT_BUFSIZE,
-	OPT_IPFIX,
-	OPT_IPFIX_TRANSPORT,
-	OPT_IPFIX_DOMAIN,
-	OPT_IPFIX_PEN,
-	OPT_PRINTCONF,
-	OPT_FLOWKEY,
-	OPT_LABELTIME,
-	OPT_COMPAT,
-	OPT_QUIET,
-	OPT_SUMMARY,
-};
-
-static const struct option longopts[] = {
-    {"read", required_argument, NULL, 'r'},
-    {"output", required_argument, NULL, 'o'},
-    {"format", required_argument, NULL, 'F'},
-    {"byteorder", required_argument, NULL, OPT_BYTEORDER},
-    {"nanosecond", no_argument, NULL, OPT_NANO},
-    {"microsecond", no_argument, NULL, OPT_MICRO},
-    {"flow-end", required_argument, NULL, OPT_FLOWEND},
-    {"force", no_argument, NULL, OPT_FORCE},
-    {"layout", required_argument, NULL, OPT_LAYOUT},
-    {"idle-timeout", required_argument, NULL, OPT_IDLE},
-    {"linger", required_argument, NULL, OPT_LINGER},
-    {"max-flows", required_argument, NULL, OPT_MAXFLOWS},
-    {"max-open-files", required_argument, NULL, OPT_MAXOPEN},
-    {"segment-packets", required_argument, NULL, OPT_SEGPKTS},
-    {"segment-size", required_argument, NULL, OPT_SEGSIZE},
-    {"buffer-size", required_argument, NULL, OPT_BUFSIZE},
-    {"ipfix", required_argument, NULL, OPT_IPFIX},
-    {"ipfix-transport", required_argument, NULL, OPT_IPFIX_TRANSPORT},
-    {"observation-domain", required_argument, NULL, OPT_IPFIX_DOMAIN},
-    {"ipfix-pen", required_argument, NULL, OPT_IPFIX_PEN},
-    {"print-config", required_argument, NULL, OPT_PRINTCONF},
-    {"flow-key", required_argument, NULL, OPT_FLOWKEY},
-    {"label-time", required_argument, NULL, OPT_LABELTIME},
-    {"compat", required_argument, NULL, OPT_COMPAT},
-    {"quiet", no_argument, NULL, OPT_QUIET},
-    {"summary", required_argument, NULL, OPT_SUMMARY},
-    {"verbose", no_argument, NULL, 'v'},
-    {"version", no_argument, NULL, 'V'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
 static char *
 join_args(int argc, char **argv)
 {
@@ -226,86 +306,36 @@ given(const char *name, const char *value, const char *option)
 	cargs[ncargs++] = (struct config_arg){name, value, option};
 }
 
+/* An option of offline mode (those of the daemon are main's). */
 static void
-parse_opt(int ch, const char *arg, struct offline_opts *o, const char **outdir)
+parse_opt(const struct dopt *op, const char *arg, struct offline_opts *o, const char **outdir)
 {
-	switch (ch) {
-	case 'r':
+	switch (op->what) {
+	case DO_READ:
 		o->input = arg;
 		break;
-	case 'o':
+	case DO_OUTPUT:
 		*outdir = arg;
 		break;
-	case 'F':
-		given("format", arg, "--format");
+	case DO_SETTING:
+		given(op->setting, arg, op->name);
 		break;
-	case OPT_BYTEORDER:
-		given("byteorder", arg, "--byteorder");
+	case DO_NANO:
+	case DO_MICRO:
+		o->nanosecond = op->what == DO_NANO;
 		break;
-	case OPT_NANO:
-	case OPT_MICRO:
-		o->nanosecond = ch == OPT_NANO;
-		break;
-	case OPT_FLOWEND:
-		given("flow_end", arg, "--flow-end");
-		break;
-	case OPT_FLOWKEY:
-		given("flow_key", arg, "--flow-key");
-		break;
-	case OPT_LABELTIME:
-		given("label_time", arg, "--label-time");
-		break;
-	case OPT_COMPAT:
-		given("compat", arg, "--compat");
-		break;
-	case OPT_FORCE:
+	case DO_FORCE:
 		o->force = 1;
 		break;
-	case OPT_QUIET: /* how it reports, not how it splits: no setting */
+	case DO_QUIET: /* how it reports, not how it splits: no setting */
 		o->quiet = 1;
 		break;
-	case OPT_SUMMARY:
+	case DO_SUMMARY:
 		if (strcmp(arg, "json") != 0 && strcmp(arg, "text") != 0) {
 			log_warnx("--summary %s: text or json", arg);
 			usage(EXIT_USAGE);
 		}
 		o->summary_json = strcmp(arg, "json") == 0;
-		break;
-	case OPT_LAYOUT:
-		given("layout", arg, "--layout");
-		break;
-	case OPT_IDLE:
-		given("idle_timeout", arg, "--idle-timeout");
-		break;
-	case OPT_LINGER:
-		given("linger", arg, "--linger");
-		break;
-	case OPT_MAXFLOWS:
-		given("max_flows", arg, "--max-flows");
-		break;
-	case OPT_MAXOPEN:
-		given("max_open_files", arg, "--max-open-files");
-		break;
-	case OPT_SEGPKTS:
-		given("segment_packets", arg, "--segment-packets");
-		break;
-	case OPT_SEGSIZE:
-		given("segment_size", arg, "--segment-size");
-		break;
-	case OPT_BUFSIZE:
-		given("write_buffer", arg, "--buffer-size");
-		break;
-	case OPT_IPFIX:
-		given("ipfix_collector", arg, "--ipfix");
-		break;
-	case OPT_IPFIX_TRANSPORT:
-		given("ipfix_transport", arg, "--ipfix-transport");
-		break;
-	case OPT_IPFIX_DOMAIN:
-		given("observation_domain", arg, "--observation-domain");
-		break;
-	case OPT_IPFIX_PEN:
-		given("ipfix_pen", arg, "--ipfix-pen");
 		break;
 	default:
 		usage(EXIT_USAGE);
@@ -340,6 +370,7 @@ main(int argc, char **argv)
 	const char *outdir = NULL;
 	char *filter = NULL;
 	const char *print_format = NULL;
+	const struct dopt *op;
 	int ch, rc, verbose = 0;
 
 	log_init(
@@ -348,36 +379,45 @@ main(int argc, char **argv)
 	memset(&d, 0, sizeof d);
 	d.config = CONFIG_PATH;
 	o.nanosecond = -1;
-	while ((ch = getopt_long(argc, argv, "r:o:F:c:fni:vVh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
+	opts_init();
+	while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if ((op = opt_of(ch)) == NULL)
+			usage(EXIT_USAGE);
+		switch (op->what) {
+		case DO_CONFIG:
 			d.config = optarg;
 			d.config_explicit = 1;
 			break;
-		case 'f':
+		case DO_FOREGROUND:
 			d.foreground = 1;
 			break;
-		case 'n':
+		case DO_CHECK:
 			d.check_only = 1;
 			break;
-		case 'i':
+		case DO_INTERFACE:
+			/* The bound of the setting interfaces, which these replace. */
+			if (d.ninterfaces == CONFIG_INTERFACES_MAX) {
+				log_warnx(
+				    "--interface: at most %d interfaces", CONFIG_INTERFACES_MAX);
+				exit(EXIT_USAGE);
+			}
 			d.interfaces =
 			    xreallocarray(d.interfaces, d.ninterfaces + 1, sizeof *d.interfaces);
 			d.interfaces[d.ninterfaces++] = optarg;
 			break;
-		case 'v':
+		case DO_VERBOSE:
 			verbose = 1;
 			break;
-		case 'V':
+		case DO_VERSION:
 			printf("traceflowd %s\n", PACKAGE_VERSION);
 			return 0;
-		case 'h':
+		case DO_HELP:
 			usage(0);
-		case OPT_PRINTCONF:
+		case DO_PRINTCONF:
 			print_format = optarg;
 			break;
 		default:
-			parse_opt(ch, optarg, &o, &outdir);
+			parse_opt(op, optarg, &o, &outdir);
 		}
 	}
 	if (verbose)

@@ -3,7 +3,9 @@
 # signals, as a user sees it: -n and -n -v exit codes and output, a bad
 # file named with line and setting, a missing -c file, a missing user or
 # group refused by -n as by a start, no file at all meaning the defaults,
-# and SIGINT finishing every flow like SIGTERM.
+# SIGINT finishing every flow like SIGTERM, and as many interfaces as
+# traceflow.conf(5) allows all captured (one more refused).
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 need_traceflowd
@@ -147,8 +149,56 @@ PY
 	fi
 }
 
+# interfaces: traceflow.conf(5) allows a number of them ("One to N
+# names"); the daemon keeps every one (traceflowctl interfaces lists them
+# all, missing ones included: they are retried), and -n refuses one more,
+# as traceflowd -i does. Issue 26: the config took 256, the daemon kept 64.
+check_many_interfaces() {
+	local max names list ctl=$top_builddir/traceflowctl
+
+	max=$(sed -n 's/^One to \([0-9][0-9]*\) names\.$/\1/p' "$top_srcdir/doc/traceflow.conf.5")
+	[ -n "$max" ] || { check_fail "traceflow.conf(5): no \"One to N names.\" for interfaces"; return; }
+	# lo and max - 1 that do not exist.
+	names=$(printf 'lo\n'; seq -f 'tf-nx%g' 1 $((max - 1)))
+	# shellcheck disable=SC2086 # one word a name
+	list=$(printf '"%s", ' $names)
+	daemon_conf "$WORK/many.conf" "$WORK/manyspool" "interfaces = [ ${list%, } ]"
+	daemon_start many "$WORK/many.conf"
+	"$ctl" -s "$WORK/ctl.sock" --json interfaces >"$WORK/many.json" 2>"$WORK/many.err" ||
+	    check_fail "traceflowctl interfaces: $(cat "$WORK/many.err")"
+	python3 -c 'import json, sys
+for i in json.load(open(sys.argv[1]))["interfaces"]: print(i["name"])' "$WORK/many.json" |
+	    sort >"$WORK/many.got" || true
+	daemon_stop
+	# shellcheck disable=SC2086 # one word a name
+	printf '%s\n' $names | sort >"$WORK/many.want"
+	if ! diff -q "$WORK/many.want" "$WORK/many.got" >/dev/null; then
+		check_fail "$max interfaces configured, traceflowctl interfaces lists $(wc -l <"$WORK/many.got"); missing: $(comm -23 "$WORK/many.want" "$WORK/many.got" | head -n 5 | tr '\n' ' ')...; $(grep -m1 'too many' "$DAEMON_LOG")"
+	elif grep -q 'too many interfaces' "$DAEMON_LOG"; then
+		check_fail "$max interfaces: $(grep -m1 'too many' "$DAEMON_LOG")"
+	else
+		ok "$max interfaces configured (lo and $((max - 1)) missing): traceflowctl interfaces lists all $max"
+	fi
+	[ "$DAEMON_RC" -eq 0 ] || check_fail "$max interfaces: exit $DAEMON_RC after SIGTERM"
+	daemon_conf "$WORK/toomany.conf" "$WORK/manyspool" "interfaces = [ $list \"tf-nx$max\" ]"
+	tf toomany -n -c "$WORK/toomany.conf"
+	if [ "$TF_RC" -ne 1 ] || ! grep -q "setting interfaces: $((max + 1)) elements, expects 1..$max" "$TF_ERR"; then
+		check_fail "$((max + 1)) interfaces: -n exit $TF_RC: $(cat "$TF_ERR")"
+	else
+		ok "$((max + 1)) interfaces: -n refuses them: $(cat "$TF_ERR")"
+	fi
+	# shellcheck disable=SC2046,SC2086
+	tf toomany-i -n -c "$WORK/many.conf" $(printf ' -i %s' $names tf-nx$max)
+	if [ "$TF_RC" -ne 2 ] || ! grep -q -- "--interface: at most $max interfaces" "$TF_ERR"; then
+		check_fail "-i given $((max + 1)) times: exit $TF_RC: $(cat "$TF_ERR")"
+	else
+		ok "-i given $((max + 1)) times: refused, exit 2"
+	fi
+}
+
 check_config
 check_accounts
 check_defaults
 check_sigint
+check_many_interfaces
 finish

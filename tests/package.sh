@@ -4,6 +4,9 @@
 #  - `dpkg-buildpackage -us -uc -b` builds it from a copy of what `make dist`
 #    ships (never in the developer's tree, whose build it would clobber),
 #    the unit tests of debian/rules included.
+#  - The nocheck build profile builds it without Check (hidden from
+#    pkg-config, as on a builder that lacks it): Build-Depends marks check
+#    <!nocheck>, and configure does not look for it (issue 26).
 #  - lintian finds no error in it (warnings are shown, see the notes).
 #  - Unpacked into a scratch root it holds exactly the expected files;
 #    /etc/traceflow.conf is its one conffile; the unit runs the packaged
@@ -34,6 +37,28 @@ clean_env=(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u top_srcdir -u top_builddir
 "${clean_env[@]}" make -s -C "$top_builddir" distdir distdir="$src" >"$WORK/distdir.log" 2>&1 ||
     fail "make distdir: $(tail -n 5 "$WORK/distdir.log")"
 [ -x "$src/debian/rules" ] || fail "debian/ is not in the distribution (EXTRA_DIST)"
+
+# --- the nocheck profile, without Check --------------------------------------
+# First, in the fresh copy: the build below cleans it (dh clean) and makes the
+# package that is checked. pkg-config sees every module but check.
+pcdir=$WORK/pkgconfig-nocheck
+mkdir -p "$pcdir"
+for d in $(pkg-config --variable pc_path pkg-config | tr : ' '); do
+	for pc in "$d"/*.pc; do
+		[ -e "$pc" ] && [ "${pc##*/}" != check.pc ] && ln -sf "$pc" "$pcdir/"
+	done
+done
+PKG_CONFIG_LIBDIR=$pcdir pkg-config --exists check && fail "check.pc still seen in $pcdir"
+start=$(date +%s)
+if ! (cd "$src" && "${clean_env[@]}" PKG_CONFIG_LIBDIR="$pcdir" PKG_CONFIG_PATH= \
+    DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc -b -Pnocheck) \
+    >"$WORK/build-nocheck.log" 2>&1; then
+	check_fail "dpkg-buildpackage -Pnocheck without Check: $(tail -n 20 "$WORK/build-nocheck.log")"
+elif grep -q 'checking for check' "$WORK/build-nocheck.log"; then
+	check_fail "-Pnocheck: configure still looked for Check: $(grep 'checking for check' "$WORK/build-nocheck.log")"
+else
+	ok "dpkg-buildpackage -Pnocheck, Check hidden: built in $(($(date +%s) - start)) s"
+fi
 
 # --- build ---------------------------------------------------------------
 start=$(date +%s)
