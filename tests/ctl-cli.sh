@@ -6,7 +6,8 @@
 # errors exiting 2, --timeout and its message and exit code 75 for a daemon
 # that accepts and never answers, one that never accepts and one that
 # trickles, options before or after the command, local wall-clock times
-# (TZ), AGE / DURATION / REASON columns, show by file name, and -c FILE
+# (TZ), AGE / DURATION / REASON columns, durations past an hour (2h05m,
+# 3d04h, uptime included), show by file name, and -c FILE
 # read through traceflowd --print-config json. Then durations with units
 # on traceflowd's command line, with their effect on a capture.
 
@@ -258,6 +259,43 @@ grep -qE '^2011-03-19 04:09:20 +1\.25s +rotate ' <<<"$f_jst" ||
 grep -q '^2 flows: 1 active, 1 finished$' "$WORK/list-utc.out" ||
     check_fail "list: summary line: $(tail -n 1 "$WORK/list-utc.out")"
 ok_clean "list: local times (UTC0 and JST-9), AGE 3m12s, DURATION 1.25s, REASON rotate"
+
+# 5b. Durations of an hour or more: hours and minutes, then days and hours
+# (7,512 s is 2h05m, 273,900 s is 3d04h), for AGE, DURATION and uptime.
+section
+cat >"$WORK/list.json" <<'EOF'
+{"flows": [
+ {"state": "active", "label": "10.0.0.5_80-10.0.0.6_5000-1300475168.000000", "src": "10.0.0.5",
+  "srcport": 80, "dst": "10.0.0.6", "dstport": 5000, "packets": 7, "bytes": 4200,
+  "first_ns": 1300475168000000000, "last_ns": 1300475170000000000, "age": 7512.6,
+  "reason": null, "file": ".active/10.0.0.5_80-10.0.0.6_5000-1300475168.000000.pcap"},
+ {"state": "active", "label": "10.0.0.7_80-10.0.0.8_5000-1300475168.000000", "src": "10.0.0.7",
+  "srcport": 80, "dst": "10.0.0.8", "dstport": 5000, "packets": 7, "bytes": 4200,
+  "first_ns": 1300475168000000000, "last_ns": 1300475170000000000, "age": 273900.5,
+  "reason": null, "file": ".active/10.0.0.7_80-10.0.0.8_5000-1300475168.000000.pcap"},
+ {"state": "finished", "label": "10.0.0.9_443-10.0.0.10_6000-1300475360.000000", "src": "10.0.0.9",
+  "srcport": 443, "dst": "10.0.0.10", "dstport": 6000, "packets": 3, "bytes": 180,
+  "first_ns": 1300475360000000000, "last_ns": 1300482872000000000, "reason": "fin",
+  "fpout": "10.0.0.9_443-10.0.0.10_6000-1300475360.000000.pcap"},
+ {"state": "finished", "label": "10.0.0.11_443-10.0.0.12_6000-1300475360.000000", "src": "10.0.0.11",
+  "srcport": 443, "dst": "10.0.0.12", "dstport": 6000, "packets": 3, "bytes": 180,
+  "first_ns": 1300475360000000000, "last_ns": 1300749260000000000, "reason": "idle",
+  "fpout": "10.0.0.11_443-10.0.0.12_6000-1300475360.000000.pcap"}
+], "count": 4}
+EOF
+echo '{"interfaces": [], "totals": {"uptime": 7512.6}}' >"$WORK/stats.json"
+TZ=UTC0 ctl list-long -s "$sock" list
+for want in '^active +2011-03-18 19:06:08 +2h05m +10\.0\.0\.5:80 ' \
+    '^active +2011-03-18 19:06:08 +3d04h +10\.0\.0\.7:80 ' \
+    '^2011-03-18 19:09:20 +2h05m +fin +10\.0\.0\.9:443 ' \
+    '^2011-03-18 19:09:20 +3d04h +idle +10\.0\.0\.11:443 '; do
+	grep -qE -- "$want" "$WORK/list-long.out" ||
+	    check_fail "list: no row /$want/: $(cat "$WORK/list-long.out" "$WORK/list-long.err")"
+done
+ctl stats-long -s "$sock" stats
+grep -qE '^uptime +2h05m$' "$WORK/stats-long.out" ||
+    check_fail "stats: uptime 7512.6 s: $(grep uptime "$WORK/stats-long.out") $(cat "$WORK/stats-long.err")"
+ok_clean "durations past an hour: 2h05m and 3d04h (AGE, DURATION), uptime 2h05m"
 
 # 6. show by label, file name, path with a segment, glob.
 section

@@ -12,8 +12,9 @@
 #   - every frame is either in a file or counted in frames_lost, and an
 #     index line says how much of its flow's file was written ("written",
 #     "truncated").
-# Live, the daemon logs the lack of space, counts the loss in its stats,
-# and once space returns files and indexes new flows as usual.
+# Live, the daemon logs the lack of space, counts the loss in its stats
+# (its metrics, stats --prometheus, saying the same: write errors, frames
+# and bytes lost), and once space returns files and indexes new flows as usual.
 
 set -eu
 # A mount left behind by a killed run would keep lib.sh from wiping the work dir.
@@ -372,6 +373,55 @@ EOF
 
 RESUMED='resum|writing works again|written again'
 
+# metrics_agree: on the full disk, the metrics of the output (stats
+# --prometheus, the daemon's /metrics text) are what stats says, the failed
+# writes (> 0) above all; read between two stats that agree, so that no
+# retry in between moves a counter.
+metrics_agree() {
+	local i rc=3
+
+	for i in $(seq 25); do
+		[ "$i" -eq 1 ] || sleep 0.2
+		if ! { "$TRACEFLOWCTL" -s "$WORK/ctl.sock" --json stats >"$WORK/st1.json" &&
+			"$TRACEFLOWCTL" -s "$WORK/ctl.sock" stats --prometheus >"$WORK/st.prom" &&
+			"$TRACEFLOWCTL" -s "$WORK/ctl.sock" --json stats >"$WORK/st2.json"; } 2>/dev/null; then
+			continue
+		fi
+		rc=0
+		python3 - "$WORK/st1.json" "$WORK/st.prom" "$WORK/st2.json" >"$WORK/metrics.cmp" 2>&1 \
+		    <<'EOF' || rc=$?
+import json, sys
+pairs = {"write_errors": "traceflow_write_errors_total",
+         "frames_lost": "traceflow_lost_frames_total",
+         "bytes_lost": "traceflow_lost_bytes_total",
+         "index_lines_lost": "traceflow_index_lines_lost_total",
+         "index_lines_pending": "traceflow_index_lines_pending",
+         "files_written": "traceflow_files_written_total",
+         "bytes_written": "traceflow_written_bytes_total"}
+T1, T2 = (json.load(open(f))["totals"] for f in (sys.argv[1], sys.argv[3]))
+if any(T1[k] != T2[k] for k in pairs):
+    sys.exit(3)  # a counter moved: ask again
+M = {}
+for line in open(sys.argv[2]):
+    if not line.startswith("#") and line.strip():
+        name, value = line.rsplit(" ", 1)
+        M[name] = int(value)
+bad = ["%s %r, stats' %s %d" % (m, M.get(m), k, T1[k]) for k, m in pairs.items() if M.get(m) != T1[k]]
+if T1["write_errors"] <= 0:
+    bad.append("stats' write_errors is %d on a full disk" % T1["write_errors"])
+if bad:
+    sys.exit("; ".join(bad))
+print("%s %d = stats' write_errors" % (pairs["write_errors"], T1["write_errors"]))
+EOF
+		[ "$rc" -eq 3 ] || break
+	done
+	case $rc in
+	0) ok "live: stats --prometheus: $(cat "$WORK/metrics.cmp")" ;;
+	3) check_fail "live: stats kept moving or did not answer: no two alike in 25 tries" ;;
+	*) check_fail "live: stats --prometheus against stats: $(tail -n 1 "$WORK/metrics.cmp")" ;;
+	esac
+}
+
 
 # Proves: the daemon survives a full spool, says so, counts the lost frames
 # (stats totals.frames_lost), keeps its index valid (pending lines included),
@@ -400,6 +450,7 @@ live() {
 		check_fail "live: stats totals.frames_lost is $(ctl_stats 'T.get("frames_lost")')," \
 		    "> 0 expected (write_errors $(ctl_stats 'T.get("write_errors")'))"
 	fi
+	metrics_agree
 	if grep -qi 'no space' "$DAEMON_LOG"; then
 		ok "live: the log says: $(grep -i -m 1 'no space' "$DAEMON_LOG")"
 	else

@@ -8,8 +8,9 @@
 # the replay in index.jsonl), connect again, and account for every record:
 # records sent + records lost = index lines, and each index line is in one
 # of the two streams (read back with libfixbuf's ipfixDump) unless counted
-# lost, with the same addresses, ports, packets, octets (IP bytes), start
-# and end, and the enterprise elements label, fpout, reason and partial.
+# lost, with the same addresses, ports, packets, octets (IP bytes), TCP
+# flags (their union), start and end, and the enterprise elements label,
+# fpout, reason and partial.
 
 set -eu
 # shellcheck source=tests/lib.sh

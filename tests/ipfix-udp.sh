@@ -6,8 +6,9 @@
 # QinQ, PPPoE, MPLS) past it; traceflowd --read --ipfix does the same for the
 # capture file. Afterwards nfdump must show every flow of each index.jsonl
 # with the same addresses, ports, packets, start and end (to nfdump's
-# millisecond) and, as octets, the IP bytes of the flow's pcap file; and the
-# exporter's totals must say every record was sent, none lost.
+# millisecond), as octets the IP bytes of the flow's pcap file and as TCP
+# flags the union of its packets' (...AP.SF, not the last ACK's ...A....);
+# and the exporter's totals must say every record was sent, none lost.
 
 set -eu
 # shellcheck source=tests/lib.sh
@@ -43,7 +44,7 @@ collector_check() {
 
 	kill -TERM "$NFCAPD_PID"
 	wait "$NFCAPD_PID" || true
-	TZ=UTC nfdump -R "$WORK/$name" -q -o 'fmt:%ts|%te|%sa|%da|%sp|%dp|%pkt|%byt|%pr' \
+	TZ=UTC nfdump -R "$WORK/$name" -q -o 'fmt:%ts|%te|%sa|%da|%sp|%dp|%pkt|%byt|%pr|%flg' \
 	    >"$WORK/$name.txt" 2>"$WORK/$name.nfdump.err" || check_fail "$name: nfdump: $(cat "$WORK/$name.nfdump.err")"
 	if python3 "$CMP" nfdump "$spool" "$WORK/$name.txt" >"$WORK/$name.cmp" 2>&1; then
 		ok "$name: $(tail -n 1 "$WORK/$name.cmp")"

@@ -5,12 +5,13 @@ received of it over IPFIX.
   ipfixcmp.py nfdump SPOOL NFDUMP_OUT [--lost N]
   ipfixcmp.py ipfixdump SPOOL DUMP_OUT... --pen PEN [--lost N]
 
-NFDUMP_OUT is `nfdump -q -o 'fmt:%ts|%te|%sa|%da|%sp|%dp|%pkt|%byt|%pr'` run
-with TZ=UTC; DUMP_OUT is `ipfixDump --rfc5610 -d` output. For each index line
-the collector must hold a record with the same addresses, ports, packets,
-start and end (to the millisecond: what nfdump keeps) and, as octets, the
-sum of the IP total lengths of the flow's packets, read here from the
-flow's own pcap file (the index counts frame bytes). With --pen the
+NFDUMP_OUT is `nfdump -q -o 'fmt:%ts|%te|%sa|%da|%sp|%dp|%pkt|%byt|%pr|%flg'`
+run with TZ=UTC; DUMP_OUT is `ipfixDump --rfc5610 -d` output. For each index
+line the collector must hold a record with the same addresses, ports,
+packets, start and end (to the millisecond: what nfdump keeps), as octets
+the sum of the IP total lengths of the flow's packets and as TCP flags
+(tcpControlBits) the union of their flags, both read here from the flow's
+own pcap file (the index counts frame bytes, and has no flags). With --pen the
 enterprise elements (label, fpout, reason, partial) must match too. With
 --lost N, up to N index lines may be missing (the exporter counted them as
 lost). Prints one summary line; exits 1 on any mismatch.
@@ -24,8 +25,37 @@ import sys
 from datetime import datetime, timezone
 
 
-def ip_octets(path):
-    """Sum of IP total lengths in a pcap file (Ethernet, VLAN tags, raw IP)."""
+def tcp_flags(frame, p):
+    """The TCP flags byte of the IP packet at frame[p:], 0 for none (a later fragment)."""
+    if frame[p] >> 4 == 4:
+        if struct.unpack(">H", frame[p + 6:p + 8])[0] & 0x1FFF or frame[p + 9] != 6:
+            return 0
+        t = p + (frame[p] & 0xF) * 4
+    else:
+        nh, t = frame[p + 6], p + 40
+        while nh != 6:
+            if nh in (0, 43, 60):  # hop-by-hop, routing, destination options
+                nh, t = frame[t], t + (frame[t + 1] + 1) * 8
+            elif nh == 44:  # fragment: only the first holds the TCP header
+                if struct.unpack(">H", frame[t + 2:t + 4])[0] >> 3:
+                    return 0
+                nh, t = frame[t], t + 8
+            elif nh == 51:  # authentication header
+                nh, t = frame[t], t + (frame[t + 1] + 2) * 4
+            else:
+                return 0
+    if t + 13 >= len(frame):
+        raise ValueError("TCP flags beyond a frame's captured bytes: %r" % frame.hex())
+    return frame[t + 13]
+
+
+def flag_text(flags):
+    """nfdump's %flg: CWR ECE URG ACK PSH RST SYN FIN, a dot for each one unset."""
+    return "".join(c if flags & (0x80 >> i) else "." for i, c in enumerate("CEUAPRSF"))
+
+
+def read_flow_file(path):
+    """(IP octets, union of TCP flags) of a pcap file (Ethernet, VLAN tags, raw IP)."""
     data = open(path, "rb").read()
     magic = data[:4]
     if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
@@ -35,7 +65,7 @@ def ip_octets(path):
     else:
         raise ValueError("%s: not a pcap file" % path)
     linktype = struct.unpack(e + "I", data[20:24])[0]
-    off, total = 24, 0
+    off, total, flags = 24, 0, 0
     while off + 16 <= len(data):
         caplen = struct.unpack(e + "I", data[off + 8:off + 12])[0]
         frame = data[off + 16:off + 16 + caplen]
@@ -57,12 +87,13 @@ def ip_octets(path):
             p = 16
         elif linktype not in (12, 14, 101):
             raise ValueError("%s: linktype %d not read here" % (path, linktype))
+        flags |= tcp_flags(frame, p)
         v = frame[p] >> 4
         if v == 4:
             total += struct.unpack(">H", frame[p + 2:p + 4])[0]
         else:
             total += 40 + struct.unpack(">H", frame[p + 4:p + 6])[0]
-    return total
+    return total, flags
 
 
 def ms_text(ns):
@@ -79,11 +110,11 @@ def read_nfdump(path):
     recs = {}
     for line in open(path):
         f = [x.strip() for x in line.split("|")]
-        if len(f) < 9 or not re.match(r"\d{4}-", f[0]):
+        if len(f) < 10 or not re.match(r"\d{4}-", f[0]):
             continue
         k = key(f[2], f[4], f[3], f[5], f[0])
         recs.setdefault(k, []).append({"end": f[1], "packets": int(f[6]),
-                                       "octets": int(f[7]), "proto": f[8]})
+                                       "octets": int(f[7]), "proto": f[8], "flags": f[9]})
     return recs
 
 
@@ -139,13 +170,14 @@ def main():
         if not got:
             missing.append(e["label"])
             continue
-        octets = ip_octets(os.path.join(spool, e["fpout"]))
+        octets, flags = read_flow_file(os.path.join(spool, e["fpout"]))
         want = {"end": last, "packets": e["packets"], "octets": octets}
         if mode == "nfdump":
-            want["proto"] = "TCP"
+            want.update({"proto": "TCP", "flags": flag_text(flags)})
         else:
             want = {"flowEndMilliseconds": last, "packetDeltaCount": str(e["packets"]),
-                    "octetDeltaCount": str(octets), "protocolIdentifier": "6"}
+                    "octetDeltaCount": str(octets), "protocolIdentifier": "6",
+                    "tcpControlBits": str(flags)}
             if e.get("interface"):
                 want["interfaceName"] = e["interface"]
             if pen:

@@ -292,6 +292,29 @@ EOF
 	else
 		ok "--summary json: one object, its counts the index's"
 	fi
+	# Every count is the text summary's, member for member; what the text
+	# leaves out (a reason never seen, no write error) is 0 in the JSON.
+	sumjson=$TF_OUT
+	if tf_ok sumtext --read "$big" --output "$WORK/sumtext" &&
+	    python3 - "$sumjson" "$TF_OUT" >"$WORK/sumtext.cmp" 2>&1 <<'EOF'; then
+import json, sys
+J = json.loads(open(sys.argv[1]).read())
+T = {}
+for line in open(sys.argv[2]):
+    k, _, v = line.rstrip("\n").partition(": ")
+    if v.isdigit():
+        T[k] = int(v)
+bad = ["%s: text %d, json %r" % (k, v, J.get(k)) for k, v in T.items() if J.get(k) != v]
+bad += ["%s: json %r, not in the text" % (k, v) for k, v in J.items()
+        if k not in T and k not in ("input", "output", "segments") and v != 0]
+assert T.get("not_tcp", 0) > 0 and T["not_tcp"] != T.get("malformed", 0), \
+    "the input should have non-TCP frames (and not as many as malformed ones): %r" % T
+assert len(T) >= 8 and not bad, "json != text: %r" % bad
+EOF
+		ok "--summary json: every count the text summary's (not_tcp included)"
+	elif [ "$TF_RC" -eq 0 ]; then
+		check_fail "--summary json against the text summary: $(tail -n 1 "$WORK/sumtext.cmp")"
+	fi
 fi
 tf sumbad --read "$big" --output "$WORK/sumbad" --summary yaml
 [ "$TF_RC" -eq 2 ] && grep -q -- "--summary yaml" "$TF_ERR" ||

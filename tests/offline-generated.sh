@@ -4,8 +4,9 @@
 # every link type, plain and mixed (-m: VLAN, QinQ, PPPoE, MPLS, IPv6
 # extension headers, IPv4 fragments, RST, missing SYN, port reuse, ...),
 # big-endian, nanosecond and with 30% IPv6. Each run is judged by pcapcmp and
-# judge.py; then the index is checked for the outcomes gencap promises, and
-# the output formats, --flow-end first-fin and --layout are exercised.
+# judge.py; then the index is checked for the outcomes gencap promises, each
+# file's time for its flow's last packet, and the output formats, --flow-end
+# first-fin and --layout (local time: UTC0 and JST-9) are exercised.
 
 set -eu
 # shellcheck source=tests/lib.sh
@@ -41,6 +42,21 @@ split_judge() {
 	judge_ok "$in" "$out" || return 1
 }
 
+# check_mtimes OUTDIR: every file's time is its index line's last_ns, to the
+# nanosecond (ls -t and retention order files by when their flows ended).
+check_mtimes() {
+	index_py "$1" "
+bad = [(e['fpout'], os.stat(os.path.join(D, e['fpout'])).st_mtime_ns, e['first_ns'], e['last_ns'])
+       for e in E if e['fpout'] is not None
+       and os.stat(os.path.join(D, e['fpout'])).st_mtime_ns != e['last_ns']]
+if bad:
+    sys.exit('%d files whose mtime is not their last packet (file, mtime, first, last ns): %s'
+             % (len(bad), bad[:3]))
+if not any(e['first_ns'] != e['last_ns'] for e in E):
+    sys.exit('test setup: no flow lasts: mtime cannot tell first from last packet')
+"
+}
+
 # Every label of the form documented.
 check_labels() {
 	index_py "$1" "
@@ -69,6 +85,7 @@ for lt in en10mb sll sll2 null loop raw; do
 		gen "$name" -c "$CONNS" -C 8 -p 16 -l "$lt" -S 7 $opts
 		split_judge "$name" || continue
 		check_labels "$WORK/$name.d" || continue
+		check_mtimes "$WORK/$name.d" || continue
 		index_py "$WORK/$name.d" "
 flows = set(e['label'] for e in E)
 if len(flows) != $CONNS:
@@ -93,6 +110,7 @@ for lt in en10mb sll sll2 null loop raw; do
 		gen "$name" -c "$CONNS" -C 8 -p 16 -l "$lt" -S 11 $opts
 		split_judge "$name" || continue
 		check_labels "$WORK/$name.d" || continue
+		check_mtimes "$WORK/$name.d" || continue
 		index_py "$WORK/$name.d" "
 reasons = set(e['reason'] for e in E)
 for r in ('fin', 'rst'):
@@ -172,21 +190,31 @@ for e in E:
 	ok "--flow-end first-fin: $JUDGE_LINE"
 fi
 
-# 5. --layout: dated folders in the partition (the UTC hour of the flow's end).
-out=$WORK/layout.d
-if tf_ok layout --read "$in" --output "$out" --layout '%Y/%m/%d' &&
-    pcapcmp_ok "$in" "$out" && judge_ok "$in" "$out" &&
-    index_py "$out" "
+# 5. --layout: dated folders in the partition (the UTC hour of the flow's
+# end), named by the flow's start in local time. The capture starts at
+# 2023-11-14 22:00 UTC: in JST (UTC+9) that is 2023-11-15, the folder's date.
+gen tz -c 40 -C 8 -p 16 -S 7 -t 1699999200
+in=$WORK/tz.pcap
+for tz in UTC0:0 JST-9:9; do
+	off=${tz#*:}
+	tz=${tz%:*}
+	out=$WORK/layout-$tz.d
+	if TZ=$tz tf_ok "layout-$tz" --read "$in" --output "$out" --layout '%Y/%m/%d' &&
+	    pcapcmp_ok "$in" "$out" && judge_ok "$in" "$out" && check_mtimes "$out" &&
+	    index_py "$out" "
 import time
 for e in E:
     d = e['fpout'].rsplit('/', 1)[0] if '/' in e['fpout'] else ''
     t = e['first_ns'] // 10**9
     part = time.strftime('%Y-%m-%dT%H', time.gmtime(e['last_ns'] // 10**9))
-    want = tuple(part + '/' + time.strftime('%Y/%m/%d', f(t)) for f in (time.gmtime, time.localtime))
-    if d not in want:
-        sys.exit('%s: folder %r, expected %s' % (e['fpout'], d, ' or '.join(want)))
+    day = time.strftime('%Y/%m/%d', time.gmtime(t + $off * 3600))
+    if $off and day == time.strftime('%Y/%m/%d', time.gmtime(t)):
+        sys.exit('test setup: %s starts on the same date in UTC and TZ=$tz' % e['label'])
+    if d != part + '/' + day:
+        sys.exit('TZ=$tz: %s: folder %r, expected %r' % (e['fpout'], d, part + '/' + day))
 "; then
-	ok "--layout: $JUDGE_LINE"
-fi
+		ok "--layout, TZ=$tz: $JUDGE_LINE"
+	fi
+done
 
 finish
