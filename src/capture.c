@@ -316,8 +316,14 @@ capture_start(struct capture *c)
 void
 capture_attach(struct capture *c, struct engine *e)
 {
+	if (engine_add_source(e, &c->src) == -1) {
+		/* A daemon reloaded with new names thousands of times: say so, stay up. */
+		log_warnx("%s: not captured: %d interface names seen since start, the most one "
+		          "daemon keeps; restart it to capture here",
+		    c->name, ENGINE_MAX_SOURCES);
+		return;
+	}
 	c->engine = e;
-	engine_add_source(e, &c->src);
 	if (c->ev != NULL)
 		event_add(c->ev, NULL);
 }

@@ -118,7 +118,7 @@ engine_free(struct engine *e)
 	free(e);
 }
 
-void
+int
 engine_add_source(struct engine *e, struct source *src)
 {
 	uint32_t i;
@@ -126,13 +126,15 @@ engine_add_source(struct engine *e, struct source *src)
 	for (i = 0; src->name != NULL && !src->distinct && i < e->nsources; i++) {
 		if (e->source_names[i] != NULL && strcmp(e->source_names[i], src->name) == 0) {
 			src->id = i;
-			return;
+			return 0;
 		}
 	}
+	/* Names are never forgotten (active flows and queued records use their ids). */
 	if (e->nsources == MAX_SOURCES)
-		fatalx("too many inputs (at most %d)", MAX_SOURCES);
+		return -1;
 	src->id = e->nsources;
 	e->source_names[e->nsources++] = src->name ? xstrdup(src->name) : NULL;
+	return 0;
 }
 
 const char *

@@ -55,7 +55,7 @@ struct engine_stats {
 
 struct engine;
 
-#define ENGINE_MAX_SOURCES 256
+#define ENGINE_MAX_SOURCES 4096
 
 #define NS_PER_SEC 1000000000ULL
 
@@ -74,9 +74,10 @@ void engine_free(struct engine *e);
 /*
  * Register an input and set src->id. A name registered before gets its old
  * id back, so an interface that comes back keeps its flows and its frame
- * numbering (unless src->distinct). At most ENGINE_MAX_SOURCES.
+ * numbering (unless src->distinct). Names are kept for the engine's life:
+ * at most ENGINE_MAX_SOURCES inputs ever, beyond which -1 (src->id unset).
  */
-void engine_add_source(struct engine *e, struct source *src);
+int engine_add_source(struct engine *e, struct source *src);
 
 /* The interface name of source id (NULL for a capture file or an unknown id). */
 const char *engine_source_name(const struct engine *e, uint32_t id);

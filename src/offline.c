@@ -245,7 +245,12 @@ sync_sources(struct offline_ctx *c, uint64_t offset)
 		snprintf(num, sizeof num, "%" PRIu32, c->nsrc);
 		if (capfile_is_pcapng(c->cf))
 			s->name = ifp->name[0] != '\0' ? ifp->name : num;
-		engine_add_source(c->e, s);
+		if (engine_add_source(c->e, s) == -1) {
+			log_warnx(
+			    "%s: more than %d interfaces in all: the rest of the file is not read",
+			    c->input, ENGINE_MAX_SOURCES);
+			return -1;
+		}
 		s->name = NULL; /* copied by the engine; num is gone */
 		if (!decode_supported(s->dlt) && n > 1 && first_of_linktype(c, c->nsrc))
 			log_warnx("%s: interface %s: link type %s (%u) is not supported; frames "
@@ -308,7 +313,8 @@ on_record(struct offline_ctx *c, const struct capfile_rec *r)
 		if (c->nsrc == 0) {
 			if (c->nosrc.distinct == 0) {
 				c->nosrc.distinct = 1;
-				engine_add_source(c->e, &c->nosrc);
+				if (engine_add_source(c->e, &c->nosrc) == -1)
+					fatalx("no room for an input"); /* the first: cannot be */
 			}
 			src = &c->nosrc;
 		} else
