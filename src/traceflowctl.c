@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "ctlconn.h"
 #include "ctlprint.h"
 #include "duration.h"
 #include "log.h"
@@ -44,7 +46,6 @@
 #endif
 
 #define DEFAULT_TIMEOUT (10 * DURATION_NS_PER_SEC) /* connect and the whole reply */
-#define MAX_REPLY       (1ULL << 32)               /* a reply beyond this is not believed */
 #define MAX_CONFIG_JSON (1U << 20)                 /* traceflowd --print-config json */
 #define EXIT_DAEMON_ERR 1
 #define EXIT_USAGE      2
@@ -480,183 +481,6 @@ setting_of_config(const char *file, const char *key)
 	return path;
 }
 
-/* --- talking to the daemon ----------------------------------------------- */
-
-/* One exchange, within one deadline for the connect and the whole reply. */
-struct conn {
-	int fd;
-	const char *path;
-	uint64_t timeout_ns;
-	uint64_t deadline; /* CLOCK_MONOTONIC ns */
-};
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * DURATION_NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-static void __attribute__((noreturn)) timed_out(const struct conn *c)
-{
-	fprintf(stderr, "%s: no reply from %s within %g s\n", progname, c->path,
-	    (double)c->timeout_ns / 1e9);
-	exit(EXIT_TIMEOUT);
-}
-
-static void __attribute__((noreturn)) lost(const struct conn *c, const char *what)
-{
-	fprintf(stderr, "%s: %s: %s\n", progname, c->path, what);
-	exit(EX_UNAVAILABLE);
-}
-
-/* Milliseconds left, rounded up; never returns once the deadline passed. */
-static int
-left_ms(const struct conn *c)
-{
-	uint64_t now = mono_ns(), ms;
-
-	if (now >= c->deadline)
-		timed_out(c);
-	ms = (c->deadline - now + 999999) / 1000000;
-	return ms > INT32_MAX ? INT32_MAX : (int)ms;
-}
-
-/* Until fd is ready for events, or the deadline. */
-static void
-wait_fd(const struct conn *c, short events)
-{
-	struct pollfd pfd = {c->fd, events, 0};
-	int n;
-
-	while ((n = poll(&pfd, 1, left_ms(c))) == -1 && errno == EINTR)
-		;
-	if (n == -1)
-		lost(c, strerror(errno));
-	if (n == 0)
-		timed_out(c);
-}
-
-static void
-connect_daemon(struct conn *c)
-{
-	struct sockaddr_un sun;
-	struct timeval tv;
-	int ms;
-
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	if (strlen(c->path) >= sizeof sun.sun_path) {
-		fprintf(stderr, "%s: socket path %s is too long\n", progname, c->path);
-		exit(EX_UNAVAILABLE);
-	}
-	strcpy(sun.sun_path, c->path);
-	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		lost(c, strerror(errno));
-	/* A daemon whose backlog is full holds connect(2): SO_SNDTIMEO bounds it. */
-	ms = left_ms(c);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	if (connect(c->fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
-		if (errno == EAGAIN || errno == EINPROGRESS || errno == ETIMEDOUT)
-			timed_out(c);
-		fprintf(stderr, "%s: cannot reach traceflowd at %s: %s%s\n", progname, c->path,
-		    strerror(errno),
-		    errno == ENOENT || errno == ECONNREFUSED ? " (is traceflowd running?)"
-		    : errno == EACCES                        ? " (not in the socket's group?)"
-		                                             : "");
-		exit(EX_UNAVAILABLE);
-	}
-	if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) == -1)
-		lost(c, strerror(errno));
-}
-
-/* Read exactly len bytes; 0 at a clean end of file before the first byte. */
-static int
-read_full(const struct conn *c, void *buf, size_t len)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < len) {
-		n = read(c->fd, (char *)buf + got, len - got);
-		if (n == 0 && got == 0)
-			return 0;
-		if (n == 0)
-			lost(c, "traceflowd closed the connection in the middle of a message");
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			wait_fd(c, POLLIN);
-			continue;
-		}
-		if (n == -1)
-			lost(c, strerror(errno));
-		got += (size_t)n;
-	}
-	return 1;
-}
-
-static void
-write_full(const struct conn *c, const uint8_t *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = send(c->fd, p, len, MSG_NOSIGNAL);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			wait_fd(c, POLLOUT);
-			continue;
-		}
-		if (n == -1)
-			lost(c, strerror(errno));
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
-struct reply {
-	char *doc; /* the JSON document, NUL-terminated */
-	size_t len;
-	uint32_t status;
-	uint32_t version; /* the daemon's protocol version */
-};
-
-/* Read DATA pieces up to EXIT; any violation of proto.h ends with 69. */
-static void
-read_reply(const struct conn *c, struct reply *r)
-{
-	struct proto_hdr h;
-	uint8_t st[PROTO_EXIT_LEN];
-	char *cause = NULL;
-
-	memset(r, 0, sizeof *r);
-	r->doc = xmalloc(1);
-	for (;;) {
-		if (!read_full(c, &h, sizeof h))
-			lost(c, "traceflowd closed the connection without an answer");
-		if (proto_reply_check_hdr(&h, &cause) == -1)
-			lost(c, cause);
-		r->version = h.version;
-		if (h.type == PROTO_EXIT)
-			break;
-		if (r->len + h.len > MAX_REPLY)
-			lost(c, "reply too long");
-		r->doc = xreallocarray(r->doc, 1, r->len + h.len + 1);
-		read_full(c, r->doc + r->len, h.len);
-		r->len += h.len;
-	}
-	read_full(c, st, sizeof st);
-	if (proto_exit_decode(st, sizeof st, &r->status, &cause) == -1)
-		lost(c, cause);
-	r->doc[r->len] = '\0';
-}
-
 static int
 show_reply(const struct cmd_entry *ce, const struct reply *r, int as_json, long seg)
 {
@@ -756,10 +580,10 @@ run(const struct opts *o)
 		path = setting_of_config(o->config, "control_socket");
 	c.path = path != NULL ? path : o->socket != NULL ? o->socket : PROTO_DEFAULT_SOCKET;
 	c.timeout_ns = o->timeout_ns;
-	c.deadline = mono_ns() + o->timeout_ns;
-	connect_daemon(&c);
-	write_full(&c, req, len);
-	read_reply(&c, &r);
+	c.deadline = ctlconn_now() + o->timeout_ns;
+	ctlconn_connect(&c);
+	ctlconn_write(&c, req, len);
+	ctlconn_read_reply(&c, &r);
 	close(c.fd);
 	rc = show_reply(ce, &r, o->json, seg);
 	free(r.doc);

@@ -415,4 +415,26 @@ for bad in "--idle-timeout 5x:is not a duration" "--linger -1s:is not a duration
 done
 ok_clean "traceflowd: bad or out-of-range durations exit 2 naming the option"
 
+
+# 9. Who answers: a server on the socket that runs as neither root, the
+# daemon's user nor ourselves is said (whoever could replace the socket
+# could answer root's reload with success); one run as root is not.
+# (The system's python3: another user may not reach one under root's home.)
+if [ "$(id -u)" -eq 0 ] && getent passwd nobody >/dev/null && [ -x /usr/bin/python3 ]; then
+	section
+	mkdir -p "$WORK/nb"
+	chmod 0777 "$WORK/nb"
+	chmod o+x "$WORK"
+	echo '{"version": "9.9", "protocol": 1}' >"$WORK/nb/version.json"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+	    /usr/bin/python3 "$WORK/fake.py" "$WORK/nb/nb.sock" reply "$WORK/nb" 2>"$WORK/nb.err" &
+	fakes+=($!)
+	for _ in $(seq 100); do [ -e "$WORK/nb/reply.ready" ] && break; sleep 0.1; done
+	ctl nobody-server -s "$WORK/nb/nb.sock" version
+	grep -q "warning: the server at $WORK/nb/nb.sock runs as nobody" "$ERR" ||
+	    check_fail "a server run as nobody: no warning: $(cat "$ERR")"
+	ctl root-server -s "$WORK/reply.sock" version
+	! grep -q "warning" "$ERR" || check_fail "a server run as root: warned: $(cat "$ERR")"
+	ok_clean "a server that runs as another user is warned about; root's is not"
+fi
 finish
