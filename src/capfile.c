@@ -13,10 +13,12 @@
  * both). pcapng is a run of blocks, each with its type and length in front
  * and the length again behind; a Section Header Block sets the byte order
  * and starts a new list of interfaces; Wireshark numbers the interfaces of
- * every section after those of the sections before, and so do we. Blocks
- * that carry no packet are skipped by their length without being read;
- * journal and custom blocks are numbered as frames on the way, because
- * Wireshark (4.0) shows them as frames and our numbers must be its numbers.
+ * every section after those of the sections before, and so do we; only the
+ * current section's are kept (no packet can name another's), so any number
+ * of sections is read in the memory of the largest. Blocks that carry no
+ * packet are skipped by their length without being read; journal and custom
+ * blocks are numbered as frames on the way, because Wireshark (4.0) shows
+ * them as frames and our numbers must be its numbers.
  *
  * Errors. A corrupt or cut block stops the reader with its offset and what
  * is wrong with it; every record handed out before stands, as libpcap did.
@@ -77,8 +79,8 @@ struct capfile {
 	uint32_t section;   /* sections so far (the current is section - 1) */
 	uint32_t sec_first; /* global number of the current section's first interface */
 
-	struct capfile_if *ifs;
-	uint32_t nif, ifcap;
+	struct capfile_if *ifs; /* the current section's: ifs[0] is number sec_first */
+	uint32_t nif, ifcap;    /* nif: interfaces in the whole file so far */
 
 	int failed;
 	char err[256];
@@ -201,16 +203,21 @@ need(struct capfile *cf, size_t n)
 
 /* --- interfaces and time --------------------------------------------------- */
 
+/* A new interface of the current section; NULL past CAPFILE_SECTION_IFS. */
 static struct capfile_if *
 if_add(struct capfile *cf, uint32_t linktype, uint32_t snaplen)
 {
 	struct capfile_if *ifp;
+	uint32_t k = cf->nif - cf->sec_first;
 
-	if (cf->nif == cf->ifcap) {
+	if (k >= CAPFILE_SECTION_IFS)
+		return NULL;
+	if (k == cf->ifcap) {
 		cf->ifcap = cf->ifcap ? cf->ifcap * 2 : 8;
 		cf->ifs = xreallocarray(cf->ifs, cf->ifcap, sizeof *cf->ifs);
 	}
-	ifp = &cf->ifs[cf->nif++];
+	ifp = &cf->ifs[k];
+	cf->nif++;
 	memset(ifp, 0, sizeof *ifp);
 	ifp->linktype = linktype;
 	ifp->snaplen = snaplen == 0 || snaplen > CAPFILE_MAX_CAPLEN ? CAPFILE_MAX_CAPLEN : snaplen;
@@ -411,7 +418,7 @@ shb(struct capfile *cf, const uint8_t *b, uint32_t blen)
 	if (opts_walk(cf, cf->off, b + 24, b + blen - 4, NULL) == -1)
 		return -1;
 	cf->section++;
-	cf->sec_first = cf->nif;
+	cf->sec_first = cf->nif; /* the last section's interfaces are gone, their room reused */
 	return 0;
 }
 
@@ -424,7 +431,9 @@ idb(struct capfile *cf, const uint8_t *b, uint32_t blen)
 	if (blen < 20)
 		return fail(
 		    cf, cf->off, "interface description block of %u bytes, shorter than 20", blen);
-	ifp = if_add(cf, rd16(b + 8, cf->big), rd32(b + 12, cf->big));
+	if ((ifp = if_add(cf, rd16(b + 8, cf->big), rd32(b + 12, cf->big))) == NULL)
+		return fail(
+		    cf, cf->off, "section describes more than %u interfaces", CAPFILE_SECTION_IFS);
 	if (opts_walk(cf, cf->off, b + 16, b + blen - 4, ifp) == -1) {
 		cf->nif--;
 		return -1;
@@ -471,7 +480,7 @@ packet_block(
 	ifid = type == PCAPNG_EPB ? rd32(b + 8, cf->big) : rd16(b + 8, cf->big);
 	if (section_if(cf, ifid, &r->ifno) == -1)
 		return -1;
-	ifp = &cf->ifs[r->ifno];
+	ifp = &cf->ifs[r->ifno - cf->sec_first];
 	hi = rd32(b + 12, cf->big);
 	lo = rd32(b + 16, cf->big);
 	caplen = rd32(b + 20, cf->big);
@@ -500,7 +509,7 @@ simple_block(struct capfile *cf, const uint8_t *b, uint32_t blen, struct capfile
 	if (section_if(cf, 0, &r->ifno) == -1)
 		return -1;
 	wire = rd32(b + 8, cf->big);
-	caplen = wire < cf->ifs[r->ifno].snaplen ? wire : cf->ifs[r->ifno].snaplen;
+	caplen = wire < cf->ifs[0].snaplen ? wire : cf->ifs[0].snaplen;
 	if (caplen > blen - 16)
 		return fail(
 		    cf, cf->off, "simple packet of %u bytes in a block of %u", caplen, blen);
@@ -774,7 +783,7 @@ capfile_nif(const struct capfile *cf)
 const struct capfile_if *
 capfile_if(const struct capfile *cf, uint32_t ifno)
 {
-	return ifno < cf->nif ? &cf->ifs[ifno] : NULL;
+	return ifno >= cf->sec_first && ifno < cf->nif ? &cf->ifs[ifno - cf->sec_first] : NULL;
 }
 
 int

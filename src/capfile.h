@@ -22,6 +22,8 @@
 	262144u              /* what any record may hold (libpcap's and Wireshark's bound) \
 	                      */
 #define CAPFILE_NAME_MAX 128 /* if_name kept, bytes with the NUL */
+/* Interfaces one pcapng section may describe (the file: any number of sections). */
+#define CAPFILE_SECTION_IFS 256u
 
 /* One interface: the only one of a pcap file, or a pcapng IDB. */
 struct capfile_if {
@@ -65,7 +67,13 @@ void capfile_close(struct capfile *cf);
 int capfile_next(struct capfile *cf, struct capfile_rec *r);
 const char *capfile_error(const struct capfile *cf);
 
-/* Interfaces met so far (a pcapng file may describe more as it goes). */
+/*
+ * Interfaces are numbered across the file (capfile_rec.ifno): capfile_nif()
+ * is how many were met so far (a pcapng file may describe more as it goes).
+ * Only the current section's are kept, a new section header drops them:
+ * capfile_if() is NULL for an interface of a section already passed (one
+ * that capfile_next went through without a record on it included).
+ */
 uint32_t capfile_nif(const struct capfile *cf);
 const struct capfile_if *capfile_if(const struct capfile *cf, uint32_t ifno);
 

@@ -545,13 +545,20 @@ flow_account(struct flow_table *t, struct flow *f, const struct packet *p)
 	struct flow_list *l = flow_list_of(t, f);
 
 	segment_check(t, f, p);
-	f->last = p->ts;
+	/*
+	 * Times are the earliest and latest seen, not the first and last
+	 * packet's: a capture's clock may step back. Idle and linger count
+	 * from touch, the table's clock, which never does.
+	 */
+	if (p->ts > f->last)
+		f->last = p->ts;
 	f->touch = t->clock;
 	f->packets++;
 	f->bytes += p->wirelen;
-	if (f->seg_packets == 0)
+	if (f->seg_packets == 0 || p->ts < f->seg_first)
 		f->seg_first = p->ts;
-	f->seg_last = p->ts;
+	if (f->seg_packets == 0 || p->ts > f->seg_last)
+		f->seg_last = p->ts;
 	f->seg_packets++;
 	f->seg_bytes += p->wirelen;
 	f->seg_size += 16 + (uint64_t)p->caplen;

@@ -91,13 +91,17 @@ struct flow {
 	TAILQ_ENTRY(flow) link;  /* on the open list (idle order) or the linger list */
 	uint64_t id;             /* unique per table, in creation order */
 
-	uint64_t first;   /* first packet's timestamp, ns */
-	uint64_t last;    /* last packet's timestamp, ns */
+	uint64_t first;   /* first packet's timestamp, ns: the label's (maybe not the earliest) */
+	uint64_t last;    /* latest timestamp seen, ns */
 	uint64_t touch;   /* table clock at the last packet (never goes backwards) */
 	uint64_t packets; /* whole flow */
 	uint64_t bytes;   /* whole flow, wire lengths */
 
-	/* The current segment: what the next index line will describe. */
+	/*
+	 * The current segment: what the next index line will describe. Its
+	 * times are the earliest and latest of its packets, so first <= last
+	 * even where the capture's clock stepped back.
+	 */
 	uint64_t seg_first;
 	uint64_t seg_last;
 	uint64_t seg_bytes;

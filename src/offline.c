@@ -38,12 +38,13 @@ struct offline_ctx {
 	const char *expr; /* the user's filter, or NULL */
 	struct engine *e;
 	struct capfile *cf;
-	struct source *src; /* by interface number; src[i].id is the engine's */
-	uint32_t nsrc;
+	struct source *src;        /* by interface number; src[i].id is the engine's */
+	uint8_t *ready;            /* by interface number: its source and filter are set up */
+	uint32_t nsrc;             /* interfaces met (src, ready and prog have room for them) */
+	int64_t first;             /* the first interface set up, -1: none */
 	struct source nosrc;       /* for records before any interface (numbered, never traced) */
 	struct bpf_program **prog; /* by interface number; NULL: no filter */
-	uint32_t nprog;
-	struct filter **filters; /* each on its own: prog points into them */
+	struct filter **filters;   /* each on its own: prog points into them */
 	uint32_t nfilters;
 	uint64_t batch;
 	struct progress *prog_line; /* NULL: none (--quiet, stderr no terminal) */
@@ -179,85 +180,97 @@ filter_for(struct offline_ctx *c, uint32_t linktype, uint32_t snaplen)
 	return &f->prog;
 }
 
-/* Filters for the interfaces the reader has met: -1 if the expression does not compile. */
-static int
-sync_filters(struct offline_ctx *c)
-{
-	const struct capfile_if *ifp;
-	uint32_t n = capfile_nif(c->cf);
-
-	if (c->nprog == n)
-		return 0;
-	c->prog = xreallocarray(c->prog, n, sizeof *c->prog);
-	for (; c->nprog < n; c->nprog++) {
-		ifp = capfile_if(c->cf, c->nprog);
-		c->prog[c->nprog] = NULL;
-		/* Frames of a link type we cannot decode are counted as such, filter or not. */
-		if (c->expr == NULL || !decode_supported((int)ifp->linktype))
-			continue;
-		if ((c->prog[c->nprog] = filter_for(c, ifp->linktype, ifp->snaplen)) == NULL)
-			return -1;
-	}
-	return 0;
-}
-
-/* Whether no interface before ifno has its link type (to say things once per type). */
+/* Whether no interface set up before has ifno's link type (to say things once per type). */
 static int
 first_of_linktype(const struct offline_ctx *c, uint32_t ifno)
 {
 	uint32_t i;
 
-	for (i = 0; i < ifno; i++)
-		if (c->src[i].linktype == c->src[ifno].linktype)
+	for (i = 0; i < c->nsrc; i++)
+		if (i != ifno && c->ready[i] && c->src[i].linktype == c->src[ifno].linktype)
 			return 0;
 	return 1;
 }
 
 /*
- * Sources for the interfaces the reader has met, one each, never merged by
- * name: each keeps its own link type and snaplen. -1 past the engine's limit.
+ * Before any output: does the filter compile for the link types described
+ * so far? (Compiled once per link type: set_up finds them again.) 0 or -1.
  */
 static int
-sync_sources(struct offline_ctx *c, uint64_t offset)
+check_filters(struct offline_ctx *c)
 {
 	const struct capfile_if *ifp;
-	struct source *s;
-	char num[16];
+	uint32_t i;
+
+	for (i = 0; c->expr != NULL && i < capfile_nif(c->cf); i++)
+		if ((ifp = capfile_if(c->cf, i)) != NULL && decode_supported((int)ifp->linktype) &&
+		    filter_for(c, ifp->linktype, ifp->snaplen) == NULL)
+			return -1;
+	return 0;
+}
+
+/* Room for every interface the reader has met; each is set up at its first packet. */
+static void
+grow_sources(struct offline_ctx *c)
+{
 	uint32_t n = capfile_nif(c->cf);
 
 	if (c->nsrc == n)
-		return 0;
-	if (n > ENGINE_MAX_SOURCES) {
-		log_warnx("%s: offset %" PRIu64 ": more than %d interfaces", c->input, offset,
-		    ENGINE_MAX_SOURCES);
+		return;
+	c->src = xreallocarray(c->src, n, sizeof *c->src);
+	c->prog = xreallocarray(c->prog, n, sizeof *c->prog);
+	c->ready = xreallocarray(c->ready, n, sizeof *c->ready);
+	for (; c->nsrc < n; c->nsrc++) {
+		memset(&c->src[c->nsrc], 0, sizeof *c->src);
+		c->prog[c->nsrc] = NULL;
+		c->ready[c->nsrc] = 0;
+	}
+}
+
+/*
+ * Interface ifno's source and filter, at its first packet: it is then of
+ * the current section, which the reader still describes (a pcapng file may
+ * have any number of sections; only interfaces that carry packets take an
+ * engine source, never merged by name: each keeps its link type and
+ * snaplen). 0; -1 past the engine's limit; -2 if the filter does not
+ * compile.
+ */
+static int
+set_up(struct offline_ctx *c, uint32_t ifno, uint64_t offset)
+{
+	const struct capfile_if *ifp = capfile_if(c->cf, ifno);
+	struct source *s = &c->src[ifno];
+	char num[16];
+
+	if (ifp == NULL)
+		fatalx("%s: interface %u is not of the current section", c->input, ifno);
+	s->dlt = (int)ifp->linktype;
+	s->linktype = ifp->linktype;
+	s->snaplen = ifp->snaplen;
+	s->distinct = 1;
+	/* The index names a pcapng interface by if_name, else by its number. */
+	snprintf(num, sizeof num, "%" PRIu32, ifno);
+	if (capfile_is_pcapng(c->cf))
+		s->name = ifp->name[0] != '\0' ? ifp->name : num;
+	if (engine_add_source(c->e, s) == -1) {
+		log_warnx("%s: offset %" PRIu64 ": more than %d interfaces carry packets: the rest "
+		          "of the file is not read",
+		    c->input, offset, ENGINE_MAX_SOURCES);
 		return -1;
 	}
-	c->src = xreallocarray(c->src, n, sizeof *c->src);
-	for (; c->nsrc < n; c->nsrc++) {
-		ifp = capfile_if(c->cf, c->nsrc);
-		s = &c->src[c->nsrc];
-		memset(s, 0, sizeof *s);
-		s->dlt = (int)ifp->linktype;
-		s->linktype = ifp->linktype;
-		s->snaplen = ifp->snaplen;
-		s->distinct = 1;
-		/* The index names a pcapng interface by if_name, else by its number. */
-		snprintf(num, sizeof num, "%" PRIu32, c->nsrc);
-		if (capfile_is_pcapng(c->cf))
-			s->name = ifp->name[0] != '\0' ? ifp->name : num;
-		if (engine_add_source(c->e, s) == -1) {
-			log_warnx(
-			    "%s: more than %d interfaces in all: the rest of the file is not read",
-			    c->input, ENGINE_MAX_SOURCES);
-			return -1;
-		}
-		s->name = NULL; /* copied by the engine; num is gone */
-		if (!decode_supported(s->dlt) && n > 1 && first_of_linktype(c, c->nsrc))
-			log_warnx("%s: interface %s: link type %s (%u) is not supported; frames "
-			          "of that type count as malformed_unsupported_link",
-			    c->input, engine_source_name(c->e, s->id), linktype_name(ifp->linktype),
-			    ifp->linktype);
-	}
+	s->name = NULL; /* copied by the engine; num is gone */
+	c->ready[ifno] = 1;
+	if (c->first == -1)
+		c->first = ifno;
+	if (!decode_supported(s->dlt) && capfile_nif(c->cf) > 1 && first_of_linktype(c, ifno))
+		log_warnx("%s: interface %s: link type %s (%u) is not supported; frames "
+		          "of that type count as malformed_unsupported_link",
+		    c->input, engine_source_name(c->e, s->id), linktype_name(ifp->linktype),
+		    ifp->linktype);
+	/* Frames of a link type we cannot decode are counted as such, filter or not. */
+	if (c->expr != NULL && decode_supported((int)ifp->linktype) &&
+	    (c->prog[ifno] = filter_for(c, ifp->linktype, ifp->snaplen)) == NULL)
+		return -2;
 	return 0;
 }
 
@@ -302,15 +315,19 @@ out:
 	return -1;
 }
 
-/* One record: numbered always; traced if the user's filter (if any) takes it. */
-static void
+/*
+ * One record: numbered always; traced if the user's filter (if any) takes
+ * it. 0, or set_up's failure.
+ */
+static int
 on_record(struct offline_ctx *c, const struct capfile_rec *r)
 {
 	struct pcap_pkthdr h;
 	struct source *src;
+	int rc;
 
 	if (r->kind != CAPFILE_PACKET) {
-		if (c->nsrc == 0) {
+		if (c->first == -1) {
 			if (c->nosrc.distinct == 0) {
 				c->nosrc.distinct = 1;
 				if (engine_add_source(c->e, &c->nosrc) == -1)
@@ -318,10 +335,12 @@ on_record(struct offline_ctx *c, const struct capfile_rec *r)
 			}
 			src = &c->nosrc;
 		} else
-			src = &c->src[0];
+			src = &c->src[c->first];
 		engine_skip(c->e, src);
-		return;
+		return 0;
 	}
+	if (!c->ready[r->ifno] && (rc = set_up(c, r->ifno, r->offset)) != 0)
+		return rc;
 	src = &c->src[r->ifno];
 	if (c->prog[r->ifno] != NULL) {
 		memset(&h, 0, sizeof h);
@@ -329,12 +348,13 @@ on_record(struct offline_ctx *c, const struct capfile_rec *r)
 		h.len = r->wirelen;
 		if (!pcap_offline_filter(c->prog[r->ifno], &h, r->data)) {
 			engine_skip(c->e, src);
-			return;
+			return 0;
 		}
 	}
 	engine_frame(c->e, src, r->ts, r->caplen, r->wirelen, r->data);
 	if (++c->batch % 4096 == 0)
 		engine_batch_end(c->e);
+	return 0;
 }
 
 /* Every record, traced or not, moves the progress on. */
@@ -431,9 +451,10 @@ input_is_nano(struct capfile *cf)
 
 	if (!capfile_is_pcapng(cf))
 		return capfile_pcap_nano(cf);
-	/* The interfaces described before the first packet: what a writer can know. */
+	/* The interfaces described before the first packet (of its section): what a writer can
+	 * know. */
 	for (i = 0; i < capfile_nif(cf); i++)
-		if (capfile_if_nano(capfile_if(cf, i)))
+		if (capfile_if(cf, i) != NULL && capfile_if_nano(capfile_if(cf, i)))
 			return 1;
 	return 0;
 }
@@ -442,15 +463,20 @@ input_is_nano(struct capfile *cf)
 static int
 input_supported(struct offline_ctx *c)
 {
-	const struct capfile_if *ifp;
+	const struct capfile_if *ifp = NULL, *one;
 	uint32_t i, n = capfile_nif(c->cf);
 
-	for (i = 0; i < n; i++)
-		if (decode_supported((int)capfile_if(c->cf, i)->linktype))
+	/* The current section's interfaces (those of sections before are gone). */
+	for (i = 0; i < n; i++) {
+		if ((one = capfile_if(c->cf, i)) == NULL)
+			continue;
+		if (decode_supported((int)one->linktype))
 			return 1;
-	if (n == 0)
+		if (ifp == NULL)
+			ifp = one;
+	}
+	if (ifp == NULL)
 		return 1;
-	ifp = capfile_if(c->cf, 0);
 	log_warnx("%s: link type %s (%u) is not supported", c->input, linktype_name(ifp->linktype),
 	    ifp->linktype);
 	return 0;
@@ -468,6 +494,7 @@ ctx_free(struct offline_ctx *c)
 	free(c->filters);
 	free(c->prog);
 	free(c->src);
+	free(c->ready);
 	capfile_close(c->cf);
 }
 
@@ -481,6 +508,7 @@ offline_run(struct offline_opts *o)
 	int rc, status = 0, outfd, lockfd;
 
 	memset(&c, 0, sizeof c);
+	c.first = -1;
 	c.input = o->input;
 	c.expr = o->filter;
 	if ((c.cf = capfile_open(o->input, &cause)) == NULL) {
@@ -498,7 +526,7 @@ offline_run(struct offline_opts *o)
 		ctx_free(&c);
 		return 1;
 	}
-	if (sync_filters(&c) == -1) {
+	if (check_filters(&c) == -1) {
 		ctx_free(&c);
 		return 2;
 	}
@@ -523,15 +551,12 @@ offline_run(struct offline_opts *o)
 
 	c.prog_line = progress_new(o->input, o->quiet);
 	for (; rc == 1; rc = capfile_next(c.cf, &r)) {
-		if (sync_sources(&c, r.offset) == -1) {
-			status = 1;
+		grow_sources(&c);
+		if ((rc = on_record(&c, &r)) != 0) {
+			status = rc == -2 ? 2 : 1;
+			rc = 0;
 			break;
 		}
-		if (sync_filters(&c) == -1) {
-			status = 2;
-			break;
-		}
-		on_record(&c, &r);
 		on_progress(&c, &r);
 	}
 	progress_end(c.prog_line);

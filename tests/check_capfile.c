@@ -255,11 +255,23 @@ struct got {
 	struct capfile_if ifs[8];
 };
 
+/*
+ * The interfaces met since the last call, as a caller takes them after each
+ * record: only the current section's are still there.
+ */
+static void
+take_ifs(struct capfile *cf, struct got *g)
+{
+	const struct capfile_if *ifp;
+
+	for (; g->nif < capfile_nif(cf); g->nif++)
+		if (g->nif < 8 && (ifp = capfile_if(cf, g->nif)) != NULL)
+			g->ifs[g->nif] = *ifp;
+}
+
 static void
 drain(struct capfile *cf, struct got *g)
 {
-	uint32_t i;
-
 	memset(g, 0, sizeof *g);
 	while ((g->rc = capfile_next(cf, &g->r[g->n])) == 1) {
 		ck_assert_int_lt(g->n, MAXRECS - 1);
@@ -269,11 +281,10 @@ drain(struct capfile *cf, struct got *g)
 		}
 		g->r[g->n].data = NULL; /* not valid after the next call */
 		g->n++;
+		take_ifs(cf, g);
 	}
 	snprintf(g->err, sizeof g->err, "%s", capfile_error(cf));
-	g->nif = capfile_nif(cf);
-	for (i = 0; i < g->nif && i < 8; i++)
-		g->ifs[i] = *capfile_if(cf, i);
+	take_ifs(cf, g);
 }
 
 /* Read buf from memory; *rc_open -1 if capfile_open_mem refused it. */
@@ -701,6 +712,138 @@ START_TEST(test_pcapng_sections)
 }
 END_TEST
 
+/*
+ * Interfaces belong to their section: a file of 300 sections (as many
+ * captures concatenated), each with its own interface (or 256 of them, the
+ * bound, 76,800 in all) and 8 packets, reads to the end, 2,400 frames, the
+ * interfaces numbered across the file as Wireshark does; only the current
+ * section's interfaces are kept, so a past section's interface is gone
+ * (NULL) and memory does not grow with the file. Read from memory, from a
+ * mapped file and through a pipe.
+ */
+#define NSECTIONS 300
+
+static void
+read_sections(struct capfile *cf, int idbs)
+{
+	const struct capfile_if *ifp;
+	struct capfile_rec r;
+	uint32_t n = 0, s;
+	int rc;
+
+	while ((rc = capfile_next(cf, &r)) == 1) {
+		s = n / 8;
+		ck_assert_int_eq(r.kind, CAPFILE_PACKET);
+		ck_assert_uint_eq(r.ifno, s * (uint32_t)idbs + (uint32_t)idbs - 1);
+		ck_assert_uint_eq(r.ts, (T0 + s) * NS + (n % 8) * 1000);
+		ck_assert_uint_eq(r.caplen, 20 + n % 8);
+		ck_assert_uint_eq(r.data[0], (uint8_t)n);
+		ifp = capfile_if(cf, r.ifno);
+		ck_assert_ptr_nonnull(ifp);
+		ck_assert_uint_eq(ifp->section, s);
+		ck_assert_uint_eq(ifp->linktype, s % 2 ? 101 : 1);
+		ck_assert_uint_eq(capfile_nif(cf), (s + 1) * (uint32_t)idbs);
+		/* The section before: its interfaces are gone. */
+		if (s > 0)
+			ck_assert_ptr_null(capfile_if(cf, s * (uint32_t)idbs - 1));
+		n++;
+	}
+	ck_assert_msg(rc == 0, "after %u frames: %s", n, capfile_error(cf));
+	ck_assert_uint_eq(n, NSECTIONS * 8);
+}
+
+static void
+many_sections(struct nb *n, int idbs)
+{
+	uint32_t s, k;
+	char name[16];
+	int i;
+
+	for (s = 0; s < NSECTIONS; s++) {
+		shb(n, (int)(s % 3 == 2));
+		for (i = 0; i < idbs; i++) {
+			snprintf(name, sizeof name, "s%u.%d", s, i);
+			idb(n, s % 2 ? 101 : 1, 0, name, 0xff, 0);
+		}
+		for (k = 0; k < 8; k++)
+			epb(n, (uint32_t)idbs - 1, (T0 + s) * 1000000 + k, 20 + k, 60,
+			    (uint8_t)(s * 8 + k));
+	}
+}
+
+START_TEST(test_pcapng_many_sections)
+{
+	char path[] = "/tmp/check_capfile.XXXXXX", fdpath[32];
+	struct capfile *cf;
+	struct nb n = {0};
+	char *cause = NULL;
+	int fd, p[2], status, idbs = _i ? 256 : 1;
+	pid_t pid;
+
+	many_sections(&n, idbs);
+	cf = capfile_open_mem(n.b, n.len, &cause);
+	ck_assert_msg(cf != NULL, "%s", cause);
+	read_sections(cf, idbs);
+	capfile_close(cf);
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, n.b, n.len), (ssize_t)n.len);
+	close(fd);
+	cf = capfile_open(path, &cause);
+	ck_assert_msg(cf != NULL, "%s", cause);
+	read_sections(cf, idbs);
+	capfile_close(cf);
+	unlink(path);
+
+	ck_assert_int_eq(pipe(p), 0);
+	if ((pid = fork()) == 0) {
+		close(p[0]);
+		_exit(write(p[1], n.b, n.len) == (ssize_t)n.len ? 0 : 1);
+	}
+	close(p[1]);
+	snprintf(fdpath, sizeof fdpath, "/dev/fd/%d", p[0]);
+	cf = capfile_open(fdpath, &cause);
+	ck_assert_msg(cf != NULL, "%s", cause);
+	read_sections(cf, idbs);
+	capfile_close(cf);
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	free(n.b);
+}
+END_TEST
+
+/*
+ * One section may describe CAPFILE_SECTION_IFS interfaces, no more: the one
+ * past it is an error naming its offset and the bound, everything before it
+ * stands.
+ */
+START_TEST(test_pcapng_section_ifs_bound)
+{
+	struct nb n = {0};
+	struct got g;
+	size_t over;
+	uint32_t i;
+
+	shb(&n, _i);
+	for (i = 0; i < CAPFILE_SECTION_IFS; i++)
+		idb(&n, 1, 0, NULL, 0xff, 0);
+	epb(&n, CAPFILE_SECTION_IFS - 1, T0 * 1000000, 20, 20, 1);
+	over = n.len;
+	idb(&n, 1, 0, NULL, 0xff, 0);
+	epb(&n, CAPFILE_SECTION_IFS, T0 * 1000000, 20, 20, 2);
+	read_all_ways(n.b, n.len, &g);
+	ck_assert_int_eq(g.rc, -1);
+	ck_assert_int_eq(g.n, 1);
+	ck_assert_uint_eq(g.r[0].ifno, CAPFILE_SECTION_IFS - 1);
+	ck_assert_uint_eq(g.nif, CAPFILE_SECTION_IFS);
+	ck_assert_msg(strstr(g.err, "more than 256 interfaces") != NULL, "%s", g.err);
+	ck_assert_msg(strncmp(g.err, "offset ", 7) == 0 && (size_t)atol(g.err + 7) == over,
+	    "%s (IDB at %zu)", g.err, over);
+	free(n.b);
+}
+END_TEST
+
 /* Cut anywhere: the packets of whole blocks before the cut; then a clean end or "truncated". */
 START_TEST(test_pcapng_cut_everywhere)
 {
@@ -893,6 +1036,8 @@ capfile_suite(void)
 	tcase_add_loop_test(
 	    tc, test_pcapng_tsresol, 0, 2 * (int)(sizeof resols / sizeof resols[0]));
 	tcase_add_loop_test(tc, test_pcapng_sections, 0, 2);
+	tcase_add_loop_test(tc, test_pcapng_many_sections, 0, 2);
+	tcase_add_loop_test(tc, test_pcapng_section_ifs_bound, 0, 2);
 	tcase_add_loop_test(tc, test_pcapng_cut_everywhere, 0, 2);
 	tcase_add_loop_test(tc, test_pcapng_corrupt_fields, 0, 14);
 	tcase_add_test(tc, test_pcapng_corrupt_headers);

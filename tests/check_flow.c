@@ -812,8 +812,70 @@ START_TEST(test_time_backwards)
 	ck_assert_int_eq(c.rec[0].reason, FLOW_R_IDLE);
 	ck_assert_int_eq(c.rec[1].reason, FLOW_R_IDLE);
 	ck_assert_str_eq(c.rec[0].label, "10.0.0.1_3-10.0.0.2_4-1700000000.000100");
-	ck_assert_uint_eq(c.rec[1].seg_last, old + 1);
+	/* The first flow's times are its earliest and latest, whatever their order. */
+	ck_assert_uint_eq(c.rec[1].seg_first, old + 1);
+	ck_assert_uint_eq(c.rec[1].seg_last, t0);
 	ck_assert_uint_eq(flowtab_count(c.t), 0);
+	ctx_free(&c);
+}
+END_TEST
+
+/*
+ * The capture's clock steps back 3 h in the middle of a connection (and of
+ * its second segment): the index's first and last are the earliest and
+ * latest times of each segment, never last before first; the label keeps the
+ * first packet's time, and idle time still counts from the table's clock
+ * (arrival order), not from the stamps.
+ */
+START_TEST(test_time_steps_back)
+{
+	struct flow_config cfg;
+	struct ctx c;
+	uint64_t t0 = BASE_TS + 3 * 3600 * NS, back = BASE_TS, id;
+
+	ctx_cfg_default(&cfg);
+	cfg.seg_packets = 4;
+	ctx_init(&c, &cfg);
+	id = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 1000, 0, 0, t0));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_SYN | TCPF_ACK, 5000, 1001, 0, t0 + MS));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 1001, 5001, 0, t0 + 2 * MS));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_ACK | TCPF_PSH, 1001, 5001, 100, t0 + 3 * MS));
+	/* Segment 1: one packet before the step, three after it. */
+	feed(&c, pkt4(B, BP, A, AP, TCPF_ACK | TCPF_PSH, 5001, 1101, 100, t0 + 4 * MS));
+	feed(&c, pkt4(A, AP, B, BP, TCPF_FIN | TCPF_ACK, 1101, 5101, 0, back + 5 * MS));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_FIN | TCPF_ACK, 5101, 1102, 0, back + 7 * MS));
+	ck_assert_uint_eq(feed(&c, pkt4(A, AP, B, BP, TCPF_ACK, 1102, 5102, 0, back + 6 * MS)), id);
+	ck_assert_uint_eq(c.n, 1);
+	ck_assert_uint_eq(c.rec[0].seg_first, t0);
+	ck_assert_uint_eq(c.rec[0].seg_last, t0 + 3 * MS);
+	/* The flow's own times: first is its first packet's (the label's), last the latest. */
+	ck_assert_uint_eq(c.last.first, t0);
+	ck_assert_uint_eq(c.last.last, t0 + 4 * MS);
+	ck_assert_uint_eq(c.last.touch, t0 + 4 * MS);
+	ck_assert_int_eq(c.last.state, FLOW_LINGER);
+	/* Linger counts from the table clock: nothing ends at the old stamps' time. */
+	ck_assert_uint_eq(next_due(&c), t0 + 4 * MS + LINGER_NS);
+	flowtab_expire(c.t, back + 7 * MS + LINGER_NS);
+	ck_assert_uint_eq(c.n, 1);
+	flowtab_expire(c.t, t0 + 4 * MS + LINGER_NS);
+	ck_assert_uint_eq(c.n, 2);
+	ck_assert_int_eq(c.rec[1].reason, FLOW_R_FIN);
+	ck_assert_uint_eq(c.rec[1].seg_no, 1);
+	ck_assert_uint_eq(c.rec[1].seg_packets, 4);
+	ck_assert_uint_eq(c.rec[1].seg_first, back + 5 * MS);
+	ck_assert_uint_eq(c.rec[1].seg_last, t0 + 4 * MS);
+	ck_assert_uint_le(c.rec[1].seg_first, c.rec[1].seg_last);
+	ck_assert_str_eq(c.rec[1].label, c.rec[0].label);
+	ck_assert_str_eq(c.rec[1].label, "10.0.0.1_1234-10.0.0.2_80-1700010800.000100");
+
+	/* A flow whose packets all run backwards: first is the last packet's time. */
+	feed(&c, pkt4(A, 7, B, 8, TCPF_ACK, 1, 1, 10, back + 3 * MS));
+	feed(&c, pkt4(A, 7, B, 8, TCPF_ACK, 11, 1, 10, back + 2 * MS));
+	feed(&c, pkt4(A, 7, B, 8, TCPF_ACK, 21, 1, 10, back + 1 * MS));
+	flowtab_end_all(c.t, FLOW_R_EOF);
+	ck_assert_uint_eq(c.n, 3);
+	ck_assert_uint_eq(c.rec[2].seg_first, back + 1 * MS);
+	ck_assert_uint_eq(c.rec[2].seg_last, back + 3 * MS);
 	ctx_free(&c);
 }
 END_TEST
@@ -2003,6 +2065,7 @@ flow_suite(void)
 	tcase_add_test(tc, test_idle);
 	tcase_add_test(tc, test_next_due_linger);
 	tcase_add_test(tc, test_time_backwards);
+	tcase_add_test(tc, test_time_steps_back);
 	tcase_add_test(tc, test_eviction_idle_order);
 	tcase_add_test(tc, test_eviction_linger_first);
 	suite_add_tcase(s, tc);

@@ -222,4 +222,151 @@ elif tsharkcmp_ok "$WORK/cut.pcapng" "$WORK/cut.d" --truncated &&
 	ok "pcapng cut mid-block: exit 1, $(grep -o 'offset [0-9]*' "$TF_ERR" | head -n 1), $JUDGE_LINE"
 fi
 
+# 8. Interfaces belong to their section: 300 sections (300 captures of eth0
+# concatenated, a third of them big-endian), each with its interface and one
+# connection of 8 frames, after a section of two interfaces (eth0 and a USB
+# one) and no packet. Every frame is filed, tshark judging. (tshark 4.0
+# numbers a frame's interface within its section and names it from the
+# first section's list: the interfaces all share a name and a link type so
+# that tsharkcmp's check holds; check_capfile tests the numbers.)
+python3 - "$WORK/sections.pcapng" <<'PY'
+import struct, sys
+def blk(e, t, body):
+    body += b'\0' * ((-len(body)) % 4)
+    return struct.pack(e + 'II', t, len(body) + 12) + body + struct.pack(e + 'I', len(body) + 12)
+def idb(e, linktype, name):
+    n = name.encode()
+    return blk(e, 1, struct.pack(e + 'HHIHH', linktype, 0, 0, 2, len(n)) + n
+               + b'\0' * ((-len(n)) % 4) + b'\0' * 4)
+def tcp(s, c2s, flags, seq, ack):
+    a, b = bytes([10, 7, s >> 8, s & 255]), bytes([10, 8, s >> 8, s & 255])
+    sp, dp = (20000 + s, 80) if c2s else (80, 20000 + s)
+    t = struct.pack('>HHIIBBHHH', sp, dp, seq, ack, 0x50, flags, 65535, 0, 0) + b'x' * (flags & 8)
+    return b'\x02' * 6 + b'\x04' * 6 + b'\x08\x00' + struct.pack(
+        '>BBHHHBBH4s4s', 0x45, 0, 20 + len(t), 1, 0, 64, 6, 0,
+        a if c2s else b, b if c2s else a) + t
+script = [(1, 2, 100, 0), (0, 0x12, 500, 101), (1, 0x10, 101, 501), (1, 0x18, 101, 501),
+          (0, 0x10, 501, 109), (1, 0x11, 109, 501), (0, 0x11, 501, 110), (1, 0x10, 110, 502)]
+shb = lambda e: blk(e, 0x0a0d0d0a, struct.pack(e + 'IHHq', 0x1a2b3c4d, 1, 0, -1))
+out, ts = shb('<') + idb('<', 1, 'eth0') + idb('<', 220, 'usbmon1'), 1700000000 * 1000000
+for s in range(300):
+    e = '>' if s % 3 == 2 else '<'
+    out += shb(e) + idb(e, 1, 'eth0')
+    for step in script:
+        ts += 10
+        p = tcp(s, *step)
+        out += blk(e, 6, struct.pack(e + 'IIIII', 0, ts >> 32, ts & 0xffffffff, len(p), len(p)) + p)
+open(sys.argv[1], 'wb').write(out)
+PY
+in=$WORK/sections.pcapng
+frames=$(tshark -r "$in" 2>/dev/null | wc -l)
+if [ "$frames" -ne 2400 ]; then
+	check_fail "300 sections: tshark reads $frames frames of the generated file, expected 2400"
+elif split_judge sections; then
+	if [ "$(judge_field tcp_frames)" -ne 2400 ] || [ "$(judge_field flows)" -ne 300 ]; then
+		check_fail "300 sections: $JUDGE_LINE, expected 2400 TCP frames in 300 flows"
+	else
+		index_py "$WORK/sections.d" '
+assert len(E) == 300 and all(e["interface"] == "eth0" for e in E)
+assert all(e["reason"] == "fin" and e["packets"] == 8 for e in E)
+' && ok "300 sections after an empty one: $JUDGE_LINE"
+	fi
+fi
+
+# 8b. Bounded per section, not across the file: 20 sections of the same
+# 256 interfaces (if0 to if255; 5,120 in all, more than traceflowd takes
+# inputs at once), one connection of 8 frames on each section's last.
+python3 - "$WORK/wide.pcapng" <<'PY'
+import struct, sys
+def blk(t, body):
+    body += b'\0' * ((-len(body)) % 4)
+    return struct.pack('<II', t, len(body) + 12) + body + struct.pack('<I', len(body) + 12)
+def tcp(s, c2s, flags, seq, ack):
+    a, b = bytes([10, 9, 0, s]), bytes([10, 9, 1, s])
+    sp, dp = (30000 + s, 443) if c2s else (443, 30000 + s)
+    t = struct.pack('>HHIIBBHHH', sp, dp, seq, ack, 0x50, flags, 65535, 0, 0) + b'y' * (flags & 8)
+    return b'\x02' * 6 + b'\x04' * 6 + b'\x08\x00' + struct.pack(
+        '>BBHHHBBH4s4s', 0x45, 0, 20 + len(t), 1, 0, 64, 6, 0,
+        a if c2s else b, b if c2s else a) + t
+script = [(1, 2, 100, 0), (0, 0x12, 500, 101), (1, 0x10, 101, 501), (1, 0x18, 101, 501),
+          (0, 0x10, 501, 109), (1, 0x11, 109, 501), (0, 0x11, 501, 110), (1, 0x10, 110, 502)]
+out, ts = b'', 1700000000 * 1000000
+for s in range(20):
+    out += blk(0x0a0d0d0a, struct.pack('<IHHq', 0x1a2b3c4d, 1, 0, -1))
+    for k in range(256):
+        n = b'if%d' % k
+        out += blk(1, struct.pack('<HHIHH', 1, 0, 0, 2, len(n)) + n + b'\0' * ((-len(n)) % 4)
+                   + b'\0' * 4)
+    for step in script:
+        ts += 10
+        p = tcp(s, *step)
+        out += blk(6, struct.pack('<IIIII', 255, ts >> 32, ts & 0xffffffff, len(p), len(p)) + p)
+open(sys.argv[1], 'wb').write(out)
+PY
+if split_judge wide; then
+	if [ "$(judge_field tcp_frames)" -ne 160 ] || [ "$(judge_field flows)" -ne 20 ]; then
+		check_fail "20 sections of 256 interfaces: $JUDGE_LINE, expected 160 TCP frames in 20 flows"
+	else
+		index_py "$WORK/wide.d" '
+assert all(e["interface"] == "if255" for e in E), set(e["interface"] for e in E)
+' && ok "20 sections of 256 interfaces (5,120 in all): $JUDGE_LINE"
+	fi
+fi
+
+# 9. The capture's clock steps back 3 h halfway through (every interface, in
+# its own resolution and offset): each index line's first and last are the
+# earliest and latest times of its frames, as tshark reads them, never last
+# before first; the label keeps its first frame's time.
+in=$WORK/three.pcapng
+python3 - "$in" "$WORK/stepback.pcapng" <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+off, e, tps, epbs = 0, '<', [], []
+while off < len(d):
+    if struct.unpack('<I', d[off:off + 4])[0] == 0x0a0d0d0a:
+        e = '<' if struct.unpack('<I', d[off + 8:off + 12])[0] == 0x1a2b3c4d else '>'
+        tps = []
+    t, n = struct.unpack(e + 'II', d[off:off + 8])
+    if t == 1:
+        res, o = 6, off + 16
+        while o < off + n - 4:
+            code, ln = struct.unpack(e + 'HH', d[o:o + 4])
+            if code == 0:
+                break
+            if code == 9:
+                res = d[o + 4]
+            o += 4 + ln + (-ln) % 4
+        tps.append(2 ** (res & 0x7f) if res & 0x80 else 10 ** res)
+    elif t == 6:
+        epbs.append((off, e, tps[struct.unpack(e + 'I', d[off + 8:off + 12])[0]]))
+    off += n
+for off, e, u in epbs[len(epbs) // 2:]:
+    hi, lo = struct.unpack(e + 'II', d[off + 12:off + 20])
+    ts = (hi << 32 | lo) - 3 * 3600 * u
+    d[off + 12:off + 20] = struct.pack(e + 'II', ts >> 32, ts & 0xffffffff)
+open(sys.argv[2], 'wb').write(d)
+PY
+in=$WORK/stepback.pcapng
+tshark -r "$in" -T fields -e frame.number -e frame.time_epoch >"$WORK/stepback.times" 2>/dev/null ||
+    true
+if tf_ok stepback --read "$in" --output "$WORK/stepback.d" &&
+    tsharkcmp_ok "$in" "$WORK/stepback.d"; then
+	index_py "$WORK/stepback.d" '
+T = {}
+for line in open(os.path.join(D, "..", "stepback.times")):
+    num, t = line.split()
+    sec, frac = t.split(".")
+    T[int(num)] = int(sec) * 10**9 + int(frac.ljust(9, "0")[:9])
+stepped = 0
+for e in E:
+    times = [T[n] for n in e["index"]]
+    assert e["first_ns"] <= e["last_ns"], (e["label"], e["first_ns"], e["last_ns"])
+    assert e["first_ns"] == min(times), (e["label"], e["first_ns"], min(times))
+    assert e["last_ns"] == max(times), (e["label"], e["last_ns"], max(times))
+    stepped += times != sorted(times)
+assert stepped > 0, "no flow across the step"
+print("%d flows, %d across the step" % (len(E), stepped))
+' >"$WORK/stepback.py" && ok "clock steps back 3 h: first <= last on every line ($(cat "$WORK/stepback.py"))"
+fi
+
 finish
