@@ -756,7 +756,7 @@ static void
 many_sections(struct nb *n, int idbs)
 {
 	uint32_t s, k;
-	char name[16];
+	char name[32];
 	int i;
 
 	for (s = 0; s < NSECTIONS; s++) {
