@@ -47,8 +47,11 @@ on_segment_done(struct flow *f, void *arg)
 	e->st.ended[f->reason < FLOW_R_NREASONS ? f->reason : FLOW_R_NONE]++;
 	if (!f->goes_on)
 		e->st.finished++;
-	if (f->seg_packets == 0)
+	if (f->seg_packets == 0) {
+		if (!f->goes_on) /* its name, kept from its last segment (writer.c) */
+			writer_forget(e->writer, f);
 		return;
+	}
 	rec = xmalloc(sizeof *rec);
 	iface = f->iface < e->nsources ? e->source_names[f->iface] : NULL;
 	/* Without frame numbers: the writer adds them to the line as text. */

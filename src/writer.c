@@ -463,6 +463,19 @@ writer_flush_all(struct writer *w)
 /* --- completion ---------------------------------------------------------- */
 
 void
+writer_forget(struct writer *w, struct flow *f)
+{
+	struct wfile *wf = f->wstate;
+
+	if (wf == NULL)
+		return;
+	wfile_flush(w, wf); /* nothing since its last segment: nothing to hand over */
+	f->wstate = NULL;
+	files_fname_unref(wf->name);
+	free(wf);
+}
+
+void
 writer_finish_entry(struct writer *w, struct flow *f, struct index_record *rec, int ended)
 {
 	struct wfile *wf = f->wstate;

@@ -67,6 +67,9 @@ void writer_packet(struct writer *w, struct flow *f, const struct packet *pkt, c
  */
 void writer_finish_entry(struct writer *w, struct flow *f, struct index_record *rec, int ended);
 
+/* A flow that ends with nothing since its last segment: its per-flow state goes. */
+void writer_forget(struct writer *w, struct flow *f);
+
 /*
  * New limits (reload): descriptor budget, buffer sizes, flush interval.
  * Format, byte order, precision and layout stay as they were: files in
