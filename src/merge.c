@@ -22,10 +22,12 @@
 /* One flow's file: where it stands. */
 struct cursor {
 	char *fpout;
-	uint64_t seq; /* the order flows came in: ties go to the earlier */
-	uint64_t ts;  /* the held packet's time, ns */
-	long off;     /* the held packet's offset in the file: where a reopen seeks */
-	pcap_t *p;    /* NULL while closed for want of descriptors */
+	uint64_t seq;    /* the order flows came in: ties go to the earlier */
+	uint64_t ts;     /* the held packet's time, ns */
+	long off;        /* the held packet's offset in the file: where a reopen seeks */
+	uint64_t nread;  /* records read, the held one included */
+	uint32_t reclen; /* a pcap file's record header (16 or 24); 0: pcapng */
+	pcap_t *p;       /* NULL while closed for want of descriptors */
 	struct pcap_pkthdr *hdr;
 	const u_char *data;
 	size_t lt; /* index in the merge's link types */
@@ -71,27 +73,28 @@ report(struct merge *m, const char *fpout, const char *what)
 	fprintf(stderr, "traceflowctl: query: %s/%s: %s\n", m->spoolpath, fpout, what);
 }
 
-/* The file as libpcap reads it, nanoseconds; NULL and errno's or libpcap's reason in why. */
+/*
+ * The file as libpcap reads it, nanoseconds; NULL and errno's or libpcap's
+ * reason in why. Its own header, read here (libpcap gives the precision
+ * asked for, not the file's): *nano, and *reclen for a pcap file (0: pcapng).
+ */
 static pcap_t *
-open_file(struct merge *m, const char *fpout, char *why, size_t len, int *nano)
+open_file(struct merge *m, const char *fpout, char *why, size_t len, int *nano, uint32_t *reclen)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
-	uint8_t magic[4];
+	uint8_t h[PCAP_FILEHDR_LEN];
+	struct pcapfile_hdr ph;
 	pcap_t *p;
 	FILE *f;
-	int fd;
+	int fd, pcap;
 
 	if ((fd = openat(m->spoolfd, fpout, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		snprintf(why, len, "%s", errno == ENOENT ? "gone (retention?)" : strerror(errno));
 		return NULL;
 	}
-	if (nano != NULL) {
-		/* libpcap gives what was asked for, not what the file holds: its magic says. */
-		*nano =
-		    pread(fd, magic, 4, 0) == 4 && (memcmp(magic, "\x4d\x3c\xb2\xa1", 4) == 0 ||
-		                                       memcmp(magic, "\xa1\xb2\x3c\x4d", 4) == 0 ||
-		                                       memcmp(magic, "\x0a\x0d\x0d\x0a", 4) == 0);
-	}
+	pcap = pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h && pcapfile_parse_header(h, &ph) == 0;
+	*nano = pcap ? ph.nano : 1; /* pcapng: nanoseconds keep whatever resolution it has */
+	*reclen = pcap ? ph.reclen : 0;
 	if ((f = fdopen(fd, "rb")) == NULL) {
 		snprintf(why, len, "%s", strerror(errno));
 		close(fd);
@@ -111,9 +114,10 @@ merge_survey(struct merge *m, const char *fpout)
 	char why[PCAP_ERRBUF_SIZE + 64];
 	size_t i;
 	pcap_t *p;
+	uint32_t reclen;
 	int nano, dlt;
 
-	if ((p = open_file(m, fpout, why, sizeof why, &nano)) == NULL)
+	if ((p = open_file(m, fpout, why, sizeof why, &nano, &reclen)) == NULL)
 		return; /* reported in pass two, once */
 	dlt = pcap_datalink(p);
 	m->nano |= nano;
@@ -182,6 +186,15 @@ close_cursor(struct merge *m, struct cursor *c)
 
 	if (c->p == NULL)
 		return;
+	/*
+	 * A pcap file's held record began its header and caplen bytes back,
+	 * unless libpcap cut the record to the snapshot length: then it is
+	 * found again by count.
+	 */
+	if (c->reclen != 0)
+		c->off = c->hdr != NULL && c->hdr->caplen < (uint32_t)pcap_snapshot(c->p)
+		             ? ftell(pcap_file(c->p)) - (long)(c->reclen + c->hdr->caplen)
+		             : -1;
 	pcap_close(c->p);
 	c->p = NULL;
 	for (i = 0; i < m->nopen && m->open[i] != c; i++)
@@ -212,9 +225,12 @@ advance(struct merge *m, struct cursor *c)
 {
 	int rc;
 
-	c->off = ftell(pcap_file(c->p));
+	/* pcapng's blocks have no length to count back by: asked before each read. */
+	if (c->reclen == 0)
+		c->off = ftell(pcap_file(c->p));
 	rc = pcap_next_ex(c->p, &c->hdr, &c->data);
 	if (rc == 1) {
+		c->nread++;
 		c->ts = (uint64_t)c->hdr->ts.tv_sec * 1000000000u + (uint64_t)c->hdr->ts.tv_usec;
 		return 1;
 	}
@@ -226,16 +242,31 @@ advance(struct merge *m, struct cursor *c)
 	return 0;
 }
 
+/* A file opened again: to the record it held (by offset, or by count). 1, or 0. */
+static int
+seek_held(struct cursor *c)
+{
+	uint64_t skip = c->nread - 1, i;
+
+	if (c->off != -1)
+		return fseek(pcap_file(c->p), c->off, SEEK_SET) == 0 && (c->nread = skip, 1);
+	for (i = 0; i < skip; i++)
+		if (pcap_next_ex(c->p, &c->hdr, &c->data) != 1)
+			return 0;
+	c->nread = skip;
+	return 1;
+}
+
 /* Open (or open again, where it stood) the cursor's file: 1, or 0 if it cannot be read. */
 static int
 attach(struct merge *m, struct cursor *c, int first)
 {
 	char why[PCAP_ERRBUF_SIZE + 64];
 	size_t i;
-	int dlt;
+	int dlt, nano;
 
 	make_room(m, c);
-	if ((c->p = open_file(m, c->fpout, why, sizeof why, NULL)) == NULL) {
+	if ((c->p = open_file(m, c->fpout, why, sizeof why, &nano, &c->reclen)) == NULL) {
 		report(m, c->fpout, first ? why : "gone while it was read; the rest skipped");
 		if (first)
 			m->st.skipped++;
@@ -251,8 +282,8 @@ attach(struct merge *m, struct cursor *c, int first)
 		return 0;
 	}
 	c->lt = i;
-	if (!first && fseek(pcap_file(c->p), c->off, SEEK_SET) == -1) {
-		report(m, c->fpout, strerror(errno));
+	if (!first && !seek_held(c)) {
+		report(m, c->fpout, "cannot find where it stood; the rest skipped");
 		close_cursor(m, c);
 		return 0;
 	}
