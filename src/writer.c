@@ -462,6 +462,14 @@ writer_flush_all(struct writer *w)
 
 /* --- completion ---------------------------------------------------------- */
 
+/* A flow's state at its end: its name goes with it. */
+static void
+wfile_free(struct wfile *wf)
+{
+	files_fname_unref(wf->name);
+	free(wf);
+}
+
 void
 writer_forget(struct writer *w, struct flow *f)
 {
@@ -471,8 +479,7 @@ writer_forget(struct writer *w, struct flow *f)
 		return;
 	wfile_flush(w, wf); /* nothing since its last segment: nothing to hand over */
 	f->wstate = NULL;
-	files_fname_unref(wf->name);
-	free(wf);
+	wfile_free(wf);
 }
 
 void
@@ -489,9 +496,7 @@ writer_finish_entry(struct writer *w, struct flow *f, struct index_record *rec, 
 		/* The flow goes on in a new segment: a new file, the same name. */
 		wf->io = NULL;
 		f->wstate = wf;
-	} else if (wf != NULL) {
-		files_fname_unref(wf->name);
-		free(wf);
-	}
+	} else if (wf != NULL)
+		wfile_free(wf);
 	backpressure(w);
 }
