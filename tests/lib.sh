@@ -323,6 +323,48 @@ daemon_stop() {
 	DAEMON_PID=
 }
 
+# daemon_try_start NAME CONF: the daemon in the foreground, not under systemd: 0
+# when it said "started:" (DAEMON_PID set), 1 when it exited first
+# (DAEMON_RC its status, DAEMON_LOG its log), 2 when it did neither within
+# 10 s (recorded as a failure, the daemon killed).
+daemon_try_start() {
+	DAEMON_LOG=$WORK/$1.log
+	DAEMON_RC=
+	env -u NOTIFY_SOCKET "$TRACEFLOWD" -f -c "$2" >"$DAEMON_LOG" 2>&1 </dev/null &
+	DAEMON_PID=$!
+	for _ in $(seq 100); do
+		grep -qs 'started:' "$DAEMON_LOG" && return 0
+		if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+			DAEMON_RC=0
+			wait "$DAEMON_PID" || DAEMON_RC=$?
+			DAEMON_PID=
+			return 1
+		fi
+		sleep 0.1
+	done
+	check_fail "$1: traceflowd neither started nor exited in 10 s: $(tail -n 3 "$DAEMON_LOG")"
+	daemon_kill
+	DAEMON_PID=
+	return 2
+}
+
+# daemon_stop_within: SIGTERM, wait at most 10 s (then SIGKILL, a failure); DAEMON_RC is its exit status.
+daemon_stop_within() {
+	DAEMON_RC=0
+	[ -n "${DAEMON_PID:-}" ] || return 0
+	kill -TERM "$DAEMON_PID" 2>/dev/null || true
+	for _ in $(seq 100); do
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$DAEMON_PID" 2>/dev/null; then
+		check_fail "traceflowd did not stop within 10 s of SIGTERM: $(tail -n 3 "$DAEMON_LOG")"
+		daemon_kill
+	fi
+	wait "$DAEMON_PID" 2>/dev/null || DAEMON_RC=$?
+	DAEMON_PID=
+}
+
 # daemon_kill: for the exit trap.
 daemon_kill() {
 	if [ -n "${DAEMON_PID:-}" ]; then

@@ -56,47 +56,6 @@ mkconf() {
 	sed -i "s|^control_socket = .*|control_socket = \"$WORK/$name.sock\";|" "$CONF"
 }
 
-# try_start NAME CONF: the daemon in the foreground, not under systemd: 0
-# when it said "started:" (DAEMON_PID set), 1 when it exited first
-# (DAEMON_RC its status, DAEMON_LOG its log), 2 when it did neither within
-# 10 s (recorded as a failure, the daemon killed).
-try_start() {
-	DAEMON_LOG=$WORK/$1.log
-	DAEMON_RC=
-	env -u NOTIFY_SOCKET "$TRACEFLOWD" -f -c "$2" >"$DAEMON_LOG" 2>&1 </dev/null &
-	DAEMON_PID=$!
-	for _ in $(seq 100); do
-		grep -qs 'started:' "$DAEMON_LOG" && return 0
-		if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
-			DAEMON_RC=0
-			wait "$DAEMON_PID" || DAEMON_RC=$?
-			DAEMON_PID=
-			return 1
-		fi
-		sleep 0.1
-	done
-	check_fail "$1: traceflowd neither started nor exited in 10 s: $(tail -n 3 "$DAEMON_LOG")"
-	daemon_kill
-	DAEMON_PID=
-	return 2
-}
-
-# stop: SIGTERM, wait at most 10 s; DAEMON_RC is its exit status.
-stop() {
-	DAEMON_RC=0
-	[ -n "${DAEMON_PID:-}" ] || return 0
-	kill -TERM "$DAEMON_PID" 2>/dev/null || true
-	for _ in $(seq 100); do
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$DAEMON_PID" 2>/dev/null; then
-		check_fail "traceflowd did not stop within 10 s of SIGTERM: $(tail -n 3 "$DAEMON_LOG")"
-		daemon_kill
-	fi
-	wait "$DAEMON_PID" 2>/dev/null || DAEMON_RC=$?
-	DAEMON_PID=
-}
 
 # held PORT GO: in the background (HELD_PID), a TCP connection on
 # 127.0.0.1:PORT that sends a request and its answer, then stays open
@@ -171,7 +130,7 @@ case_1() {
 
 	mkdir -p "$WORK/s1"
 	mkconf a1 "$spool" "$port"
-	try_start a1 "$CONF" || {
+	daemon_try_start a1 "$CONF" || {
 		check_fail "(1): the first daemon did not start (exit ${DAEMON_RC:-?}): $(tail -n 3 "$DAEMON_LOG")"
 		return 0
 	}
@@ -182,16 +141,16 @@ case_1() {
 	if [ -z "$f" ]; then
 		check_fail "(1): no file grows in $spool/.active for the held connection"
 		touch "$go"
-		stop
+		daemon_stop_within
 		return 0
 	fi
 	before=$(stat -c '%i %s' "$f")
 	# The second: the same spool, a socket and a port of its own.
 	mkconf b1 "$spool" $((port + 100))
-	try_start b1 "$CONF" || rc=$?
+	daemon_try_start b1 "$CONF" || rc=$?
 	if [ "$rc" -eq 0 ]; then
 		check_fail "(1): a second daemon started on $spool while traceflowd $a_pid runs on it"
-		stop
+		daemon_stop_within
 	elif [ "$rc" -eq 1 ]; then
 		if [ "$DAEMON_RC" -eq 0 ] || ! names_pid "$DAEMON_LOG" "$a_pid"; then
 			check_fail "(1): second daemon exit $DAEMON_RC, want non-zero and a message naming pid $a_pid: $(tail -n 3 "$DAEMON_LOG")"
@@ -215,7 +174,7 @@ case_1() {
 	wait_for "$spool/index.jsonl" "\"dstport\":$port" 10 ||
 	    check_fail "(1): the first daemon did not file the connection: $(tail -n 3 "$DAEMON_LOG")"
 	kill -0 "$a_pid" 2>/dev/null || check_fail "(1): the first daemon died"
-	stop
+	daemon_stop_within
 	[ "$DAEMON_RC" -eq 0 ] || check_fail "(1): the first daemon exited $DAEMON_RC"
 	grep -qiE 'no such file|rename' "$a_log" &&
 	    check_fail "(1): the first daemon logged: $(grep -iE 'no such file|rename' "$a_log" | head -n 2)"
@@ -324,7 +283,7 @@ case_3() {
 
 	mkdir -p "$WORK/s3"
 	mkconf a3 "$spool" "$port"
-	try_start a3 "$CONF" || {
+	daemon_try_start a3 "$CONF" || {
 		check_fail "(3): the first daemon did not start: $(tail -n 3 "$DAEMON_LOG")"
 		return 0
 	}
@@ -335,7 +294,7 @@ case_3() {
 	DAEMON_PID=
 	touch "$go"
 	wait "$HELD_PID" || true
-	try_start c3 "$CONF" || rc=$?
+	daemon_try_start c3 "$CONF" || rc=$?
 	if [ "$rc" -ne 0 ]; then
 		check_fail "(3): after kill -9 of the holder a new daemon did not start (exit ${DAEMON_RC:-?}): $(tail -n 3 "$DAEMON_LOG")"
 		return 0
@@ -348,16 +307,16 @@ case_3() {
 	else
 		ok "(3) after kill -9 a new daemon started, recovered the file left, and holds .lock ($c_pid)"
 	fi
-	stop
+	daemon_stop_within
 	# A pid that is alive (1) but holds no lock: no obstacle either.
 	echo 1 >"$spool/.lock"
 	rc=0
-	try_start c3b "$CONF" || rc=$?
+	daemon_try_start c3b "$CONF" || rc=$?
 	if [ "$rc" -ne 0 ]; then
 		check_fail "(3): a stale .lock naming pid 1 blocked the start: $(tail -n 3 "$DAEMON_LOG")"
 	else
 		ok "(3) a stale .lock naming a live pid (1) that holds no lock does not block"
-		stop
+		daemon_stop_within
 	fi
 	return 0
 }
@@ -442,10 +401,10 @@ case_5() {
 	ln -s "$canary" "$spool/.lock"
 	ln -s "$canary" "$out/.lock"
 	mkconf a5 "$spool" $((PORT + 5))
-	try_start a5 "$CONF" || rc=$?
+	daemon_try_start a5 "$CONF" || rc=$?
 	if [ "$rc" -eq 0 ]; then
 		check_fail "(5) the daemon started with .lock a symbolic link"
-		stop
+		daemon_stop_within
 	elif [ "$rc" -eq 1 ] && { [ "$DAEMON_RC" -eq 0 ] || ! grep -q '\.lock.*symbolic link' "$DAEMON_LOG"; }; then
 		check_fail "(5) exit $DAEMON_RC without naming .lock as a symbolic link: $(tail -n 3 "$DAEMON_LOG")"
 	elif [ "$rc" -eq 1 ]; then

@@ -97,48 +97,7 @@ mkconf() {
 	sed -i "s|^control_socket = .*|control_socket = \"$WORK/$1.sock\";|" "$CONF"
 }
 
-# try_start NAME CONF: start the daemon (as lib.sh's daemon_start) but
-# accept that it refuses: 0 when it said "started:" (DAEMON_PID set), 1 when
-# it exited first (DAEMON_RC its status, the log in DAEMON_LOG), 2 when it
-# did neither within 10 s (recorded as a failure, the daemon killed).
-try_start() {
-	DAEMON_LOG=$WORK/$1.log
-	DAEMON_RC=
-	"$TRACEFLOWD" -f -c "$2" >"$DAEMON_LOG" 2>&1 </dev/null &
-	DAEMON_PID=$!
-	for _ in $(seq 100); do
-		grep -qs 'started:' "$DAEMON_LOG" && return 0
-		if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
-			DAEMON_RC=0
-			wait "$DAEMON_PID" || DAEMON_RC=$?
-			DAEMON_PID=
-			return 1
-		fi
-		sleep 0.1
-	done
-	check_fail "$1: traceflowd neither started nor exited in 10 s: $(tail -n 3 "$DAEMON_LOG")"
-	daemon_kill
-	DAEMON_PID=
-	return 2
-}
 
-# stop: SIGTERM (every flow is finished and filed) and wait at most 10 s;
-# DAEMON_RC is its exit status.
-stop() {
-	DAEMON_RC=0
-	[ -n "${DAEMON_PID:-}" ] || return 0
-	kill -TERM "$DAEMON_PID" 2>/dev/null || true
-	for _ in $(seq 100); do
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$DAEMON_PID" 2>/dev/null; then
-		check_fail "traceflowd did not stop within 10 s of SIGTERM: $(tail -n 3 "$DAEMON_LOG")"
-		daemon_kill
-	fi
-	wait "$DAEMON_PID" || DAEMON_RC=$?
-	DAEMON_PID=
-}
 
 # flow PORT: one whole TCP connection on 127.0.0.1:PORT (request, answer,
 # FIN both ways), for the daemon on lo to file.
@@ -205,10 +164,10 @@ case_a() {
 	put_torn "$spool/.active/left-by-a-crash.pcap" nobody:nogroup 0640
 	before=$(snap "$canary")
 	mkconf a "$spool" $((PORT + 1))
-	try_start a "$CONF" || rc=$?
+	daemon_try_start a "$CONF" || rc=$?
 	if [ "$rc" -eq 0 ]; then
 		flow $((PORT + 1)) || check_fail "(a): the test connection failed"
-		stop
+		daemon_stop_within
 		same "(a) index.jsonl symlink, daemon ran" "$canary" "$before" &&
 		    ok "(a) index.jsonl symlink: the daemon ran and left the canary alone"
 	elif [ "$rc" -eq 1 ]; then
@@ -237,10 +196,10 @@ case_b() {
 	ln -s "$canary" "$spool/.active"
 	before=$(snap "$canary")
 	mkconf b "$spool" $((PORT + 2))
-	try_start b "$CONF" || rc=$?
+	daemon_try_start b "$CONF" || rc=$?
 	if [ "$rc" -eq 0 ]; then
 		flow $((PORT + 2)) || check_fail "(b): the test connection failed"
-		stop
+		daemon_stop_within
 		same "(b) .active symlink, daemon ran" "$canary" "$before" &&
 		    ok "(b) .active symlink: the daemon ran and left the canary folder alone"
 	elif [ "$rc" -eq 1 ]; then
@@ -262,9 +221,9 @@ refused() {
 	local c=$1 name=$2 conf=$3 path=$4 rx=${5:-}
 	local rc=0
 
-	try_start "$name" "$conf" || rc=$?
+	daemon_try_start "$name" "$conf" || rc=$?
 	if [ "$rc" -eq 0 ]; then
-		stop
+		daemon_stop_within
 		check_fail "$c: the daemon started; want a refusal naming $path"
 		return 1
 	fi
@@ -285,9 +244,9 @@ refused() {
 accepted() {
 	local rc=0
 
-	try_start "$2" "$3" || rc=$?
+	daemon_try_start "$2" "$3" || rc=$?
 	if [ "$rc" -eq 0 ]; then
-		stop
+		daemon_stop_within
 		ok "$1 accepted"
 	elif [ "$rc" -eq 1 ]; then
 		check_fail "$1: the daemon refused (exit $DAEMON_RC): $(tail -n 3 "$DAEMON_LOG")"
@@ -417,13 +376,13 @@ case_f() {
 	cbefore=$(snap "$canary")
 	fbefore=$(snap "$foreign")
 	mkconf f "$spool" "$port"
-	if ! try_start f "$CONF"; then
+	if ! daemon_try_start f "$CONF"; then
 		[ -z "$DAEMON_RC" ] ||
 		    check_fail "(f): the daemon refused to start (exit $DAEMON_RC): $(tail -n 3 "$DAEMON_LOG")"
 		return
 	fi
 	flow "$port" || check_fail "(f): the test connection failed"
-	stop
+	daemon_stop_within
 	local bad=$failures
 
 	# The symbolic link and its target.
@@ -499,7 +458,7 @@ case_g() {
 	mkconf g "$spool" "$port"
 	old=$(umask)
 	umask 000
-	try_start g "$CONF" || {
+	daemon_try_start g "$CONF" || {
 		umask "$old"
 		[ -z "$DAEMON_RC" ] ||
 		    check_fail "(g): the daemon refused to start (exit $DAEMON_RC): $(tail -n 3 "$DAEMON_LOG")"
@@ -507,7 +466,7 @@ case_g() {
 	}
 	umask "$old"
 	flow "$port" || check_fail "(g): the test connection failed"
-	stop
+	daemon_stop_within
 	want="$NOBODY_UID $NOGROUP_GID"
 	for p in "$spool:750" "$spool/.active:750" "$spool/index.jsonl:640"; do
 		got=$(stat -c '%u %g %a' "${p%:*}" 2>&1 || true)
