@@ -55,6 +55,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "qplan: qexpr_register: %s\n", catalog_error(cat));
 		return 1;
 	}
+	if (qexpr_bound(q, catalog_handle(cat)) == -1) {
+		fprintf(stderr, "qplan: qexpr_bound: %s\n", sqlite3_errmsg(catalog_handle(cat)));
+		return 1;
+	}
 	where = qexpr_sql(q);
 	/* src/query.c, select_rows, without --limit. */
 	xasprintf(

@@ -233,30 +233,41 @@ pragma(struct catalog *cat, const char *sql, int *num, char *text, size_t len)
 	return ok ? 0 : -1;
 }
 
-/* The version check, and a new catalog's tables (in one transaction). */
+/*
+ * sql applied to a catalog whose user_version is still from, in one
+ * transaction (another writer may have been first: then nothing is done).
+ * *v: the version found, or CATALOG_VERSION once applied.
+ */
+static int
+change_schema(struct catalog *cat, int from, const char *sql, const char *what, int *v)
+{
+	int rc;
+
+	if (sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return set_err(cat, "begin: %s", sqlite3_errmsg(cat->db));
+	rc = pragma(cat, "PRAGMA user_version", v, NULL, 0);
+	if (rc == 0 && *v == from &&
+	    (sqlite3_exec(cat->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+	        sqlite3_exec(cat->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK))
+		rc = set_err(cat, "%s: %s", what, sqlite3_errmsg(cat->db));
+	if (rc == -1 || *v != from)
+		rollback_quiet(cat);
+	else
+		*v = CATALOG_VERSION;
+	return rc;
+}
+
+/* The version check; a new catalog's tables, an old one's upgrade (by its writer). */
 static int
 set_schema(struct catalog *cat)
 {
-	int v, rc;
+	int v;
 
 	if (pragma(cat, "PRAGMA user_version", &v, NULL, 0) == -1)
 		return -1;
-	if (v == 0 && !cat->readonly) {
-		if (sqlite3_exec(cat->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-			return set_err(cat, "begin: %s", sqlite3_errmsg(cat->db));
-		/* Another writer may have been first. */
-		rc = pragma(cat, "PRAGMA user_version", &v, NULL, 0);
-		if (rc == 0 && v == 0 &&
-		    (sqlite3_exec(cat->db, CATALOG_SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
-		        sqlite3_exec(cat->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK))
-			rc = set_err(cat, "making the tables: %s", sqlite3_errmsg(cat->db));
-		if (rc == -1 || v != 0) {
-			rollback_quiet(cat);
-			if (rc == -1)
-				return -1;
-		} else
-			v = CATALOG_VERSION;
-	}
+	if (v == 0 && !cat->readonly &&
+	    change_schema(cat, 0, CATALOG_SCHEMA, "making the tables", &v) == -1)
+		return -1;
 	if (v == 0)
 		return set_err(cat, "no tables yet (the daemon makes them)");
 	if (v > CATALOG_VERSION)
@@ -265,6 +276,30 @@ set_schema(struct catalog *cat)
 		    "not changed",
 		    v, CATALOG_VERSION);
 	return 0;
+}
+
+int
+catalog_upgrade(struct catalog *cat, void (*before)(const char *path, uint64_t files))
+{
+	struct catalog_usage u;
+	int v;
+
+	if (pragma(cat, "PRAGMA user_version", &v, NULL, 0) == -1)
+		return -1;
+	if (v == CATALOG_VERSION)
+		return 0;
+	if (cat->readonly)
+		return set_err(cat, "version %d: its writer upgrades it", v);
+	if (v != 1)
+		return set_err(cat, "version %d: no upgrade known", v);
+	if (before != NULL && catalog_usage(cat, &u) == 0)
+		before(cat->path, u.files);
+	/* The indexes sort in temporary files, not in memory (10 M rows: ~500 MB). */
+	if (pragma(cat, "PRAGMA temp_store = FILE", NULL, NULL, 0) == -1 ||
+	    change_schema(cat, 1, CATALOG_UPGRADE_1, "upgrading to version 2", &v) == -1 ||
+	    pragma(cat, CATALOG_TEMP_PRAGMA, NULL, NULL, 0) == -1)
+		return -1;
+	return 1;
 }
 
 struct catalog *
@@ -303,7 +338,12 @@ catalog_open(int spoolfd, const char *spoolpath, int readonly, char **cause)
 	sqlite3_db_config(cat->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	if (!readonly && (pragma(cat, "PRAGMA journal_mode = WAL", NULL, mode, sizeof mode) == -1 ||
 	                     pragma(cat, "PRAGMA synchronous = NORMAL", NULL, NULL, 0) == -1 ||
-	                     pragma(cat, CATALOG_CACHE_PRAGMA, NULL, NULL, 0) == -1)) {
+	                     pragma(cat, CATALOG_CACHE_PRAGMA, NULL, NULL, 0) == -1 ||
+	                     pragma(cat, CATALOG_TEMP_PRAGMA, NULL, NULL, 0) == -1)) {
+		xasprintf(cause, "%s: %s", cat->path, cat->err);
+		goto fail;
+	}
+	if (readonly && pragma(cat, CATALOG_READ_CACHE_PRAGMA, NULL, NULL, 0) == -1) {
 		xasprintf(cause, "%s: %s", cat->path, cat->err);
 		goto fail;
 	}

@@ -447,13 +447,13 @@ finish_in_slices(struct daemon *d)
 	uint32_t total = engine_active_count(d->engine), left = total;
 
 	while (left > STOP_SLICE) {
-		notify_extend_stop(STOP_EXTEND_SEC * 1000000u);
+		notify_extend(STOP_EXTEND_SEC * 1000000u);
 		notify_watchdog();
 		notify_status("stopping: %u of %u flows filed", total - left, total);
 		left = engine_finish_some(d->engine, FLOW_R_SHUTDOWN, STOP_SLICE);
 	}
 	/* The last slice, then the wait until the filer has written all of it. */
-	notify_extend_stop(STOP_EXTEND_SEC * 1000000u);
+	notify_extend(STOP_EXTEND_SEC * 1000000u);
 	notify_status("stopping: %u of %u flows filed, writing the rest", total - left, total);
 	engine_finish_all(d->engine, FLOW_R_SHUTDOWN);
 }

@@ -17,7 +17,9 @@
 #include "pcapfile.h"
 #include "xmalloc.h"
 
-#define HOST_BIG (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+#define HOST_BIG           (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+#define SURVEY_SNAPLEN_MAX 262144 /* libpcap's largest for these link types */
+#define READ_BUF           16384  /* per open file: 16 MiB for MERGE's 1024 at most */
 
 /* One flow's file: where it stands. */
 struct cursor {
@@ -28,6 +30,7 @@ struct cursor {
 	uint64_t nread;  /* records read, the held one included */
 	uint32_t reclen; /* a pcap file's record header (16 or 24); 0: pcapng */
 	pcap_t *p;       /* NULL while closed for want of descriptors */
+	char *iobuf;     /* p's FILE's buffer (READ_BUF) while open */
 	struct pcap_pkthdr *hdr;
 	const u_char *data;
 	size_t lt; /* index in the merge's link types */
@@ -79,7 +82,8 @@ report(struct merge *m, const char *fpout, const char *what)
  * asked for, not the file's): *nano, and *reclen for a pcap file (0: pcapng).
  */
 static pcap_t *
-open_file(struct merge *m, const char *fpout, char *why, size_t len, int *nano, uint32_t *reclen)
+open_file(struct merge *m, const char *fpout, char *why, size_t len, int *nano, uint32_t *reclen,
+    char *iobuf)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
 	uint8_t h[PCAP_FILEHDR_LEN];
@@ -100,6 +104,9 @@ open_file(struct merge *m, const char *fpout, char *why, size_t len, int *nano, 
 		close(fd);
 		return NULL;
 	}
+	/* Most flow files are a few KiB: read in one or two calls, not 4 KiB at a time. */
+	if (iobuf != NULL)
+		setvbuf(f, iobuf, _IOFBF, READ_BUF);
 	p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
 	if (p == NULL) {
 		snprintf(why, len, "not a capture (%s)", errbuf);
@@ -108,21 +115,54 @@ open_file(struct merge *m, const char *fpout, char *why, size_t len, int *nano, 
 	return p;
 }
 
+/*
+ * A pcap file's link type, snapshot length and precision from its header
+ * alone, where libpcap would read them the same: the link types whose DLT_
+ * is their LINKTYPE_ number (those traceflowd writes), a snapshot length
+ * libpcap takes as it is. 1, or 0: ask libpcap (a survey by libpcap cost
+ * as much as the merge's own reading).
+ */
+static int
+survey_header(struct merge *m, const char *fpout, int *dlt, uint32_t *snaplen, int *nano)
+{
+	uint8_t h[PCAP_FILEHDR_LEN];
+	struct pcapfile_hdr ph;
+	int fd, ok;
+
+	if ((fd = openat(m->spoolfd, fpout, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return 0;
+	ok = pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h && pcapfile_parse_header(h, &ph) == 0 &&
+	     (ph.linktype == DLT_EN10MB || ph.linktype == DLT_LINUX_SLL ||
+	         ph.linktype == DLT_LINUX_SLL2 || ph.linktype == DLT_NULL) &&
+	     ph.snaplen > 0 && ph.snaplen <= SURVEY_SNAPLEN_MAX;
+	close(fd);
+	if (ok) {
+		*dlt = (int)ph.linktype;
+		*snaplen = ph.snaplen;
+		*nano = ph.nano;
+	}
+	return ok;
+}
+
 void
 merge_survey(struct merge *m, const char *fpout)
 {
 	char why[PCAP_ERRBUF_SIZE + 64];
 	size_t i;
 	pcap_t *p;
-	uint32_t reclen;
+	uint32_t reclen, snaplen;
 	int nano, dlt;
 
-	if ((p = open_file(m, fpout, why, sizeof why, &nano, &reclen)) == NULL)
-		return; /* reported in pass two, once */
-	dlt = pcap_datalink(p);
+	if (!survey_header(m, fpout, &dlt, &snaplen, &nano)) {
+		if ((p = open_file(m, fpout, why, sizeof why, &nano, &reclen, NULL)) == NULL)
+			return; /* reported in pass two, once */
+		dlt = pcap_datalink(p);
+		snaplen = (uint32_t)pcap_snapshot(p);
+		pcap_close(p);
+	}
 	m->nano |= nano;
-	if ((uint32_t)pcap_snapshot(p) > m->snaplen)
-		m->snaplen = (uint32_t)pcap_snapshot(p);
+	if (snaplen > m->snaplen)
+		m->snaplen = snaplen;
 	for (i = 0; i < m->nlt && m->dlt[i] != dlt; i++)
 		;
 	if (i == m->nlt) {
@@ -131,7 +171,6 @@ merge_survey(struct merge *m, const char *fpout)
 		else
 			m->toomany = 1;
 	}
-	pcap_close(p);
 }
 
 /* --- the heap of cursors ------------------------------------------------------ */
@@ -195,8 +234,10 @@ close_cursor(struct merge *m, struct cursor *c)
 		c->off = c->hdr != NULL && c->hdr->caplen < (uint32_t)pcap_snapshot(c->p)
 		             ? ftell(pcap_file(c->p)) - (long)(c->reclen + c->hdr->caplen)
 		             : -1;
-	pcap_close(c->p);
+	pcap_close(c->p); /* its FILE's buffer, iobuf, is free once it is closed */
 	c->p = NULL;
+	free(c->iobuf);
+	c->iobuf = NULL;
 	for (i = 0; i < m->nopen && m->open[i] != c; i++)
 		;
 	if (i < m->nopen)
@@ -266,7 +307,10 @@ attach(struct merge *m, struct cursor *c, int first)
 	int dlt, nano;
 
 	make_room(m, c);
-	if ((c->p = open_file(m, c->fpout, why, sizeof why, &nano, &c->reclen)) == NULL) {
+	c->iobuf = xmalloc(READ_BUF);
+	if ((c->p = open_file(m, c->fpout, why, sizeof why, &nano, &c->reclen, c->iobuf)) == NULL) {
+		free(c->iobuf);
+		c->iobuf = NULL;
 		report(m, c->fpout, first ? why : "gone while it was read; the rest skipped");
 		if (first)
 			m->st.skipped++;

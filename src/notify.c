@@ -27,7 +27,7 @@ notify_stopping(void)
 }
 
 void
-notify_extend_stop(uint64_t usec)
+notify_extend(uint64_t usec)
 {
 	sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%" PRIu64, usec);
 }

@@ -11,8 +11,11 @@
 void notify_ready(void);
 void notify_reloading(void);
 void notify_stopping(void);
-/* Still stopping: systemd's stop timeout ends usec from now, not sooner (EXTEND_TIMEOUT_USEC). */
-void notify_extend_stop(uint64_t usec);
+/*
+ * Still starting or stopping: systemd's timeout for it ends usec from now,
+ * not sooner (EXTEND_TIMEOUT_USEC).
+ */
+void notify_extend(uint64_t usec);
 void notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The watchdog interval systemd asked for, in microseconds; 0 if none. */

@@ -62,6 +62,8 @@ struct qexpr {
 	enum qdir dir;   /* host, net, port */
 	char *text;      /* host: inet_ntop's form; net: "addr/len"; interface, label, reason */
 	uint64_t num;    /* port, vlan; after, before: ns */
+	int64_t ends_by; /* before: the latest last_ns of a flow that began by num */
+	int bounded;     /* before: ends_by is known (qexpr_bound) */
 	struct qnet net; /* net */
 	struct qexpr **kids;
 	size_t nkids; /* and, or: two or more (and: none for the empty expression); not: one */
@@ -189,6 +191,38 @@ sql_in_net(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		cached = &n; /* set_auxdata may have freed its copy already */
 	}
 	sqlite3_result_int(ctx, net_has(cached, (const char *)sqlite3_value_text(argv[0])));
+}
+
+/*
+ * A flow that began by T is in a partition that began by T, so it ended by
+ * the latest end among those partitions (the parts table's first_ns and
+ * last_ns): a bound on last_ns that is always true, there for the indexes.
+ * Without it "after T1 and before T2" reads every row from T1 to the
+ * spool's end. Written into the SQL as a number: SQLite leaves a term with
+ * a subquery out of the plan of each side of an "or" (host is one).
+ */
+int
+qexpr_bound(struct qexpr *q, struct sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < q->nkids; i++)
+		if (qexpr_bound(q->kids[i], db) == -1)
+			return -1;
+	if (q->type != Q_BEFORE || q->num > INT64_MAX)
+		return 0;
+	if (sqlite3_prepare_v2(db, "SELECT max(last_ns) FROM parts WHERE first_ns <= ?1", -1, &st,
+	        NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)q->num);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
+		q->ends_by = sqlite3_column_int64(st, 0);
+		q->bounded = 1;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
 }
 
 int
@@ -561,9 +595,14 @@ qexpr_sql(const struct qexpr *q)
 	case Q_PARTIAL:
 		return xstrdup("partial != 0");
 	case Q_AFTER:
+		xasprintf(&s, "last_ns >= %" PRIu64, q->num);
+		return s;
 	case Q_BEFORE:
-		xasprintf(
-		    &s, "%s %" PRIu64, q->type == Q_AFTER ? "last_ns >=" : "first_ns <=", q->num);
+		if (!q->bounded)
+			xasprintf(&s, "first_ns <= %" PRIu64, q->num);
+		else
+			xasprintf(&s, "(first_ns <= %" PRIu64 " AND last_ns <= %" PRId64 ")",
+			    q->num, q->ends_by);
 		return s;
 	case Q_AND:
 	case Q_OR:

@@ -65,11 +65,20 @@ void qexpr_free(struct qexpr *q);
  * values written in, strings quoted by SQLite's %Q; "1" for the empty
  * expression. malloc'd. It may call the functions qexpr_register adds.
  * Terms outside any "not" come out as plain comparisons (host as "src =
- * 'A' OR dst = 'A'", after and before on last_ns and first_ns), so that
- * SQLite can use the catalog's indexes; "not x" is NOT coalesce(x, 0), so
+ * 'A' OR dst = 'A'", after and before on last_ns and first_ns, before also
+ * on last_ns once qexpr_bound has run), so that SQLite can use the
+ * catalog's indexes; "not x" is NOT coalesce(x, 0), so
  * that a NULL column answers as in qexpr_match.
  */
 char *qexpr_sql(const struct qexpr *q);
+
+/*
+ * Bound each "before T" by the latest end of a flow that began by T, read
+ * from the catalog db (its parts table): qexpr_sql then adds "last_ns <=
+ * that" for the indexes. Call it in the read transaction of the select.
+ * 0, or -1 (sqlite3_errmsg says why).
+ */
+int qexpr_bound(struct qexpr *q, struct sqlite3 *db);
 
 /* Add the SQL function qexpr_sql's clauses call to db (tf_in_net, for net). 0 or -1. */
 int qexpr_register(struct sqlite3 *db);

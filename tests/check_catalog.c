@@ -875,6 +875,15 @@ START_TEST(test_explain)
 	    {"SELECT id, fpout FROM files WHERE dst = ?1", "files_dst", 0},
 	    {"SELECT id, fpout FROM files WHERE dst = ?1 AND dstport = ?2", "files_dst", 0},
 	    {"SELECT id, fpout FROM files WHERE dstport = ?1", "files_dstport", 0},
+	    /* a host over a time: the host's rows from T1 on, not the port's (version 2) */
+	    {"SELECT id FROM files WHERE src = ?1 AND last_ns >= ?2 AND first_ns <= ?3",
+	        "files_src (src=? AND last_ns>?)", 0},
+	    {"SELECT id FROM files WHERE src = ?1 AND dstport = ?2 AND last_ns >= ?3"
+	     " AND first_ns <= ?4",
+	        "files_src (src=? AND last_ns>?)", 0},
+	    {"SELECT id FROM files WHERE (src = ?1 OR dst = ?1) AND (srcport = ?2 OR dstport = ?2)"
+	     " AND last_ns >= ?3 AND first_ns <= ?4",
+	        "files_dst (dst=? AND last_ns>?)", 0},
 	    {"SELECT id, fpout FROM files WHERE srcport = ?1", "files_srcport", 0},
 	    {"SELECT id FROM files WHERE fpout = ?1", NULL, 0},
 	    {CATALOG_SQL_USAGE, "files_last", 0},
@@ -1068,14 +1077,14 @@ START_TEST(test_refuse_newer)
 	spool_make(&s);
 	make_catalog(&s);
 	ck_assert_int_eq(sqlite3_open(s.db, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
 	refused(&s, 0, CATALOG_DB, "newer");
-	refused(&s, 1, CATALOG_DB, "version 2");
+	refused(&s, 1, CATALOG_DB, "version 99");
 	ck_assert_int_eq(sqlite3_open(s.db, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 2);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 99);
 	sqlite3_finalize(st);
 	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
 
@@ -1083,6 +1092,109 @@ START_TEST(test_refuse_newer)
 	put(s.db, "this is no database, but it is long enough to have a header of a hundred bytes, "
 	          "which SQLite reads first to know what it is looking at.\n");
 	refused(&s, 0, CATALOG_DB, "not a database");
+	spool_remove(&s);
+}
+END_TEST
+
+/* The columns of index name, comma-separated, in buf. */
+static const char *
+index_columns(sqlite3 *db, const char *name, char *buf, size_t len)
+{
+	sqlite3_stmt *st;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(
+	        db, "SELECT name FROM pragma_index_info(?1) ORDER BY seqno", -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		n += snprintf(buf + n, len - n, "%s%s", n ? "," : "", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return buf;
+}
+
+static int
+user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int v;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static uint64_t told_files;
+
+static void
+told(const char *path, uint64_t files)
+{
+	ck_assert_ptr_nonnull(strstr(path, CATALOG_DB));
+	told_files = files;
+}
+
+/*
+ * A version 1 catalog (host indexes by port): read as it is, upgraded by
+ * its writer (catalog_upgrade, as the daemon's spoolcat_open calls it) to
+ * the host indexes by time, rows and sums kept.
+ */
+START_TEST(test_upgrade_v1)
+{
+	struct catalog *cat;
+	struct catalog_usage u;
+	struct spool s;
+	char buf[128];
+	sqlite3 *db;
+	int i;
+
+	spool_make(&s);
+	cat = open_ok(&s, 0);
+	ck_assert_int_eq(catalog_begin(cat), 0);
+	for (i = 0; i < 20; i++)
+		add_one(cat, i, i % 2 ? "odd" : "even", 100 + i, 200 + i, 10);
+	ck_assert_int_eq(catalog_commit(cat), 0);
+	catalog_close(cat);
+	ck_assert_int_eq(sqlite3_open(s.db, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+	                     "DROP INDEX files_src; DROP INDEX files_dst;"
+	                     "CREATE INDEX files_src ON files (src, srcport);"
+	                     "CREATE INDEX files_dst ON files (dst, dstport);"
+	                     "PRAGMA user_version = 1;",
+	                     NULL, NULL, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+
+	cat = open_ok(&s, 1); /* a reader reads it as it is */
+	ck_assert_int_eq(catalog_usage(cat, &u), 0);
+	ck_assert_uint_eq(u.files, 20);
+	catalog_close(cat);
+	ck_assert_int_eq(sqlite3_open(s.db, &db), SQLITE_OK);
+	ck_assert_int_eq(user_version(db), 1);
+	ck_assert_str_eq(index_columns(db, "files_src", buf, sizeof buf), "src,srcport");
+	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+
+	cat = open_ok(&s, 1);
+	ck_assert_int_eq(catalog_upgrade(cat, told), -1); /* a reader does not */
+	ck_assert_uint_eq(told_files, 0);
+	catalog_close(cat);
+	cat = open_ok(&s, 0); /* its writer does, and says so first */
+	ck_assert_int_eq(catalog_upgrade(cat, told), 1);
+	ck_assert_uint_eq(told_files, 20);
+	ck_assert_int_eq(catalog_upgrade(cat, told), 0);
+	ck_assert_int_eq(catalog_usage(cat, &u), 0);
+	ck_assert_uint_eq(u.files, 20);
+	ck_assert_uint_eq(u.bytes, 200);
+	check_sums(cat);
+	catalog_close(cat);
+	ck_assert_int_eq(sqlite3_open(s.db, &db), SQLITE_OK);
+	ck_assert_int_eq(user_version(db), CATALOG_VERSION);
+	ck_assert_str_eq(index_columns(db, "files_src", buf, sizeof buf), "src,last_ns");
+	ck_assert_str_eq(index_columns(db, "files_dst", buf, sizeof buf), "dst,last_ns");
+	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
 	spool_remove(&s);
 }
 END_TEST
@@ -1149,8 +1261,11 @@ START_TEST(test_full_disk)
 			_exit(4);
 		if (catalog_commit(cat) != -1 || catalog_has(cat, "big/f00100.pcap") != 0)
 			_exit(5);
-		/* 4 MB of rows: spilled from the cache while they are added */
-		if (full_batch(cat, 1000, 3000, "huge", label, &where) != -1 || where != 'a')
+		/*
+		 * 40 MB of rows, more than the writer's 32 MiB cache: spilled
+		 * while they are added (statement journals are in memory)
+		 */
+		if (full_batch(cat, 1000, 21000, "huge", label, &where) != -1 || where != 'a')
 			_exit(6);
 		if (catalog_commit(cat) != -1 || catalog_has(cat, "huge/f01000.pcap") != 0)
 			_exit(7);
@@ -1323,6 +1438,7 @@ catalog_suite(void)
 	tcase_add_test(tc, test_refuse_planted_files);
 	tcase_add_test(tc, test_refuse_open_dir);
 	tcase_add_test(tc, test_refuse_newer);
+	tcase_add_test(tc, test_upgrade_v1);
 	tcase_add_test(tc, test_readonly);
 	tcase_add_test(tc, test_batch_rules);
 	tcase_add_test(tc, test_spool_through_link);

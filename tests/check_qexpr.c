@@ -584,6 +584,8 @@ db_make(void)
 	static const char *vlans[] = {NULL, "100", "100,200", "200", "4095", "1000,100", "0", "10"};
 	static const char *ifaces[] = {NULL, "eth0", "eth1", "lo"};
 	static const char *reasons[] = {"fin", "rst", "idle", "eof", "evicted", NULL};
+	/* partitions in time order, as the daemon's hours: "before" bounds by them */
+	static const char *parts[] = {"p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7"};
 	struct db *d = calloc(1, sizeof *d);
 	struct catalog_row *r;
 	sqlite3_stmt *st;
@@ -598,7 +600,7 @@ db_make(void)
 	    sqlite3_prepare_v2(d->db,
 	        "INSERT INTO files (id, fpout, part, label, src, dst, srcport, dstport,"
 	        " vlan, iface, first_ns, last_ns, packets, bytes, written, size, reason,"
-	        " partial, truncated, recovered, segment) VALUES (?1, ?2, 'p', ?3, ?4, ?5,"
+	        " partial, truncated, recovered, segment) VALUES (?1, ?2, ?14, ?3, ?4, ?5,"
 	        " ?6, ?7, ?8, ?9, ?10, ?11, 1, 1, 1, 1, ?12, ?13, 0, 0, 0)",
 	        -1, &st, NULL),
 	    SQLITE_OK);
@@ -608,7 +610,7 @@ db_make(void)
 		r->id = i + 1;
 		snprintf(d->fpouts[i], sizeof d->fpouts[i], "f%d.pcap", i);
 		r->fpout = d->fpouts[i];
-		r->part = "p";
+		r->part = parts[i * 8 / NROW];
 		r->src = addrs[rnd(&seed) % 11];
 		r->dst = addrs[rnd(&seed) % 11];
 		r->srcport = ports[rnd(&seed) % 8];
@@ -638,6 +640,7 @@ db_make(void)
 		sqlite3_bind_int64(st, 11, (sqlite3_int64)r->last_ns);
 		bind_text(st, 12, r->reason);
 		sqlite3_bind_int(st, 13, r->partial);
+		bind_text(st, 14, r->part);
 		ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
 		sqlite3_reset(st);
 	}
@@ -658,10 +661,12 @@ static int
 db_select(struct db *d, const char *expr, char *sel)
 {
 	struct qexpr *q = parse_ok(expr);
-	char *where = qexpr_sql(q), *sql;
+	char *where, *sql;
 	sqlite3_stmt *st;
 	int rc, n = 0;
 
+	ck_assert_int_eq(qexpr_bound(q, d->db), 0);
+	where = qexpr_sql(q);
 	memset(sel, 0, NROW + 1);
 	sql = sqlite3_mprintf("SELECT id FROM files WHERE %s", where);
 	ck_assert_msg(sqlite3_prepare_v2(d->db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
@@ -677,6 +682,56 @@ db_select(struct db *d, const char *expr, char *sel)
 	qexpr_free(q);
 	return n;
 }
+
+/* The plan of expr's select, EXPLAIN QUERY PLAN's details a line each, in buf. */
+static const char *
+db_plan(struct db *d, const char *expr, char *buf, size_t len)
+{
+	struct qexpr *q = parse_ok(expr);
+	char *where, *sql;
+	sqlite3_stmt *st;
+	size_t n = 0;
+
+	ck_assert_int_eq(qexpr_bound(q, d->db), 0);
+	where = qexpr_sql(q);
+	sql = sqlite3_mprintf("EXPLAIN QUERY PLAN SELECT id FROM files WHERE %s", where);
+	ck_assert_int_eq(sqlite3_prepare_v2(d->db, sql, -1, &st, NULL), SQLITE_OK);
+	buf[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW && n < len)
+		n += snprintf(buf + n, len - n, "%s\n", sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	sqlite3_free(sql);
+	free(where);
+	qexpr_free(q);
+	return buf;
+}
+
+/*
+ * "before T" once bounded by the partitions reads the index between T1 and
+ * that bound, on each side of a host's "or" too; a T before every
+ * partition leaves it unbounded (no flow began by it).
+ */
+START_TEST(test_sql_bounded)
+{
+	struct db *d = db_make();
+	struct qexpr *q;
+	char plan[2048], *s;
+
+	db_plan(d, "host 10.0.0.1 and after 1796500000 and before 1796510000", plan, sizeof plan);
+	ck_assert_msg(strstr(plan, "files_src (src=? AND last_ns>? AND last_ns<?)") != NULL &&
+	                  strstr(plan, "files_dst (dst=? AND last_ns>? AND last_ns<?)") != NULL,
+	    "%s", plan);
+	db_plan(d, "after 1796500000 and before 1796510000", plan, sizeof plan);
+	ck_assert_msg(strstr(plan, "files_last (last_ns>? AND last_ns<?)") != NULL, "%s", plan);
+	q = parse_ok("before 1000");
+	ck_assert_int_eq(qexpr_bound(q, d->db), 0);
+	s = qexpr_sql(q);
+	ck_assert_str_eq(s, "first_ns <= 1000000000000");
+	free(s);
+	qexpr_free(q);
+	db_free(d);
+}
+END_TEST
 
 START_TEST(test_sql_equals_match)
 {
@@ -720,6 +775,12 @@ START_TEST(test_sql_equals_match)
 	    {"before 1796520000", 0},
 	    {"after 1796500000 and before 1796520000", 0},
 	    {"after 10h ago and before 5h ago", 0},
+	    /* before's bound by the partitions, at their edges and under not and or */
+	    {"before 1796470000", 0},
+	    {"not before 1796520000", 0},
+	    {"after 1796500000 and before 1796500000", 0},
+	    {"before 1796480000 or host 10.0.0.1", 0},
+	    {"not (before 1796500000 and after 1796490000)", 0},
 	    {"host 10.0.0.1 or host 10.0.0.2 and port 80", 0},
 	    {"not (host 10.0.0.1 or port 80)", 0},
 	    {"! net 10.0.0.0/8 && (port 80 || vlan 200)", 0},
@@ -899,6 +960,7 @@ qexpr_suite(void)
 	tc = tcase_create("sqlite");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_sql_equals_match);
+	tcase_add_test(tc, test_sql_bounded);
 	tcase_add_test(tc, test_sql_functions);
 	tcase_add_test(tc, test_long_chain);
 	tcase_add_test(tc, test_plans);

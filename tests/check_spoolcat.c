@@ -13,9 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "catalog.h"
 #include "spoolcat.h"
 
 #define SEC 1000000000ull
@@ -353,6 +358,73 @@ START_TEST(test_partitions)
 }
 END_TEST
 
+/*
+ * A version 1 catalog (its host indexes by port) is upgraded when the
+ * daemon opens it, its rows kept, and systemd is told to wait first.
+ */
+START_TEST(test_upgrade)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct spool_figures fig;
+	struct spoolcat *sc;
+	char *cause = NULL, **gone, db[4200], msg[512];
+	sqlite3_stmt *st;
+	sqlite3 *h;
+	ssize_t len;
+	int fd;
+
+	sc = spoolcat_open(dirfd_, dir, 0, &cause);
+	ck_assert_msg(sc != NULL, "%s", cause);
+	reconcile(sc, &gone);
+	free(gone);
+	filed(sc, "10.0.0.9_1-10.0.0.2_80-1700000000.000001.pcap", 5 * SEC, 100);
+	filed(sc, "10.0.0.1_1-10.0.0.2_80-1700000000.000001.pcap", 5 * SEC, 200);
+	spoolcat_close(sc);
+	snprintf(db, sizeof db, "%s/%s/%s", dir, CATALOG_DIR, CATALOG_DB);
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(h,
+	                     "DROP INDEX files_src; DROP INDEX files_dst;"
+	                     "CREATE INDEX files_src ON files (src, srcport);"
+	                     "CREATE INDEX files_dst ON files (dst, dstport);"
+	                     "PRAGMA user_version = 1;",
+	                     NULL, NULL, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_close(h), SQLITE_OK);
+
+	/* systemd, as far as sd_notify can tell */
+	ck_assert_int_lt(strlen(dir) + sizeof "/n.sock", sizeof sa.sun_path);
+	memcpy(sa.sun_path, dir, strlen(dir));
+	memcpy(sa.sun_path + strlen(dir), "/n.sock", sizeof "/n.sock");
+	ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0), -1);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+	sc = spoolcat_open(dirfd_, dir, 0, &cause);
+	unsetenv("NOTIFY_SOCKET");
+	ck_assert_msg(sc != NULL, "%s", cause);
+	ck_assert_int_gt(len = recv(fd, msg, sizeof msg - 1, 0), 0);
+	msg[len] = '\0';
+	ck_assert_msg(strncmp(msg, "EXTEND_TIMEOUT_USEC=", 20) == 0 && atoll(msg + 20) >= 60000000,
+	    "%s", msg);
+	close(fd);
+	spoolcat_usage(sc, &fig);
+	ck_assert_uint_eq(fig.files, 2);
+	ck_assert_uint_eq(fig.bytes, 300);
+	spoolcat_close(sc);
+
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(h,
+	                     "SELECT (SELECT user_version FROM pragma_user_version),"
+	                     " group_concat(name) FROM pragma_index_info('files_src')",
+	                     -1, &st, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), CATALOG_VERSION);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 1), "src,last_ns");
+	sqlite3_finalize(st);
+	ck_assert_int_eq(sqlite3_close(h), SQLITE_OK);
+}
+END_TEST
+
 static Suite *
 spoolcat_suite(void)
 {
@@ -364,6 +436,7 @@ spoolcat_suite(void)
 	tcase_add_test(tc, test_adopt_and_retain);
 	tcase_add_test(tc, test_filed_ties_and_hand_removal);
 	tcase_add_test(tc, test_partitions);
+	tcase_add_test(tc, test_upgrade);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -212,6 +212,11 @@ OFF=$WORK/off
 tf_ok off --read "$WORK/off.pcap" --output "$OFF" || fail "traceflowd --read off.pcap failed"
 NG=$WORK/ng
 tf_ok ng --read "$WORK/ng.pcapng" --output "$NG" || fail "traceflowd --read ng.pcapng failed"
+# More flows than -w keeps from its first pass (4096): the second selects them again.
+"$GENCAP" -c 6000 -C 200 -p 4 -s 10 -S 27 -o "$WORK/many.pcap" 2>/dev/null ||
+	fail "gencap many.pcap failed"
+MANY=$WORK/many
+tf_ok many --read "$WORK/many.pcap" --output "$MANY" || fail "traceflowd --read many.pcap failed"
 
 # --- 2. expressions --------------------------------------------------------
 
@@ -316,6 +321,7 @@ q_frames w-pcap-index "$OFF" "$WORK/w-off.pcap" --format pcap -- -- host 10.0.0.
 q_frames w-pcapng "$NG" "$WORK/w-ng.pcapng" --format pcapng -- -- port 443 or port 80
 QULIMIT=50 q_frames w-few-fds "$SPOOL" "$WORK/w-few-fds.pcap" --format pcap -- -- \
     not host 10.0.0.4
+q_frames w-many "$MANY" "$WORK/w-many.pcap" --format pcap -- -- not host 10.0.0.4
 q_frames w-newest "$SPOOL" "$WORK/w-newest.pcap" --format pcap --limit 4 --newest -- \
     --limit 4 --newest -- host 10.0.0.4
 # --filter: b's flows have no tags and no IPv6 extension headers, where the
