@@ -181,7 +181,7 @@ stream_more(struct ctl_client *c)
 	evbuffer_free(chunk);
 	if (done) {
 		stream_end(c);
-		send_exit(c, PROTO_OK);
+		send_exit(c, done == 2 ? PROTO_ERROR : PROTO_OK);
 	} else if (evbuffer_get_length(out) == 0)
 		evtimer_add(c->more, &now); /* the step skipped everything: go on next turn */
 }

@@ -81,8 +81,10 @@ void ctl_reply_error(struct ctl_client *c, const char *fmt, ...) LOG_PRINTF(2, 3
 /*
  * A reply too long to build at once: step is called whenever the client
  * has read enough, to append up to about room bytes of the JSON document
- * to chunk, and returns 1 when it appended the last of it. The reply ends
- * PROTO_OK; done(state) is called once, when the client is gone or served.
+ * to chunk, and returns 1 when it appended the last of it (the reply ends
+ * PROTO_OK), or 2 when that last was an error (PROTO_ERROR: the document
+ * then has an "error" key); done(state) is called once, when the client is
+ * gone or served.
  */
 typedef int (*ctl_stream_step)(void *state, struct evbuffer *chunk, size_t room);
 void ctl_reply_stream(

@@ -132,12 +132,26 @@ svc_interface(void *arg, unsigned i, struct service_iface *out)
 	return 0;
 }
 
-static size_t
-svc_active(void *arg, const char *label, struct flow **out)
+static void *
+svc_flows_begin(void *arg)
 {
 	struct daemon *d = arg;
 
-	return engine_active(d->engine, label, out);
+	return engine_flows(d->engine);
+}
+
+static const struct flow *
+svc_flows_next(void *arg, void *walk)
+{
+	(void)arg;
+	return flowtab_cursor_next(walk);
+}
+
+static void
+svc_flows_end(void *arg, void *walk)
+{
+	(void)arg;
+	flowtab_cursor_free(walk);
 }
 
 static const char *
@@ -636,8 +650,8 @@ start_engine(struct daemon *d)
 static struct service
 daemon_service(struct daemon *d)
 {
-	const struct service svc = {d, svc_config, svc_counters, svc_interface, svc_active,
-	    svc_iface_name, svc_submit, svc_reload};
+	const struct service svc = {d, svc_config, svc_counters, svc_interface, svc_flows_begin,
+	    svc_flows_next, svc_flows_end, svc_iface_name, svc_submit, svc_reload};
 
 	return svc;
 }

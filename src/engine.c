@@ -377,14 +377,10 @@ label_wanted(const struct flow *f, void *arg)
 	return hit;
 }
 
-size_t
-engine_active(struct engine *e, const char *label, struct flow **out)
+struct flow_cursor *
+engine_flows(struct engine *e)
 {
-	char *const labels[1] = {(char *)label};
-	int found = 0;
-	struct label_match m = {labels, label != NULL, e->cfg.writer.nanosecond, &found};
-
-	return flowtab_copy(e->flows, label_wanted, &m, label != NULL, out);
+	return flowtab_cursor(e->flows);
 }
 
 /* The flows to submit, collected first: ending one (lingering) changes the table. */

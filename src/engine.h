@@ -143,11 +143,8 @@ uint32_t engine_active_count(const struct engine *e);
 /* IP datagrams whose first fragment was seen and whose later ones are awaited. */
 unsigned engine_frag_pending(const struct engine *e);
 
-/*
- * Copies of the active flows (flowtab_copy): all of them without frame
- * numbers (label NULL), or those labelled label with theirs.
- */
-size_t engine_active(struct engine *e, const char *label, struct flow **out);
+/* A cursor over the active flows (flowtab_cursor): a listing's walk, a step at a time. */
+struct flow_cursor *engine_flows(struct engine *e);
 
 /*
  * Submit the active flows labelled labels[0..n-1] (every one if n is 0):

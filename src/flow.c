@@ -16,6 +16,7 @@
 #include "xmalloc.h"
 
 TAILQ_HEAD(flow_list, flow);
+TAILQ_HEAD(flow_all, flow);
 SLIST_HEAD(flow_chain, flow);
 
 struct flow_table {
@@ -34,6 +35,14 @@ struct flow_table {
 
 	struct flow_list open;
 	struct flow_list linger;
+	struct flow_all all;              /* every flow, in creation order */
+	LIST_HEAD(, flow_cursor) cursors; /* listings under way (flowtab_cursor) */
+};
+
+struct flow_cursor {
+	struct flow_table *t; /* NULL once the table is gone */
+	struct flow *next, *last;
+	LIST_ENTRY(flow_cursor) link;
 };
 
 static const char *reason_names[FLOW_R_NREASONS] = {
@@ -142,6 +151,8 @@ flowtab_new(const struct flow_config *cfg, flow_end_cb cb, void *arg)
 		sipkey_random(&t->hkey);
 	TAILQ_INIT(&t->open);
 	TAILQ_INIT(&t->linger);
+	TAILQ_INIT(&t->all);
+	LIST_INIT(&t->cursors);
 	return t;
 }
 
@@ -165,13 +176,38 @@ flow_destroy(struct flow *f)
 	free(f);
 }
 
+/* Off the creation-order list: a cursor about to reach f steps past it. */
+static void
+all_remove(struct flow_table *t, struct flow *f)
+{
+	struct flow_cursor *c;
+
+	int was_last;
+
+	LIST_FOREACH(c, &t->cursors, link)
+	{
+		was_last = c->last == f;
+		if (was_last)
+			c->last = TAILQ_PREV(f, flow_all, all);
+		if (c->next == f)
+			c->next = was_last ? NULL : TAILQ_NEXT(f, all);
+	}
+	TAILQ_REMOVE(&t->all, f, all);
+}
+
 void
 flowtab_free(struct flow_table *t)
 {
+	struct flow_cursor *c;
 	struct flow *f;
 
 	if (t == NULL)
 		return;
+	while ((c = LIST_FIRST(&t->cursors)) != NULL) {
+		LIST_REMOVE(c, link);
+		c->t = NULL;
+		c->next = c->last = NULL;
+	}
 	while ((f = TAILQ_FIRST(&t->open)) != NULL) {
 		list_remove(&t->open, f);
 		flow_destroy(f);
@@ -263,6 +299,7 @@ flow_finish(struct flow_table *t, struct flow *f, enum flow_reason reason)
 	if (f->state == FLOW_OPEN || f->reason == FLOW_R_NONE)
 		f->reason = reason;
 	list_remove(flow_list_of(t, f), f);
+	all_remove(t, f);
 	table_unlink(t, f);
 	t->count--;
 	if (t->cb != NULL)
@@ -378,6 +415,7 @@ flow_create(struct flow_table *t, const struct flow_key *k, uint32_t b, const st
 	SLIST_INSERT_HEAD(&t->buckets[b], f, hlink);
 	t->count++;
 	list_append(&t->open, f);
+	TAILQ_INSERT_TAIL(&t->all, f, all);
 	return f;
 }
 
@@ -655,58 +693,36 @@ flowtab_foreach(struct flow_table *t, void (*fn)(struct flow *, void *), void *a
 	}
 }
 
-static void
-copy_flow(struct flow *to, const struct flow *f, int with_frames)
+struct flow_cursor *
+flowtab_cursor(struct flow_table *t)
 {
-	*to = *f;
-	memset(&to->hlink, 0, sizeof to->hlink);
-	memset(&to->link, 0, sizeof to->link);
-	to->wstate = NULL;
-	to->fn_buf = NULL;
-	to->fn_cap = 0;
-	if (with_frames && f->fn_len > 0) {
-		to->fn_buf = xmalloc(f->fn_len);
-		memcpy(to->fn_buf, f->fn_buf, f->fn_len);
-		to->fn_cap = f->fn_len;
-	} else
-		to->fn_len = 0;
+	struct flow_cursor *c = xcalloc(1, sizeof *c);
+
+	c->t = t;
+	c->next = TAILQ_FIRST(&t->all);
+	c->last = TAILQ_LAST(&t->all, flow_all);
+	LIST_INSERT_HEAD(&t->cursors, c, link);
+	return c;
 }
 
-static void
-copy_list(struct flow *f, int (*want)(const struct flow *, void *), void *arg, int with_frames,
-    struct flow **out, size_t *n, size_t *cap)
+const struct flow *
+flowtab_cursor_next(struct flow_cursor *c)
 {
-	for (; f != NULL; f = TAILQ_NEXT(f, link)) {
-		if (want != NULL && !want(f, arg))
-			continue;
-		if (*n == *cap) {
-			*cap = *cap ? *cap * 2 : 1024;
-			*out = xreallocarray(*out, *cap, sizeof **out);
-		}
-		copy_flow(&(*out)[(*n)++], f, with_frames);
-	}
-}
+	struct flow *f = c->next;
 
-size_t
-flowtab_copy(struct flow_table *t, int (*want)(const struct flow *, void *), void *arg,
-    int with_frames, struct flow **out)
-{
-	size_t n = 0, cap = 0;
-
-	*out = NULL;
-	copy_list(TAILQ_FIRST(&t->open), want, arg, with_frames, out, &n, &cap);
-	copy_list(TAILQ_FIRST(&t->linger), want, arg, with_frames, out, &n, &cap);
-	return n;
+	if (f != NULL)
+		c->next = f == c->last ? NULL : TAILQ_NEXT(f, all);
+	return f;
 }
 
 void
-flow_copies_free(struct flow *copies, size_t n)
+flowtab_cursor_free(struct flow_cursor *c)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(copies[i].fn_buf);
-	free(copies);
+	if (c == NULL)
+		return;
+	if (c->t != NULL)
+		LIST_REMOVE(c, link);
+	free(c);
 }
 
 uint64_t

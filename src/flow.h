@@ -89,6 +89,7 @@ struct flow {
 	struct flow_key key;
 	SLIST_ENTRY(flow) hlink; /* hash chain */
 	TAILQ_ENTRY(flow) link;  /* on the open list (idle order) or the linger list */
+	TAILQ_ENTRY(flow) all;   /* on the table's list of every flow, in creation order */
 	uint64_t id;             /* unique per table, in creation order */
 
 	uint64_t first;   /* first packet's timestamp, ns: the label's (maybe not the earliest) */
@@ -222,15 +223,19 @@ void flow_key_of(const struct flow_config *cfg, const struct packet *p, uint32_t
     struct flow_key *k, uint8_t *dir);
 
 /*
- * Copies of the flows for which want(f, arg) is true (want NULL: all), in
- * one malloc'd array in *out; their number. A copy is a memcpy without the
- * table's links or the writer's state, so that a listing of many flows is
- * one short pass; with with_frames its frame numbers are copied too.
- * Free with flow_copies_free.
+ * A walk of the flows in the table when it begins, in creation order, a
+ * step at a time between which the table may change: flows that end are
+ * not returned (a cursor about to reach one steps past it), flows made
+ * later are not returned either. Memory is the cursor's, whatever the
+ * table holds, so that a listing of a million flows costs no copy of them
+ * (issue: 16 listings of 200,000 flows took 736 MB as copies). A flow
+ * returned is valid until the table next changes. A cursor may outlive
+ * its table (it then returns nothing); free it with flowtab_cursor_free.
  */
-size_t flowtab_copy(struct flow_table *t, int (*want)(const struct flow *, void *), void *arg,
-    int with_frames, struct flow **out);
-void flow_copies_free(struct flow *copies, size_t n);
+struct flow_cursor;
+struct flow_cursor *flowtab_cursor(struct flow_table *t);
+const struct flow *flowtab_cursor_next(struct flow_cursor *c);
+void flowtab_cursor_free(struct flow_cursor *c);
 
 const char *flow_reason_name(enum flow_reason r);
 

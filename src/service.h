@@ -45,8 +45,13 @@ struct service {
 	void (*counters)(void *arg, struct service_counters *out);
 	/* The i-th captured interface; -1 past the last. */
 	int (*interface)(void *arg, unsigned i, struct service_iface *out);
-	/* Copies of the active flows, as engine_active; free with flow_copies_free. */
-	size_t (*active)(void *arg, const char *label, struct flow **out);
+	/*
+	 * A walk of the active flows, a step at a time (the daemon's is a
+	 * cursor over its table, engine_flows): begin, next until NULL, end.
+	 */
+	void *(*flows_begin)(void *arg);
+	const struct flow *(*flows_next)(void *arg, void *walk);
+	void (*flows_end)(void *arg, void *walk);
 	/* The interface name of a flow key's iface (NULL for none). */
 	const char *(*iface_name)(void *arg, uint32_t id);
 	/* Read what the kernel holds, then engine_submit. */

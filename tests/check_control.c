@@ -75,19 +75,28 @@ fake_interface(void *arg, unsigned i, struct service_iface *out)
 	return 0;
 }
 
-static size_t
-fake_active(void *arg, const char *label, struct flow **out)
+/* The service's walk of the active flows: fake[] in order. */
+static void *
+fake_flows_begin(void *arg)
 {
-	char l[LABEL_MAX];
-	size_t i, n = 0;
+	size_t *at = calloc(1, sizeof *at);
 
-	*out = calloc(NFAKE, sizeof **out);
-	for (i = 0; i < NFAKE; i++) {
-		label_make(l, &fake[i], 0);
-		if (label == NULL || strcmp(label, l) == 0)
-			(*out)[n++] = fake[i];
-	}
-	return n;
+	ck_assert_ptr_nonnull(at);
+	return at;
+}
+
+static const struct flow *
+fake_flows_next(void *arg, void *walk)
+{
+	size_t *at = walk;
+
+	return *at < NFAKE ? &fake[(*at)++] : NULL;
+}
+
+static void
+fake_flows_end(void *arg, void *walk)
+{
+	free(walk);
 }
 
 static const char *
@@ -264,8 +273,8 @@ closed_within(int fd, int ms)
 static void
 start(unsigned request_ms, unsigned max_per_uid)
 {
-	struct service svc = {NULL, fake_config, fake_counters, fake_interface, fake_active,
-	    fake_iface_name, fake_submit, fake_reload};
+	struct service svc = {NULL, fake_config, fake_counters, fake_interface, fake_flows_begin,
+	    fake_flows_next, fake_flows_end, fake_iface_name, fake_submit, fake_reload};
 	struct control_params p = {0};
 	char *cause = NULL;
 
@@ -739,8 +748,9 @@ START_TEST(test_long_listing)
 	commands_free(cmds);
 	/* a history big enough for a reply of several windows */
 	{
-		struct service svc = {NULL, fake_config, fake_counters, fake_interface, fake_active,
-		    fake_iface_name, fake_submit, fake_reload};
+		struct service svc = {NULL, fake_config, fake_counters, fake_interface,
+		    fake_flows_begin, fake_flows_next, fake_flows_end, fake_iface_name, fake_submit,
+		    fake_reload};
 		struct control_params p = {0};
 		char *cause = NULL;
 

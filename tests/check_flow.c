@@ -119,28 +119,27 @@ ctx_free(struct ctx *c)
 
 /*
  * When the next flow falls due, from what the table shows of its flows
- * (flowtab_copy, as a listing sees them): an open flow idle_timeout after
+ * (flowtab_cursor, as a listing sees them): an open flow idle_timeout after
  * its last packet, a lingering one linger after. UINT64_MAX if none.
  */
 static uint64_t
 next_due(struct ctx *c)
 {
 	uint64_t due = UINT64_MAX, at;
-	struct flow *fl;
-	size_t n, i;
+	struct flow_cursor *cur = flowtab_cursor(c->t);
+	const struct flow *f;
 
-	n = flowtab_copy(c->t, NULL, NULL, 0, &fl);
-	for (i = 0; i < n; i++) {
-		if (fl[i].state == FLOW_LINGER)
-			at = fl[i].touch + c->cfg.linger_ns;
+	while ((f = flowtab_cursor_next(cur)) != NULL) {
+		if (f->state == FLOW_LINGER)
+			at = f->touch + c->cfg.linger_ns;
 		else if (c->cfg.idle_ns != 0)
-			at = fl[i].touch + c->cfg.idle_ns;
+			at = f->touch + c->cfg.idle_ns;
 		else
 			continue;
 		if (at < due)
 			due = at;
 	}
-	flow_copies_free(fl, n);
+	flowtab_cursor_free(cur);
 	return due;
 }
 
@@ -1434,6 +1433,110 @@ START_TEST(test_end_one)
 }
 END_TEST
 
+/* The flows a fresh cursor walks to the end, by their source ports, into ports. */
+static size_t
+walk_ports(struct flow_cursor *cur, uint16_t *ports, size_t max)
+{
+	const struct flow *f;
+	uint16_t port;
+	size_t n = 0;
+
+	while ((f = flowtab_cursor_next(cur)) != NULL) {
+		ck_assert_uint_lt(n, max);
+		flow_src(f, &port);
+		ports[n++] = port;
+	}
+	return n;
+}
+
+/*
+ * A listing's cursor: the flows there when it began, in creation order,
+ * once each, whatever happens between its steps: flows ending (the one
+ * it would return next, the last one), new flows (not returned), packets
+ * moving flows on the idle list, a rekey laying the table out anew; and
+ * a cursor outliving its table returns nothing.
+ */
+START_TEST(test_cursor)
+{
+	struct flow *fl[10], *f;
+	struct flow_cursor *cur, *cur2;
+	struct flow_config cfg;
+	const struct flow *g;
+	uint16_t ports[64];
+	struct ctx c;
+	struct packet p;
+	size_t n;
+	int i;
+
+	ctx_cfg_default(&cfg);
+	cfg.max_flows = 0; /* no eviction: the table grows below */
+	ctx_init(&c, &cfg);
+	for (i = 0; i < 10; i++) {
+		p = pkt4(A, (uint16_t)(100 + i), B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + (uint64_t)i);
+		p.frame = (uint64_t)i + 1;
+		fl[i] = flowtab_packet(c.t, &p, 0, p.ts);
+	}
+	cur = flowtab_cursor(c.t);
+	cur2 = flowtab_cursor(c.t);
+	g = flowtab_cursor_next(cur);
+	ck_assert_ptr_eq(g, fl[0]);
+	ck_assert_ptr_eq(flowtab_cursor_next(cur), fl[1]);
+	/* the next one ends, and the last one; two new flows come; packets move others */
+	flowtab_end(c.t, fl[2], FLOW_R_SUBMIT);
+	flowtab_end(c.t, fl[9], FLOW_R_SUBMIT);
+	for (i = 0; i < 2; i++) {
+		p = pkt4(A, (uint16_t)(200 + i), B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + 50);
+		p.frame = 50 + (uint64_t)i;
+		flowtab_packet(c.t, &p, 0, p.ts);
+	}
+	p = pkt4(B, 80, A, 103, TCPF_SYN | TCPF_ACK, 9, 2, 0, BASE_TS + 60);
+	p.frame = 60;
+	flowtab_packet(c.t, &p, 0, p.ts); /* fl[3] to the idle list's tail */
+	f = fl[1];
+	p = pkt4(B, 80, A, 101, TCPF_SYN | TCPF_ACK, 9, 2, 0, BASE_TS + 61);
+	p.frame = 61;
+	ck_assert_ptr_eq(flowtab_packet(c.t, &p, 0, p.ts), f); /* one returned already */
+	n = walk_ports(cur, ports, 64);
+	ck_assert_uint_eq(n, 6);
+	for (i = 0; i < 6; i++)
+		ck_assert_uint_eq(ports[i], 103 + i);
+	ck_assert_ptr_null(flowtab_cursor_next(cur)); /* and stays done */
+	flowtab_cursor_free(cur);
+
+	/* the second, untouched so far: the 8 left of the 10, through a rekey */
+	ck_assert_ptr_eq(flowtab_cursor_next(cur2), fl[0]);
+	flowtab_end(c.t, fl[8], FLOW_R_SUBMIT); /* the last now */
+	/* past 1,024 flows the table grows: every flow laid out anew, as by a rekey */
+	for (i = 0; i < 1100; i++) {
+		p = pkt4(
+		    IP(10, 0, 0, 3), (uint16_t)(1000 + i), B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + 80);
+		p.frame = 1000 + (uint64_t)i;
+		flowtab_packet(c.t, &p, 0, p.ts);
+	}
+	n = walk_ports(cur2, ports, 64);
+	ck_assert_uint_eq(n, 6);
+	ck_assert_uint_eq(ports[0], 101);
+	ck_assert_uint_eq(ports[5], 107);
+	flowtab_cursor_free(cur2);
+
+	/* one that outlives its table (freed without ending its flows) */
+	cur = flowtab_cursor(c.t);
+	ctx_free(&c);
+	ck_assert_ptr_null(flowtab_cursor_next(cur));
+	flowtab_cursor_free(cur);
+
+	/* a cursor over a table emptied meanwhile */
+	ctx_init(&c, NULL);
+	feed(&c, pkt4(A, 300, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS));
+	feed(&c, pkt4(A, 301, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + 1));
+	cur = flowtab_cursor(c.t);
+	flowtab_end_all(c.t, FLOW_R_SHUTDOWN);
+	ck_assert_ptr_null(flowtab_cursor_next(cur));
+	flowtab_cursor_free(cur);
+	ctx_free(&c);
+}
+END_TEST
+
 /* flowtab_free with flows still in it frees them without calling back. */
 START_TEST(test_free_with_flows)
 {
@@ -2084,6 +2187,7 @@ flow_suite(void)
 	tcase_add_test(tc, test_submit_linger_and_empty);
 	tcase_add_test(tc, test_end_all);
 	tcase_add_test(tc, test_end_one);
+	tcase_add_test(tc, test_cursor);
 	tcase_add_test(tc, test_free_with_flows);
 	suite_add_tcase(s, tc);
 
