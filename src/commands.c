@@ -246,6 +246,11 @@ totals_json(const struct service_counters *sc, unsigned clients)
 	        "index_lines_lost", (json_int_t)ws->index_lost));
 	json_object_set_new(tot, "fragments_pending", json_integer((json_int_t)sc->frag_pending));
 	json_object_set_new(tot, "hash_rekeys", json_integer((json_int_t)st->rekeys));
+	json_object_update_new(
+	    tot, json_pack("{s:I,s:I,s:I,s:b}", "half_open", (json_int_t)st->half_open,
+	             "unanswered_packets", (json_int_t)st->unanswered_packets, "half_open_evicted",
+	             (json_int_t)st->half_open_evicted, "half_open_overloaded",
+	             st->half_open_overloaded));
 	json_object_set_new(tot, "spool_oldest",
 	    sc->spool.oldest_ns ? json_real((double)sc->spool.oldest_ns / NS_PER_SEC)
 	                        : json_null());

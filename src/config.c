@@ -204,6 +204,14 @@ static const struct cfg_entry cfg_table[] = {
 	  "A torn-down flow stays open this long for trailing packets." },
 	{ NULL, "max_flows", CT_COUNT, F(max_flows), 0, 1000000, NULL, 1, 100000000, 0, NULL,
 	  "Flows tracked at most; beyond, the longest idle one ends (evicted)." },
+	{ NULL, "half_open_timeout", CT_DURATION, F(half_open_timeout), 0, 5 * SEC, NULL, 100 * MS,
+	  HOUR, CF_ZERO, NULL,
+	  "A flow nothing answered ends after this long without a packet (unanswered); 0: "
+	  "idle_timeout." },
+	{ NULL, "half_open_packets", CT_COUNT, F(half_open_packets), 0, 4, NULL, 1, 1000000, 0, NULL,
+	  "... unless it has more packets than this: then it is a connection like any." },
+	{ NULL, "half_open_share", CT_COUNT, F(half_open_share), 0, 50, NULL, 1, 100, 0, NULL,
+	  "Percent of max_flows unanswered flows may take; beyond, the oldest of them is evicted." },
 	{ NULL, "max_open_files", CT_COUNT, F(max_open_files), 0, 256, NULL, 8, 1000000, 0, NULL,
 	  "Output files open at most; the least recently written is closed and reopened later." },
 	{ NULL, "segment_packets", CT_COUNT, F(segment_packets), 0, 1000000, NULL, 1, 4294967295ULL,
@@ -1794,6 +1802,19 @@ config_flow_rule(const struct tf_config *c, struct flow_config *f)
 	f->end_mode = c->flow_end;
 	f->key_mode = c->flow_key;
 	f->label_time = c->label_time;
+	/*
+	 * The half-open rule needs both sides in one flow and an answer to
+	 * wait for: not for directional keys, first-fin or pcapkit (whose
+	 * model has no notion of an answer: their files stay as they were).
+	 */
+	f->half_ns = c->half_open_timeout;
+	f->half_packets = (uint32_t)c->half_open_packets;
+	f->half_max = (uint32_t)(c->max_flows * c->half_open_share / 100);
+	if (c->flow_key == FLOW_KEY_DIRECTIONAL || c->flow_end == FLOW_END_FIRST_FIN ||
+	    c->compat != CONFIG_COMPAT_NONE)
+		f->half_ns = 0;
+	if (f->half_max == 0 && c->max_flows > 0)
+		f->half_max = 1;
 	if (c->compat == CONFIG_COMPAT_NONE)
 		return;
 	/* pcapkit keys by (src, srcport, dst, dstport) alone: no VLAN, no interface. */

@@ -54,6 +54,9 @@ struct tf_config {
 	uint64_t idle_timeout; /* ns */
 	uint64_t linger;       /* ns */
 	uint64_t max_flows;
+	uint64_t half_open_timeout; /* ns; 0: no half-open rule */
+	uint64_t half_open_packets; /* a one-sided flow is a connection past this many */
+	uint64_t half_open_share;   /* percent of max_flows half-open flows may take */
 	uint64_t max_open_files;
 	uint64_t segment_packets; /* a flow goes on in a new file after this many packets */
 	uint64_t segment_size;    /* ... or bytes; 0 = no bound */

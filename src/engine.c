@@ -45,6 +45,8 @@ on_segment_done(struct flow *f, void *arg)
 	const char *iface;
 
 	e->st.ended[f->reason < FLOW_R_NREASONS ? f->reason : FLOW_R_NONE]++;
+	if (f->reason == FLOW_R_UNANSWERED)
+		e->st.unanswered_packets += f->packets;
 	if (!f->goes_on)
 		e->st.finished++;
 	if (f->seg_packets == 0) {
@@ -258,6 +260,33 @@ rekeys_note(struct engine *e)
 	    FLOW_CHAIN_MAX, n);
 }
 
+/*
+ * A flood of unanswered connections filled their share of the table: said
+ * when it starts and when it ends (flow.h: their timeout is shorter
+ * meanwhile, and the oldest are evicted), not per probe.
+ */
+static void
+half_open_note(struct engine *e)
+{
+	struct flowtab_half h;
+
+	flowtab_half(e->flows, &h);
+	e->st.half_open = h.now;
+	e->st.half_open_evicted = h.evicted;
+	if (h.overloaded == e->st.half_open_overloaded)
+		return;
+	e->st.half_open_overloaded = h.overloaded;
+	if (h.overloaded)
+		log_warnx("unanswered connections filled their share of the flow table (%" PRIu32
+		          "): the oldest are evicted and the rest time out sooner; a scan or a "
+		          "flood is under way",
+		    e->cfg.flow.half_max);
+	else
+		log_info("unanswered connections are back under half their share of the flow table "
+		         "(%" PRIu64 " evicted so far)",
+		    h.evicted);
+}
+
 void
 engine_tick(struct engine *e, uint64_t now)
 {
@@ -289,6 +318,7 @@ void
 engine_batch_end(struct engine *e)
 {
 	rekeys_note(e);
+	half_open_note(e);
 	filer_batch_end(e->filer);
 	engine_poll(e);
 }

@@ -51,6 +51,11 @@ struct engine_stats {
 	uint64_t segments;    /* index lines written */
 	uint64_t ended[FLOW_R_NREASONS];
 	uint64_t rekeys; /* new secret hash keys: a chain outgrew its bound (flow.h) */
+	/* Half-open flows (flow.h): now, their packets once ended unanswered, evicted. */
+	uint64_t half_open;
+	uint64_t unanswered_packets;
+	uint64_t half_open_evicted;
+	int half_open_overloaded;
 };
 
 struct engine;

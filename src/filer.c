@@ -689,7 +689,7 @@ filer_finish(
 	 * numbers are at hand, and the filer's thread is the busier one.
 	 */
 	if (rec != NULL) {
-		j->done.frames = index_frames_text(f ? f->fn_buf : NULL, f ? f->fn_len : 0);
+		j->done.frames = index_frames_text(f ? f->fn.buf : NULL, f ? f->fn.len : 0);
 		j->cap = FINISH_COST + strlen(j->done.frames);
 	}
 	j->done.ended = ended;

@@ -34,7 +34,11 @@ struct flow_table {
 	uint64_t clock; /* the latest time seen: packet times can step back */
 
 	struct flow_list open;
+	struct flow_list half; /* open but not proven (half_ns): idle order */
 	struct flow_list linger;
+	uint32_t nhalf;
+	uint64_t half_evicted;
+	int overloaded;
 	struct flow_all all;              /* every flow, in creation order */
 	LIST_HEAD(, flow_cursor) cursors; /* listings under way (flowtab_cursor) */
 };
@@ -57,6 +61,7 @@ static const char *reason_names[FLOW_R_NREASONS] = {
     [FLOW_R_RECOVERED] = "recovered",
     [FLOW_R_REUSE] = "reuse",
     [FLOW_R_ROTATE] = "rotate",
+    [FLOW_R_UNANSWERED] = "unanswered",
 };
 
 const char *
@@ -82,7 +87,9 @@ list_remove(struct flow_list *l, struct flow *f)
 static struct flow_list *
 flow_list_of(struct flow_table *t, const struct flow *f)
 {
-	return f->state == FLOW_LINGER ? &t->linger : &t->open;
+	if (f->state == FLOW_LINGER)
+		return &t->linger;
+	return f->flags & FLOWF_PROVEN ? &t->open : &t->half;
 }
 
 /*
@@ -95,43 +102,6 @@ static uint64_t
 key_hash(const struct flow_table *t, const struct flow_key *k)
 {
 	return siphash13(&t->hkey, k, sizeof *k);
-}
-
-/*
- * Side a is the lower (address, port) pair, or with a directional key the
- * sender; dir is 0 when the packet comes from a.
- */
-static void
-key_make(const struct flow_config *cfg, const struct packet *p, uint32_t iface, struct flow_key *k,
-    uint8_t *dir)
-{
-	int c = -1;
-
-	memset(k, 0, sizeof *k);
-	if (cfg->key_mode != FLOW_KEY_DIRECTIONAL) {
-		c = memcmp(p->src, p->dst, sizeof p->src);
-		if (c == 0)
-			c = (p->srcport > p->dstport) - (p->srcport < p->dstport);
-	}
-	if (c <= 0) {
-		memcpy(k->a, p->src, 16);
-		memcpy(k->b, p->dst, 16);
-		k->aport = p->srcport;
-		k->bport = p->dstport;
-		*dir = 0;
-	} else {
-		memcpy(k->a, p->dst, 16);
-		memcpy(k->b, p->src, 16);
-		k->aport = p->dstport;
-		k->bport = p->srcport;
-		*dir = 1;
-	}
-	k->af = p->af;
-	if (cfg->key_bare)
-		return;
-	memcpy(k->vlan, p->vlan, sizeof k->vlan);
-	k->nvlan = p->nvlan;
-	k->iface = iface;
 }
 
 struct flow_table *
@@ -150,6 +120,7 @@ flowtab_new(const struct flow_config *cfg, flow_end_cb cb, void *arg)
 	else
 		sipkey_random(&t->hkey);
 	TAILQ_INIT(&t->open);
+	TAILQ_INIT(&t->half);
 	TAILQ_INIT(&t->linger);
 	TAILQ_INIT(&t->all);
 	LIST_INIT(&t->cursors);
@@ -172,7 +143,7 @@ flowtab_setconfig(struct flow_table *t, const struct flow_config *cfg)
 static void
 flow_destroy(struct flow *f)
 {
-	free(f->fn_buf);
+	free(f->fn.buf);
 	free(f);
 }
 
@@ -214,6 +185,10 @@ flowtab_free(struct flow_table *t)
 	}
 	while ((f = TAILQ_FIRST(&t->linger)) != NULL) {
 		list_remove(&t->linger, f);
+		flow_destroy(f);
+	}
+	while ((f = TAILQ_FIRST(&t->half)) != NULL) {
+		list_remove(&t->half, f);
 		flow_destroy(f);
 	}
 	free(t->buckets);
@@ -296,9 +271,13 @@ table_unlink(struct flow_table *t, struct flow *f)
 static void
 flow_finish(struct flow_table *t, struct flow *f, enum flow_reason reason)
 {
+	struct flow_list *l = flow_list_of(t, f);
+
 	if (f->state == FLOW_OPEN || f->reason == FLOW_R_NONE)
 		f->reason = reason;
-	list_remove(flow_list_of(t, f), f);
+	list_remove(l, f);
+	if (l == &t->half)
+		t->nhalf--;
 	all_remove(t, f);
 	table_unlink(t, f);
 	t->count--;
@@ -318,6 +297,8 @@ flowtab_end_some(struct flow_table *t, enum flow_reason reason, uint32_t max)
 {
 	for (; max > 0 && TAILQ_FIRST(&t->open) != NULL; max--)
 		flow_finish(t, TAILQ_FIRST(&t->open), reason);
+	for (; max > 0 && TAILQ_FIRST(&t->half) != NULL; max--)
+		flow_finish(t, TAILQ_FIRST(&t->half), reason);
 	for (; max > 0 && TAILQ_FIRST(&t->linger) != NULL; max--)
 		flow_finish(t, TAILQ_FIRST(&t->linger), reason);
 	return t->count;
@@ -329,14 +310,51 @@ flowtab_end_all(struct flow_table *t, enum flow_reason reason)
 	flowtab_end_some(t, reason, UINT32_MAX);
 }
 
-/* Make room: a flow already torn down goes first, else the longest idle one. */
+/*
+ * Make room: a flow already torn down goes first, then the longest idle
+ * half-open one (a flood of probes never pushes out a connection), else
+ * the longest idle one.
+ */
 static void
 table_evict(struct flow_table *t)
 {
 	if (TAILQ_FIRST(&t->linger) != NULL)
 		flow_finish(t, TAILQ_FIRST(&t->linger), FLOW_R_NONE);
-	else if (TAILQ_FIRST(&t->open) != NULL)
+	else if (TAILQ_FIRST(&t->half) != NULL) {
+		t->half_evicted++;
+		flow_finish(t, TAILQ_FIRST(&t->half), FLOW_R_EVICTED);
+	} else if (TAILQ_FIRST(&t->open) != NULL)
 		flow_finish(t, TAILQ_FIRST(&t->open), FLOW_R_EVICTED);
+}
+
+/* Room for one more half-open flow: the oldest goes beyond half_max (overloaded). */
+static void
+half_make_room(struct flow_table *t)
+{
+	if (t->cfg.half_max == 0 || t->nhalf < t->cfg.half_max)
+		return;
+	t->overloaded = 1;
+	t->half_evicted++;
+	flow_finish(t, TAILQ_FIRST(&t->half), FLOW_R_EVICTED);
+}
+
+/* Proven: answered, or more packets than half_packets. Off the half-open list. */
+static void
+half_check(struct flow_table *t, struct flow *f, const struct packet *p, uint8_t dir)
+{
+	if (f->flags & FLOWF_PROVEN)
+		return;
+	if (!(p->flags & TCPF_RST))
+		f->sides |= (uint8_t)(1u << dir);
+	if (f->sides != 3 && f->packets <= t->cfg.half_packets)
+		return;
+	if (f->state == FLOW_OPEN) {
+		list_remove(&t->half, f);
+		t->nhalf--;
+		f->flags |= FLOWF_PROVEN;
+		list_append(&t->open, f);
+	} else
+		f->flags |= FLOWF_PROVEN; /* lingering: its list stays the linger one */
 }
 
 static int
@@ -392,6 +410,8 @@ flow_create(struct flow_table *t, const struct flow_key *k, uint32_t b, const st
 		table_evict(t);
 		b = bucket_of(t, k);
 	}
+	if (t->cfg.half_ns != 0)
+		half_make_room(t);
 	if (t->count >= t->nbuckets) {
 		table_grow(t);
 		b = bucket_of(t, k);
@@ -412,57 +432,15 @@ flow_create(struct flow_table *t, const struct flow_key *k, uint32_t b, const st
 		f->init = dir;
 	if (!is_opening(t, p))
 		f->flags |= FLOWF_PARTIAL;
+	if (t->cfg.half_ns == 0)
+		f->flags |= FLOWF_PROVEN; /* no half-open rule: every flow is an open one */
+	else
+		t->nhalf++;
 	SLIST_INSERT_HEAD(&t->buckets[b], f, hlink);
 	t->count++;
-	list_append(&t->open, f);
+	list_append(flow_list_of(t, f), f);
 	TAILQ_INSERT_TAIL(&t->all, f, all);
 	return f;
-}
-
-static void
-fn_push(struct flow *f, uint64_t frame)
-{
-	uint64_t d = frame - f->fn_last;
-
-	if (f->fn_cap - f->fn_len < 10) {
-		f->fn_cap = f->fn_cap ? f->fn_cap * 2 : 16;
-		f->fn_buf = xreallocarray(f->fn_buf, f->fn_cap, 1);
-	}
-	f->fn_last = frame;
-	while (d >= 0x80) {
-		f->fn_buf[f->fn_len++] = (uint8_t)(d | 0x80);
-		d >>= 7;
-	}
-	f->fn_buf[f->fn_len++] = (uint8_t)d;
-}
-
-void
-flow_fn_begin(const struct flow *f, struct flow_fn_iter *it)
-{
-	it->p = f->fn_buf;
-	it->end = f->fn_buf + f->fn_len;
-	it->last = 0;
-}
-
-int
-flow_fn_next(struct flow_fn_iter *it, uint64_t *frame)
-{
-	uint64_t d = 0;
-	unsigned shift = 0;
-
-	if (it->p >= it->end)
-		return 0;
-	while (it->p < it->end) {
-		uint8_t c = *it->p++;
-
-		d |= (uint64_t)(c & 0x7f) << shift;
-		shift += 7;
-		if (!(c & 0x80))
-			break;
-	}
-	it->last += d;
-	*frame = it->last;
-	return 1;
 }
 
 static void
@@ -475,14 +453,16 @@ flow_new_segment(struct flow *f)
 	f->seg_bytes = 0;
 	f->seg_ipbytes = 0;
 	f->seg_tcpflags = 0;
-	f->fn_len = 0;
-	f->fn_last = 0;
+	f->fn.len = 0;
+	f->fn.last = 0;
 }
 
 static void
 enter_linger(struct flow_table *t, struct flow *f, enum flow_reason reason)
 {
-	list_remove(&t->open, f);
+	if (!(f->flags & FLOWF_PROVEN))
+		t->nhalf--;
+	list_remove(flow_list_of(t, f), f);
 	f->state = FLOW_LINGER;
 	f->reason = reason;
 	list_append(&t->linger, f);
@@ -506,6 +486,7 @@ close_on_fin(struct flow_table *t, struct flow *f)
 {
 	if (f->state == FLOW_LINGER) {
 		list_remove(&t->linger, f);
+		f->flags |= FLOWF_PROVEN; /* first-fin has no half-open rule (config.c) */
 		list_append(&t->open, f);
 	}
 	f->state = FLOW_CLOSED;
@@ -580,7 +561,7 @@ segment_check(struct flow_table *t, struct flow *f, const struct packet *p)
 static void
 flow_account(struct flow_table *t, struct flow *f, const struct packet *p)
 {
-	struct flow_list *l = flow_list_of(t, f);
+	struct flow_list *l;
 
 	segment_check(t, f, p);
 	/*
@@ -602,7 +583,9 @@ flow_account(struct flow_table *t, struct flow *f, const struct packet *p)
 	f->seg_size += 16 + (uint64_t)p->caplen;
 	f->seg_ipbytes += p->ip_len;
 	f->seg_tcpflags |= p->flags;
-	fn_push(f, p->frame);
+	frames_push(&f->fn, p->frame);
+	half_check(t, f, p, f->dir);
+	l = flow_list_of(t, f);
 	if (TAILQ_LAST(l, flow_list) != f) {
 		list_remove(l, f);
 		list_append(l, f);
@@ -620,7 +603,7 @@ flowtab_packet(struct flow_table *t, const struct packet *p, uint32_t iface, uin
 
 	if (now > t->clock)
 		t->clock = now;
-	key_make(&t->cfg, p, iface, &k, &dir);
+	flow_key_of(t->cfg.key_mode, t->cfg.key_bare, p, iface, &k, &dir);
 	b = bucket_of(t, &k);
 	f = table_lookup(t, &k, b);
 	if (t->rekey_due) {
@@ -666,6 +649,7 @@ flowtab_release(struct flow_table *t, struct flow *f)
 void
 flowtab_expire(struct flow_table *t, uint64_t now)
 {
+	uint64_t half;
 	struct flow *f;
 
 	if (now > t->clock)
@@ -676,6 +660,21 @@ flowtab_expire(struct flow_table *t, uint64_t now)
 		flow_finish(t, f, FLOW_R_IDLE);
 	while ((f = TAILQ_FIRST(&t->linger)) != NULL && f->touch + t->cfg.linger_ns <= now)
 		flow_finish(t, f, f->reason);
+	half = t->overloaded ? t->cfg.half_ns / 5 : t->cfg.half_ns;
+	if (t->cfg.idle_ns != 0 && t->cfg.idle_ns < half)
+		half = t->cfg.idle_ns;
+	while (t->cfg.half_ns != 0 && (f = TAILQ_FIRST(&t->half)) != NULL && f->touch + half <= now)
+		flow_finish(t, f, FLOW_R_UNANSWERED);
+	if (t->overloaded && t->nhalf <= t->cfg.half_max / 2)
+		t->overloaded = 0;
+}
+
+void
+flowtab_half(const struct flow_table *t, struct flowtab_half *out)
+{
+	out->now = t->nhalf;
+	out->evicted = t->half_evicted;
+	out->overloaded = t->overloaded;
 }
 
 void
@@ -684,6 +683,10 @@ flowtab_foreach(struct flow_table *t, void (*fn)(struct flow *, void *), void *a
 	struct flow *f, *next;
 
 	for (f = TAILQ_FIRST(&t->open); f != NULL; f = next) {
+		next = TAILQ_NEXT(f, link);
+		fn(f, arg);
+	}
+	for (f = TAILQ_FIRST(&t->half); f != NULL; f = next) {
 		next = TAILQ_NEXT(f, link);
 		fn(f, arg);
 	}
@@ -751,13 +754,6 @@ flowtab_longest_chain(const struct flow_table *t)
 			longest = n;
 	}
 	return longest;
-}
-
-void
-flow_key_of(const struct flow_config *cfg, const struct packet *p, uint32_t iface,
-    struct flow_key *k, uint8_t *dir)
-{
-	key_make(cfg, p, iface, k, dir);
 }
 
 uint32_t

@@ -15,20 +15,23 @@
 #include <sys/queue.h>
 
 #include "decode.h"
+#include "flowkey.h"  /* struct flow_key, enum flow_key_mode */
+#include "framenum.h" /* struct frames */
 
 enum flow_reason {
 	FLOW_R_NONE = 0,
-	FLOW_R_FIN,       /* FIN both ways and the last FIN acknowledged, then linger;
-	                     first-fin mode: the first FIN */
-	FLOW_R_RST,       /* reset, then linger (set in teardown mode only) */
-	FLOW_R_IDLE,      /* no packet for idle_timeout */
-	FLOW_R_SUBMIT,    /* forced by the operator */
-	FLOW_R_EOF,       /* end of the input file */
-	FLOW_R_EVICTED,   /* the table was full and this flow was the longest idle */
-	FLOW_R_SHUTDOWN,  /* the daemon stopped */
-	FLOW_R_RECOVERED, /* found unfinished after a crash */
-	FLOW_R_REUSE,     /* a new SYN (other ISN) took over the tuple */
-	FLOW_R_ROTATE,    /* not an end: a segment file was full, the flow goes on */
+	FLOW_R_FIN,        /* FIN both ways and the last FIN acknowledged, then linger;
+	                      first-fin mode: the first FIN */
+	FLOW_R_RST,        /* reset, then linger (set in teardown mode only) */
+	FLOW_R_IDLE,       /* no packet for idle_timeout */
+	FLOW_R_SUBMIT,     /* forced by the operator */
+	FLOW_R_EOF,        /* end of the input file */
+	FLOW_R_EVICTED,    /* the table was full and this flow was the longest idle */
+	FLOW_R_SHUTDOWN,   /* the daemon stopped */
+	FLOW_R_RECOVERED,  /* found unfinished after a crash */
+	FLOW_R_REUSE,      /* a new SYN (other ISN) took over the tuple */
+	FLOW_R_ROTATE,     /* not an end: a segment file was full, the flow goes on */
+	FLOW_R_UNANSWERED, /* half-open: nothing came back within half_open_timeout */
 	FLOW_R_NREASONS
 };
 
@@ -42,14 +45,6 @@ enum flow_reason {
  */
 enum flow_end_mode { FLOW_END_TEARDOWN = 0, FLOW_END_FIRST_FIN };
 
-/*
- * Connection: both directions in one flow, side a the lower endpoint.
- * Directional (pcapkit): each direction its own flow, side a its sender (so
- * init is always 0); teardown then means this direction's FIN or an RST,
- * then linger, since the peer's FIN is another flow's.
- */
-enum flow_key_mode { FLOW_KEY_CONNECTION = 0, FLOW_KEY_DIRECTIONAL };
-
 /* How a flow's label writes its time (label.h), fixed when the flow starts. */
 enum label_time_mode { LABEL_TIME_FIXED = 0, LABEL_TIME_SHORTEST };
 
@@ -57,23 +52,6 @@ enum flow_state {
 	FLOW_OPEN = 0,
 	FLOW_LINGER, /* torn down; trailing packets still join until linger runs out */
 	FLOW_CLOSED  /* first-fin mode: ends right after the current packet */
-};
-
-/*
- * Canonical key: side a is the lower (address, port), or the sender with a
- * directional key; no padding holes. VLAN tags and interface are zero in a
- * bare key (pcapkit's, which has neither).
- */
-struct flow_key {
-	uint8_t a[16];
-	uint8_t b[16];
-	uint16_t aport;
-	uint16_t bport;
-	uint16_t vlan[DECODE_MAX_VLAN];
-	uint32_t iface;
-	uint8_t af;
-	uint8_t nvlan;
-	uint8_t pad[2];
 };
 
 /* Per-flow flags. */
@@ -84,6 +62,7 @@ struct flow_key {
 #define FLOWF_FIN_B    0x10
 #define FLOWF_FINACK_A 0x20 /* side a's FIN was acknowledged by side b */
 #define FLOWF_FINACK_B 0x40
+#define FLOWF_PROVEN   0x80 /* answered (both sides spoke) or past half_open_packets */
 
 struct flow {
 	struct flow_key key;
@@ -111,15 +90,12 @@ struct flow {
 	uint64_t seg_ipbytes;
 	uint64_t seg_packets; /* 64 bits: an unbounded segment may pass 2^32 packets */
 	uint32_t seg_no;
-	/* Frame numbers of the segment as LEB128 deltas: 1-2 bytes a packet. */
-	uint8_t *fn_buf;
-	uint32_t fn_len;
-	uint32_t fn_cap;
-	uint64_t fn_last;
+	struct frames fn; /* frame numbers of the segment (framenum.h) */
 
 	uint32_t isn[2];
 	uint32_t fin_seq[2];
 	uint8_t flags;   /* FLOWF_* */
+	uint8_t sides;   /* a bit per side (1 << dir) that sent a packet other than an RST */
 	uint8_t state;   /* enum flow_state */
 	uint8_t reason;  /* enum flow_reason: why it ends (set on teardown or at end) */
 	uint8_t init;    /* 0 if side a initiated (sent the SYN, or the first packet), else 1 */
@@ -144,6 +120,25 @@ struct flow_config {
 	int key_mode;         /* enum flow_key_mode; not changed by flowtab_setconfig */
 	int key_bare;         /* no VLAN tags, no interface in the key; ditto */
 	int label_time;       /* enum label_time_mode, given to each new flow */
+	/*
+	 * Half-open flows: until a flow is answered (a packet other than an RST
+	 * from each side) or has more than half_packets packets, it ends after
+	 * half_ns without a packet (reason unanswered), and at most half_max
+	 * such flows are kept (beyond, the oldest is evicted; never a proven
+	 * one for room: table_evict takes half-open ones first). When the
+	 * bound is reached the table is overloaded, and their timeout is a
+	 * fifth, until they fall to half the bound. half_ns 0: no such rule.
+	 */
+	uint64_t half_ns;
+	uint32_t half_packets;
+	uint32_t half_max; /* 0: no bound but max_flows */
+};
+
+/* The half-open side of the table, for stats and logs. */
+struct flowtab_half {
+	uint32_t now;     /* half-open flows in the table */
+	uint64_t evicted; /* ended for room among them (also counted as evicted) */
+	int overloaded;   /* the bound was reached and they have not fallen to half of it */
 };
 
 /*
@@ -193,14 +188,14 @@ void flowtab_end(struct flow_table *t, struct flow *f, enum flow_reason reason);
 uint32_t flowtab_end_some(struct flow_table *t, enum flow_reason reason, uint32_t max);
 void flowtab_end_all(struct flow_table *t, enum flow_reason reason);
 
-/* Iterate over the frame numbers of the current segment. */
-struct flow_fn_iter {
-	const uint8_t *p;
-	const uint8_t *end;
-	uint64_t last;
-};
-void flow_fn_begin(const struct flow *f, struct flow_fn_iter *it);
-int flow_fn_next(struct flow_fn_iter *it, uint64_t *frame);
+void flowtab_half(const struct flow_table *t, struct flowtab_half *out);
+
+/* The frame numbers of f's current segment, from the first: flow_fn_next. */
+static inline void
+flow_fn_begin(const struct flow *f, struct flow_fn_iter *it)
+{
+	frames_begin(&f->fn, it);
+}
 
 /* Every flow still in the table (open first, oldest activity first). */
 void flowtab_foreach(struct flow_table *t, void (*fn)(struct flow *, void *), void *arg);
@@ -218,9 +213,6 @@ uint64_t flowtab_rekeys(const struct flow_table *t);
 uint32_t flowtab_longest_chain(const struct flow_table *t);
 /* The table's hash of a key, with its secret key (tests: which keys share a chain). */
 uint64_t flowtab_hash(const struct flow_table *t, const struct flow_key *k);
-/* The canonical key of a packet and its direction, as the table makes it. */
-void flow_key_of(const struct flow_config *cfg, const struct packet *p, uint32_t iface,
-    struct flow_key *k, uint8_t *dir);
 
 /*
  * A walk of the flows in the table when it begins, in creation order, a

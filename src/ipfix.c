@@ -114,6 +114,7 @@ ipfix_end_reason(int reason)
 	 */
 	switch (reason) {
 	case FLOW_R_IDLE:
+	case FLOW_R_UNANSWERED: /* an idle timeout, a shorter one */
 		return 1;
 	case FLOW_R_ROTATE:
 		return 2; /* a full segment: the flow goes on, as after an active timeout */

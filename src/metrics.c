@@ -157,6 +157,16 @@ render_flows(const struct service_counters *sc, struct evbuffer *o)
 	    "Segment files filled while their flow went on.", st->ended[FLOW_R_ROTATE]);
 	single(o, "traceflow_index_lines_written_total", "counter",
 	    "Index lines (finished flows and segments) handed to the index.", st->segments);
+	single(o, "traceflow_half_open_flows", "gauge",
+	    "Flows nothing has answered yet (half-open), in the flow table.", st->half_open);
+	single(o, "traceflow_unanswered_packets_total", "counter",
+	    "Packets of the flows that ended unanswered.", st->unanswered_packets);
+	single(o, "traceflow_half_open_evicted_total", "counter",
+	    "Half-open flows evicted: their share of the flow table was full.",
+	    st->half_open_evicted);
+	single(o, "traceflow_half_open_overloaded", "gauge",
+	    "1 while half-open flows fill their share of the flow table (a scan or a flood).",
+	    (uint64_t)st->half_open_overloaded);
 	single(o, "traceflow_hash_rekeys_total", "counter",
 	    "New secret keys of the flow tables: a chain outgrew its bound (colliding traffic).",
 	    st->rekeys);

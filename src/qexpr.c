@@ -70,9 +70,10 @@ struct qexpr {
 };
 
 /* flow_reason_name()'s words; flow.c is not linked here (it would bring the engine along). */
-static const char *const reasons[] = {
-    "fin", "rst", "idle", "submit", "eof", "evicted", "shutdown", "recovered", "reuse", "rotate"};
-#define REASON_WORDS "fin, rst, idle, submit, eof, evicted, shutdown, recovered, reuse or rotate"
+static const char *const reasons[] = {"fin", "rst", "idle", "submit", "eof", "evicted", "shutdown",
+    "recovered", "reuse", "rotate", "unanswered"};
+#define REASON_WORDS \
+	"fin, rst, idle, submit, eof, evicted, shutdown, recovered, reuse, rotate or unanswered"
 
 struct parser {
 	char **words;

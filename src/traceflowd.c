@@ -106,6 +106,8 @@ static const struct dopt {
         "end a flow idle this long"},
     {"--linger", 0, "DUR", DO_SETTING, "linger", OPT_DEFAULT, PART_OFFLINE,
         "keep a torn-down flow this long"},
+    {"--half-open-timeout", 0, "DUR", DO_SETTING, "half_open_timeout", OPT_DEFAULT, PART_OFFLINE,
+        "end a flow nothing answered idle this long; 0: as any"},
     {"--max-flows", 0, "N", DO_SETTING, "max_flows", OPT_DEFAULT, PART_OFFLINE,
         "evict the longest-idle flow beyond N"},
     {"--max-open-files", 0, "N", DO_SETTING, "max_open_files", OPT_DEFAULT, PART_OFFLINE,

@@ -1537,6 +1537,135 @@ START_TEST(test_cursor)
 }
 END_TEST
 
+/* A table with the half-open rule: 5 s, proven past 4 packets, at most half_max. */
+static void
+ctx_half(struct ctx *c, uint32_t max_flows, uint32_t half_max)
+{
+	struct flow_config cfg;
+
+	ctx_cfg_default(&cfg);
+	cfg.half_ns = 5 * NS;
+	cfg.half_packets = 4;
+	cfg.half_max = half_max;
+	cfg.max_flows = max_flows;
+	ctx_init(c, &cfg);
+}
+
+/* The reason the flow with id ended, or -1 while it has not. */
+static int
+ended(const struct ctx *c, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->rec[i].id == id)
+			return c->rec[i].reason;
+	return -1;
+}
+
+/*
+ * The half-open rule (issue 25): a SYN alone ends unanswered after 5 s;
+ * answered by a SYN-ACK, or a mid-stream flow once the other side speaks,
+ * it is an open flow (idle_timeout); an RST answer is a teardown, not an
+ * answer; retransmitted SYNs stay half-open up to half_packets packets.
+ */
+START_TEST(test_half_open)
+{
+	struct flowtab_half h;
+	uint64_t syn, answered, mid, rst, retx;
+	struct ctx c;
+	int i;
+
+	ctx_half(&c, 1000, 0);
+	syn = feed(&c, pkt4(A, 1, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS));
+	answered = feed(&c, pkt4(A, 2, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS));
+	feed(&c, pkt4(B, 80, A, 2, TCPF_SYN | TCPF_ACK, 7, 2, 0, BASE_TS + MS));
+	mid = feed(&c, pkt4(A, 3, B, 80, TCPF_ACK, 100, 7, 10, BASE_TS));
+	rst = feed(&c, pkt4(A, 4, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS));
+	feed(&c, pkt4(B, 80, A, 4, TCPF_RST | TCPF_ACK, 0, 2, 0, BASE_TS + MS));
+	retx = feed(&c, pkt4(A, 5, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS));
+	for (i = 1; i <= 3; i++)
+		feed(&c, pkt4(A, 5, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + (uint64_t)i * NS));
+	flowtab_half(c.t, &h);
+	ck_assert_uint_eq(h.now, 3); /* syn, mid, retx (rst lingers) */
+	feed(&c, pkt4(B, 80, A, 3, TCPF_ACK, 7, 110, 0, BASE_TS + 2 * NS)); /* mid answered */
+	flowtab_half(c.t, &h);
+	ck_assert_uint_eq(h.now, 2);
+
+	flowtab_expire(c.t, BASE_TS + 5 * NS - 1);
+	ck_assert_int_eq(ended(&c, syn), -1);
+	flowtab_expire(c.t, BASE_TS + 5 * NS);
+	ck_assert_int_eq(ended(&c, syn), FLOW_R_UNANSWERED);
+	ck_assert_int_eq(ended(&c, rst), FLOW_R_RST); /* lingered 2 s, as a teardown */
+	ck_assert_int_eq(ended(&c, retx), -1);        /* its last SYN at 3 s */
+	flowtab_expire(c.t, BASE_TS + 8 * NS);
+	ck_assert_int_eq(ended(&c, retx), FLOW_R_UNANSWERED);
+	ck_assert_int_eq(ended(&c, answered), -1);
+	ck_assert_int_eq(ended(&c, mid), -1);
+	flowtab_expire(c.t, BASE_TS + 3 * NS + IDLE_NS); /* the table's clock was at 3 s */
+	ck_assert_int_eq(ended(&c, answered), FLOW_R_IDLE);
+	ck_assert_int_eq(ended(&c, mid), FLOW_R_IDLE);
+	ck_assert_str_eq(flow_reason_name(FLOW_R_UNANSWERED), "unanswered");
+
+	/* a fifth SYN: more than half_packets, a flow of its own like any */
+	retx = feed(&c, pkt4(A, 6, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + 100 * NS));
+	for (i = 1; i <= 4; i++)
+		feed(&c, pkt4(A, 6, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + (100 + (uint64_t)i) * NS));
+	flowtab_expire(c.t, BASE_TS + 110 * NS);
+	ck_assert_int_eq(ended(&c, retx), -1);
+	ctx_free(&c);
+}
+END_TEST
+
+/*
+ * A flood: the table (max_flows 20) full of probes while connections come.
+ * No connection is evicted; half-open flows beyond half_max (10) go oldest
+ * first, counted; the table says it is overloaded (probes then end after a
+ * fifth of half_open_timeout) until they fall to half the bound.
+ */
+START_TEST(test_half_open_flood)
+{
+	uint64_t conn[8];
+	struct flowtab_half h;
+	struct ctx c;
+	size_t k;
+	int i;
+
+	ctx_half(&c, 20, 10);
+	for (i = 0; i < 40; i++) {
+		if (i % 5 == 0) { /* a connection now and then */
+			conn[i / 5] = feed(&c, pkt4(A, (uint16_t)(1000 + i), B, 443, TCPF_SYN, 1, 0,
+			                           0, BASE_TS + (uint64_t)i * MS));
+			feed(&c, pkt4(B, 443, A, (uint16_t)(1000 + i), TCPF_SYN | TCPF_ACK, 9, 2, 0,
+			             BASE_TS + (uint64_t)i * MS));
+		}
+		feed(&c, pkt4(IP(10, 9, 0, 1), (uint16_t)(2000 + i), B, 22, TCPF_SYN, 1, 0, 0,
+		             BASE_TS + (uint64_t)i * MS));
+	}
+	for (k = 0; k < c.n; k++) {
+		ck_assert_int_eq(c.rec[k].reason, FLOW_R_EVICTED);
+		ck_assert_uint_eq(
+		    c.rec[k].label[0] == '1' && strstr(c.rec[k].label, "_22-") != NULL, 1);
+	}
+	for (i = 0; i < 8; i++)
+		ck_assert_int_eq(ended(&c, conn[i]), -1);
+	flowtab_half(c.t, &h);
+	ck_assert_uint_eq(h.now, 10);
+	ck_assert_uint_eq(h.evicted, 30);
+	ck_assert_int_eq(h.overloaded, 1);
+	ck_assert_uint_eq(flowtab_count(c.t), 18);
+	/* overloaded: a probe ends after 1 s, not 5 */
+	flowtab_expire(c.t, BASE_TS + 39 * MS + NS);
+	flowtab_half(c.t, &h);
+	ck_assert_uint_eq(h.now, 0);
+	ck_assert_int_eq(h.overloaded, 0);
+	ck_assert_int_eq(c.rec[c.n - 1].reason, FLOW_R_UNANSWERED);
+	for (i = 0; i < 8; i++)
+		ck_assert_int_eq(ended(&c, conn[i]), -1);
+	ctx_free(&c);
+}
+END_TEST
+
 /* flowtab_free with flows still in it frees them without calling back. */
 START_TEST(test_free_with_flows)
 {
@@ -1720,7 +1849,7 @@ colliding(struct flow_table *t, const struct flow_config *cfg, struct packet *ou
 
 	for (; got < n; from++) {
 		p = probe(from);
-		flow_key_of(cfg, &p, 0, &k, &dir);
+		flow_key_of(cfg->key_mode, cfg->key_bare, &p, 0, &k, &dir);
 		if ((flowtab_hash(t, &k) & 1023) == 0)
 			out[got++] = p;
 	}
@@ -1754,7 +1883,7 @@ START_TEST(test_hash_key_secret)
 	colliding(known, &fixed, p, COLLIDING, 0);
 	t1 = flowtab_new(&secret, NULL, NULL);
 	t2 = flowtab_new(&secret, NULL, NULL);
-	flow_key_of(&secret, &p[0], 0, &k, &dir);
+	flow_key_of(secret.key_mode, secret.key_bare, &p[0], 0, &k, &dir);
 	ck_assert_uint_ne(flowtab_hash(t1, &k), flowtab_hash(known, &k));
 	ck_assert_uint_ne(flowtab_hash(t1, &k), flowtab_hash(t2, &k));
 	for (i = 0; i < COLLIDING; i++) {
@@ -1869,7 +1998,7 @@ START_TEST(test_frame_varint)
 	}
 	ck_assert_uint_eq(f->packets, n);
 	/* 1 + 1 + 2 + 3 + 6 + 1 + 2 + 9 bytes of deltas. */
-	ck_assert_uint_eq(f->fn_len, 25);
+	ck_assert_uint_eq(f->fn.len, 25);
 	flow_fn_begin(f, &it);
 	for (i = 0; i < n; i++) {
 		ck_assert_int_eq(flow_fn_next(&it, &v), 1);
@@ -2188,6 +2317,8 @@ flow_suite(void)
 	tcase_add_test(tc, test_end_all);
 	tcase_add_test(tc, test_end_one);
 	tcase_add_test(tc, test_cursor);
+	tcase_add_test(tc, test_half_open);
+	tcase_add_test(tc, test_half_open_flood);
 	tcase_add_test(tc, test_free_with_flows);
 	suite_add_tcase(s, tc);
 

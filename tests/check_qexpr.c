@@ -229,7 +229,7 @@ START_TEST(test_errors)
 	refused("vlan 4096", 2, "at \"4096\" (word 2): not a VLAN id (0 to 4095)", 1);
 	refused("reason bogus", 2,
 	    "at \"bogus\" (word 2): not a reason: one of fin, rst, idle, submit, eof, evicted, "
-	    "shutdown, recovered, reuse or rotate",
+	    "shutdown, recovered, reuse, rotate or unanswered",
 	    1);
 	refused("reason FIN", 2, "not a reason", 0);
 	refused(

@@ -46,7 +46,8 @@ enum op {
 	OP_FINACK_S, /* server FIN/ACK, acking the client's FIN */
 	OP_SIMFIN_S, /* server FIN sent before the client's FIN arrived */
 	OP_RST_C,    /* client RST/ACK */
-	OP_REUSE     /* same 4-tuple, new ISNs: the next SYN starts a new connection */
+	OP_REUSE,    /* same 4-tuple, new ISNs: the next SYN starts a new connection */
+	OP_RST_S     /* server RST/ACK of a SYN: the port is closed */
 };
 
 /* Edge cases of -m, spread over the connections by index. */
@@ -65,6 +66,9 @@ static const uint8_t script_simclose[] = {
     HANDSHAKE, OP_DATA, OP_FIN_C, OP_SIMFIN_S, OP_ACK_C, OP_ACK_S, OP_END};
 static const uint8_t script_refin[] = {
     HANDSHAKE, OP_DATA, OP_FIN_C, OP_FIN_C_RE, OP_FINACK_S, OP_ACK_C, OP_END};
+/* -P: a scanner's probe, nothing answers it; or the port is closed. */
+static const uint8_t script_probe[] = {OP_SYN, OP_END};
+static const uint8_t script_refused[] = {OP_SYN, OP_RST_S, OP_END};
 
 struct conn {
 	uint64_t idx;
@@ -90,7 +94,9 @@ struct gen {
 	uint64_t pkts;
 	size_t payload;
 	unsigned pct6;
-	unsigned pct_open; /* -O: share of the connections never closed */
+	unsigned pct_open;  /* -O: share of the connections never closed */
+	unsigned pct_probe; /* -P: share of the connections that are a scanner's probes */
+	uint64_t nprobes;
 	int mixed;
 	int dlt;           /* DLT_T_* used to build frames */
 	uint32_t linktype; /* LINKTYPE_* written in the file */
@@ -146,10 +152,12 @@ static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr,
 	    "usage: gencap [-c CONNS] [-C CONCURRENT] [-p PKTS] [-s PAYLOAD] [-6 PCT] [-m]\n"
-	    "              [-O PCT] [-l en10mb|sll|sll2|null|loop|raw] [-b] [-n] [-g]\n"
+	    "              [-O PCT] [-P PCT] [-l en10mb|sll|sll2|null|loop|raw] [-b] [-n] [-g]\n"
 	    "              [-S SEED] [-t START] -o OUT.pcap|-\n"
 	    "  -O PCT  about PCT percent of the connections end with no FIN or RST\n"
-	    "          (open at the end of the capture); which ones depends on -S\n");
+	    "          (open at the end of the capture); which ones depends on -S\n"
+	    "  -P PCT  about PCT percent of the connections are a scanner's probes\n"
+	    "          (10.9.0.1): a SYN nothing answers, every third refused by an RST\n");
 	exit(2);
 }
 
@@ -536,6 +544,30 @@ conn_left_open(const struct gen *g, uint64_t idx)
 	return mix(g->seed ^ mix(idx + 0x6f70656eull /* "open" */)) % 100 < g->pct_open;
 }
 
+/*
+ * -P: whether connection idx is a probe of a scanner (10.9.0.1) instead,
+ * to a port of its own on one of the servers: one SYN that nothing
+ * answers, or every third one refused by an RST. As -O, a hash, not rnd().
+ */
+static int
+conn_probe(const struct gen *g, uint64_t idx)
+{
+	return mix(g->seed ^ mix(idx + 0x70726f6265ull /* "probe" */)) % 100 < g->pct_probe;
+}
+
+static void
+probe_init(struct gen *g, struct conn *c, uint64_t idx)
+{
+	c->script = idx % 3 == 2 ? script_refused : script_probe;
+	c->caddr = 0x0a090001;
+	c->cport = (uint16_t)(40000 + idx % 25000);
+	c->sport = (uint16_t)(1000 + idx % 30000);
+	c->af = 4;
+	c->behavior = B_NORMAL;
+	c->encap = E_NONE;
+	g->nprobes++;
+}
+
 /* Where script stops: its OP_END, or for an open connection right after its last data. */
 static int
 script_stop(const uint8_t *script, int open)
@@ -551,6 +583,8 @@ script_stop(const uint8_t *script, int open)
 static void
 conn_init(struct gen *g, struct conn *c, uint64_t idx)
 {
+	int probe;
+
 	memset(c, 0, sizeof(*c));
 	c->idx = idx;
 	c->af = rnd(g) % 100 < g->pct6 ? 6 : 4;
@@ -591,7 +625,10 @@ conn_init(struct gen *g, struct conn *c, uint64_t idx)
 		c->script = script_normal;
 		break;
 	}
-	c->stop = script_stop(c->script, conn_left_open(g, idx));
+	probe = g->pct_probe > 0 && conn_probe(g, idx);
+	if (probe)
+		probe_init(g, c, idx);
+	c->stop = script_stop(c->script, !probe && conn_left_open(g, idx));
 	g->nopen += c->script[c->stop] != OP_END;
 	conn_isn(g, c);
 	c->cipid = (uint16_t)rnd(g);
@@ -656,6 +693,9 @@ conn_step(struct gen *g, struct conn *c)
 		case OP_RST_C:
 			send_tcp(g, c, 1, TCPF_RST | A, c->cnxt, c->snxt, 0);
 			break;
+		case OP_RST_S:
+			send_tcp(g, c, 0, TCPF_RST | A, 0, c->cnxt, 0);
+			break;
 		case OP_REUSE: /* no packet: the next SYN starts over on the same tuple */
 			conn_isn(g, c);
 			g->nsessions++;
@@ -718,7 +758,7 @@ main(int argc, char **argv)
 	g->seed = 1;
 	g->start = 1700000000;
 
-	while ((ch = getopt(argc, argv, "6:bC:c:gl:mnO:o:p:S:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "6:bC:c:gl:mnO:o:P:p:S:s:t:")) != -1) {
 		switch (ch) {
 		case '6':
 			g->pct6 = (unsigned)number(optarg, 0, 100);
@@ -755,6 +795,9 @@ main(int argc, char **argv)
 			break;
 		case 'O':
 			g->pct_open = (unsigned)number(optarg, 0, 100);
+			break;
+		case 'P':
+			g->pct_probe = (unsigned)number(optarg, 0, 100);
 			break;
 		case 'o':
 			out = optarg;
@@ -801,6 +844,8 @@ main(int argc, char **argv)
 	    g->npackets, g->ntcp, g->nsessions, g->ntuples);
 	if (g->pct_open > 0) /* the line tests read stays as it was without -O */
 		fprintf(stderr, ", %" PRIu64 " left open", g->nopen);
+	if (g->pct_probe > 0)
+		fprintf(stderr, ", %" PRIu64 " probes", g->nprobes);
 	fputc('\n', stderr);
 	free(g);
 	return 0;
