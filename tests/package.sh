@@ -100,6 +100,7 @@ LC_ALL=C sort >"$WORK/files.want" <<'EOF'
 /usr/bin/traceflowctl
 /usr/sbin/traceflowd
 /usr/share/bash-completion/completions/traceflowctl
+/usr/share/bash-completion/completions/traceflowd
 /usr/share/doc/traceflow/changelog.Debian.gz
 /usr/share/doc/traceflow/copyright
 /usr/share/man/man5/traceflow.conf.5.gz
