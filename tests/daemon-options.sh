@@ -3,11 +3,14 @@
 # daemon-options.sh: the command lines the documentation promises are the
 # ones the programs take (issue 26).
 #  - traceflowd: the options named by --help, by the OPTIONS section of
-#    traceflowd(8) and by completion/traceflowd (when there is one) are the
-#    same; every one of them, long and short form, with its value apart and
-#    attached, is taken (no "unrecognized option", "invalid option", or a
-#    value where none is due); and the long forms work as the short ones
-#    (--check --config FILE --interface IFACE, a start with --foreground).
+#    traceflowd(8) and by completion/traceflowd are the same; the values the
+#    completion offers are what the program takes (files, folders,
+#    interfaces, or words: each one run, and for an option that sets a
+#    setting of words, all of the setting's); every one of the options, long
+#    and short form, with its value apart and attached, is taken (no
+#    "unrecognized option", "invalid option", or a value where none is
+#    due); and the long forms work as the short ones (--check --config FILE
+#    --interface IFACE, a start with --foreground).
 #  - traceflowctl: the same for its own options (--help, the OPTIONS
 #    section of traceflowctl(8), completion/traceflowctl) and for each
 #    command's (help COMMAND, its entry in COMMANDS, the completion), query
@@ -128,18 +131,70 @@ getopt_complaint() {
 "$TRACEFLOWD" --help >"$WORK/d.help" 2>&1 || fail "traceflowd --help: $(cat "$WORK/d.help")"
 opts help "$WORK/d.help" >"$WORK/d.help.opts"
 opts man-options "$top_srcdir/doc/traceflowd.8" >"$WORK/d.man.opts"
-if [ -f "$top_srcdir/completion/traceflowd" ]; then
-	need_cmd bash
+# complete_d WORDS...: what completion/traceflowd offers for the last word,
+# a line each; "<files>" ("<files -d>": folders) when it leaves the word
+# to bash-completion's _filedir.
+complete_d() {
 	# shellcheck disable=SC2016
-	bash -c '
+	PATH=$top_builddir:$PATH bash -c '
 		_init_completion() { words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD
 			cur=${words[cword]}; prev=${words[cword-1]}; }
-		_filedir() { :; }
-		. "$1"; COMP_WORDS=(traceflowd -); COMP_CWORD=1
-		_traceflowd; printf "%s\n" "${COMPREPLY[@]}"' sh "$top_srcdir/completion/traceflowd" |
-	    LC_ALL=C sort -u >"$WORK/d.comp.opts"
+		_filedir() { COMPREPLY=("<files${1:+ $1}>"); }
+		f=$1; shift
+		. "$f"; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+		_traceflowd; printf "%s\n" "${COMPREPLY[@]}"' sh "$top_srcdir/completion/traceflowd" "$@" |
+	    sed '/^$/d'
+}
+if [ -f "$top_srcdir/completion/traceflowd" ]; then
+	need_cmd bash
+	complete_d traceflowd - | LC_ALL=C sort -u >"$WORK/d.comp.opts"
 	same "traceflowd: --help, traceflowd(8) OPTIONS and completion/traceflowd" \
 	    "$WORK/d.help.opts" "$WORK/d.man.opts" "$WORK/d.comp.opts"
+
+	# The values it offers: files for FILE, folders for DIR, interfaces for
+	# IFACE, nothing for what is typed (N, DUR, SIZE...), and words the
+	# program takes, each of them (a run offline, or --print-config); for an
+	# option that sets a setting of words (--format sets format), every word
+	# of the setting (the config table's, from its error message) and no other.
+	printf '\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x01\x00\x00\x00' \
+	    >"$WORK/empty.pcap"
+	sed -nE 's/^ +(-[A-Za-z], )?(--[a-z-]+) ([^ ]+).*/\2 \3/p' "$WORK/d.help" >"$WORK/d.values"
+	nv=0
+	while read -r opt val; do
+		complete_d traceflowd "$opt" '' >"$WORK/comp.out"
+		got=$(tr '\n' ' ' <"$WORK/comp.out")
+		got=${got% }
+		case $val in
+		FILE) want='<files>' ;;
+		DIR) want='<files -d>' ;;
+		IFACE) grep -qx lo "$WORK/comp.out" && want=$got || want='(interfaces, lo among them)' ;;
+		*) want= ;;
+		esac
+		if [ -n "$want" ]; then
+			[ "$got" = "$want" ] || check_fail "completion of traceflowd $opt $val: '$got', want '$want'"
+			nv=$((nv + 1))
+			continue
+		fi
+		setting=${opt#--}
+		setting=${setting//-/_}
+		printf '%s = "no-such-word";\n' "$setting" >"$WORK/words.conf"
+		words=$("$TRACEFLOWD" -n -c "$WORK/words.conf" 2>&1 | sed -n 's/.*(allowed: \(.*\))$/\1/p' | tr -d ,)
+		if [ -n "$words" ] && [ "$val" = "${val^^}" ] && [ "$got" != "$words" ]; then
+			check_fail "completion of traceflowd $opt: '$got', the setting $setting takes '$words'"
+		fi
+		for w in $got; do
+			if [ "$opt" = --print-config ]; then
+				tf word --print-config "$w" -c /dev/null
+			else
+				rm -rf "$WORK/wout"
+				tf word --read "$WORK/empty.pcap" --output "$WORK/wout" --quiet "$opt" "$w"
+			fi
+			[ "$TF_RC" -eq 0 ] ||
+			    check_fail "completion offers traceflowd $opt $w, which exits $TF_RC: $(head -c 200 "$TF_ERR")"
+			nv=$((nv + 1))
+		done
+	done <"$WORK/d.values"
+	ok "completion/traceflowd: the values of $(wc -l <"$WORK/d.values") options ($nv checked)"
 else
 	ok "traceflowd: no completion/traceflowd to compare"
 	same "traceflowd: --help and traceflowd(8) OPTIONS" "$WORK/d.help.opts" "$WORK/d.man.opts"

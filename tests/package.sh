@@ -100,11 +100,15 @@ LC_ALL=C sort >"$WORK/files.want" <<'EOF'
 /usr/bin/traceflowctl
 /usr/sbin/traceflowd
 /usr/share/bash-completion/completions/traceflowctl
+/usr/share/bash-completion/completions/traceflowd
 /usr/share/doc/traceflow/changelog.Debian.gz
 /usr/share/doc/traceflow/copyright
 /usr/share/man/man5/traceflow.conf.5.gz
 /usr/share/man/man8/traceflowctl.8.gz
 /usr/share/man/man8/traceflowd.8.gz
+/usr/share/traceflow/grafana/traceflow-dashboard.json
+/usr/share/traceflow/prometheus/traceflow-alerts.test.yml
+/usr/share/traceflow/prometheus/traceflow-alerts.yml
 EOF
 if ! diff -u "$WORK/files.want" "$WORK/files" >"$WORK/files.diff"; then
 	check_fail "the package's files differ from the expected list: $(cat "$WORK/files.diff")"
