@@ -197,12 +197,16 @@ render_output(const struct service_counters *sc, struct evbuffer *o)
 }
 
 static void
-render_spool(const struct service_counters *sc, struct evbuffer *o)
+render_spool(const struct service *svc, const struct service_counters *sc, struct evbuffer *o)
 {
 	const struct spool_figures *sp = &sc->spool;
 
 	single(o, "traceflow_spool_bytes", "gauge",
 	    "Bytes of finished files in the spool (the catalog's running sum).", sp->bytes);
+	/* For "spool near its limit" (contrib/prometheus): the limit itself, 0 for none. */
+	single(o, "traceflow_spool_limit_bytes", "gauge",
+	    "max_spool_size: what retention keeps the spool under (0: no limit).",
+	    svc->config(svc->arg)->max_spool_size);
 	single(o, "traceflow_spool_files", "gauge",
 	    "Finished files in the spool (the catalog's running sum).", sp->files);
 	single(o, "traceflow_spool_oldest_flow_seconds", "gauge",
@@ -257,7 +261,7 @@ metrics_render(const struct service *svc, struct evbuffer *o)
 	render_packets(&sc, o);
 	render_flows(&sc, o);
 	render_output(&sc, o);
-	render_spool(&sc, o);
+	render_spool(svc, &sc, o);
 	single(o, "traceflow_resident_memory_bytes", "gauge", "Resident memory of the daemon.",
 	    sc.rss_bytes);
 	render_ipfix(sc.ipfix, o);
