@@ -241,10 +241,11 @@ capfile_ts_ns(const struct capfile_if *ifp, uint64_t ticks)
 	unsigned __int128 frac = (unsigned __int128)(ticks % ifp->tps) * 1000000000u / ifp->tps;
 	__int128 ns;
 
+	/* Not to be told from another such time: no two of them get one time. */
 	if (sec < 0)
-		return 0;
+		return CAPFILE_TS_BAD;
 	ns = sec * 1000000000 + (__int128)frac;
-	return ns > (__int128)UINT64_MAX ? UINT64_MAX : (uint64_t)ns;
+	return ns >= (__int128)CAPFILE_TS_BAD ? CAPFILE_TS_BAD : (uint64_t)ns;
 }
 
 /* --- pcap ------------------------------------------------------------------ */

@@ -84,7 +84,13 @@ int capfile_pcap_nano(const struct capfile *cf);
 /* Whether an interface's timestamps need nanoseconds (finer than 10^-6 s, or 2^-n). */
 int capfile_if_nano(const struct capfile_if *ifp);
 
-/* ticks of an interface's resolution to ns since the epoch (truncated; 0 if before 1970). */
+/*
+ * ticks of an interface's resolution to ns since the epoch (truncated), or
+ * CAPFILE_TS_BAD where that is not a 64-bit number of ns below it: before
+ * 1970, or past 2554 (a pcapng interface with a wrong if_tsoffset or
+ * if_tsresol). The engine counts such frames malformed (bad_time).
+ */
+#define CAPFILE_TS_BAD UINT64_MAX
 uint64_t capfile_ts_ns(const struct capfile_if *ifp, uint64_t ticks);
 
 #endif

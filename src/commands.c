@@ -16,6 +16,7 @@
 #include "listing.h"
 #include "log.h"
 #include "metrics.h"
+#include "reason.h"
 #include "record.h"
 #include "spool.h"
 #include "xmalloc.h"
@@ -246,6 +247,7 @@ totals_json(const struct service_counters *sc, unsigned clients)
 	        "index_lines_lost", (json_int_t)ws->index_lost));
 	json_object_set_new(tot, "fragments_pending", json_integer((json_int_t)sc->frag_pending));
 	json_object_set_new(tot, "hash_rekeys", json_integer((json_int_t)st->rekeys));
+	json_object_set_new(tot, "time_jumps", json_integer((json_int_t)st->time_jumps));
 	json_object_update_new(
 	    tot, json_pack("{s:I,s:I,s:I,s:b}", "half_open", (json_int_t)st->half_open,
 	             "unanswered_packets", (json_int_t)st->unanswered_packets, "half_open_evicted",

@@ -65,6 +65,7 @@ static const char *const reason_names[DECODE_NREASONS] = {
     [DECODE_BAD_IP_LEN] = "bad_ip_len",
     [DECODE_BAD_TCP] = "bad_tcp",
     [DECODE_UNSUPPORTED] = "unsupported_link",
+    [DECODE_BAD_TIME] = "bad_time",
 };
 
 /* Byte-wise loads: packet fields are big-endian and need not be aligned. */

@@ -47,6 +47,7 @@ enum decode_result {
 	DECODE_BAD_IP_LEN,  /* IP total/payload length shorter than its own headers */
 	DECODE_BAD_TCP,     /* TCP data offset < 5 or beyond the IP payload */
 	DECODE_UNSUPPORTED, /* link type not decoded */
+	DECODE_BAD_TIME,    /* a time before 1970 or past 2554 (engine.h's ENGINE_TS_BAD) */
 	DECODE_NREASONS
 };
 

@@ -28,6 +28,8 @@ struct engine {
 	engine_end_hook hook;
 	void *hook_arg;
 	struct exporter *exporter; /* NULL: no IPFIX export */
+	uint64_t clock;            /* the flow clock: the latest frame time taken (engine.h) */
+	uint64_t jump;             /* a frame's time beyond ENGINE_JUMP_NS, waiting for a second */
 };
 
 /*
@@ -195,6 +197,34 @@ frag_resolve(struct engine *e, struct packet *p, uint64_t now)
 	return 0;
 }
 
+/* Does a agree with b within ENGINE_JUMP_NS? */
+static int
+near(uint64_t a, uint64_t b)
+{
+	return (a > b ? a - b : b - a) <= ENGINE_JUMP_NS;
+}
+
+/* The time the flow clock takes from a frame at ts (engine.h). */
+static uint64_t
+flow_clock(struct engine *e, uint64_t ts)
+{
+	if (e->clock == 0 || ts <= e->clock || ts - e->clock <= ENGINE_JUMP_NS ||
+	    (e->jump != 0 && near(ts, e->jump))) {
+		e->jump = 0;
+		if (ts > e->clock)
+			e->clock = ts;
+		return ts;
+	}
+	if (e->st.time_jumps++ == 0)
+		log_warnx("a frame is %.0f s ahead of the capture's time: the flow clock takes no "
+		          "frame more than %llu s ahead unless the next one agrees (counted as "
+		          "time_jumps)",
+		    (double)(ts - e->clock) / NS_PER_SEC,
+		    (unsigned long long)(ENGINE_JUMP_NS / NS_PER_SEC));
+	e->jump = ts;
+	return e->clock;
+}
+
 void
 engine_frame(struct engine *e, struct source *src, uint64_t ts, uint32_t caplen, uint32_t wirelen,
     const uint8_t *data)
@@ -202,27 +232,34 @@ engine_frame(struct engine *e, struct source *src, uint64_t ts, uint32_t caplen,
 	struct packet p;
 	struct flow *f;
 	enum decode_result r;
+	uint64_t now;
 
 	p.frame = next_frame(e, src);
-	r = decode_frame(src->dlt, data, caplen, &p);
+	r = ts == ENGINE_TS_BAD ? DECODE_BAD_TIME : decode_frame(src->dlt, data, caplen, &p);
 	if (r != DECODE_OK) {
+		if (r == DECODE_BAD_TIME && e->st.reasons[r] == 0)
+			log_warnx("frame %" PRIu64 ": a time before 1970 or past 2554 (a pcapng "
+			          "interface's if_tsoffset or if_tsresol wrong?): such frames are "
+			          "counted malformed (bad_time) and skipped",
+			    p.frame);
 		count_reject(e, r);
 		return;
 	}
 	p.ts = ts;
 	p.caplen = caplen;
 	p.wirelen = wirelen;
-	if (p.frag != FRAG_NONE && frag_resolve(e, &p, ts) == -1)
+	now = flow_clock(e, ts);
+	if (p.frag != FRAG_NONE && frag_resolve(e, &p, now) == -1)
 		return;
 	e->st.tcp++;
 	/* Expire first: a packet after the idle timeout starts a new flow. */
-	flowtab_expire(e->flows, ts);
-	writer_tick(e->writer, ts);
-	f = flowtab_packet(e->flows, &p, src->id, ts);
+	flowtab_expire(e->flows, now);
+	writer_tick(e->writer, now);
+	f = flowtab_packet(e->flows, &p, src->id, now);
 	if (f->packets == 1)
 		e->st.flows++;
 	writer_packet(
-	    e->writer, f, &p, data, src->linktype, src->snaplen, e->source_names[src->id], ts);
+	    e->writer, f, &p, data, src->linktype, src->snaplen, e->source_names[src->id], now);
 	flowtab_release(e->flows, f);
 }
 

@@ -50,7 +50,8 @@ struct engine_stats {
 	uint64_t finished;    /* flows ended */
 	uint64_t segments;    /* index lines written */
 	uint64_t ended[FLOW_R_NREASONS];
-	uint64_t rekeys; /* new secret hash keys: a chain outgrew its bound (flow.h) */
+	uint64_t rekeys;     /* new secret hash keys: a chain outgrew its bound (flow.h) */
+	uint64_t time_jumps; /* frames far ahead of the others, kept off the flow clock */
 	/* Half-open flows (flow.h): now, their packets once ended unanswered, evicted. */
 	uint64_t half_open;
 	uint64_t unanswered_packets;
@@ -91,6 +92,16 @@ const char *engine_source_name(const struct engine *e, uint32_t id);
 uint64_t engine_source_frames(const struct engine *e, uint32_t id);
 
 /* One captured frame. ts is the capture timestamp in ns since the epoch. */
+/*
+ * A frame's time is its own in its flow's file, index line and label; the
+ * flow clock (idle, linger, half-open timeouts) takes it only when it is no
+ * more than ENGINE_JUMP_NS ahead of the latest time seen, or when the next
+ * frame agrees with it (the capture's clock stepped): one frame decades
+ * ahead must not end every flow. ts ENGINE_TS_BAD (capfile's CAPFILE_TS_BAD,
+ * a time out of range) is counted malformed, bad_time.
+ */
+#define ENGINE_JUMP_NS (3600 * NS_PER_SEC)
+#define ENGINE_TS_BAD  UINT64_MAX
 void engine_frame(struct engine *e, struct source *src, uint64_t ts, uint32_t caplen,
     uint32_t wirelen, const uint8_t *data);
 

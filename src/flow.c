@@ -49,29 +49,6 @@ struct flow_cursor {
 	LIST_ENTRY(flow_cursor) link;
 };
 
-static const char *reason_names[FLOW_R_NREASONS] = {
-    [FLOW_R_NONE] = "none",
-    [FLOW_R_FIN] = "fin",
-    [FLOW_R_RST] = "rst",
-    [FLOW_R_IDLE] = "idle",
-    [FLOW_R_SUBMIT] = "submit",
-    [FLOW_R_EOF] = "eof",
-    [FLOW_R_EVICTED] = "evicted",
-    [FLOW_R_SHUTDOWN] = "shutdown",
-    [FLOW_R_RECOVERED] = "recovered",
-    [FLOW_R_REUSE] = "reuse",
-    [FLOW_R_ROTATE] = "rotate",
-    [FLOW_R_UNANSWERED] = "unanswered",
-};
-
-const char *
-flow_reason_name(enum flow_reason r)
-{
-	if ((unsigned)r >= FLOW_R_NREASONS)
-		return "unknown";
-	return reason_names[r];
-}
-
 static void
 list_append(struct flow_list *l, struct flow *f)
 {
@@ -391,6 +368,8 @@ starts_new(const struct flow_table *t, const struct flow *f, const struct packet
 		return FLOW_R_NONE;
 	if (!is_opening(t, p))
 		return FLOW_R_NONE;
+	if (f->state == FLOW_LINGER && (f->flags & isnflag) && f->isn[dir] == p->seq)
+		return FLOW_R_NONE; /* its own SYN again: a retry (flow_retry), or a duplicate */
 	if (f->state == FLOW_LINGER)
 		return f->reason;
 	if (f->flags & isnflag)
@@ -592,6 +571,25 @@ flow_account(struct flow_table *t, struct flow *f, const struct packet *p)
 	}
 }
 
+/*
+ * A connection refused (RST) whose SYN comes again with its ISN: the same
+ * connect() retried (Windows sends it twice more), one stream for tshark
+ * too; the flow is open again, not a new one (traceflowd(8), Connections).
+ * After a FIN teardown such a SYN is a late duplicate: it joins, lingering.
+ */
+static void
+flow_retry(struct flow_table *t, struct flow *f, const struct packet *p)
+{
+	if (f->state != FLOW_LINGER || f->reason != FLOW_R_RST || !is_pure_syn(p))
+		return;
+	list_remove(&t->linger, f);
+	f->state = FLOW_OPEN;
+	f->reason = FLOW_R_NONE;
+	if (!(f->flags & FLOWF_PROVEN))
+		t->nhalf++;
+	list_append(flow_list_of(t, f), f);
+}
+
 struct flow *
 flowtab_packet(struct flow_table *t, const struct packet *p, uint32_t iface, uint64_t now)
 {
@@ -616,6 +614,8 @@ flowtab_packet(struct flow_table *t, const struct packet *p, uint32_t iface, uin
 	}
 	if (f == NULL)
 		f = flow_create(t, &k, b, p, dir, iface);
+	else
+		flow_retry(t, f, p);
 	f->dir = dir;
 	flow_account(t, f, p);
 	track_state(t, f, p, dir);
@@ -655,15 +655,16 @@ flowtab_expire(struct flow_table *t, uint64_t now)
 	if (now > t->clock)
 		t->clock = now;
 	now = t->clock;
+	/* now - touch, not touch + timeout: touch is never past now, a sum may wrap. */
 	while (t->cfg.idle_ns != 0 && (f = TAILQ_FIRST(&t->open)) != NULL &&
-	       f->touch + t->cfg.idle_ns <= now)
+	       now - f->touch >= t->cfg.idle_ns)
 		flow_finish(t, f, FLOW_R_IDLE);
-	while ((f = TAILQ_FIRST(&t->linger)) != NULL && f->touch + t->cfg.linger_ns <= now)
+	while ((f = TAILQ_FIRST(&t->linger)) != NULL && now - f->touch >= t->cfg.linger_ns)
 		flow_finish(t, f, f->reason);
 	half = t->overloaded ? t->cfg.half_ns / 5 : t->cfg.half_ns;
 	if (t->cfg.idle_ns != 0 && t->cfg.idle_ns < half)
 		half = t->cfg.idle_ns;
-	while (t->cfg.half_ns != 0 && (f = TAILQ_FIRST(&t->half)) != NULL && f->touch + half <= now)
+	while (t->cfg.half_ns != 0 && (f = TAILQ_FIRST(&t->half)) != NULL && now - f->touch >= half)
 		flow_finish(t, f, FLOW_R_UNANSWERED);
 	if (t->overloaded && t->nhalf <= t->cfg.half_max / 2)
 		t->overloaded = 0;

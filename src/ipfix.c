@@ -21,6 +21,7 @@
 #include "flow.h"
 #include "ipfix.h"
 #include "log.h"
+#include "reason.h"
 #include "xmalloc.h"
 
 #define TID_INT 0x9000 /* internal template (never on the wire) */

@@ -21,6 +21,7 @@
 #include "label.h"
 #include "listing.h"
 #include "names.h"
+#include "reason.h"
 #include "record.h"
 #include "spool.h"
 #include "xmalloc.h"

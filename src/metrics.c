@@ -30,6 +30,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
+#include "reason.h"
 #include "xmalloc.h"
 
 #define IFACES_MAX 1024 /* more than any daemon captures (daemon.c MAX_CAPTURES) */
@@ -167,6 +168,8 @@ render_flows(const struct service_counters *sc, struct evbuffer *o)
 	single(o, "traceflow_half_open_overloaded", "gauge",
 	    "1 while half-open flows fill their share of the flow table (a scan or a flood).",
 	    (uint64_t)st->half_open_overloaded);
+	single(o, "traceflow_time_jumps_total", "counter",
+	    "Frames far ahead of the capture's time, kept off the flow clock.", st->time_jumps);
 	single(o, "traceflow_hash_rekeys_total", "counter",
 	    "New secret keys of the flow tables: a chain outgrew its bound (colliding traffic).",
 	    st->rekeys);

@@ -24,6 +24,7 @@
 #include "names.h"
 #include "offline.h"
 #include "pcapfile.h"
+#include "reason.h"
 #include "spool.h"
 #include "xmalloc.h"
 
@@ -398,6 +399,7 @@ print_summary_json(const char *input, const char *outdir, const struct engine_st
 		SET_U64(key, st->ended[i]);
 	}
 	SET_U64("segments", st->segments);
+	SET_U64("time_jumps", st->time_jumps);
 	SET_U64("files", ws->files);
 	SET_U64("frames_lost", ws->frames_lost);
 	SET_U64("write_errors", ws->write_errors);
@@ -433,6 +435,8 @@ print_summary(const char *input, const char *outdir, const struct engine_stats *
 	for (i = FLOW_R_FIN; i < FLOW_R_NREASONS; i++)
 		if (st->ended[i])
 			printf("ended_%s: %" PRIu64 "\n", flow_reason_name(i), st->ended[i]);
+	if (st->time_jumps)
+		printf("time_jumps: %" PRIu64 "\n", st->time_jumps);
 	printf("files: %" PRIu64 "\n", ws->files);
 	/* Accepted but not on disk: what a full disk cost, always said. */
 	printf("frames_lost: %" PRIu64 "\n", ws->frames_lost);

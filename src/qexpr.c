@@ -69,7 +69,7 @@ struct qexpr {
 	size_t nkids; /* and, or: two or more (and: none for the empty expression); not: one */
 };
 
-/* flow_reason_name()'s words; flow.c is not linked here (it would bring the engine along). */
+/* flow_reason_name()'s words, a copy (reason.c is not linked here); check_qexpr compares them. */
 static const char *const reasons[] = {"fin", "rst", "idle", "submit", "eof", "evicted", "shutdown",
     "recovered", "reuse", "rotate", "unanswered"};
 #define REASON_WORDS \

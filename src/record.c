@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "label.h"
+#include "reason.h"
 #include "record.h"
 #include "xmalloc.h"
 

@@ -29,6 +29,7 @@
 #include "names.h"
 #include "notify.h"
 #include "parts.h"
+#include "reason.h"
 #include "spool.h"
 #include "spoolcat.h"
 #include "xmalloc.h"

@@ -16,6 +16,7 @@
 
 #include "flow.h"
 #include "label.h"
+#include "reason.h"
 #include "siphash.h"
 
 #define NS             1000000000ULL
@@ -584,6 +585,12 @@ START_TEST(test_rst_linger)
 }
 END_TEST
 
+/*
+ * A SYN during the linger after an RST: with the ISN the flow's SYN had,
+ * the same connect() retried (one stream for tshark): the flow is open
+ * again (issue 26's decision, traceflowd(8)); with another ISN, a new
+ * connection.
+ */
 START_TEST(test_syn_during_linger)
 {
 	struct ctx c;
@@ -593,27 +600,35 @@ START_TEST(test_syn_during_linger)
 	id = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 100, 0, 0, t0));
 	feed(&c, pkt4(B, BP, A, AP, TCPF_RST | TCPF_ACK, 0, 101, 0, t0 + MS));
 	ck_assert_int_eq(c.last.state, FLOW_LINGER);
-	/* The client retries at once: a new connection. */
-	id2 = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 100, 0, 0, t0 + 2 * MS));
+	/* The client retries at once with its ISN: the same attempt, open again. */
+	ck_assert_uint_eq(feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 100, 0, 0, t0 + 2 * MS)), id);
+	ck_assert_uint_eq(c.n, 0);
+	ck_assert_int_eq(c.last.state, FLOW_OPEN);
+	ck_assert_uint_eq(c.last.packets, 3);
+	feed(&c, pkt4(B, BP, A, AP, TCPF_RST | TCPF_ACK, 0, 101, 0, t0 + 3 * MS));
+	ck_assert_int_eq(c.last.state, FLOW_LINGER);
+
+	/* Another ISN: a new connection; the first ends rst with its four packets. */
+	id2 = feed(&c, pkt4(A, AP, B, BP, TCPF_SYN, 500, 0, 0, t0 + 4 * MS));
 	ck_assert_uint_ne(id2, id);
 	ck_assert_uint_eq(c.n, 1);
 	ck_assert_uint_eq(c.rec[0].id, id);
 	ck_assert_int_eq(c.rec[0].reason, FLOW_R_RST);
-	assert_frames(&c.rec[0], 1, 2);
+	assert_frames(&c.rec[0], 1, 4);
 	ck_assert_uint_eq(flowtab_count(c.t), 1);
 	ck_assert_int_eq(c.last.state, FLOW_OPEN);
 	ck_assert_uint_eq(c.last.packets, 1);
 	ck_assert_uint_eq(c.last.flags & FLOWF_PARTIAL, 0);
-	ck_assert_uint_eq(c.last.first, t0 + 2 * MS);
+	ck_assert_uint_eq(c.last.first, t0 + 4 * MS);
 
 	/* A SYN/ACK during linger is not a new connection. */
-	feed(&c, pkt4(B, BP, A, AP, TCPF_RST | TCPF_ACK, 0, 101, 0, t0 + 3 * MS));
+	feed(&c, pkt4(B, BP, A, AP, TCPF_RST | TCPF_ACK, 0, 501, 0, t0 + 5 * MS));
 	ck_assert_uint_eq(
-	    feed(&c, pkt4(B, BP, A, AP, TCPF_SYN | TCPF_ACK, 5, 101, 0, t0 + 4 * MS)), id2);
+	    feed(&c, pkt4(B, BP, A, AP, TCPF_SYN | TCPF_ACK, 5, 501, 0, t0 + 6 * MS)), id2);
 	flowtab_end_all(c.t, FLOW_R_EOF);
 	ck_assert_uint_eq(c.n, 2);
 	ck_assert_int_eq(c.rec[1].reason, FLOW_R_RST);
-	assert_frames(&c.rec[1], 3, 3);
+	assert_frames(&c.rec[1], 5, 3);
 	ctx_free(&c);
 }
 END_TEST

@@ -19,6 +19,7 @@
 
 #include "catalog.h"
 #include "qexpr.h"
+#include "reason.h"
 #include "qtime.h"
 
 #define SEC  1000000000ull
@@ -711,6 +712,29 @@ db_plan(struct db *d, const char *expr, char *buf, size_t len)
  * that bound, on each side of a host's "or" too; a T before every
  * partition leaves it unbounded (no flow began by it).
  */
+/* Every word reason.c has for a flow's end is one "reason" takes, and no other. */
+START_TEST(test_reason_words)
+{
+	char expr[64], *cause = NULL;
+	struct qexpr *q;
+	int i, word;
+
+	for (i = FLOW_R_NONE + 1; i < FLOW_R_NREASONS; i++) {
+		snprintf(expr, sizeof expr, "reason %s", flow_reason_name(i));
+		q = parse_ok(expr);
+		qexpr_free(q);
+	}
+	q = parse_ok("reason fin");
+	qexpr_free(q);
+	{
+		char *argv[] = {"reason", "none"};
+
+		ck_assert_ptr_null(qexpr_parse(2, argv, 0, &cause, &word));
+		free(cause);
+	}
+}
+END_TEST
+
 START_TEST(test_sql_bounded)
 {
 	struct db *d = db_make();
@@ -961,6 +985,7 @@ qexpr_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_sql_equals_match);
 	tcase_add_test(tc, test_sql_bounded);
+	tcase_add_test(tc, test_reason_words);
 	tcase_add_test(tc, test_sql_functions);
 	tcase_add_test(tc, test_long_chain);
 	tcase_add_test(tc, test_plans);

@@ -39,6 +39,7 @@
 #include "pcapfile.h"
 #include "frames.h"
 #include "names.h"
+#include "reason.h"
 #include "writer.h"
 
 #define NS             1000000000ULL

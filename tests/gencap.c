@@ -47,7 +47,8 @@ enum op {
 	OP_SIMFIN_S, /* server FIN sent before the client's FIN arrived */
 	OP_RST_C,    /* client RST/ACK */
 	OP_REUSE,    /* same 4-tuple, new ISNs: the next SYN starts a new connection */
-	OP_RST_S     /* server RST/ACK of a SYN: the port is closed */
+	OP_RST_S,    /* server RST/ACK of a SYN: the port is closed */
+	OP_SYN_RE    /* the client's SYN again, same ISN: a retry after the RST */
 };
 
 /* Edge cases of -m, spread over the connections by index. */
@@ -69,6 +70,7 @@ static const uint8_t script_refin[] = {
 /* -P: a scanner's probe, nothing answers it; or the port is closed. */
 static const uint8_t script_probe[] = {OP_SYN, OP_END};
 static const uint8_t script_refused[] = {OP_SYN, OP_RST_S, OP_END};
+static const uint8_t script_retried[] = {OP_SYN, OP_RST_S, OP_SYN_RE, OP_RST_S, OP_END};
 
 struct conn {
 	uint64_t idx;
@@ -94,8 +96,10 @@ struct gen {
 	uint64_t pkts;
 	size_t payload;
 	unsigned pct6;
-	unsigned pct_open;  /* -O: share of the connections never closed */
-	unsigned pct_probe; /* -P: share of the connections that are a scanner's probes */
+	unsigned pct_open;   /* -O: share of the connections never closed */
+	unsigned pct_probe;  /* -P: share of the connections that are a scanner's probes */
+	uint64_t jump_frame; /* -J: this frame (1-based) is stamped 30 years ahead */
+	uint64_t bad_offset; /* -X: seconds added to every pcapng interface's if_tsoffset */
 	uint64_t nprobes;
 	int mixed;
 	int dlt;           /* DLT_T_* used to build frames */
@@ -152,12 +156,17 @@ static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr,
 	    "usage: gencap [-c CONNS] [-C CONCURRENT] [-p PKTS] [-s PAYLOAD] [-6 PCT] [-m]\n"
-	    "              [-O PCT] [-P PCT] [-l en10mb|sll|sll2|null|loop|raw] [-b] [-n] [-g]\n"
+	    "              [-O PCT] [-P PCT] [-J N] [-X SEC]\n"
+	    "              [-l en10mb|sll|sll2|null|loop|raw] [-b] [-n] [-g]\n"
 	    "              [-S SEED] [-t START] -o OUT.pcap|-\n"
 	    "  -O PCT  about PCT percent of the connections end with no FIN or RST\n"
 	    "          (open at the end of the capture); which ones depends on -S\n"
 	    "  -P PCT  about PCT percent of the connections are a scanner's probes\n"
-	    "          (10.9.0.1): a SYN nothing answers, every third refused by an RST\n");
+	    "          (10.9.0.1): a SYN nothing answers, every third refused by an RST\n"
+	    "          (every sixth retried with the same ISN and refused again)\n"
+	    "  -J N    frame N alone is stamped 30 years ahead of the others\n"
+	    "  -X SEC  (-g) SEC seconds more in every interface's if_tsoffset: times\n"
+	    "          past what 64-bit nanoseconds hold, with a large SEC\n");
 	exit(2);
 }
 
@@ -257,10 +266,10 @@ write_ng_header(struct gen *g)
 		put16x(b + n + 2, 1, g->big);
 		b[n + 4] = ng_ifs[i].tsresol;
 		n += 8;
-		if (ng_ifs[i].tsoffset != 0) {
+		if (ng_ifs[i].tsoffset != 0 || g->bad_offset != 0) {
 			put16x(b + n, 14, g->big); /* if_tsoffset */
 			put16x(b + n + 2, 8, g->big);
-			put64x(b + n + 4, (uint64_t)ng_ifs[i].tsoffset, g->big);
+			put64x(b + n + 4, (uint64_t)ng_ifs[i].tsoffset + g->bad_offset, g->big);
 			n += 12;
 		}
 		n += 4; /* opt_endofopt */
@@ -319,6 +328,8 @@ write_epb(struct gen *g)
 	fwrite(h, 1, 4, g->out);
 }
 
+#define JUMP_NS (30ull * 365 * 86400 * 1000000000) /* -J: 30 years */
+
 /* Write the frame in g->f, a little later than the previous one. */
 static void
 write_frame(struct gen *g)
@@ -328,9 +339,13 @@ write_frame(struct gen *g)
 
 	/* 50..150 us apart: about 100 us, never equal, with sub-microsecond digits. */
 	g->ts += 50000 + rnd(g) % 100000;
+	if (g->jump_frame == g->npackets + 1)
+		g->ts += JUMP_NS; /* this frame alone: the next is back in time */
 	if (g->ng) {
 		write_epb(g);
 		g->npackets++;
+		if (g->jump_frame == g->npackets)
+			g->ts -= JUMP_NS;
 		return;
 	}
 	sub = g->ts % 1000000000;
@@ -341,6 +356,8 @@ write_frame(struct gen *g)
 	fwrite(h, 1, sizeof(h), g->out);
 	fwrite(g->f.buf, 1, g->f.len, g->out);
 	g->npackets++;
+	if (g->jump_frame == g->npackets)
+		g->ts -= JUMP_NS;
 }
 
 static void
@@ -547,7 +564,9 @@ conn_left_open(const struct gen *g, uint64_t idx)
 /*
  * -P: whether connection idx is a probe of a scanner (10.9.0.1) instead,
  * to a port of its own on one of the servers: one SYN that nothing
- * answers, or every third one refused by an RST. As -O, a hash, not rnd().
+ * answers, or every third one refused by an RST (every sixth then sent
+ * again with its ISN, and refused again, as Windows retries a connect).
+ * As -O, a hash, not rnd().
  */
 static int
 conn_probe(const struct gen *g, uint64_t idx)
@@ -558,7 +577,7 @@ conn_probe(const struct gen *g, uint64_t idx)
 static void
 probe_init(struct gen *g, struct conn *c, uint64_t idx)
 {
-	c->script = idx % 3 == 2 ? script_refused : script_probe;
+	c->script = idx % 6 == 5 ? script_retried : idx % 3 == 2 ? script_refused : script_probe;
 	c->caddr = 0x0a090001;
 	c->cport = (uint16_t)(40000 + idx % 25000);
 	c->sport = (uint16_t)(1000 + idx % 30000);
@@ -696,6 +715,9 @@ conn_step(struct gen *g, struct conn *c)
 		case OP_RST_S:
 			send_tcp(g, c, 0, TCPF_RST | A, 0, c->cnxt, 0);
 			break;
+		case OP_SYN_RE:
+			send_tcp(g, c, 1, TCPF_SYN, c->cnxt - 1, 0, 0);
+			break;
 		case OP_REUSE: /* no packet: the next SYN starts over on the same tuple */
 			conn_isn(g, c);
 			g->nsessions++;
@@ -758,7 +780,7 @@ main(int argc, char **argv)
 	g->seed = 1;
 	g->start = 1700000000;
 
-	while ((ch = getopt(argc, argv, "6:bC:c:gl:mnO:o:P:p:S:s:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "6:bC:c:gJ:l:mnO:o:P:p:S:s:t:X:")) != -1) {
 		switch (ch) {
 		case '6':
 			g->pct6 = (unsigned)number(optarg, 0, 100);
@@ -795,6 +817,12 @@ main(int argc, char **argv)
 			break;
 		case 'O':
 			g->pct_open = (unsigned)number(optarg, 0, 100);
+			break;
+		case 'J':
+			g->jump_frame = number(optarg, 1, UINT64_MAX);
+			break;
+		case 'X':
+			g->bad_offset = number(optarg, 1, INT64_MAX);
 			break;
 		case 'P':
 			g->pct_probe = (unsigned)number(optarg, 0, 100);

@@ -8,8 +8,11 @@ tshark is the independent reference. Its TCP frames are grouped by
 ("FRAME\tFLOWNO\tLABEL", segments of one flow share the label), by label.
 The two partitions must be equal, with one refinement allowed: a tshark
 stream may be split into consecutive flows when the earlier piece ended with
-reason fin, rst or reuse, or (with --idle-timeout SEC) idle after a silence
-of SEC or more (printed as NOTE lines).
+reason fin, rst, reuse or unanswered, or (with --idle-timeout SEC) idle after
+a silence of SEC or more (printed as NOTE lines); but not after an rst when
+the next piece begins with the SYN the earlier one sent (same sender and
+sequence number): a connection attempt retried after its RST is one flow, as
+it is one stream for tshark.
 
 Besides the partition it checks every entry of OUTDIR/index.jsonl: "index"
 strictly increasing; "partial" false iff the flow's first frame has SYN (a
@@ -45,14 +48,24 @@ BASE = ['tshark', '-n', '-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALS
 TCP_FILTER = 'tcp && !icmp && !icmpv6'
 TCP_FIELDS = ['frame.number', 'tcp.stream', 'vlan.id', 'tcp.flags.syn', 'tcp.flags.ack',
               'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'tcp.srcport', 'tcp.dstport',
-              'ip.id', 'ip.flags.mf', 'ieee8021ad.id']
+              'ip.id', 'ip.flags.mf', 'ieee8021ad.id', 'tcp.seq_raw']
 FRAG_FILTER = ('(ip.proto == 6 && ip.frag_offset > 0) || '
                '(ipv6.fraghdr.nxt == 6 && ipv6.fraghdr.offset > 0)')
 FRAG_FIELDS = ['frame.number', 'vlan.id', 'ip.src', 'ip.dst', 'ip.id',
                'ipv6.src', 'ipv6.dst', 'ipv6.fraghdr.ident', 'ieee8021ad.id']
 ODD_FILTER = '!tcp && frame.protocols matches ":tcp(:|$)"'
-SPLIT_OK = ('fin', 'rst', 'reuse')
+SPLIT_OK = ('fin', 'rst', 'reuse', 'unanswered')
 MAX_REPORT = 40
+
+
+def resyn(expected, fa, fb):
+    """Does piece fb begin with a SYN that piece fa sent already (same sender, same ISN)?"""
+    b = expected.get(min(fb))
+    if b is None or not b.syn or b.ack or b.seq is None:
+        return False
+    return any(expected[n].syn and not expected[n].ack and expected[n].seq == b.seq and
+               expected[n].src == b.src and expected[n].sport == b.sport
+               for n in fa if n in expected)
 
 
 class Judge:
@@ -130,7 +143,7 @@ def label_addr(a):
 
 
 class Frame:
-    __slots__ = ('num', 'stream', 'vlan', 'syn', 'ack', 'src', 'dst', 'sport', 'dport')
+    __slots__ = ('num', 'stream', 'vlan', 'syn', 'ack', 'src', 'dst', 'sport', 'dport', 'seq')
 
 
 def load_reference(path, truncated):
@@ -148,6 +161,7 @@ def load_reference(path, truncated):
         f.dst = first(r[6]) or first(r[8])
         f.sport = int(first(r[9]))
         f.dport = int(first(r[10]))
+        f.seq = first(r[14]) if len(r) > 14 else None
         frames[f.num] = f
         if truth(r[12]):  # IPv4 first fragment of a TCP datagram
             firstfrag[('4', f.src, f.dst, first(r[11]), f.vlan)] = f
@@ -364,6 +378,10 @@ def main():
                 splits += 1
                 j.note('tshark stream %s split at frame %d: %s idle for %.0f s, %s follows'
                        % (key[0], min(fb), la, gap, lb))
+            elif reason == 'rst' and resyn(expected, fa, fb):
+                j.fail('tshark stream %s split at frame %d: %s ended (rst) and its SYN, sent '
+                       'again with the same sequence number, began %s: one connection attempt '
+                       '(traceflowd(8), Connections)' % (key[0], min(fb), la, lb))
             elif reason in SPLIT_OK:
                 splits += 1
                 j.note('tshark stream %s split at frame %d: %s ended (%s), %s follows'

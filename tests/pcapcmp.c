@@ -174,7 +174,9 @@ read_input(const char *path, struct capture *cap)
 		rec = &cap->recs[cap->nrecs++];
 		rec->caplen = h->caplen;
 		rec->len = h->len;
-		rec->ts_ns = (uint64_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec;
+		/* Unsigned, as the format says (libpcap reads it signed: past 2038, 1901). */
+		rec->ts_ns =
+		    (uint64_t)(uint32_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec;
 		rec->data = xcalloc(1, h->caplen ? h->caplen : 1);
 		memcpy(rec->data, data, h->caplen);
 	}
@@ -281,7 +283,7 @@ check_file(const char *outdir, const char *fpout, json_t *frames, const struct c
 			continue; /* reported by check_index() */
 		}
 		in = &cap->recs[fno - 1];
-		ts_ns = (uint64_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec;
+		ts_ns = (uint64_t)(uint32_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec;
 		if (h->caplen != in->caplen)
 			mismatch("%s: record %zu (frame %" JSON_INTEGER_FORMAT
 			         "): caplen %u, input has %u",
@@ -345,6 +347,7 @@ static const char *
 check_index(json_t *obj, size_t lineno, const struct capture *cap, size_t *owner)
 {
 	json_int_t packets, bytes, first_ns, last_ns, fno, prev = 0;
+	uint64_t lo = 0, hi = 0;
 	json_t *frames, *label;
 	uint64_t sum = 0;
 	size_t i, n;
@@ -399,20 +402,30 @@ check_index(json_t *obj, size_t lineno, const struct capture *cap, size_t *owner
 		         ", the wire lengths of its frames sum to %" PRIu64,
 		    lineno, bytes, sum);
 
-	fno = json_integer_value(json_array_get(frames, 0));
+	/*
+	 * The segment's earliest and latest times (flow.c), not its first and
+	 * last frame's: a capture's clock may step back, or one frame be far
+	 * ahead; in order, they are the same.
+	 */
+	for (i = 0; i < n; i++) {
+		fno = json_integer_value(json_array_get(frames, i));
+		if (fno < 1 || (uint64_t)fno > cap->nrecs)
+			continue;
+		if (i == 0 || cap->recs[fno - 1].ts_ns < lo)
+			lo = cap->recs[fno - 1].ts_ns;
+		if (i == 0 || cap->recs[fno - 1].ts_ns > hi)
+			hi = cap->recs[fno - 1].ts_ns;
+	}
 	first_ns = get_int(obj, "first_ns", lineno);
-	if (first_ns != -1 && fno >= 1 && (uint64_t)fno <= cap->nrecs &&
-	    (uint64_t)first_ns != cap->recs[fno - 1].ts_ns)
+	if (first_ns != -1 && n > 0 && (uint64_t)first_ns != lo)
 		mismatch("index.jsonl:%zu: \"first_ns\" = %" JSON_INTEGER_FORMAT
-		         ", frame %" JSON_INTEGER_FORMAT " is at %" PRIu64,
-		    lineno, first_ns, fno, cap->recs[fno - 1].ts_ns);
-	fno = json_integer_value(json_array_get(frames, n - 1));
+		         ", its earliest frame is at %" PRIu64,
+		    lineno, first_ns, lo);
 	last_ns = get_int(obj, "last_ns", lineno);
-	if (last_ns != -1 && fno >= 1 && (uint64_t)fno <= cap->nrecs &&
-	    (uint64_t)last_ns != cap->recs[fno - 1].ts_ns)
+	if (last_ns != -1 && n > 0 && (uint64_t)last_ns != hi)
 		mismatch("index.jsonl:%zu: \"last_ns\" = %" JSON_INTEGER_FORMAT
-		         ", frame %" JSON_INTEGER_FORMAT " is at %" PRIu64,
-		    lineno, last_ns, fno, cap->recs[fno - 1].ts_ns);
+		         ", its latest frame is at %" PRIu64,
+		    lineno, last_ns, hi);
 	return json_string_value(label);
 }
 
