@@ -368,8 +368,9 @@ starts_new(const struct flow_table *t, const struct flow *f, const struct packet
 		return FLOW_R_NONE;
 	if (!is_opening(t, p))
 		return FLOW_R_NONE;
-	if (f->state == FLOW_LINGER && (f->flags & isnflag) && f->isn[dir] == p->seq)
-		return FLOW_R_NONE; /* its own SYN again: a retry (flow_retry), or a duplicate */
+	if (f->state == FLOW_LINGER && f->reason == FLOW_R_RST && (f->flags & isnflag) &&
+	    f->isn[dir] == p->seq)
+		return FLOW_R_NONE; /* its own SYN again after the RST: a retry (flow_retry) */
 	if (f->state == FLOW_LINGER)
 		return f->reason;
 	if (f->flags & isnflag)
@@ -572,10 +573,10 @@ flow_account(struct flow_table *t, struct flow *f, const struct packet *p)
 }
 
 /*
- * A connection refused (RST) whose SYN comes again with its ISN: the same
- * connect() retried (Windows sends it twice more), one stream for tshark
- * too; the flow is open again, not a new one (traceflowd(8), Connections).
- * After a FIN teardown such a SYN is a late duplicate: it joins, lingering.
+ * A connection refused (RST) whose SYN comes again with its ISN while it
+ * lingers: the same connect() retried (Windows sends it twice more), one
+ * stream for tshark too; the flow is open again, not a new one
+ * (traceflowd(8), Connections).
  */
 static void
 flow_retry(struct flow_table *t, struct flow *f, const struct packet *p)

@@ -149,15 +149,19 @@ PY
 	fi
 }
 
-# interfaces: traceflow.conf(5) allows a number of them ("One to N
-# names"); the daemon keeps every one (traceflowctl interfaces lists them
+# interfaces: traceflow.conf(5) allows a number of them (its heading says
+# "list of strings, 1..N"); the daemon keeps every one (traceflowctl interfaces lists them
 # all, missing ones included: they are retried), and -n refuses one more,
 # as traceflowd -i does. Issue 26: the config took 256, the daemon kept 64.
 check_many_interfaces() {
 	local max names list ctl=$top_builddir/traceflowctl
 
-	max=$(sed -n 's/^One to \([0-9][0-9]*\) names\.$/\1/p' "$top_srcdir/doc/traceflow.conf.5")
-	[ -n "$max" ] || { check_fail "traceflow.conf(5): no \"One to N names.\" for interfaces"; return; }
+	max=$(sed -n 's/^\.BR interfaces " (list of strings, 1\.\.\([0-9][0-9]*\);.*/\1/p' \
+	    "$top_srcdir/doc/traceflow.conf.5")
+	[ -n "$max" ] || {
+		check_fail "traceflow.conf(5): no \"list of strings, 1..N\" for interfaces"
+		return
+	}
 	# lo and max - 1 that do not exist.
 	names=$(printf 'lo\n'; seq -f 'tf-nx%g' 1 $((max - 1)))
 	# shellcheck disable=SC2086 # one word a name

@@ -11,8 +11,9 @@ stream may be split into consecutive flows when the earlier piece ended with
 reason fin, rst, reuse or unanswered, or (with --idle-timeout SEC) idle after
 a silence of SEC or more (printed as NOTE lines); but not after an rst when
 the next piece begins with the SYN the earlier one sent (same sender and
-sequence number): a connection attempt retried after its RST is one flow, as
-it is one stream for tshark.
+sequence number) less than --linger SEC (2) later: a connection attempt
+retried while its refused flow lingers is one flow, as it is one stream for
+tshark (later, the refused flow is filed already: a NOTE).
 
 Besides the partition it checks every entry of OUTDIR/index.jsonl: "index"
 strictly increasing; "partial" false iff the flow's first frame has SYN (a
@@ -297,6 +298,9 @@ def main():
                     help='INPUT ends mid-record: tolerate tshark failing at the cut')
     ap.add_argument('--idle-timeout', type=float, metavar='SEC',
                     help='also accept a split with reason idle after a gap of SEC or more')
+    ap.add_argument('--linger', type=float, metavar='SEC', default=2.0,
+                    help="traceflowd's linger: a SYN retried within it after an RST "
+                         "joins the refused flow (default 2)")
     ap.add_argument('--quiet', action='store_true', help='do not print NOTE lines')
     ap.add_argument('input')
     ap.add_argument('outdir')
@@ -378,7 +382,8 @@ def main():
                 splits += 1
                 j.note('tshark stream %s split at frame %d: %s idle for %.0f s, %s follows'
                        % (key[0], min(fb), la, gap, lb))
-            elif reason == 'rst' and resyn(expected, fa, fb):
+            elif reason == 'rst' and resyn(expected, fa, fb) and \
+                    (gap is None or gap < a.linger):
                 j.fail('tshark stream %s split at frame %d: %s ended (rst) and its SYN, sent '
                        'again with the same sequence number, began %s: one connection attempt '
                        '(traceflowd(8), Connections)' % (key[0], min(fb), la, lb))
