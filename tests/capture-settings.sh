@@ -5,6 +5,10 @@
 #  1. promisc: true (the default) puts the interface into promiscuous mode
 #     while the daemon captures (ip -d link: promiscuity 1), false does not
 #     (promiscuity 0); either way none is left after the daemon stops.
+#  2. snaplen = 100: every record the files hold is cut to 100 bytes, their
+#     headers say 100, and each keeps its frame's original length: the
+#     index's bytes (wire bytes) are the sum of those, above what the files
+#     hold.
 
 set -eu
 # shellcheck source=tests/lib.sh
@@ -25,6 +29,45 @@ promiscuity() {
 	ip -n "$NS" -d link show vb | sed -n 's/.* promiscuity \([0-9]*\).*/\1/p' | head -n 1
 }
 
+# settled: every flow filed (10 s).
+settled() {
+	for _ in $(seq 100); do
+		ctl -j stats 2>/dev/null | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["totals"]
+sys.exit(0 if t["flows_active"] == 0 and t["index_lines_pending"] == 0 else 1)' && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# pcap_py SPOOL: as JSON, for each file the index names: its label, the
+# index's bytes and packets, the file's magic and snaplen, and for each
+# record [captured length, original length, fraction of its second in the
+# file's own unit].
+pcap_py() {
+	python3 - "$1" <<'PY'
+import json, os, struct, sys
+d = sys.argv[1]
+E = [json.loads(l) for l in open(os.path.join(d, "index.jsonl"))]
+out = []
+for e in E:
+    data = open(os.path.join(d, e["fpout"]), "rb").read()
+    magic, = struct.unpack("<I", data[:4])
+    snap, = struct.unpack("<I", data[16:20])
+    recs, off = [], 24
+    while off < len(data):
+        sec, frac, incl, orig = struct.unpack("<IIII", data[off:off + 16])
+        recs.append((incl, orig, frac))
+        off += 16 + incl
+    out.append({"label": e["label"], "bytes": e["bytes"], "packets": e["packets"],
+                "magic": "%08x" % magic, "snaplen": snap, "recs": recs})
+json.dump(out, sys.stdout)
+PY
+}
+
+"$GENCAP" -c 20 -C 5 -p 10 -s 1000 -S 21 -o "$WORK/big.pcap" 2>/dev/null
+
 # --- 1. promisc ------------------------------------------------------------
 for p in true false; do
 	spool=$WORK/spool-promisc-$p
@@ -43,5 +86,41 @@ for p in true false; do
 		ok "promisc = $p: promiscuity $during while capturing, 0 after"
 	fi
 done
+
+# --- 2. snaplen ------------------------------------------------------------
+spool=$WORK/spool-snaplen
+daemon_conf "$WORK/s.conf" "$spool" 'interfaces = ["vb"]' 'snaplen = 100' 'linger = "0"'
+daemon_start snaplen "$WORK/s.conf"
+replay "$WORK/big.pcap"
+settled || check_fail "snaplen: flows still active 10 s after the replay"
+daemon_stop
+pcap_py "$spool" >"$WORK/snaplen.json" || fail "snaplen: cannot read the files"
+if python3 - "$WORK/snaplen.json" <<'PY' >"$WORK/snaplen.out" 2>&1; then
+import json, sys
+F = json.load(open(sys.argv[1]))
+errs, cut = [], 0
+if len(F) != 20:
+    errs.append("%d files, want 20" % len(F))
+for f in F:
+    if f["snaplen"] != 100:
+        errs.append("%s: header snaplen %d" % (f["label"], f["snaplen"]))
+    if any(i > 100 or i > o for i, o, _ in f["recs"]):
+        errs.append("%s: a record of %s bytes" % (f["label"], max(i for i, _, _ in f["recs"])))
+    cut += sum(1 for i, o, _ in f["recs"] if i == 100 and o > 1000)
+    held = sum(i for i, _, _ in f["recs"])
+    wire = sum(o for _, o, _ in f["recs"])
+    if f["bytes"] != wire or wire <= held:
+        errs.append("%s: index bytes %d, original lengths %d, held %d"
+                    % (f["label"], f["bytes"], wire, held))
+if cut < 20 * 10:
+    errs.append("only %d records cut from frames over 1000 bytes" % cut)
+if errs:
+    sys.exit("; ".join(errs[:4]))
+print("%d records cut to 100 bytes" % cut, end="")
+PY
+	ok "snaplen = 100: $(cat "$WORK/snaplen.out"), original lengths kept, index bytes the wire's"
+else
+	check_fail "snaplen = 100: $(tail -n 3 "$WORK/snaplen.out")"
+fi
 
 finish
