@@ -9,6 +9,9 @@
 #     headers say 100, and each keeps its frame's original length: the
 #     index's bytes (wire bytes) are the sum of those, above what the files
 #     hold.
+#  3. nanosecond = true: nanosecond pcap files, labels with nine decimals,
+#     and the kernel's nanoseconds in them (not microseconds times 1000);
+#     false: microsecond files and labels with six.
 
 set -eu
 # shellcheck source=tests/lib.sh
@@ -122,5 +125,43 @@ PY
 else
 	check_fail "snaplen = 100: $(tail -n 3 "$WORK/snaplen.out")"
 fi
+
+# --- 3. nanosecond ---------------------------------------------------------
+for nano in true false; do
+	spool=$WORK/spool-nano-$nano
+	daemon_conf "$WORK/n-$nano.conf" "$spool" 'interfaces = ["vb"]' "nanosecond = $nano" \
+	    'linger = "0"'
+	daemon_start "nano-$nano" "$WORK/n-$nano.conf"
+	replay "$WORK/big.pcap"
+	settled || check_fail "nanosecond = $nano: flows still active 10 s after the replay"
+	daemon_stop
+	pcap_py "$spool" >"$WORK/nano-$nano.json" || fail "nanosecond = $nano: cannot read the files"
+	if python3 - "$WORK/nano-$nano.json" "$nano" <<'PY' >"$WORK/nano-$nano.out" 2>&1; then
+import json, re, sys
+F, nano = json.load(open(sys.argv[1])), sys.argv[2] == "true"
+errs = []
+magic, decimals = ("a1b23c4d", 9) if nano else ("a1b2c3d4", 6)
+if len(F) != 20:
+    errs.append("%d files, want 20" % len(F))
+for f in F:
+    if f["magic"] != magic:
+        errs.append("%s: magic %s, want %s" % (f["label"], f["magic"], magic))
+    if not re.search(r"-\d+\.\d{%d}$" % decimals, f["label"]):
+        errs.append("%s: not %d decimals" % (f["label"], decimals))
+fracs = [fr for f in F for _, _, fr in f["recs"]]
+# The kernel stamps veth frames in nanoseconds: a microsecond pcap's
+# times scaled up would all be multiples of 1000.
+if nano and all(fr % 1000 == 0 for fr in fracs):
+    errs.append("all %d timestamps are whole microseconds" % len(fracs))
+if not nano and any(fr >= 1000000 for fr in fracs):
+    errs.append("microsecond records with a fraction of 10^6 or more")
+if errs:
+    sys.exit("; ".join(errs[:4]))
+PY
+		ok "nanosecond = $nano: the files, labels and timestamps' resolution"
+	else
+		check_fail "nanosecond = $nano: $(tail -n 3 "$WORK/nano-$nano.out")"
+	fi
+done
 
 finish
