@@ -12,6 +12,9 @@
 #  3. nanosecond = true: nanosecond pcap files, labels with nine decimals,
 #     and the kernel's nanoseconds in them (not microseconds times 1000);
 #     false: microsecond files and labels with six.
+#  4. log_level: "debug" logs debug lines (a control request), "warning"
+#     not even the info lines of a start; a reload to "debug" takes effect
+#     at once.
 
 set -eu
 # shellcheck source=tests/lib.sh
@@ -164,4 +167,40 @@ PY
 	fi
 done
 
+# --- 4. log_level ----------------------------------------------------------
+# debug: a control request is a debug line.
+spool=$WORK/spool-log
+daemon_conf "$WORK/l.conf" "$spool" 'interfaces = ["vb"]' 'log_level = "debug"'
+daemon_start log-debug "$WORK/l.conf"
+ctl version >/dev/null || check_fail "log_level = debug: traceflowctl version failed"
+wait_for "$DAEMON_LOG" "control: version from uid 0" 5 ||
+    check_fail "log_level = debug: no debug line for a request: $(tail -n 3 "$DAEMON_LOG")"
+daemon_stop
+[ "$failures" -eq 0 ] && ok "log_level = debug: debug lines logged"
+
+# warning: not even "started:"; the daemon answers all the same. A reload to
+# debug logs the next request's debug line.
+daemon_conf "$WORK/l.conf" "$spool" 'interfaces = ["vb"]' 'log_level = "warning"'
+DAEMON_LOG=$WORK/log-warning.log
+ip netns exec "$NS" "$TRACEFLOWD" -f -c "$WORK/l.conf" >"$DAEMON_LOG" 2>&1 &
+DAEMON_PID=$!
+for _ in $(seq 100); do
+	ctl version >/dev/null 2>&1 && break
+	sleep 0.1
+done
+ctl version >/dev/null 2>&1 || fail "log_level = warning: the daemon does not answer: $(tail -n 3 "$DAEMON_LOG")"
+if grep -q 'started:\|capturing\|control: version' "$DAEMON_LOG"; then
+	check_fail "log_level = warning: info or debug lines logged: $(head -n 3 "$DAEMON_LOG")"
+else
+	ok "log_level = warning: no info line"
+fi
+daemon_conf "$WORK/l.conf" "$spool" 'interfaces = ["vb"]' 'log_level = "debug"'
+ctl reload >/dev/null || check_fail "log_level: reload to debug failed"
+ctl stats >/dev/null || check_fail "log_level: stats after the reload failed"
+if wait_for "$DAEMON_LOG" "control: stats from uid 0" 5; then
+	ok "log_level: a reload to debug logs debug lines at once"
+else
+	check_fail "log_level: reloaded to debug, no debug line: $(tail -n 3 "$DAEMON_LOG")"
+fi
+daemon_stop
 finish
