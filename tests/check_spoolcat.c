@@ -2,7 +2,8 @@
  * check_spoolcat.c: unit tests for the filer's side of the catalog
  * (src/spoolcat.c): a spool of the previous version (files, no catalog)
  * adopted by the reconcile; retention's order (flow end time, ties in
- * filing order) and its limits, from the catalog and never from a walk;
+ * filing order) and its limits (max_age from a flow's last packet), from
+ * the catalog and never from a walk;
  * the running sums against what the disk holds; rows of files removed by
  * hand dropped by the next reconcile. Links, .active/ and files not named
  * as flows are never counted nor deleted.
@@ -192,8 +193,10 @@ START_TEST(test_adopt_and_retain)
 }
 END_TEST
 
+/* File a flow from first_ns to last_ns as the filer does: its file, its row. */
 static void
-filed(struct spoolcat *sc, const char *name, uint64_t last_ns, uint64_t size)
+filed_span(struct spoolcat *sc, const char *name, uint64_t first_ns, uint64_t last_ns,
+    uint64_t size)
 {
 	const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
 	struct index_record r;
@@ -206,11 +209,18 @@ filed(struct spoolcat *sc, const char *name, uint64_t last_ns, uint64_t size)
 	snprintf(r.dst, sizeof r.dst, "10.0.0.2");
 	r.srcport = 1000;
 	r.dstport = 80;
-	r.first_ns = last_ns - SEC;
+	r.first_ns = first_ns;
 	r.last_ns = last_ns;
 	r.packets = r.written = 3;
 	r.size = size;
 	spoolcat_filed(sc, &r, "[1]");
+}
+
+/* A flow of one second that ended at last_ns. */
+static void
+filed(struct spoolcat *sc, const char *name, uint64_t last_ns, uint64_t size)
+{
+	filed_span(sc, name, last_ns - SEC, last_ns, size);
 }
 
 /*
@@ -270,6 +280,43 @@ START_TEST(test_filed_ties_and_hand_removal)
 	ck_assert_uint_eq(fig.files, 1);
 	ck_assert_uint_eq(fig.bytes, 300);
 	ck_assert_uint_eq(fig.reconciled, 1);
+	spoolcat_close(sc);
+}
+END_TEST
+
+/*
+ * max_age counts from a flow's end, its last packet: a long flow that began
+ * long ago but ended within max_age stays; a short one that ended before
+ * goes, however late it began.
+ */
+START_TEST(test_max_age_from_the_end)
+{
+	struct spoolcat *sc;
+	char *cause = NULL, **gone;
+	size_t n;
+
+	sc = spoolcat_open(dirfd_, dir, 0, &cause);
+	ck_assert_msg(sc != NULL, "%s", cause);
+	reconcile(sc, &gone);
+	free(gone);
+	/* 1 s to 100 s: began 109 s before now, ended 10 s before. */
+	filed_span(sc, "10.0.0.1_1-10.0.0.2_80-1700000000.000001.pcap", 1 * SEC, 100 * SEC, 100);
+	/* 49 s to 50 s: began later, ended 60 s before now. */
+	filed_span(sc, "10.0.0.2_1-10.0.0.2_80-1700000000.000001.pcap", 49 * SEC, 50 * SEC, 100);
+	spoolcat_commit(sc);
+
+	spoolcat_retain(sc, 0, 30 * SEC, 110 * SEC, SIZE_MAX, &gone, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(gone[0], "10.0.0.2_1-10.0.0.2_80-1700000000.000001.pcap");
+	free_names(gone, n);
+	ck_assert(exists("10.0.0.1_1-10.0.0.2_80-1700000000.000001.pcap"));
+	ck_assert(!exists("10.0.0.2_1-10.0.0.2_80-1700000000.000001.pcap"));
+
+	/* Once it ended longer ago than max_age, the long flow goes too. */
+	spoolcat_retain(sc, 0, 30 * SEC, 131 * SEC, SIZE_MAX, &gone, &n);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(gone[0], "10.0.0.1_1-10.0.0.2_80-1700000000.000001.pcap");
+	free_names(gone, n);
 	spoolcat_close(sc);
 }
 END_TEST
@@ -435,6 +482,7 @@ spoolcat_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_adopt_and_retain);
 	tcase_add_test(tc, test_filed_ties_and_hand_removal);
+	tcase_add_test(tc, test_max_age_from_the_end);
 	tcase_add_test(tc, test_partitions);
 	tcase_add_test(tc, test_upgrade);
 	suite_add_tcase(s, tc);

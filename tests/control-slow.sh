@@ -5,7 +5,8 @@
 # cannot keep another user from an answer: traceflowctl stats from root
 # answers in under a second meanwhile. The hog is told its connections
 # beyond the per-uid cap are refused, and a dribbling client is closed at
-# the request's deadline (5 s), not kept alive by each byte.
+# the request's deadline (5 s), not kept alive by each byte. The socket
+# has control_mode and control_group's mode and group.
 
 set -eu
 # shellcheck source=tests/lib.sh
@@ -26,6 +27,9 @@ sock=$WORK/ctl.sock
 daemon_conf "$WORK/traceflow.conf" "$WORK/spool" 'interfaces = ["lo"]' 'control_mode = 0666'
 sed -i 's/^control_group = .*/control_group = "nogroup";/' "$WORK/traceflow.conf"
 daemon_start daemon "$WORK/traceflow.conf"
+# The socket has the mode and group the settings give (the default is 0660).
+[ "$(stat -c '%a %G' "$sock")" = "666 nogroup" ] ||
+    check_fail "control_mode = 0666, control_group = nogroup: the socket is $(stat -c '%a %G' "$sock")"
 
 # The hog, as nobody: 64 dribbling clients, then 500 idle connections,
 # each sending the first bytes of a request one every 0.5 s. It reports

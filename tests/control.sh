@@ -3,7 +3,8 @@
 # control.sh: the control channel end to end, on a live traceflowd
 # capturing loopback: list (--host by either end, AGE from the first
 # packet), show, submit (files into the spool, the
-# connections going on in the next segment of the same label), stats, reload, config, the refusal of a second
+# connections going on in the next segment of the same label; submit LABEL
+# that flow alone), stats, reload, config, the refusal of a second
 # daemon on a live socket, permissions for a non-root user, and a storm of
 # garbage, truncated, oversized and wrong-version requests plus 300
 # concurrent clients, after which the daemon still answers and captures
@@ -491,6 +492,75 @@ if [ "$(host_count "$WORK/fhost-127.0.0.2.json" finished)" -ne 1 ] ||
 else
 	ok "list --finished --host: the flow by its destination and by its source, not by another"
 fi
+
+# 5c. submit LABEL files that flow alone: two quiet connections to
+# 127.0.0.2, from 127.0.0.4 and from 127.0.0.5; the first one's label is
+# submitted: the reply and the index name it alone, and both stay active.
+port4=$((port + 3))
+cat >"$WORK/pair.py" <<'EOF'
+import os, socket, sys, time
+port, work = int(sys.argv[1]), sys.argv[2]
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.2", port))
+srv.listen(2)
+held = []
+for src in ("127.0.0.4", "127.0.0.5"):
+    c = socket.socket()
+    c.bind((src, 0))
+    c.connect(("127.0.0.2", port))
+    s, _ = srv.accept()
+    c.sendall(b"x" * 100)
+    s.recv(100)
+    held += [c, s]
+open(os.path.join(work, "pair.ready"), "w").close()
+for _ in range(300):
+    if os.path.exists(os.path.join(work, "pair.close")):
+        break
+    time.sleep(0.1)
+for x in held:
+    x.close()
+EOF
+python3 "$WORK/pair.py" "$port4" "$WORK" &
+for _ in $(seq 100); do
+	[ -e "$WORK/pair.ready" ] && break
+	sleep 0.1
+done
+[ -e "$WORK/pair.ready" ] || fail "the two quiet connections did not start"
+sleep 0.2 # the last ACKs captured
+ctl_json "$WORK/pair.json" list --active --port "$port4"
+pair_labels() {
+	py "$1" "' '.join(sorted(f['label'] for f in J['flows'] if f['dstport'] == $port4))"
+}
+la=$(py "$WORK/pair.json" "[f['label'] for f in J['flows'] if f['src'] == '127.0.0.4'][0]" 2>/dev/null || true)
+lb=$(py "$WORK/pair.json" "[f['label'] for f in J['flows'] if f['src'] == '127.0.0.5'][0]" 2>/dev/null || true)
+both=$(pair_labels "$WORK/pair.json")
+[ "$(echo "$both" | wc -w)" -eq 2 ] && [ -n "$la" ] && [ -n "$lb" ] ||
+    fail "list --active --port $port4: not one flow from 127.0.0.4 and one from 127.0.0.5: $both"
+ctl_json "$WORK/submit-one.json" submit "$la"
+submit_rc=$CTL_RC
+got=$(py "$WORK/submit-one.json" "J['count'], [e['label'] for e in J['submitted']]" 2>/dev/null ||
+    head -c 300 "$WORK/submit-one.json")
+filed=$(python3 - "$spool/index.jsonl" "$port4" <<'EOF'
+import json, sys
+port = int(sys.argv[2])
+print(sorted(e["label"] for e in map(json.loads, open(sys.argv[1]))
+             if e["dstport"] == port and e["reason"] == "submit"))
+EOF
+)
+ctl_json "$WORK/pair-after.json" list --active --port "$port4"
+if [ "$submit_rc" -ne 0 ] || [ "$got" != "1 ['$la']" ]; then
+	check_fail "submit $la: rc $submit_rc, count and labels $got; the other, $lb, not to be filed"
+elif [ "$filed" != "['$la']" ]; then
+	check_fail "submit $la: the index's submit lines on port $port4: $filed"
+elif [ "$(pair_labels "$WORK/pair-after.json")" != "$both" ]; then
+	check_fail "submit $la: active after it: $(pair_labels "$WORK/pair-after.json"), want $both"
+else
+	ok "submit LABEL: that flow filed alone, the other connection's untouched, both still active"
+fi
+touch "$WORK/pair.close"
+wait_for "$spool/index.jsonl" "\"dstport\":$port4,.*\"reason\":\"fin\"" 20 2 ||
+    check_fail "the two quiet connections' close was not filed: $(tail -c 600 "$spool/index.jsonl")"
 
 # 6. reload: a reloadable change is taken, a change that needs a restart is refused.
 write_conf 120

@@ -11,7 +11,8 @@
 #    retention deletions the log reports;
 #  - is served as text/plain version 0.0.4; another path is a 404.
 # `traceflowctl stats --prometheus` prints the same families and passes
-# promtool too; with -j it is the daemon's JSON reply.
+# promtool too; with -j it is the daemon's JSON reply. 127.0.0.1 is served
+# on a host whose only other address is IPv6, and "[::1]:PORT" on ::1.
 
 set -eu
 # shellcheck source=tests/lib.sh
@@ -182,6 +183,20 @@ else
 	grep -q "metrics_listen 127.0.0.1:9465: cannot listen there: Address already in use" \
 	    "$WORK/taken.log" && ok "a taken metrics port: the real error" ||
 	    check_fail "a taken metrics port: $(tail -n 2 "$WORK/taken.log")"
+fi
+daemon_stop
+
+# An IPv6 address, in brackets as traceflow.conf(5) writes it: [::1]:PORT
+# listens on ::1 (and not on 127.0.0.1).
+in_ns sysctl -qw net.ipv6.conf.lo.disable_ipv6=0
+daemon_conf "$WORK/v6lo.conf" "$WORK/spool8" 'metrics_listen = "[::1]:9466"' 'interfaces = ["vb"]'
+daemon_start v6lo "$WORK/v6lo.conf"
+code=$(in_ns curl -s -o /dev/null -w '%{http_code}' 'http://[::1]:9466/metrics' || true)
+code4=$(in_ns curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9466/metrics || true)
+if [ "$code" = 200 ] && [ "$code4" = 000 ]; then
+	ok "metrics_listen [::1]:9466: HTTP 200 on ::1, nothing on 127.0.0.1"
+else
+	check_fail "metrics_listen [::1]:9466: HTTP '$code' on ::1, '$code4' on 127.0.0.1: $(tail -n 2 "$DAEMON_LOG")"
 fi
 daemon_stop
 finish

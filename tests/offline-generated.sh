@@ -6,7 +6,8 @@
 # big-endian, nanosecond and with 30% IPv6. Each run is judged by pcapcmp and
 # judge.py; then the index is checked for the outcomes gencap promises, each
 # file's time for its flow's last packet, and the output formats, --flow-end
-# first-fin and --layout (local time: UTC0 and JST-9) are exercised.
+# first-fin and --layout (local time: UTC0 and JST-9; the partition is the
+# UTC hour of a flow's end, not its start) are exercised.
 
 set -eu
 # shellcheck source=tests/lib.sh
@@ -192,9 +193,23 @@ fi
 
 # 5. --layout: dated folders in the partition (the UTC hour of the flow's
 # end), named by the flow's start in local time. The capture starts at
-# 2023-11-14 22:00 UTC: in JST (UTC+9) that is 2023-11-15, the folder's date.
-gen tz -c 40 -C 8 -p 16 -S 7 -t 1699999200
+# 2023-11-14 21:59:59.97 UTC, so that some flows begin in one hour and end
+# in the next (their partition is the next's); in JST (UTC+9) that is
+# 2023-11-15, the folder's date.
+gen tz -c 40 -C 8 -p 16 -S 7 -t 1699999199
 in=$WORK/tz.pcap
+python3 - "$in" <<'EOF' || fail "cannot shift $in by 0.85 s"
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+assert struct.unpack("<I", d[:4])[0] == 0xa1b2c3d4, "not a little-endian microsecond pcap"
+off = 24
+while off < len(d):
+    sec, us, incl = struct.unpack("<III", d[off:off + 12])
+    us += 850000
+    struct.pack_into("<II", d, off, sec + us // 1000000, us % 1000000)
+    off += 16 + incl
+open(sys.argv[1], "wb").write(d)
+EOF
 for tz in UTC0:0 JST-9:9; do
 	off=${tz#*:}
 	tz=${tz%:*}
@@ -203,6 +218,9 @@ for tz in UTC0:0 JST-9:9; do
 	    pcapcmp_ok "$in" "$out" && judge_ok "$in" "$out" && check_mtimes "$out" &&
 	    index_py "$out" "
 import time
+hour = lambda ns: time.strftime('%Y-%m-%dT%H', time.gmtime(ns // 10**9))
+if not any(hour(e['first_ns']) != hour(e['last_ns']) for e in E):
+    sys.exit('test setup: no flow begins in one hour and ends in the next')
 for e in E:
     d = e['fpout'].rsplit('/', 1)[0] if '/' in e['fpout'] else ''
     t = e['first_ns'] // 10**9

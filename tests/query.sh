@@ -12,7 +12,8 @@
 #     times as RFC 3339 (UTC, an offset, local with TZ set, a date alone),
 #     epoch seconds and "N ago": --json lists exactly the flows the judge
 #     finds, in time order, with the index's fields; --limit with --oldest
-#     and --newest; the table; nothing matching is exit 0.
+#     and --newest; the table (every column, the start in local time);
+#     nothing matching is exit 0.
 #  3. -w: exactly the matching files' frames, in time order (ties: the flow
 #     that began first), as pcap for one link type and pcapng with one
 #     interface per link type for three; -w - through a pipe to tshark.
@@ -284,11 +285,12 @@ if [ "$Q_RC" -eq 0 ] && "$PY" "$QUERYCMP" json "$SPOOL" "$Q_OUT" -- port 443 and
 else
 	check_fail "-c CONFIG -j: exit $Q_RC: $(head -c 300 "$Q_ERR") $(head -n 4 "$Q_OUT.cmp" 2>/dev/null)"
 fi
-q table -d "$SPOOL" port 443
+# The table's times are local: TZ=Asia/Kolkata (UTC+5:30) for it and the judge.
+TZ=Asia/Kolkata q table -d "$SPOOL" port 443
 if [ "$Q_RC" -ne 0 ]; then
 	check_fail "table: exit $Q_RC: $(head -c 300 "$Q_ERR")"
-elif "$PY" "$QUERYCMP" table "$SPOOL" "$Q_OUT" port 443 >"$Q_OUT.cmp" 2>&1; then
-	ok "table 'port 443': $(cat "$Q_OUT.cmp")"
+elif TZ=Asia/Kolkata "$PY" "$QUERYCMP" table "$SPOOL" "$Q_OUT" port 443 >"$Q_OUT.cmp" 2>&1; then
+	ok "table 'port 443', TZ=Asia/Kolkata: $(cat "$Q_OUT.cmp")"
 else
 	check_fail "table 'port 443': $(head -n 5 "$Q_OUT.cmp")"
 fi

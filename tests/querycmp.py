@@ -19,7 +19,10 @@ printed or wrote with that.
         json's options and expression (joined by \\x1f), by tabs; prints
         "ok|FAIL<TAB>NAME<TAB>message" for each
     querycmp.py table DIR OUT EXPR...
-        OUT (the table) is a header line and one line per matching flow
+        OUT (the table) is a header line and one line per matching flow:
+        its first packet's local time (the environment's TZ) to the
+        millisecond, duration, endpoints ([v6]:port), packets, bytes, reason
+        and file
     querycmp.py frames DIR OUT [--tshark-json] [--display-filter DF] [--limit N] [--newest]
                        [--summary ERRFILE] [--gone FPOUT]... [--format pcap|pcapng] EXPR...
         OUT (traceflowctl query -w) holds exactly the frames of the matching
@@ -453,6 +456,20 @@ def cmd_table(d, out, args):
     for e, l in zip(want, lines[1:]):
         if e['label'] not in l and os.path.basename(e['fpout']) not in l:
             errs.append('line %r names neither %s nor its file' % (l.strip()[:100], e['label']))
+            break
+    # ... and when it began in local time, how long, between whom, how much, why it ended.
+    def endpoint(a, p):
+        return ('[%s]:%d' if ':' in a else '%s:%d') % (a, p)
+    for e, l in zip(want, lines[1:]):
+        first = e['first_ns']
+        row = [time.strftime('%Y-%m-%d', time.localtime(first // 10**9)),
+               time.strftime('%H:%M:%S', time.localtime(first // 10**9))
+               + '.%03d' % (first % 10**9 // 10**6),
+               '%.3f' % ((e['last_ns'] - first) / 1e9),
+               endpoint(e['src'], e['srcport']), endpoint(e['dst'], e['dstport']),
+               str(e['packets']), str(e['bytes']), e['reason'], e['fpout']]
+        if l.split() != row:
+            errs.append('line %r, want %r' % (l.strip()[:160], ' '.join(row)))
             break
     if errs:
         complain(errs, 'table')
