@@ -229,7 +229,6 @@ struct flow_cursor *flowtab_cursor(struct flow_table *t);
 const struct flow *flowtab_cursor_next(struct flow_cursor *c);
 void flowtab_cursor_free(struct flow_cursor *c);
 
-
 /* Initiator and responder endpoints, for labels and the index. */
 const uint8_t *flow_src(const struct flow *f, uint16_t *port);
 const uint8_t *flow_dst(const struct flow *f, uint16_t *port);

@@ -195,8 +195,8 @@ END_TEST
 
 /* File a flow from first_ns to last_ns as the filer does: its file, its row. */
 static void
-filed_span(struct spoolcat *sc, const char *name, uint64_t first_ns, uint64_t last_ns,
-    uint64_t size)
+filed_span(
+    struct spoolcat *sc, const char *name, uint64_t first_ns, uint64_t last_ns, uint64_t size)
 {
 	const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
 	struct index_record r;
