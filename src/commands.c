@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
+#include "duration.h"
 #include "history.h"
 #include "label.h"
 #include "listing.h"
@@ -34,15 +34,6 @@ static const struct tf_config *
 cfg_of(const struct commands *cmds)
 {
 	return cmds->svc.config(cmds->svc.arg);
-}
-
-static uint64_t
-wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
 /* --- the history of finished flows --------------------------------------- */
@@ -223,7 +214,7 @@ totals_json(const struct service_counters *sc, unsigned clients)
 {
 	const struct engine_stats *st = &sc->engine;
 	const struct output_stats *ws = &sc->output;
-	uint64_t now = wall_ns();
+	uint64_t now = duration_wall_ns();
 	json_t *tot;
 
 	tot = json_pack("{s:I,s:I,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:o}", "frames",

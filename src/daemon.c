@@ -25,6 +25,7 @@
 #include "commands.h"
 #include "control.h"
 #include "daemon.h"
+#include "duration.h"
 #include "export.h"
 #include "hook.h"
 #include "ifset.h"
@@ -63,15 +64,6 @@ struct daemon {
 	struct pidfile *pidfile;
 	int exit_status;
 };
-
-uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
 
 /* --- what the control commands may ask (service.h) ------------------------ */
 
@@ -349,7 +341,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
-	engine_tick(d->engine, now_ns());
+	engine_tick(d->engine, duration_wall_ns());
 	engine_batch_end(d->engine);
 }
 
@@ -387,7 +379,7 @@ on_retention(evutil_socket_t fd, short what, void *arg)
 
 	if (d->cfg.max_spool_size == 0 && d->cfg.max_age == 0)
 		return;
-	engine_retain(d->engine, d->cfg.max_spool_size, d->cfg.max_age, now_ns());
+	engine_retain(d->engine, d->cfg.max_spool_size, d->cfg.max_age, duration_wall_ns());
 }
 
 /* Drops while running, not only at shutdown (rate-limited: ifset.c). */
@@ -396,7 +388,7 @@ on_dropcheck(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
-	ifset_check_drops(d->ifs, now_ns());
+	ifset_check_drops(d->ifs, duration_wall_ns());
 }
 
 /* The file writer thread finished flows: report them (the control channel's list). */
@@ -765,7 +757,7 @@ daemon_main(const struct daemon_opts *o)
 		if (spool_lock_pid(d->lockfd) == -1)
 			log_warn("spool_dir %s/%s", d->cfg.spool_dir, SPOOL_LOCK);
 	}
-	d->started = now_ns();
+	d->started = duration_wall_ns();
 	if ((d->base = event_base_new()) == NULL ||
 	    event_base_priority_init(d->base, PRIO_COUNT) != 0)
 		fatalx("event_base_new failed");

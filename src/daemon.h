@@ -39,6 +39,4 @@ struct daemon;
 /* Run the daemon; returns the exit status. */
 int daemon_main(const struct daemon_opts *o);
 
-uint64_t now_ns(void);
-
 #endif

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "duration.h"
 
@@ -154,4 +155,13 @@ duration_format(char *buf, size_t len, uint64_t ns)
 		}
 	}
 	snprintf(buf, len, "%" PRIu64, ns);
+}
+
+uint64_t
+duration_wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * DURATION_NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }

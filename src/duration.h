@@ -31,4 +31,7 @@ int duration_parse(const char *s, uint64_t *ns);
  */
 void duration_format(char *buf, size_t len, uint64_t ns);
 
+/* The wall clock (CLOCK_REALTIME) in ns since the epoch: what the spool's times count in. */
+uint64_t duration_wall_ns(void);
+
 #endif

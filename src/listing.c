@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "duration.h"
 #include "history.h"
 #include "label.h"
 #include "listing.h"
@@ -32,15 +32,6 @@ static const struct tf_config *
 cfg_of(const struct listing_src *src)
 {
 	return src->svc->config(src->svc->arg);
-}
-
-static uint64_t
-wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
 struct list_opts {
@@ -437,7 +428,7 @@ start_listing(struct ctl_client *c, struct listing *l)
 {
 	const struct listing_src *src = l->src;
 
-	l->now = wall_ns();
+	l->now = duration_wall_ns();
 	if (l->o.active)
 		l->walk = src->svc->flows_begin(src->svc->arg);
 	if (l->o.finished) {
@@ -532,7 +523,7 @@ listing_show(struct ctl_client *c, int argc, char **argv, const struct listing_s
 	for (n = history_first(src->hist); n < history_end(src->hist); n++)
 		if ((he = history_get(src->hist, n)) != NULL && strcmp(argv[1], he->label) == 0)
 			json_array_append_new(segs, finished_entry(he));
-	if ((act = show_active(src, argv[1], wall_ns())) != NULL)
+	if ((act = show_active(src, argv[1], duration_wall_ns())) != NULL)
 		json_array_append_new(segs, act);
 	if (json_array_size(segs) == 0) {
 		json_decref(segs);
