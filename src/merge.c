@@ -77,28 +77,29 @@ report(struct merge *m, const char *fpout, const char *what)
 }
 
 /*
- * The file as libpcap reads it, nanoseconds; NULL and errno's or libpcap's
- * reason in why. Its own header, read here (libpcap gives the precision
- * asked for, not the file's): *nano, and *reclen for a pcap file (0: pcapng).
+ * The file, opened, and its own header read if it is a pcap file (*pcap;
+ * libpcap gives the precision asked for, not the file's). -1 and errno.
  */
+static int
+open_header(struct merge *m, const char *fpout, struct pcapfile_hdr *ph, int *pcap)
+{
+	uint8_t h[PCAP_FILEHDR_LEN];
+	int fd;
+
+	if ((fd = openat(m->spoolfd, fpout, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	*pcap = pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h && pcapfile_parse_header(h, ph) == 0;
+	return fd;
+}
+
+/* libpcap on fd (taken, closed on failure), nanoseconds; NULL and why. */
 static pcap_t *
-open_file(struct merge *m, const char *fpout, char *why, size_t len, int *nano, uint32_t *reclen,
-    char *iobuf)
+pcap_of(int fd, char *why, size_t len, char *iobuf)
 {
 	char errbuf[PCAP_ERRBUF_SIZE];
-	uint8_t h[PCAP_FILEHDR_LEN];
-	struct pcapfile_hdr ph;
 	pcap_t *p;
 	FILE *f;
-	int fd, pcap;
 
-	if ((fd = openat(m->spoolfd, fpout, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
-		snprintf(why, len, "%s", errno == ENOENT ? "gone (retention?)" : strerror(errno));
-		return NULL;
-	}
-	pcap = pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h && pcapfile_parse_header(h, &ph) == 0;
-	*nano = pcap ? ph.nano : 1; /* pcapng: nanoseconds keep whatever resolution it has */
-	*reclen = pcap ? ph.reclen : 0;
 	if ((f = fdopen(fd, "rb")) == NULL) {
 		snprintf(why, len, "%s", strerror(errno));
 		close(fd);
@@ -116,48 +117,62 @@ open_file(struct merge *m, const char *fpout, char *why, size_t len, int *nano, 
 }
 
 /*
- * A pcap file's link type, snapshot length and precision from its header
- * alone, where libpcap would read them the same: the link types whose DLT_
- * is their LINKTYPE_ number (those traceflowd writes), a snapshot length
- * libpcap takes as it is. 1, or 0: ask libpcap (a survey by libpcap cost
- * as much as the merge's own reading).
+ * The file as libpcap reads it, nanoseconds; NULL and errno's or libpcap's
+ * reason in why. *nano, and *reclen for a pcap file (0: pcapng).
+ */
+static pcap_t *
+open_file(struct merge *m, const char *fpout, char *why, size_t len, int *nano, uint32_t *reclen,
+    char *iobuf)
+{
+	struct pcapfile_hdr ph;
+	int fd, pcap;
+
+	if ((fd = open_header(m, fpout, &ph, &pcap)) == -1) {
+		snprintf(why, len, "%s", errno == ENOENT ? "gone (retention?)" : strerror(errno));
+		return NULL;
+	}
+	*nano = pcap ? ph.nano : 1; /* pcapng: nanoseconds keep whatever resolution it has */
+	*reclen = pcap ? ph.reclen : 0;
+	return pcap_of(fd, why, len, iobuf);
+}
+
+/*
+ * Does a pcap file's header say what libpcap would: a link type whose DLT_
+ * is its LINKTYPE_ number (those traceflowd writes), a snapshot length
+ * libpcap takes as it is? Then the survey needs no libpcap (which cost as
+ * much as the merge's own reading).
  */
 static int
-survey_header(struct merge *m, const char *fpout, int *dlt, uint32_t *snaplen, int *nano)
+header_is_plain(const struct pcapfile_hdr *ph)
 {
-	uint8_t h[PCAP_FILEHDR_LEN];
-	struct pcapfile_hdr ph;
-	int fd, ok;
-
-	if ((fd = openat(m->spoolfd, fpout, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return 0;
-	ok = pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h && pcapfile_parse_header(h, &ph) == 0 &&
-	     (ph.linktype == DLT_EN10MB || ph.linktype == DLT_LINUX_SLL ||
-	         ph.linktype == DLT_LINUX_SLL2 || ph.linktype == DLT_NULL) &&
-	     ph.snaplen > 0 && ph.snaplen <= SURVEY_SNAPLEN_MAX;
-	close(fd);
-	if (ok) {
-		*dlt = (int)ph.linktype;
-		*snaplen = ph.snaplen;
-		*nano = ph.nano;
-	}
-	return ok;
+	return (ph->linktype == DLT_EN10MB || ph->linktype == DLT_LINUX_SLL ||
+	           ph->linktype == DLT_LINUX_SLL2 || ph->linktype == DLT_NULL) &&
+	       ph->snaplen > 0 && ph->snaplen <= SURVEY_SNAPLEN_MAX;
 }
 
 void
 merge_survey(struct merge *m, const char *fpout)
 {
 	char why[PCAP_ERRBUF_SIZE + 64];
+	struct pcapfile_hdr ph;
 	size_t i;
 	pcap_t *p;
-	uint32_t reclen, snaplen;
-	int nano, dlt;
+	uint32_t snaplen;
+	int fd, pcap, nano, dlt;
 
-	if (!survey_header(m, fpout, &dlt, &snaplen, &nano)) {
-		if ((p = open_file(m, fpout, why, sizeof why, &nano, &reclen, NULL)) == NULL)
-			return; /* reported in pass two, once */
+	if ((fd = open_header(m, fpout, &ph, &pcap)) == -1)
+		return; /* reported in pass two, once */
+	if (pcap && header_is_plain(&ph)) {
+		dlt = (int)ph.linktype;
+		snaplen = ph.snaplen;
+		nano = ph.nano;
+		close(fd);
+	} else {
+		if ((p = pcap_of(fd, why, sizeof why, NULL)) == NULL)
+			return;
 		dlt = pcap_datalink(p);
 		snaplen = (uint32_t)pcap_snapshot(p);
+		nano = pcap ? ph.nano : 1;
 		pcap_close(p);
 	}
 	m->nano |= nano;
