@@ -336,28 +336,24 @@ write_frame(struct gen *g)
 {
 	uint8_t h[16];
 	uint64_t sub;
+	/* -J: this frame alone is ahead, the next one back in time */
+	uint64_t jump = g->jump_frame == g->npackets + 1 ? JUMP_NS : 0;
 
 	/* 50..150 us apart: about 100 us, never equal, with sub-microsecond digits. */
-	g->ts += 50000 + rnd(g) % 100000;
-	if (g->jump_frame == g->npackets + 1)
-		g->ts += JUMP_NS; /* this frame alone: the next is back in time */
-	if (g->ng) {
+	g->ts += 50000 + rnd(g) % 100000 + jump;
+	if (g->ng)
 		write_epb(g);
-		g->npackets++;
-		if (g->jump_frame == g->npackets)
-			g->ts -= JUMP_NS;
-		return;
+	else {
+		sub = g->ts % 1000000000;
+		put32x(h, (uint32_t)(g->ts / 1000000000), g->big);
+		put32x(h + 4, (uint32_t)(g->nano ? sub : sub / 1000), g->big);
+		put32x(h + 8, (uint32_t)g->f.len, g->big);
+		put32x(h + 12, (uint32_t)g->f.len, g->big);
+		fwrite(h, 1, sizeof(h), g->out);
+		fwrite(g->f.buf, 1, g->f.len, g->out);
 	}
-	sub = g->ts % 1000000000;
-	put32x(h, (uint32_t)(g->ts / 1000000000), g->big);
-	put32x(h + 4, (uint32_t)(g->nano ? sub : sub / 1000), g->big);
-	put32x(h + 8, (uint32_t)g->f.len, g->big);
-	put32x(h + 12, (uint32_t)g->f.len, g->big);
-	fwrite(h, 1, sizeof(h), g->out);
-	fwrite(g->f.buf, 1, g->f.len, g->out);
 	g->npackets++;
-	if (g->jump_frame == g->npackets)
-		g->ts -= JUMP_NS;
+	g->ts -= jump;
 }
 
 static void
