@@ -216,6 +216,20 @@ filed_span(
 	spoolcat_filed(sc, &r, "[1]");
 }
 
+/* The spool's catalog opened and checked against the disk (nothing found). */
+static struct spoolcat *
+open_checked(void)
+{
+	struct spoolcat *sc;
+	char *cause = NULL, **gone;
+
+	sc = spoolcat_open(dirfd_, dir, 0, &cause);
+	ck_assert_msg(sc != NULL, "%s", cause);
+	reconcile(sc, &gone);
+	free(gone);
+	return sc;
+}
+
 /* A flow of one second that ended at last_ns. */
 static void
 filed(struct spoolcat *sc, const char *name, uint64_t last_ns, uint64_t size)
@@ -236,10 +250,7 @@ START_TEST(test_filed_ties_and_hand_removal)
 	char *cause = NULL, **gone;
 	size_t n;
 
-	sc = spoolcat_open(dirfd_, dir, 0, &cause);
-	ck_assert_msg(sc != NULL, "%s", cause);
-	reconcile(sc, &gone);
-	free(gone);
+	sc = open_checked();
 	filed(sc, "10.0.0.9_1-10.0.0.2_80-1700000000.000001.pcap", 5 * SEC, 100);
 	filed(sc, "10.0.0.1_1-10.0.0.2_80-1700000000.000001.pcap", 5 * SEC, 200);
 	filed(sc, "10.0.0.5_1-10.0.0.2_80-1700000000.000001.pcap", 5 * SEC, 300);
@@ -292,13 +303,10 @@ END_TEST
 START_TEST(test_max_age_from_the_end)
 {
 	struct spoolcat *sc;
-	char *cause = NULL, **gone;
+	char **gone;
 	size_t n;
 
-	sc = spoolcat_open(dirfd_, dir, 0, &cause);
-	ck_assert_msg(sc != NULL, "%s", cause);
-	reconcile(sc, &gone);
-	free(gone);
+	sc = open_checked();
 	/* 1 s to 100 s: began 109 s before now, ended 10 s before. */
 	filed_span(sc, "10.0.0.1_1-10.0.0.2_80-1700000000.000001.pcap", 1 * SEC, 100 * SEC, 100);
 	/* 49 s to 50 s: began later, ended 60 s before now. */
@@ -414,16 +422,13 @@ START_TEST(test_upgrade)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct spool_figures fig;
 	struct spoolcat *sc;
-	char *cause = NULL, **gone, db[4200], msg[512];
+	char *cause = NULL, db[4200], msg[512];
 	sqlite3_stmt *st;
 	sqlite3 *h;
 	ssize_t len;
 	int fd;
 
-	sc = spoolcat_open(dirfd_, dir, 0, &cause);
-	ck_assert_msg(sc != NULL, "%s", cause);
-	reconcile(sc, &gone);
-	free(gone);
+	sc = open_checked();
 	filed(sc, "10.0.0.9_1-10.0.0.2_80-1700000000.000001.pcap", 5 * SEC, 100);
 	filed(sc, "10.0.0.1_1-10.0.0.2_80-1700000000.000001.pcap", 5 * SEC, 200);
 	spoolcat_close(sc);
