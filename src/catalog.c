@@ -54,25 +54,31 @@
 #define CATALOG_BUSY_MS 5000 /* readers in other processes, a checkpoint */
 
 /* The statements kept prepared: their ids and their text, in one table. */
-#define CATALOG_STATEMENTS                                                                    \
-	X(S_BEGIN, "BEGIN IMMEDIATE")                                                         \
-	X(S_COMMIT, "COMMIT")                                                                 \
-	X(S_ROLLBACK, "ROLLBACK")                                                             \
-	X(S_INSERT, /* CATALOG_COLUMNS' order without id: ?N is column N of a read */         \
-	    "INSERT INTO files (fpout, part, label, src, dst, iface, vlan, srcport, dstport," \
-	    " first_ns, last_ns, packets, bytes, written, size, reason, partial, truncated,"  \
-	    " recovered, segment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12," \
-	    " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")                                       \
-	X(S_DELETE_ID, "DELETE FROM files WHERE id = ?1")                                     \
-	X(S_DELETE_FPOUT, "DELETE FROM files WHERE fpout = ?1")                               \
-	X(S_HAS, "SELECT 1 FROM files WHERE fpout = ?1")                                      \
-	X(S_OLDEST, CATALOG_SQL_OLDEST)                                                       \
-	X(S_SCAN, CATALOG_SQL_SCAN)                                                           \
-	X(S_USAGE, CATALOG_SQL_USAGE)                                                         \
-	X(S_RECOUNT, "SELECT count(*), coalesce(sum(size), 0), min(last_ns), max(last_ns),"   \
-	             " min(first_ns) FROM files")                                             \
-	X(S_PARTS,                                                                            \
-	    "SELECT name, files, bytes, first_ns, last_ns FROM parts ORDER BY last_ns, name") \
+#define CATALOG_STATEMENTS                                                                     \
+	X(S_BEGIN, "BEGIN IMMEDIATE")                                                          \
+	X(S_COMMIT, "COMMIT")                                                                  \
+	X(S_ROLLBACK, "ROLLBACK")                                                              \
+	X(S_INSERT, /* CATALOG_COLUMNS' order without id: ?N is column N of a read */          \
+	    "INSERT INTO files (fpout, part, label, src, dst, iface, vlan, srcport, dstport,"  \
+	    " first_ns, last_ns, packets, bytes, written, size, reason, partial, truncated,"   \
+	    " recovered, segment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"  \
+	    " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)")                                        \
+	X(S_PROBE, /* the same ?1 to ?14, then the probe's own */                              \
+	    "INSERT INTO probes (fpout, part, label, src, dst, iface, vlan, srcport, dstport," \
+	    " first_ns, last_ns, packets, bytes, written, reason, partial, truncated, offset," \
+	    " length) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"    \
+	    " ?15, ?16, ?17, ?18, ?19)")                                                       \
+	X(S_PROBES_MOVED, "UPDATE probes SET fpout = ?2 WHERE fpout = ?1")                     \
+	X(S_DELETE_ID, "DELETE FROM files WHERE id = ?1")                                      \
+	X(S_DELETE_FPOUT, "DELETE FROM files WHERE fpout = ?1")                                \
+	X(S_HAS, "SELECT 1 FROM files WHERE fpout = ?1")                                       \
+	X(S_OLDEST, CATALOG_SQL_OLDEST)                                                        \
+	X(S_SCAN, CATALOG_SQL_SCAN)                                                            \
+	X(S_USAGE, CATALOG_SQL_USAGE)                                                          \
+	X(S_RECOUNT, "SELECT count(*), coalesce(sum(size), 0), min(last_ns), max(last_ns),"    \
+	             " min(first_ns) FROM files")                                              \
+	X(S_PARTS,                                                                             \
+	    "SELECT name, files, bytes, first_ns, last_ns FROM parts ORDER BY last_ns, name")  \
 	X(S_PART_FILES, "SELECT files FROM parts WHERE name = ?1")
 
 #define X(id, sql) id,
@@ -184,8 +190,8 @@ col_text(sqlite3_stmt *st, int i)
 }
 
 /* A row of CATALOG_COLUMNS. */
-static void
-read_row(sqlite3_stmt *st, struct catalog_row *r)
+void
+catalog_read_row(sqlite3_stmt *st, struct catalog_row *r)
 {
 	r->id = sqlite3_column_int64(st, 0);
 	r->fpout = col_text(st, 1);
@@ -208,6 +214,10 @@ read_row(sqlite3_stmt *st, struct catalog_row *r)
 	r->truncated = (uint8_t)col_u64(st, 18);
 	r->recovered = (uint8_t)col_u64(st, 19);
 	r->segment = (uint32_t)col_u64(st, 20);
+	/* A probe (catalog_select_flows): where its records lie in its shared capture. */
+	r->probe = sqlite3_column_count(st) > 22 && sqlite3_column_type(st, 21) != SQLITE_NULL;
+	r->offset = r->probe ? col_u64(st, 21) : 0;
+	r->length = r->probe ? col_u64(st, 22) : 0;
 }
 
 /* --- opening --------------------------------------------------------------- */
@@ -236,7 +246,7 @@ pragma(struct catalog *cat, const char *sql, int *num, char *text, size_t len)
 /*
  * sql applied to a catalog whose user_version is still from, in one
  * transaction (another writer may have been first: then nothing is done).
- * *v: the version found, or CATALOG_VERSION once applied.
+ * *v: the version found, or the one sql sets (from + 1; the tables: the last) once applied.
  */
 static int
 change_schema(struct catalog *cat, int from, const char *sql, const char *what, int *v)
@@ -253,7 +263,7 @@ change_schema(struct catalog *cat, int from, const char *sql, const char *what, 
 	if (rc == -1 || *v != from)
 		rollback_quiet(cat);
 	else
-		*v = CATALOG_VERSION;
+		*v = from == 0 ? CATALOG_VERSION : from + 1;
 	return rc;
 }
 
@@ -290,14 +300,18 @@ catalog_upgrade(struct catalog *cat, void (*before)(const char *path, uint64_t f
 		return 0;
 	if (cat->readonly)
 		return set_err(cat, "version %d: its writer upgrades it", v);
-	if (v != 1)
+	if (v != 1 && v != 2)
 		return set_err(cat, "version %d: no upgrade known", v);
-	if (before != NULL && catalog_usage(cat, &u) == 0)
+	/* Version 2 to 3 adds a table: instant. 1 to 2 rebuilds the host indexes. */
+	if (v == 1 && before != NULL && catalog_usage(cat, &u) == 0)
 		before(cat->path, u.files);
 	/* The indexes sort in temporary files, not in memory (10 M rows: ~500 MB). */
-	if (pragma(cat, "PRAGMA temp_store = FILE", NULL, NULL, 0) == -1 ||
-	    change_schema(cat, 1, CATALOG_UPGRADE_1, "upgrading to version 2", &v) == -1 ||
-	    pragma(cat, CATALOG_TEMP_PRAGMA, NULL, NULL, 0) == -1)
+	if (v == 1 &&
+	    (pragma(cat, "PRAGMA temp_store = FILE", NULL, NULL, 0) == -1 ||
+	        change_schema(cat, 1, CATALOG_UPGRADE_1, "upgrading to version 2", &v) == -1 ||
+	        pragma(cat, CATALOG_TEMP_PRAGMA, NULL, NULL, 0) == -1))
+		return -1;
+	if (v == 2 && change_schema(cat, 2, CATALOG_UPGRADE_2, "upgrading to version 3", &v) == -1)
 		return -1;
 	return 1;
 }
@@ -452,6 +466,62 @@ catalog_rollback(struct catalog *cat)
 		rollback_quiet(cat); /* logs if that fails too */
 }
 
+/* ?1 to ?14: what a file's row and a probe's share. */
+static void
+bind_flow(sqlite3_stmt *st, const struct catalog_row *r)
+{
+	bind_text(st, 1, r->fpout);
+	bind_text(st, 2, r->part);
+	bind_text(st, 3, r->label);
+	bind_text(st, 4, r->src);
+	bind_text(st, 5, r->dst);
+	bind_text(st, 6, r->iface);
+	bind_text(st, 7, r->vlan);
+	sqlite3_bind_int(st, 8, r->srcport);
+	sqlite3_bind_int(st, 9, r->dstport);
+	sqlite3_bind_int64(st, 10, (sqlite3_int64)r->first_ns);
+	sqlite3_bind_int64(st, 11, (sqlite3_int64)r->last_ns);
+	sqlite3_bind_int64(st, 12, (sqlite3_int64)r->packets);
+	sqlite3_bind_int64(st, 13, (sqlite3_int64)r->bytes);
+	sqlite3_bind_int64(st, 14, (sqlite3_int64)r->written);
+}
+
+int
+catalog_add_probe(struct catalog *cat, const struct catalog_row *r)
+{
+	sqlite3_stmt *st;
+
+	if (r->part == NULL)
+		return set_err(cat, "add a probe: a row needs its part");
+	if (!in_batch(cat))
+		return set_err(cat, "add a probe: outside a batch");
+	if ((st = stmt(cat, S_PROBE)) == NULL)
+		return batch_fail(cat, "add a probe");
+	bind_flow(st, r);
+	bind_text(st, 15, r->reason);
+	sqlite3_bind_int(st, 16, r->partial);
+	sqlite3_bind_int(st, 17, r->truncated);
+	sqlite3_bind_int64(st, 18, (sqlite3_int64)r->offset);
+	sqlite3_bind_int64(st, 19, (sqlite3_int64)r->length);
+	if (run(st) != SQLITE_DONE)
+		return batch_fail(cat, "add a probe");
+	return 0;
+}
+
+int
+catalog_probes_moved(struct catalog *cat, const char *from, const char *to)
+{
+	sqlite3_stmt *st;
+
+	if (!in_batch(cat))
+		return set_err(cat, "move probes: outside a batch");
+	if ((st = stmt(cat, S_PROBES_MOVED)) == NULL)
+		return batch_fail(cat, "move probes");
+	bind_text(st, 1, from);
+	bind_text(st, 2, to);
+	return run(st) == SQLITE_DONE ? 0 : batch_fail(cat, "move probes");
+}
+
 int
 catalog_add(struct catalog *cat, const struct catalog_row *r)
 {
@@ -468,20 +538,7 @@ catalog_add(struct catalog *cat, const struct catalog_row *r)
 		return batch_fail(cat, "add (replacing)");
 	if ((st = stmt(cat, S_INSERT)) == NULL)
 		return batch_fail(cat, "add");
-	bind_text(st, 1, r->fpout);
-	bind_text(st, 2, r->part);
-	bind_text(st, 3, r->label);
-	bind_text(st, 4, r->src);
-	bind_text(st, 5, r->dst);
-	bind_text(st, 6, r->iface);
-	bind_text(st, 7, r->vlan);
-	sqlite3_bind_int(st, 8, r->srcport);
-	sqlite3_bind_int(st, 9, r->dstport);
-	sqlite3_bind_int64(st, 10, (sqlite3_int64)r->first_ns);
-	sqlite3_bind_int64(st, 11, (sqlite3_int64)r->last_ns);
-	sqlite3_bind_int64(st, 12, (sqlite3_int64)r->packets);
-	sqlite3_bind_int64(st, 13, (sqlite3_int64)r->bytes);
-	sqlite3_bind_int64(st, 14, (sqlite3_int64)r->written);
+	bind_flow(st, r);
 	sqlite3_bind_int64(st, 15, (sqlite3_int64)r->size);
 	bind_text(st, 16, r->reason);
 	sqlite3_bind_int(st, 17, r->partial);
@@ -558,7 +615,7 @@ walk_rows(struct catalog *cat, int id, int64_t after, size_t n,
 	sqlite3_bind_int64(st, 1, n > INT_MAX ? INT_MAX : (sqlite3_int64)n);
 	sqlite3_bind_int64(st, 2, after); /* SQLITE_RANGE where there is no ?2: oldest */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		read_row(st, &row);
+		catalog_read_row(st, &row);
 		count++;
 		if (fn(&row, arg) != 0) {
 			rc = SQLITE_DONE;
@@ -673,42 +730,6 @@ catalog_error(struct catalog *cat)
 	return cat->err;
 }
 
-char *
-catalog_explain(struct catalog *cat, const char *select_sql)
-{
-	sqlite3_stmt *st;
-	char *sql, *plan;
-	const char *detail;
-	size_t len = 0, dlen;
-	int rc;
-
-	xasprintf(&sql, "EXPLAIN QUERY PLAN %s", select_sql);
-	rc = sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL);
-	free(sql);
-	if (rc != SQLITE_OK) {
-		set_err(cat, "explain: %s", sqlite3_errmsg(cat->db));
-		return NULL;
-	}
-	plan = xstrdup("");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((detail = col_text(st, 3)) == NULL)
-			continue;
-		dlen = strlen(detail);
-		plan = xreallocarray(plan, len + dlen + 2, 1);
-		if (len > 0)
-			plan[len++] = '\n';
-		memcpy(plan + len, detail, dlen + 1);
-		len += dlen;
-	}
-	if (rc != SQLITE_DONE) {
-		set_err(cat, "explain: %s", sqlite3_errmsg(cat->db));
-		free(plan);
-		plan = NULL;
-	}
-	sqlite3_finalize(st);
-	return plan;
-}
-
 struct sqlite3 *
 catalog_handle(struct catalog *cat)
 {
@@ -716,29 +737,15 @@ catalog_handle(struct catalog *cat)
 }
 
 int
-catalog_select(struct catalog *cat, const char *where, const char *tail,
-    int (*fn)(const struct catalog_row *row, void *arg), void *arg)
+catalog_fail(struct catalog *cat, const char *what)
 {
-	struct catalog_row row;
-	sqlite3_stmt *st = NULL;
-	char *sql;
-	int rc, n = 0;
+	return set_err(cat, "%s: %s", what, sqlite3_errmsg(cat->db));
+}
 
-	xasprintf(&sql, "SELECT " CATALOG_COLUMNS " FROM files WHERE %s %s", where, tail);
-	if (sqlite3_prepare_v2(cat->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		set_err(cat, "%s", sqlite3_errmsg(cat->db));
-		free(sql);
-		return -1;
-	}
-	free(sql);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		read_row(st, &row);
-		n++;
-		if (fn(&row, arg) != 0)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		n = set_err(cat, "%s", sqlite3_errmsg(cat->db));
-	sqlite3_finalize(st);
-	return n;
+int
+catalog_version(struct catalog *cat)
+{
+	int v;
+
+	return pragma(cat, "PRAGMA user_version", &v, NULL, 0) == -1 ? -1 : v;
 }

@@ -22,7 +22,7 @@
 
 #include "catalogfs.h" /* CATALOG_DIR, CATALOG_DB */
 
-#define CATALOG_VERSION 2 /* PRAGMA user_version; a newer one is refused, an older one upgraded */
+#define CATALOG_VERSION 3 /* PRAGMA user_version; a newer one is refused, an older one upgraded */
 /*
  * A database file is trusted no more than needed (SQLite's defensive mode,
  * no schema from it is trusted); WAL once for the file, where the file
@@ -61,6 +61,13 @@ struct catalog_row {
 	uint8_t partial, truncated, recovered;
 	uint32_t segment;
 	int64_t id;
+	/*
+	 * A probe (catalog_add_probe, catalog_select_flows): its records are
+	 * length bytes at offset in the shared capture fpout (NULL: counted,
+	 * not kept). Its id is negative in a select of flows.
+	 */
+	uint8_t probe;
+	uint64_t offset, length;
 };
 
 struct catalog_usage {
@@ -141,6 +148,15 @@ void catalog_rollback(struct catalog *cat);
 int catalog_add(struct catalog *cat, const struct catalog_row *row);
 
 /*
+ * Add a probe's row (catalog.h: probes), in a batch: fpout is its shared
+ * capture's final path (its file's row comes when it is filed) or NULL; -1
+ * as catalog_add.
+ */
+int catalog_add_probe(struct catalog *cat, const struct catalog_row *row);
+/* The probes of the shared capture from were filed as to (its name was taken), in a batch. */
+int catalog_probes_moved(struct catalog *cat, const char *from, const char *to);
+
+/*
  * Delete the row with this id, or the one of this fpout, in a batch: 1,
  * or 0 when there was none; -1 as catalog_add (the batch rolled back on a
  * database failure).
@@ -202,8 +218,27 @@ int catalog_part_files(struct catalog *cat, const char *part, uint64_t *files);
 int catalog_select(struct catalog *cat, const char *where, const char *tail,
     int (*fn)(const struct catalog_row *row, void *arg), void *arg);
 
+/*
+ * The flows: files' rows but shared captures, and the probes' rows
+ * (offset and length set), where where holds for each, then tail; with
+ * newest, the newest that many by first_ns, in tail's order. A version 2
+ * catalog has files only. The rows fn was called for, or -1.
+ */
+int catalog_select_flows(struct catalog *cat, const char *where, const char *tail, uint64_t newest,
+    int (*fn)(const struct catalog_row *row, void *arg), void *arg);
+
 /* The connection, for adding SQL functions (qexpr_register) to a query tool's catalog. */
 struct sqlite3 *catalog_handle(struct catalog *cat);
+
+/* A statement's row of CATALOG_COLUMNS (and offset, length after them, if there) into r. */
+struct sqlite3_stmt;
+void catalog_read_row(struct sqlite3_stmt *st, struct catalog_row *r);
+
+/* The failure of what, with SQLite's message, as catalog_error() gives it: -1. */
+int catalog_fail(struct catalog *cat, const char *what);
+
+/* The catalog's version (PRAGMA user_version), or -1. */
+int catalog_version(struct catalog *cat);
 
 /* The last failure's message (SQLite's or ours); "" if none. Valid until the next call. */
 const char *catalog_error(struct catalog *cat);
@@ -262,20 +297,45 @@ char *catalog_explain(struct catalog *cat, const char *select_sql);
 	"  first_ns = min(first_ns, excluded.first_ns), last_ns = max(last_ns, excluded.last_ns);" \
 	" UPDATE totals SET files = files + 1, bytes = bytes + new.size;"                          \
 	"END;"                                                                                     \
-	"CREATE TRIGGER files_delete AFTER DELETE ON files BEGIN"                                  \
-	" UPDATE parts SET files = files - 1, bytes = bytes - old.size,"                           \
-	"  first_ns = CASE WHEN first_ns < old.first_ns THEN first_ns"                             \
-	"   ELSE (SELECT min(first_ns) FROM files WHERE part = old.part) END,"                     \
-	"  last_ns = CASE WHEN last_ns > old.last_ns THEN last_ns"                                 \
-	"   ELSE (SELECT max(last_ns) FROM files WHERE part = old.part) END"                       \
-	"  WHERE name = old.part;"                                                                 \
-	" DELETE FROM parts WHERE name = old.part AND files <= 0;"                                 \
-	" UPDATE totals SET files = files - 1, bytes = bytes - old.size;"                          \
-	"END;"                                                                                     \
 	"CREATE TRIGGER files_update BEFORE UPDATE ON files BEGIN"                                 \
 	" SELECT RAISE(ABORT, 'catalog rows are replaced (deleted, added), never updated');"       \
-	"END;"                                                                                     \
-	"PRAGMA user_version = 2;"
+	"END;" CATALOG_PROBES "PRAGMA user_version = 3;"
+
+/*
+ * Version 3: probes, a row per connection nothing answered (or only an
+ * RST) that was filed in a shared capture (unanswered = "shared": fpout
+ * that capture, offset and length where its records lie in it) or only
+ * counted (unanswered = "count": fpout NULL). The shared capture has its
+ * row in files like any file, reason CATALOG_SHARED (not a flow: queries
+ * of flows pass it over); deleting it deletes its probes, and a partition
+ * that goes takes its counted probes with it, in the same trigger (one
+ * trigger: SQLite orders two of one event as it likes).
+ */
+#define CATALOG_SHARED "shared"
+#define CATALOG_PROBES                                                          \
+	"CREATE TABLE probes ("                                                 \
+	" id INTEGER PRIMARY KEY, fpout TEXT, part TEXT NOT NULL, label TEXT,"  \
+	" src TEXT, dst TEXT, srcport INT, dstport INT, vlan TEXT, iface TEXT," \
+	" first_ns INT, last_ns INT, packets INT, bytes INT, written INT,"      \
+	" reason TEXT, partial INT, truncated INT, offset INT, length INT);"    \
+	"CREATE INDEX probes_fpout ON probes (fpout, part);"                    \
+	"CREATE INDEX probes_last ON probes (last_ns);"                         \
+	"CREATE INDEX probes_src ON probes (src, last_ns);"                     \
+	"CREATE INDEX probes_dst ON probes (dst, last_ns);"                     \
+	"CREATE TRIGGER files_delete AFTER DELETE ON files BEGIN"               \
+	" UPDATE parts SET files = files - 1, bytes = bytes - old.size,"        \
+	"  first_ns = CASE WHEN first_ns < old.first_ns THEN first_ns"          \
+	"   ELSE (SELECT min(first_ns) FROM files WHERE part = old.part) END,"  \
+	"  last_ns = CASE WHEN last_ns > old.last_ns THEN last_ns"              \
+	"   ELSE (SELECT max(last_ns) FROM files WHERE part = old.part) END"    \
+	"  WHERE name = old.part;"                                              \
+	" DELETE FROM parts WHERE name = old.part AND files <= 0;"              \
+	" UPDATE totals SET files = files - 1, bytes = bytes - old.size;"       \
+	" DELETE FROM probes WHERE fpout = old.fpout AND part = old.part;"      \
+	" DELETE FROM probes WHERE fpout IS NULL AND part = old.part"           \
+	"  AND NOT EXISTS (SELECT 1 FROM parts WHERE name = old.part);"         \
+	"END;"
+#define CATALOG_UPGRADE_2 "DROP TRIGGER files_delete;" CATALOG_PROBES "PRAGMA user_version = 3;"
 
 /*
  * A host's flows by time: the question asked most ("host X ... after T"),
@@ -290,6 +350,18 @@ char *catalog_explain(struct catalog *cat, const char *select_sql);
 #define CATALOG_UPGRADE_1       \
 	"DROP INDEX files_src;" \
 	"DROP INDEX files_dst;" CATALOG_HOST_INDEXES "PRAGMA user_version = 2;"
+/* Version 1's trigger, for the tests that make a version 1 catalog (and 2's). */
+#define CATALOG_FILES_DELETE_2                                                 \
+	"CREATE TRIGGER files_delete AFTER DELETE ON files BEGIN"              \
+	" UPDATE parts SET files = files - 1, bytes = bytes - old.size,"       \
+	"  first_ns = CASE WHEN first_ns < old.first_ns THEN first_ns"         \
+	"   ELSE (SELECT min(first_ns) FROM files WHERE part = old.part) END," \
+	"  last_ns = CASE WHEN last_ns > old.last_ns THEN last_ns"             \
+	"   ELSE (SELECT max(last_ns) FROM files WHERE part = old.part) END"   \
+	"  WHERE name = old.part;"                                             \
+	" DELETE FROM parts WHERE name = old.part AND files <= 0;"             \
+	" UPDATE totals SET files = files - 1, bytes = bytes - old.size;"      \
+	"END;"
 
 /*
  * The reads this module makes whose plans matter, spelled here so that
@@ -298,6 +370,12 @@ char *catalog_explain(struct catalog *cat, const char *select_sql);
 #define CATALOG_COLUMNS                                                                        \
 	"id, fpout, part, label, src, dst, iface, vlan, srcport, dstport, first_ns, last_ns, " \
 	"packets, bytes, written, size, reason, partial, truncated, recovered, segment"
+#define CATALOG_SQL_FLOWS                                                                      \
+	"SELECT " CATALOG_COLUMNS ", NULL AS offset, NULL AS length FROM files"                \
+	" WHERE (%s) AND reason IS NOT '" CATALOG_SHARED "' UNION ALL"                         \
+	" SELECT -id, fpout, part, label, src, dst, iface, vlan, srcport, dstport, first_ns,"  \
+	" last_ns, packets, bytes, written, length, reason, partial, truncated, 0, 0, offset," \
+	" length FROM probes WHERE (%s)"
 #define CATALOG_SQL_OLDEST "SELECT " CATALOG_COLUMNS " FROM files ORDER BY last_ns, id LIMIT ?1"
 #define CATALOG_SQL_SCAN   "SELECT " CATALOG_COLUMNS " FROM files WHERE id > ?2 ORDER BY id LIMIT ?1"
 #define CATALOG_SQL_USAGE                                                                          \

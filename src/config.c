@@ -125,6 +125,13 @@ static const struct cfg_word words_flow_end[] = {
 	{ NULL, 0, 0 },
 };
 
+static const struct cfg_word words_unanswered[] = {
+	{ "shared", UNANSWERED_SHARED, 0 },
+	{ "own-file", UNANSWERED_OWN_FILE, 0 },
+	{ "count", UNANSWERED_COUNT, 0 },
+	{ NULL, 0, 0 },
+};
+
 static const struct cfg_word words_flow_key[] = {
 	{ "connection", FLOW_KEY_CONNECTION, 0 },
 	{ "directional", FLOW_KEY_DIRECTIONAL, 0 },
@@ -212,6 +219,12 @@ static const struct cfg_entry cfg_table[] = {
 	  "... unless it has more packets than this: then it is a connection like any." },
 	{ NULL, "half_open_share", CT_COUNT, F(half_open_share), 0, 50, NULL, 1, 100, 0, NULL,
 	  "Percent of max_flows unanswered flows may take; beyond, the oldest of them is evicted." },
+	{ NULL, "unanswered", CT_ENUM, F(unanswered), 0, UNANSWERED_SHARED, NULL, 0, 0, 0,
+	  words_unanswered,
+	  "Unanswered and refused connections: shared (one capture per partition), own-file or "
+	  "count." },
+	{ NULL, "unanswered_rotate", CT_DURATION, F(unanswered_rotate), 0, MIN, NULL, SEC, DAY, 0,
+	  NULL, "The shared capture of unanswered connections is filed after this long (or 64 MiB)." },
 	{ NULL, "max_open_files", CT_COUNT, F(max_open_files), 0, 256, NULL, 8, 1000000, 0, NULL,
 	  "Output files open at most; the least recently written is closed and reopened later." },
 	{ NULL, "segment_packets", CT_COUNT, F(segment_packets), 0, 1000000, NULL, 1, 4294967295ULL,
@@ -1788,12 +1801,21 @@ config_to_engine(const struct tf_config *c, struct engine_config *e)
 	if (e->writer.flow_buffer > e->writer.buffer_total)
 		e->writer.flow_buffer = e->writer.buffer_total;
 	e->writer.flush_ns = c->flush_interval;
+	config_unanswered(c, &e->writer);
 	e->export.collector = c->ipfix_collector;
 	e->export.transport = c->ipfix_transport;
 	e->export.domain = (uint32_t)c->observation_domain;
 	e->export.pen = (uint32_t)c->ipfix_pen;
 	e->export.refresh_ns = c->ipfix_template_refresh;
 	e->export.queue_max = c->ipfix_queue;
+}
+
+void
+config_unanswered(const struct tf_config *c, struct writer_config *w)
+{
+	/* Only a pcap file can be shared by flows: its records stand alone. */
+	w->unanswered = c->format == FMT_PCAP ? c->unanswered : UNANSWERED_OWN_FILE;
+	w->unanswered_rotate = c->unanswered_rotate;
 }
 
 void

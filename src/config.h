@@ -57,6 +57,8 @@ struct tf_config {
 	uint64_t half_open_timeout; /* ns; 0: no half-open rule */
 	uint64_t half_open_packets; /* a one-sided flow is a connection past this many */
 	uint64_t half_open_share;   /* percent of max_flows half-open flows may take */
+	int unanswered;             /* enum unanswered_mode (names.h) */
+	uint64_t unanswered_rotate; /* ns: the shared capture's age bound */
 	uint64_t max_open_files;
 	uint64_t segment_packets; /* a flow goes on in a new file after this many packets */
 	uint64_t segment_size;    /* ... or bytes; 0 = no bound */
@@ -173,5 +175,8 @@ const char *config_words(const char *name);
  * idle timeout and segment bounds it set (config_args: none offline).
  */
 void config_flow_rule(const struct tf_config *c, struct flow_config *f);
+
+/* Where unanswered connections go (unanswered, unanswered_rotate) into w: pcap only shares. */
+void config_unanswered(const struct tf_config *c, struct writer_config *w);
 
 #endif

@@ -317,7 +317,7 @@ flow_done(const struct flow_key *key, uint8_t init, const struct index_record *r
 	json_t *entry;
 
 	commands_flow_done(key, init, rec, frames, ended, d->cmds);
-	if (hook_wanted(d->hook, rec->fpout)) {
+	if (!rec->probe && hook_wanted(d->hook, rec->fpout)) {
 		/* Its variables are the index members: JSON only when a command runs. */
 		entry = index_record_json(rec);
 		hook_file(d->hook, entry);

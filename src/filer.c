@@ -26,54 +26,15 @@
 #include "files.h"
 #include "index.h"
 #include "log.h"
+#include "filejob.h"
+#include "shared.h"
 #include "spoolcat.h"
 #include "xmalloc.h"
-
-enum job_op { J_WRITE, J_FINISH, J_FLUSH, J_REOPEN, J_RETAIN, J_RECONCILE };
-
-struct job {
-	STAILQ_ENTRY(job) link;
-	enum job_op op;
-	struct ifile *io;
-	struct chunk_chain chain; /* J_WRITE: the records */
-	struct chunk *freed;      /* J_WRITE: the log's chunks it left empty, for the writer */
-	struct iovec *iov;        /* J_WRITE: where its records lie (prepare_writes) */
-	size_t len;
-	size_t cap;
-	struct filer_done done;   /* J_FINISH */
-	struct index_record *rec; /* J_FINISH: the index line's record (done.rec), ours */
-	uint64_t nrec;            /* J_WRITE: records in buf */
-	uint64_t last_ns;         /* J_FINISH: the segment's last packet, the file's time */
-	char **gone;              /* J_PRUNE: the files retention deleted (the writer's) */
-	size_t ngone;
-	int missing;                            /* J_PRUNE: and every file that does not exist */
-	uint64_t max_bytes, max_age_ns, now_ns; /* J_RETAIN: the limits, and when */
-	uint64_t seq;
-};
-STAILQ_HEAD(job_list, job);
-
-/*
- * What a finished flow waiting for the filer holds besides its frame
- * numbers: the job, its index record, the file's record and malloc's
- * overheads, about 1.3 KiB (512 bytes were counted once). Counted in
- * flight, so that the write budget bounds the memory a slow disk makes
- * us hold.
- */
-#define FINISH_COST (sizeof(struct job) + sizeof(struct index_record) + 256)
-
-/* The index's counters, read by the other thread (filer_stats). */
-struct counters {
-	_Atomic uint64_t index_pending, index_lost, index_errors;
-};
 
 struct filer {
 	int threaded;
 	/* The file system side: the filer thread's alone (or the caller's, inline). */
-	struct files *fs;
-	struct flow_index *idx;
-	int index_again;      /* the index has lines waiting or a prune to retry (the filer's) */
-	struct spoolcat *cat; /* the spool's catalog (NULL: none, as in unit tests) */
-	unsigned batches;     /* drained since the last background slice */
+	struct filer_disk d;
 
 	/*
 	 * The writer's batch: jobs not yet handed over (the writer's thread
@@ -115,7 +76,6 @@ struct filer {
 	int efd;
 
 	struct chunk_pool *pool; /* the writer's chunks (used on the writer's thread only) */
-	struct counters c;
 };
 
 /* --- the filer thread's side --------------------------------------------- */
@@ -149,186 +109,6 @@ done_flush(struct filer *fl)
 	pthread_mutex_unlock(&fl->dlock);
 	if (was_empty && fl->efd != -1 && write(fl->efd, &one, sizeof one) == -1 && errno != EAGAIN)
 		log_warn("eventfd");
-}
-
-/* The entry says what became of the file, then it goes to the index. */
-static void
-finish_entry(struct filer *fl, struct ifile *io, const char *fpout, struct filer_done *d)
-{
-	struct index_record *r = (struct index_record *)d->rec;
-
-	if (r == NULL)
-		return;
-	files_describe(io, r);
-	snprintf(r->fpout, sizeof r->fpout, "%s", fpout ? fpout : "");
-	if (fl->idx != NULL)
-		index_append_record(fl->idx, r, d->frames);
-	spoolcat_filed(fl->cat, r, d->frames);
-}
-
-/* Index lines reach the file; the counters tell the other thread how it went. */
-static void
-index_push(struct filer *fl, int retry)
-{
-	uint64_t pending, lost, errors;
-
-	/* The rows reach the catalog in batches of their own (spoolcat_commit_due). */
-	spoolcat_commit_due(fl->cat);
-	if (fl->idx == NULL)
-		return;
-	if (retry)
-		index_retry(fl->idx);
-	else
-		index_flush(fl->idx);
-	fl->index_again = index_wants_retry(fl->idx);
-	index_stats(fl->idx, &pending, &lost, &errors);
-	fl->c.index_pending = pending;
-	fl->c.index_lost = lost;
-	fl->c.index_errors = errors;
-}
-
-static void
-prefetch_iov(const struct iovec *iov, size_t n)
-{
-	size_t i, o;
-
-	for (i = 0; i < n; i++)
-		for (o = 0; o < iov[i].iov_len + 63; o += 64)
-			__builtin_prefetch((const uint8_t *)iov[i].iov_base + o);
-}
-
-#define WALK_JOBS 8
-
-/*
- * Where the records of this write job and of the next ones in its batch
- * lie, found together: a chain's spills are met one cache miss after the
- * other, and walking eight chains in step keeps eight misses in flight
- * (c10k: the walk of one chain at a time was 7 % of the filer's samples).
- */
-static void
-prepare_writes(struct job *j)
-{
-	struct chunk_walk w[WALK_JOBS];
-	int n = 0, k, more;
-
-	for (; j != NULL && n < WALK_JOBS; j = STAILQ_NEXT(j, link)) {
-		if (j->op != J_WRITE || j->iov != NULL)
-			continue;
-		j->iov = xreallocarray(NULL, chunk_chain_slots(&j->chain) + 1, sizeof *j->iov);
-		chunk_walk_begin(&w[n++], &j->chain, j->iov);
-	}
-	do {
-		more = 0;
-		for (k = 0; k < n; k++)
-			more |= chunk_walk_step(&w[k]);
-	} while (more);
-}
-
-/*
- * The chain's records where they lie in the log, one iovec each (files_append
- * adds the file's header in front); then the chain lets go of them.
- */
-static void
-write_chain(struct filer *fl, struct job *j)
-{
-	size_t n = chunk_chain_slots(&j->chain);
-
-	if (j->iov == NULL)
-		prepare_writes(j);
-	prefetch_iov(j->iov, n);
-	files_append(fl->fs, j->io, j->iov, (int)n, j->len, j->nrec);
-	free(j->iov);
-	j->iov = NULL;
-	j->freed = chunk_chain_release(&j->chain, NULL);
-}
-
-/*
- * A queue that never runs dry (a disk slower than the packets) would keep
- * every index line of it in memory until it does, counted nowhere: some
- * 600 bytes per flow of a batch that can be the whole write budget. Whole
- * lines go to the file every INDEX_BATCH_LINES instead (unless the disk is
- * refusing them: then they wait, as index.c bounds).
- */
-#define INDEX_BATCH_LINES 1024
-
-static void
-index_push_full(struct filer *fl)
-{
-	uint64_t pending, lost, errors;
-
-	if (fl->idx == NULL || fl->index_again)
-		return;
-	index_stats(fl->idx, &pending, &lost, &errors);
-	if (pending >= INDEX_BATCH_LINES)
-		index_push(fl, 0);
-}
-
-/*
- * Files retention or the reconcile found gone lose their index lines: in
- * a flat spool, those of index.jsonl; in partitions, their partition's
- * (spoolcat.c), and index.jsonl is a log that is never rewritten.
- */
-static void
-gone_from_index(struct filer *fl, char *const *gone, size_t n)
-{
-	if (n > 0 && fl->idx != NULL && !spoolcat_partitioned(fl->cat))
-		index_prune(fl->idx, gone, n, 0);
-}
-
-static void
-run_job(struct filer *fl, struct job *j)
-{
-	const char *fpout = NULL;
-
-	switch (j->op) {
-	case J_WRITE:
-		write_chain(fl, j);
-		break;
-	case J_FINISH:
-		if (j->io != NULL)
-			fpout = files_finish(
-			    fl->fs, j->io, j->last_ns, spoolcat_partition(fl->cat, j->last_ns));
-		finish_entry(fl, j->io, fpout, &j->done);
-		break;
-	case J_FLUSH:
-		spoolcat_commit(fl->cat); /* for filer_sync: the catalog's rows are in */
-		index_push(fl, 0);        /* and the index is on disk too */
-		break;
-	case J_REOPEN:
-		if (fl->idx != NULL)
-			index_reopen(fl->idx);
-		break;
-	case J_RECONCILE:
-		spoolcat_reconcile(fl->cat);
-		break;
-	case J_RETAIN: /* carried out a slice at a time: background_slice */
-		spoolcat_retain_start(fl->cat, j->max_bytes, j->max_age_ns, j->now_ns);
-		break;
-	}
-}
-
-/*
- * Work in the background of filing, a slice at a time (a pass that
- * deletes a million files must not hold filing up while it unlinks them):
- * whenever the queue is dry, and under a load that never lets it run dry,
- * after every BACKGROUND_EVERY batches.
- */
-#define BACKGROUND_EVERY 8
-
-static void
-background_slice(struct filer *fl, int idle)
-{
-	char **gone;
-	size_t ngone, i;
-
-	if (fl->cat == NULL || (!idle && ++fl->batches < BACKGROUND_EVERY))
-		return;
-	fl->batches = 0;
-	spoolcat_background(fl->cat, &gone, &ngone);
-	gone_from_index(fl, gone, ngone);
-	for (i = 0; i < ngone; i++)
-		free(gone[i]);
-	free(gone);
 }
 
 /* What a done job holds, freed by the thread that allocated it (filer_poll). */
@@ -377,9 +157,9 @@ filer_main(void *arg)
 	pthread_mutex_lock(&fl->lock);
 	for (;;) {
 		while (STAILQ_EMPTY(&fl->queue) && !fl->stop) {
-			if (spoolcat_busy(fl->cat)) {
+			if (spoolcat_busy(fl->d.cat)) {
 				pthread_mutex_unlock(&fl->lock);
-				background_slice(fl, 1);
+				background_slice(&fl->d, 1);
 				pthread_mutex_lock(&fl->lock);
 				continue;
 			}
@@ -388,8 +168,8 @@ filer_main(void *arg)
 			 * every second until it takes them. Rows waiting for their
 			 * commit: until it is due.
 			 */
-			retry = fl->index_again;
-			due = spoolcat_commit_due(fl->cat);
+			retry = fl->d.index_again;
+			due = spoolcat_commit_due(fl->d.cat);
 			fl->sleeping = 1;
 			if (!retry && due < 0)
 				pthread_cond_wait(&fl->work, &fl->lock);
@@ -407,8 +187,8 @@ filer_main(void *arg)
 			if (retry || due >= 0) {
 				pthread_mutex_unlock(&fl->lock);
 				if (retry)
-					index_push(fl, 1);
-				spoolcat_commit_due(fl->cat);
+					index_push(&fl->d, 1);
+				spoolcat_commit_due(fl->d.cat);
 				pthread_mutex_lock(&fl->lock);
 			}
 		}
@@ -419,11 +199,11 @@ filer_main(void *arg)
 		pthread_mutex_unlock(&fl->lock);
 		for (n = 1; (j = STAILQ_FIRST(&batch)) != NULL; n++) {
 			STAILQ_REMOVE_HEAD(&batch, link);
-			run_job(fl, j);
+			run_job(&fl->d, j);
 			atomic_fetch_sub(&fl->inflight, j->cap);
 			last = j->seq;
 			done_push(fl, j);
-			index_push_full(fl);
+			index_push_full(&fl->d);
 			/*
 			 * A writer held by back pressure need not wait for the whole
 			 * batch; and what is done goes back now, not at the batch's
@@ -437,9 +217,9 @@ filer_main(void *arg)
 			}
 		}
 		/* The queue ran dry: index lines reach the file, finished flows go back. */
-		index_push(fl, 0);
+		index_push(&fl->d, 0);
 		done_flush(fl);
-		background_slice(fl, 0);
+		background_slice(&fl->d, 0);
 		/*
 		 * Done only now that the jobs went back: filer_sync returns when
 		 * done_seq reaches its job and then polls, which must find them
@@ -480,7 +260,7 @@ static void
 enqueue(struct filer *fl, struct job *j)
 {
 	if (!fl->threaded) {
-		run_job(fl, j);
+		run_job(&fl->d, j);
 		done_push(fl, j);
 		return;
 	}
@@ -536,15 +316,16 @@ filer_new(
 	pthread_mutex_init(&fl->dlock, NULL);
 	pthread_cond_init(&fl->work, NULL);
 	pthread_cond_init(&fl->progress, NULL);
-	if ((fl->fs = files_new(outdirfd, outdir, cfg, cause)) == NULL)
+	if ((fl->d.fs = files_new(outdirfd, outdir, cfg, cause)) == NULL)
 		goto fail;
 	/* index.jsonl is ours alone, as every file once renamed: one owner of the disk. */
-	if ((fl->idx = index_open(outdirfd, outdir, cause)) == NULL)
+	if ((fl->d.idx = index_open(outdirfd, outdir, cause)) == NULL)
 		goto fail;
 	/* A catalog of files, where there are files: format none writes the index alone. */
 	if (cfg->catalog && cfg->format != FMT_NONE &&
-	    (fl->cat = spoolcat_open(outdirfd, outdir, cfg->partition_files, cause)) == NULL)
+	    (fl->d.cat = spoolcat_open(outdirfd, outdir, cfg->partition_files, cause)) == NULL)
 		goto fail;
+	fl->d.sh = shared_new(fl->d.fs, fl->d.cat, cfg->unanswered_bytes);
 	if (threaded) {
 		if ((fl->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
 			xasprintf(cause, "eventfd: %s", strerror(errno));
@@ -577,9 +358,10 @@ filer_free(struct filer *fl)
 		pthread_mutex_unlock(&fl->lock);
 		pthread_join(fl->thread, NULL);
 	}
-	files_free(fl->fs);
-	spoolcat_close(fl->cat);
-	index_close(fl->idx);
+	shared_free(fl->d.sh); /* filed, its row in the catalog's last batch */
+	files_free(fl->d.fs);
+	spoolcat_close(fl->d.cat);
+	index_close(fl->d.idx);
 	done_flush(fl);
 	while ((j = STAILQ_FIRST(&fl->done)) != NULL) {
 		STAILQ_REMOVE_HEAD(&fl->done, link);
@@ -628,7 +410,7 @@ filer_reconcile(struct filer *fl)
 void
 filer_spool(const struct filer *fl, struct spool_figures *out)
 {
-	spoolcat_usage(fl->cat, out);
+	spoolcat_usage(fl->d.cat, out);
 }
 
 void
@@ -643,14 +425,14 @@ filer_index_reopen(struct filer *fl)
 void
 filer_setlimits(struct filer *fl, unsigned max_open_files)
 {
-	files_set_max_open(fl->fs, max_open_files);
+	files_set_max_open(fl->d.fs, max_open_files);
 }
 
 struct ifile *
 filer_open(struct filer *fl, const struct flow *f, uint32_t linktype, uint32_t snaplen,
     const char *ifname, struct fname *name)
 {
-	return files_ifile(fl->fs, f, linktype, snaplen, ifname, name);
+	return files_ifile(fl->d.fs, f, linktype, snaplen, ifname, name);
 }
 
 struct chunk_pool *
@@ -702,12 +484,45 @@ filer_finish(
 }
 
 void
+filer_shared(struct filer *fl, const struct flow *f, const struct chunk_chain *chain, size_t len,
+    size_t cap, uint64_t nrec, uint32_t linktype, uint32_t snaplen, struct index_record *rec,
+    int count)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+
+	j->op = J_SHARED;
+	j->chain = *chain;
+	j->len = len;
+	j->nrec = nrec;
+	j->linktype = linktype;
+	j->snaplen = snaplen;
+	j->count = (uint8_t)count;
+	j->rec = rec;
+	j->done.rec = rec;
+	j->done.frames = index_frames_text(f->fn.buf, f->fn.len);
+	j->done.ended = 1;
+	j->done.key = f->key;
+	j->done.init = f->init;
+	j->cap = cap + FINISH_COST + strlen(j->done.frames);
+	enqueue(fl, j);
+}
+
+void
+filer_shared_rotate(struct filer *fl)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+
+	j->op = J_ROTATE;
+	enqueue(fl, j);
+}
+
+void
 filer_sync(struct filer *fl)
 {
 	struct job *j;
 
 	if (!fl->threaded) {
-		index_push(fl, 0);
+		index_push(&fl->d, 0);
 		return;
 	}
 	j = xcalloc(1, sizeof *j);
@@ -722,7 +537,7 @@ filer_batch_end(struct filer *fl)
 	if (fl->threaded)
 		hand_over(fl);
 	else
-		index_push(fl, 0); /* inline: nobody else writes the lines out */
+		index_push(&fl->d, 0); /* inline: nobody else writes the lines out */
 }
 
 uint64_t
@@ -765,7 +580,8 @@ filer_poll(struct filer *fl)
 	pthread_mutex_unlock(&fl->dlock);
 	while ((j = STAILQ_FIRST(&list)) != NULL) {
 		STAILQ_REMOVE_HEAD(&list, link);
-		if (fl->done_cb != NULL && j->op == J_FINISH && j->rec != NULL)
+		if (fl->done_cb != NULL && (j->op == J_FINISH || j->op == J_SHARED) &&
+		    j->rec != NULL)
 			fl->done_cb(&j->done, fl->done_arg);
 		job_free(fl, j);
 	}
@@ -780,10 +596,10 @@ filer_event_fd(const struct filer *fl)
 void
 filer_stats(struct filer *fl, struct output_stats *st)
 {
-	files_stats(fl->fs, st);
+	files_stats(fl->d.fs, st);
 	if (!fl->threaded)
-		index_push(fl, 0); /* inline: the counters are read where they are */
-	st->index_pending = fl->c.index_pending;
-	st->index_lost = fl->c.index_lost;
-	st->index_errors = fl->c.index_errors;
+		index_push(&fl->d, 0); /* inline: the counters are read where they are */
+	st->index_pending = fl->d.c.index_pending;
+	st->index_lost = fl->d.c.index_lost;
+	st->index_errors = fl->d.c.index_errors;
 }

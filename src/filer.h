@@ -91,6 +91,19 @@ void filer_write(struct filer *fl, struct ifile *io, const struct chunk_chain *c
 void filer_finish(
     struct filer *fl, struct ifile *io, const struct flow *f, struct index_record *rec, int ended);
 
+/*
+ * An unanswered connection f (writer.h) ends with all its records in
+ * chain (len bytes of nrec records, cap of memory): they go to the shared
+ * capture (count: nowhere), rec to the index and the catalog's probes
+ * (shared.h), and rec comes back through filer_poll as a finished flow's.
+ */
+void filer_shared(struct filer *fl, const struct flow *f, const struct chunk_chain *chain,
+    size_t len, size_t cap, uint64_t nrec, uint32_t linktype, uint32_t snaplen,
+    struct index_record *rec, int count);
+
+/* File the shared capture now, in order with the jobs before. */
+void filer_shared_rotate(struct filer *fl);
+
 /* Block until everything queued so far is on disk and indexed. */
 void filer_sync(struct filer *fl);
 

@@ -370,6 +370,26 @@ dest_dir(struct files *fs, char *dir)
 	return fs->datefd;
 }
 
+/* The folder a file goes to: the partition part ("" for none), then the layout's. */
+static void
+dest_of(struct files *fs, const struct ifile *io, const char *part, char *dir, size_t len)
+{
+	char dated[256];
+
+	dated_dir(fs, io->first, dated, sizeof dated);
+	snprintf(dir, len, "%s%s%s", part, part[0] && dated[0] ? "/" : "", dated);
+}
+
+void
+files_destination(struct files *fs, const struct ifile *io, const char *part, char *buf, size_t len)
+{
+	char dir[256 + NAMES_PARTITION_MAX], name[PATH_LEN - 512];
+
+	dest_of(fs, io, part, dir, sizeof dir);
+	io_name(fs, io, name, sizeof name);
+	snprintf(buf, len, "%s%s%s", dir, dir[0] ? "/" : "", name);
+}
+
 /*
  * Rename .active/src into place (the partition part, "" for none, then the
  * layout's folder); on a name already taken, take the next suffix.
@@ -377,12 +397,11 @@ dest_dir(struct files *fs, char *dir)
 static const char *
 move_into_place(struct files *fs, struct ifile *io, const char *src, const char *part)
 {
-	char dir[256 + NAMES_PARTITION_MAX], dated[256], name[PATH_LEN - 512];
+	char dir[256 + NAMES_PARTITION_MAX], name[PATH_LEN - 512];
 	unsigned tries;
 	int dfd, reopened = 0;
 
-	dated_dir(fs, io->first, dated, sizeof dated);
-	snprintf(dir, sizeof dir, "%s%s%s", part, part[0] && dated[0] ? "/" : "", dated);
+	dest_of(fs, io, part, dir, sizeof dir);
 	dfd = dest_dir(fs, dir);
 	for (tries = 0; tries < MAX_SUFFIX; tries++) {
 		io_name(fs, io, name, sizeof name);
@@ -600,6 +619,29 @@ files_ifile(const struct files *fs, const struct flow *f, uint32_t linktype, uin
 	if ((io->name = name) != NULL)
 		name->refs++;
 	return io;
+}
+
+struct ifile *
+files_ifile_named(
+    const struct files *fs, const char *name, uint64_t first, uint32_t linktype, uint32_t snaplen)
+{
+	struct ifile *io;
+
+	if (fs->cfg.format == FMT_NONE)
+		return NULL;
+	io = xcalloc(1, sizeof *io + strlen(name) + 1);
+	memcpy(io->label, name, strlen(name) + 1);
+	io->first = first;
+	io->linktype = linktype;
+	io->snaplen = snaplen;
+	io->fd = -1;
+	return io;
+}
+
+uint64_t
+files_size(const struct ifile *io)
+{
+	return io->size;
 }
 
 void

@@ -18,13 +18,14 @@
 
 /* What the filer reads of the settings (copied: a reload frees the config). */
 struct filer_config {
-	int format;               /* enum writer_format */
-	int big;                  /* big-endian pcap files */
-	int nanosecond;           /* nanosecond pcap timestamps and labels */
-	const char *layout;       /* strftime(3) pattern on the flow's start; "" = flat */
-	unsigned max_open_files;  /* descriptor budget */
-	int catalog;              /* keep the spool's catalog (spoolcat.h): the daemon, offline */
-	uint64_t partition_files; /* partitions of at most this many files; 0: none (flat) */
+	int format;                /* enum writer_format */
+	int big;                   /* big-endian pcap files */
+	int nanosecond;            /* nanosecond pcap timestamps and labels */
+	const char *layout;        /* strftime(3) pattern on the flow's start; "" = flat */
+	unsigned max_open_files;   /* descriptor budget */
+	int catalog;               /* keep the spool's catalog (spoolcat.h): the daemon, offline */
+	uint64_t partition_files;  /* partitions of at most this many files; 0: none (flat) */
+	uint64_t unanswered_bytes; /* the shared capture is filed at this size (shared.h) */
 };
 
 /* The output side's counters, most of them the filer's (filer_stats). */
@@ -77,6 +78,17 @@ void files_fname_unref(struct fname *n);
 struct ifile *files_ifile(const struct files *fs, const struct flow *f, uint32_t linktype,
     uint32_t snaplen, const char *ifname, struct fname *name);
 void files_ifile_free(struct ifile *io);
+
+/* A file that is no flow's (the shared capture, shared.h): named name, dated by first. */
+struct ifile *files_ifile_named(
+    const struct files *fs, const char *name, uint64_t first, uint32_t linktype, uint32_t snaplen);
+
+/* Its bytes on disk: the header and the whole records written so far. */
+uint64_t files_size(const struct ifile *io);
+
+/* Where files_finish would put io in partition part unless its name is taken: fpout. */
+void files_destination(
+    struct files *fs, const struct ifile *io, const char *part, char *buf, size_t len);
 
 /*
  * Append nrec whole records, len bytes in the n pieces data[] (the file's

@@ -252,6 +252,9 @@ flow_finish(struct flow_table *t, struct flow *f, enum flow_reason reason)
 
 	if (f->state == FLOW_OPEN || f->reason == FLOW_R_NONE)
 		f->reason = reason;
+	/* Reset before anyone spoke both ways: a refused connection, not a torn-down one. */
+	if (f->reason == FLOW_R_RST && !(f->flags & FLOWF_PROVEN))
+		f->reason = FLOW_R_REFUSED;
 	list_remove(l, f);
 	if (l == &t->half)
 		t->nhalf--;

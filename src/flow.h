@@ -32,6 +32,7 @@ enum flow_reason {
 	FLOW_R_REUSE,      /* a new SYN (other ISN) took over the tuple */
 	FLOW_R_ROTATE,     /* not an end: a segment file was full, the flow goes on */
 	FLOW_R_UNANSWERED, /* half-open: nothing came back within half_open_timeout */
+	FLOW_R_REFUSED,    /* half-open and reset: an RST was all that came back (or went) */
 	FLOW_R_NREASONS
 };
 

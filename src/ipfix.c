@@ -122,6 +122,7 @@ ipfix_end_reason(int reason)
 	case FLOW_R_FIN:
 	case FLOW_R_RST:
 	case FLOW_R_REUSE: /* a new SYN on the tuple: the old connection's end, seen */
+	case FLOW_R_REFUSED:
 		return 3;
 	case FLOW_R_EVICTED:
 		return 5;

@@ -27,6 +27,7 @@ struct cursor {
 	uint64_t seq;    /* the order flows came in: ties go to the earlier */
 	uint64_t ts;     /* the held packet's time, ns */
 	long off;        /* the held packet's offset in the file: where a reopen seeks */
+	long start, end; /* a probe's records in a shared capture (end 0: the whole file) */
 	uint64_t nread;  /* records read, the held one included */
 	uint32_t reclen; /* a pcap file's record header (16 or 24); 0: pcapng */
 	pcap_t *p;       /* NULL while closed for want of descriptors */
@@ -284,7 +285,11 @@ advance(struct merge *m, struct cursor *c)
 	/* pcapng's blocks have no length to count back by: asked before each read. */
 	if (c->reclen == 0)
 		c->off = ftell(pcap_file(c->p));
-	rc = pcap_next_ex(c->p, &c->hdr, &c->data);
+	/* A probe's records end where the next one's begin. */
+	if (c->end != 0 && ftell(pcap_file(c->p)) >= c->end)
+		rc = PCAP_ERROR_BREAK;
+	else
+		rc = pcap_next_ex(c->p, &c->hdr, &c->data);
 	if (rc == 1) {
 		c->nread++;
 		c->ts = (uint64_t)c->hdr->ts.tv_sec * 1000000000u + (uint64_t)c->hdr->ts.tv_usec;
@@ -306,6 +311,8 @@ seek_held(struct cursor *c)
 
 	if (c->off != -1)
 		return fseek(pcap_file(c->p), c->off, SEEK_SET) == 0 && (c->nread = skip, 1);
+	if (c->start != 0 && fseek(pcap_file(c->p), c->start, SEEK_SET) != 0)
+		return 0;
 	for (i = 0; i < skip; i++)
 		if (pcap_next_ex(c->p, &c->hdr, &c->data) != 1)
 			return 0;
@@ -341,6 +348,14 @@ attach(struct merge *m, struct cursor *c, int first)
 		return 0;
 	}
 	c->lt = i;
+	/* A probe: a range of a pcap file's records (a shared capture's, shared.h). */
+	if (first && c->end != 0 &&
+	    (c->reclen == 0 || fseek(pcap_file(c->p), c->start, SEEK_SET) != 0)) {
+		report(m, c->fpout, "not a pcap file its probe's offset can be found in; skipped");
+		m->st.skipped++;
+		close_cursor(m, c);
+		return 0;
+	}
 	if (!first && !seek_held(c)) {
 		report(m, c->fpout, "cannot find where it stood; the rest skipped");
 		close_cursor(m, c);
@@ -470,6 +485,13 @@ write_failed(struct merge *m, char **cause)
 int
 merge_add(struct merge *m, const char *fpout, uint64_t first_ns, char **cause)
 {
+	return merge_add_range(m, fpout, first_ns, 0, 0, cause);
+}
+
+int
+merge_add_range(struct merge *m, const char *fpout, uint64_t first_ns, uint64_t offset,
+    uint64_t length, char **cause)
+{
 	struct cursor *c;
 
 	while (m->nheap > 0 && m->heap[0]->ts <= first_ns && m->werr == 0)
@@ -479,6 +501,10 @@ merge_add(struct merge *m, const char *fpout, uint64_t first_ns, char **cause)
 	c = xcalloc(1, sizeof *c);
 	c->fpout = xstrdup(fpout);
 	c->seq = m->seq++;
+	if (length > 0) {
+		c->start = (long)offset;
+		c->end = (long)(offset + length);
+	}
 	if (!attach(m, c, 1)) {
 		free_cursor(m, c);
 		return 0;

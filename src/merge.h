@@ -60,6 +60,9 @@ int merge_start(struct merge *m, FILE *out, const char *shown, const char *filte
  * (*cause).
  */
 int merge_add(struct merge *m, const char *fpout, uint64_t first_ns, char **cause);
+/* A probe: only the length bytes of records at offset in the pcap file fpout (shared.h). */
+int merge_add_range(struct merge *m, const char *fpout, uint64_t first_ns, uint64_t offset,
+    uint64_t length, char **cause);
 
 /* Write what is left and flush: 0, or -1 and *cause. *st gets the figures. */
 int merge_finish(struct merge *m, struct merge_stats *st, char **cause);

@@ -17,6 +17,13 @@
 #define NAMES_INDEX     "index.jsonl"      /* the index of finished flows */
 #define NAMES_INDEX_NEW ".index.jsonl.new" /* a pruned index on its way to the name */
 
+/*
+ * Where an unanswered or refused connection's packets go (unanswered =):
+ * a capture shared by them all per partition, a file each, or nowhere
+ * (a catalog row and the counters).
+ */
+enum unanswered_mode { UNANSWERED_SHARED = 0, UNANSWERED_OWN_FILE, UNANSWERED_COUNT };
+
 enum writer_format { FMT_PCAP = 0, FMT_JSON, FMT_PLIST, FMT_TREE, FMT_NONE, FMT_PCAPNG, FMT_COUNT };
 
 /*

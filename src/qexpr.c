@@ -71,9 +71,10 @@ struct qexpr {
 
 /* flow_reason_name()'s words, a copy (reason.c is not linked here); check_qexpr compares them. */
 static const char *const reasons[] = {"fin", "rst", "idle", "submit", "eof", "evicted", "shutdown",
-    "recovered", "reuse", "rotate", "unanswered"};
-#define REASON_WORDS \
-	"fin, rst, idle, submit, eof, evicted, shutdown, recovered, reuse, rotate or unanswered"
+    "recovered", "reuse", "rotate", "unanswered", "refused"};
+#define REASON_WORDS                                                                               \
+	"fin, rst, idle, submit, eof, evicted, shutdown, recovered, reuse, rotate, unanswered or " \
+	"refused"
 
 struct parser {
 	char **words;

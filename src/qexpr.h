@@ -24,7 +24,7 @@
  * vlan N matches a flow any of whose tags is N (the row's vlan is the tags
  * outermost first, joined by ","). reason is one of flow_reason_name()'s
  * words (fin, rst, idle, submit, eof, evicted, shutdown, recovered, reuse,
- * rotate, unanswered); label GLOB is SQLite's GLOB (*, ?, [...]); interface is exact.
+ * rotate, unanswered, refused); label GLOB is SQLite's GLOB (*, ?, [...]); interface is exact.
  * ADDR is any form inet_pton reads; it is compared in inet_ntop's form, the
  * one the catalog stores, so that "host" and "port" use its indexes. CIDR
  * is ADDR/LEN, or ADDR for the address alone; bits set past LEN are an

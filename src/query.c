@@ -272,7 +272,7 @@ print_json(const struct catalog_row *r, int sized)
 	char *s;
 
 	json_object_set_new(o, "label", r->label ? json_string(r->label) : json_null());
-	json_object_set_new(o, "fpout", json_string(r->fpout));
+	json_object_set_new(o, "fpout", r->fpout ? json_string(r->fpout) : json_null());
 	json_object_set_new(o, "part", json_string(r->part));
 	json_object_set_new(o, "src", r->src ? json_string(r->src) : json_null());
 	json_object_set_new(o, "srcport", json_integer(r->srcport));
@@ -292,6 +292,11 @@ print_json(const struct catalog_row *r, int sized)
 	json_object_set_new(o, "truncated", json_boolean(r->truncated));
 	json_object_set_new(o, "recovered", json_boolean(r->recovered));
 	json_object_set_new(o, "segment", json_integer(r->segment));
+	/* A probe's records in its shared capture; a file of its own: null. */
+	json_object_set_new(
+	    o, "offset", r->probe ? json_integer((json_int_t)r->offset) : json_null());
+	json_object_set_new(
+	    o, "length", r->probe ? json_integer((json_int_t)r->length) : json_null());
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	puts(s != NULL ? s : "null");
 	free(s);
@@ -319,17 +324,20 @@ print_row(const struct catalog_row *r)
 	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
 	endpoint(src, sizeof src, r->src, r->srcport);
 	endpoint(dst, sizeof dst, r->dst, r->dstport);
-	printf("%s.%03u %10.3f %-22s %-22s %7" PRIu64 " %10" PRIu64 " %-9s %s\n", when,
+	printf("%s.%03u %10.3f %-22s %-22s %7" PRIu64 " %10" PRIu64 " %-10s %s", when,
 	    (unsigned)(r->first_ns % 1000000000u / 1000000u),
 	    (double)(r->last_ns - r->first_ns) / 1e9, src, dst, r->packets, r->bytes,
-	    r->reason ? r->reason : "-", r->fpout);
+	    r->reason ? r->reason : "-", r->fpout ? r->fpout : "-");
+	if (r->probe && r->fpout != NULL)
+		printf(" @%" PRIu64 "+%" PRIu64, r->offset, r->length);
+	putchar('\n');
 }
 
 /* The table's head, even over no rows: people see the query ran. 1. */
 static int
 print_header(void)
 {
-	printf("%-23s %10s %-22s %-22s %7s %10s %-9s %s\n", "FIRST", "DURATION", "SRC", "DST",
+	printf("%-23s %10s %-22s %-22s %7s %10s %-10s %s\n", "FIRST", "DURATION", "SRC", "DST",
 	    "PACKETS", "BYTES", "REASON", "FILE");
 	return 1;
 }
@@ -345,6 +353,7 @@ print_header(void)
 struct kept {
 	char *fpout;
 	uint64_t first_ns;
+	uint64_t offset, length; /* a probe's records in a shared capture; length 0: a file */
 };
 
 struct walk {
@@ -372,6 +381,8 @@ keep_row(struct walk *w, const struct catalog_row *r)
 		return;
 	}
 	w->kept[w->nkept].fpout = xstrdup(r->fpout);
+	w->kept[w->nkept].offset = r->offset;
+	w->kept[w->nkept].length = r->probe ? r->length : 0;
 	w->kept[w->nkept++].first_ns = r->first_ns;
 }
 
@@ -381,6 +392,8 @@ on_row(const struct catalog_row *r, void *arg)
 	struct walk *w = arg;
 
 	w->n++;
+	if (w->m != NULL && (r->fpout == NULL || (r->probe && r->length == 0)))
+		return 0; /* a probe counted, not kept (unanswered = count), or lost */
 	if (w->m == NULL && w->o->json)
 		print_json(r, w->sized);
 	else if (w->m == NULL)
@@ -388,7 +401,8 @@ on_row(const struct catalog_row *r, void *arg)
 	else if (w->pass == 1) {
 		merge_survey(w->m, r->fpout);
 		keep_row(w, r);
-	} else if (merge_add(w->m, r->fpout, r->first_ns, &w->cause) == -1) {
+	} else if (merge_add_range(w->m, r->fpout, r->first_ns, r->offset, r->probe ? r->length : 0,
+	               &w->cause) == -1) {
 		w->failed = 1;
 		return 1;
 	}
@@ -402,24 +416,15 @@ on_row(const struct catalog_row *r, void *arg)
 static int
 select_rows(struct catalog *cat, const char *where, const struct query_opts *o, struct walk *w)
 {
-	char *sql, *tail;
+	char *tail;
 	int rc;
 
-	if (!o->newest || o->limit == 0) {
-		if (o->limit > 0)
-			xasprintf(&tail, "ORDER BY first_ns, id LIMIT %" PRIu64, o->limit);
-		else
-			tail = xstrdup("ORDER BY first_ns, id");
-		rc = catalog_select(cat, where, tail, on_row, w);
-		free(tail);
-		return rc;
-	}
-	xasprintf(&sql,
-	    "id IN (SELECT id FROM files WHERE %s ORDER BY first_ns DESC, id DESC LIMIT %" PRIu64
-	    ")",
-	    where, o->limit);
-	rc = catalog_select(cat, sql, "ORDER BY first_ns, id", on_row, w);
-	free(sql);
+	if (!o->newest && o->limit > 0)
+		xasprintf(&tail, "ORDER BY first_ns, id LIMIT %" PRIu64, o->limit);
+	else
+		tail = xstrdup("ORDER BY first_ns, id");
+	rc = catalog_select_flows(cat, where, tail, o->newest ? o->limit : 0, on_row, w);
+	free(tail);
 	return rc;
 }
 
@@ -457,7 +462,8 @@ pass_two(struct catalog *cat, const char *where, struct walk *w)
 	if (w->kept == NULL)
 		return select_rows(cat, where, w->o, w);
 	for (i = 0; i < w->nkept && !w->failed; i++)
-		if (merge_add(w->m, w->kept[i].fpout, w->kept[i].first_ns, &w->cause) == -1)
+		if (merge_add_range(w->m, w->kept[i].fpout, w->kept[i].first_ns, w->kept[i].offset,
+		        w->kept[i].length, &w->cause) == -1)
 			w->failed = 1;
 	return 0;
 }

@@ -14,6 +14,7 @@ static const char *reason_names[FLOW_R_NREASONS] = {
     [FLOW_R_REUSE] = "reuse",
     [FLOW_R_ROTATE] = "rotate",
     [FLOW_R_UNANSWERED] = "unanswered",
+    [FLOW_R_REFUSED] = "refused",
 };
 
 const char *

@@ -33,7 +33,7 @@ time_json(uint64_t ns)
  */
 static const char *entry_keys[] = {"label", "fpout", "src", "srcport", "dst", "dstport", "vlan",
     "interface", "first", "last", "first_ns", "last_ns", "packets", "bytes", "written", "reason",
-    "partial", "truncated", "recovered", "segment"};
+    "partial", "truncated", "recovered", "segment", "offset", "length"};
 
 static json_t *
 entry_blank(void)
@@ -73,6 +73,8 @@ index_record_make(struct index_record *r, const struct flow *f, const char *ifac
 	r->fpout[0] = '\0';
 	r->written = f->seg_packets;
 	r->truncated = 0;
+	r->probe = 0;
+	r->offset = r->length = 0;
 }
 
 json_t *
@@ -105,6 +107,10 @@ index_record_json(const struct index_record *r)
 	json_object_set_new(o, "truncated", json_boolean(r->truncated));
 	json_object_set_new(o, "recovered", json_false());
 	json_object_set_new(o, "segment", json_integer(r->segment));
+	if (r->probe) {
+		json_object_set_new(o, "offset", json_integer((json_int_t)r->offset));
+		json_object_set_new(o, "length", json_integer((json_int_t)r->length));
+	}
 	return o;
 }
 
@@ -356,6 +362,17 @@ index_record_text(struct text *t, const struct index_record *r, int reason_null)
 	text_add(t, "false", 5);
 	text_key(t, "segment");
 	text_u64(t, r->segment);
+	/* A probe's place in its shared capture; a file of its own: null. */
+	text_key(t, "offset");
+	if (r->probe)
+		text_u64(t, r->offset);
+	else
+		text_add(t, "null", 4);
+	text_key(t, "length");
+	if (r->probe)
+		text_u64(t, r->length);
+	else
+		text_add(t, "null", 4);
 }
 
 void

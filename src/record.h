@@ -76,6 +76,9 @@ struct index_record {
 	uint64_t written;
 	uint64_t size; /* the file's bytes on disk (the catalog's, not the line's) */
 	uint8_t truncated;
+	/* A probe in a shared capture (fpout): its records' place in it. */
+	uint8_t probe;
+	uint64_t offset, length;
 };
 
 /* The record of the flow's current segment. iface: its interface name, NULL offline. */

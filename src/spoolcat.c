@@ -202,6 +202,37 @@ vlan_text(const struct index_record *r, char *buf, size_t len)
 		o += (size_t)snprintf(buf + o, len - o, "%s%u", i ? "," : "", r->vlan[i]);
 }
 
+/* The catalog's row of an index record (its strings r's, vlan's and part's). */
+static void
+row_of(const struct index_record *r, const char *part, char *vlan, size_t vlen,
+    struct catalog_row *row)
+{
+	vlan_text(r, vlan, vlen);
+	memset(row, 0, sizeof *row);
+	row->fpout = r->fpout[0] != '\0' ? r->fpout : NULL;
+	row->part = part;
+	row->label = r->label;
+	row->src = r->src;
+	row->dst = r->dst;
+	row->srcport = r->srcport;
+	row->dstport = r->dstport;
+	row->vlan = vlan[0] ? vlan : NULL;
+	row->iface = r->iface;
+	row->first_ns = r->first_ns;
+	row->last_ns = r->last_ns;
+	row->packets = r->packets;
+	row->bytes = r->bytes;
+	row->written = r->written;
+	row->size = r->size;
+	row->reason = flow_reason_name(r->reason);
+	row->partial = r->partial;
+	row->truncated = r->truncated;
+	row->segment = r->segment;
+	row->probe = r->probe;
+	row->offset = r->offset;
+	row->length = r->length;
+}
+
 void
 spoolcat_filed(struct spoolcat *sc, const struct index_record *r, const char *frames)
 {
@@ -212,30 +243,67 @@ spoolcat_filed(struct spoolcat *sc, const struct index_record *r, const char *fr
 		return;
 	parts_of(r->fpout, part, sizeof part);
 	parts_append(sc->parts, part, r, frames);
-	vlan_text(r, vlan, sizeof vlan);
-	memset(&row, 0, sizeof row);
-	row.fpout = r->fpout;
-	row.part = part;
-	row.label = r->label;
-	row.src = r->src;
-	row.dst = r->dst;
-	row.srcport = r->srcport;
-	row.dstport = r->dstport;
-	row.vlan = vlan[0] ? vlan : NULL;
-	row.iface = r->iface;
-	row.first_ns = r->first_ns;
-	row.last_ns = r->last_ns;
-	row.packets = r->packets;
-	row.bytes = r->bytes;
-	row.written = r->written;
-	row.size = r->size;
-	row.reason = flow_reason_name(r->reason);
-	row.partial = r->partial;
-	row.truncated = r->truncated;
-	row.segment = r->segment;
+	row_of(r, part, vlan, sizeof vlan, &row);
 	batch_open(sc);
 	if (catalog_add(sc->cat, &row) == 0)
 		sc->batch_rows++;
+}
+
+void
+spoolcat_probe(struct spoolcat *sc, const struct index_record *r, const char *frames)
+{
+	struct catalog_row row;
+	char vlan[64], part[NAMES_PARTITION_MAX];
+
+	if (sc == NULL)
+		return;
+	/* Counted, not kept: the partition its line would have gone to (split or not). */
+	if (r->fpout[0] != '\0')
+		parts_of(r->fpout, part, sizeof part);
+	else if (sc->part_files == 0)
+		part[0] = '\0';
+	else
+		names_partition(r->last_ns, 0, part, sizeof part);
+	parts_append(sc->parts, part, r, frames);
+	row_of(r, part, vlan, sizeof vlan, &row);
+	batch_open(sc);
+	if (catalog_add_probe(sc->cat, &row) == 0)
+		sc->batch_rows++;
+}
+
+void
+spoolcat_filed_shared(struct spoolcat *sc, const char *fpout, const struct spool_shared *s)
+{
+	struct catalog_row row;
+	char part[NAMES_PARTITION_MAX];
+	const char *name = strrchr(fpout, '/');
+
+	if (sc == NULL)
+		return;
+	parts_of(fpout, part, sizeof part);
+	memset(&row, 0, sizeof row);
+	row.fpout = fpout;
+	row.part = part;
+	row.label = name != NULL ? name + 1 : fpout;
+	row.first_ns = s->first_ns;
+	row.last_ns = s->last_ns;
+	row.packets = s->packets;
+	row.bytes = s->bytes;
+	row.written = s->written;
+	row.size = s->size;
+	row.reason = CATALOG_SHARED;
+	batch_open(sc);
+	if (catalog_add(sc->cat, &row) == 0)
+		sc->batch_rows++;
+}
+
+void
+spoolcat_probes_moved(struct spoolcat *sc, const char *from, const char *to)
+{
+	if (sc == NULL)
+		return;
+	batch_open(sc);
+	catalog_probes_moved(sc->cat, from, to);
 }
 
 /* --- deleting ----------------------------------------------------------------- */

@@ -61,6 +61,22 @@ int spoolcat_partitioned(const struct spoolcat *sc);
  */
 void spoolcat_filed(struct spoolcat *sc, const struct index_record *r, const char *frames);
 
+/*
+ * A probe went to the shared capture r->fpout (not yet in place: the rows
+ * name where it will be) or, fpout "", was only counted: its row in
+ * probes, its line in its partition's index.
+ */
+void spoolcat_probe(struct spoolcat *sc, const struct index_record *r, const char *frames);
+
+/* A shared capture of probes was renamed into place as fpout: its row in files. */
+struct spool_shared {
+	uint64_t first_ns, last_ns, packets, bytes, written, size;
+};
+void spoolcat_filed_shared(struct spoolcat *sc, const char *fpout, const struct spool_shared *s);
+
+/* Its name was taken: it went to another one, its probes' rows follow. */
+void spoolcat_probes_moved(struct spoolcat *sc, const char *from, const char *to);
+
 /* The batch reaches the catalog (one transaction); the figures are brought up to date. */
 void spoolcat_commit(struct spoolcat *sc);
 /*

@@ -6,7 +6,11 @@
  * interval, or when the flow ends: the packet path makes no system call.
  *
  * The dirty list orders flows with buffered bytes, oldest first: the order
- * in which the budget and the flush interval hand them over.
+ * in which the budget and the flush interval hand them over. A flow that
+ * has not proved itself (flow.h) moves to the held list when its time is
+ * up instead: it stays in memory, within the budget, until it is answered
+ * (back to the dirty list) or ends (then, unanswered, to the shared
+ * capture: writer.h), so that a scan's probes cost no file each.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +25,7 @@
 #include "label.h"
 #include "log.h"
 #include "pcapfile.h"
+#include "shared.h"
 #include "writer.h"
 #include "xmalloc.h"
 
@@ -32,7 +37,8 @@ struct wfile {
 	uint64_t nrec; /* records in it */
 	uint64_t dirty_since;
 	uint64_t first_seq; /* the log's chunk of its first record, or one before (chunk.h) */
-	uint8_t dirty;      /* on the dirty list */
+	uint8_t dirty;      /* on the dirty list, or the held list */
+	uint8_t held;       /* on the held list */
 
 	struct flow *flow;
 	TAILQ_ENTRY(wfile) dlink; /* on the dirty list */
@@ -49,7 +55,9 @@ struct writer {
 	struct filer *filer;
 	struct chunk_pool *pool;   /* the filer's: done chains go back to it */
 	TAILQ_HEAD(, wfile) dirty; /* oldest first */
-	uint64_t buffered;         /* capacity of the buffers held here */
+	TAILQ_HEAD(, wfile) held;  /* unproven flows past their time, oldest first */
+	uint64_t shared_since; /* the first flow handed to the shared capture since it was filed */
+	uint64_t buffered;     /* capacity of the buffers held here */
 };
 
 /* --- set-up ------------------------------------------------------------ */
@@ -64,6 +72,7 @@ writer_filer_config(const struct writer_config *cfg, struct filer_config *fc)
 	fc->max_open_files = cfg->max_open_files;
 	fc->catalog = cfg->catalog;
 	fc->partition_files = cfg->partition_files;
+	fc->unanswered_bytes = SHARED_MAX_BYTES;
 }
 
 struct writer *
@@ -79,6 +88,7 @@ writer_new(struct filer *fl, const struct writer_config *cfg)
 	/* Idle chunks are held memory too: a quarter of the budget at most. */
 	chunk_pool_set_idle(w->pool, cfg->buffer_total / 4);
 	TAILQ_INIT(&w->dirty);
+	TAILQ_INIT(&w->held);
 	return w;
 }
 
@@ -105,7 +115,48 @@ dlist_append(struct writer *w, struct wfile *wf)
 static void
 dlist_remove(struct writer *w, struct wfile *wf)
 {
+	if (wf->held)
+		TAILQ_REMOVE(&w->held, wf, dlink);
+	else
+		TAILQ_REMOVE(&w->dirty, wf, dlink);
+	wf->held = 0;
+}
+
+/* Unproven, and unanswered flows are not filed alone: it waits (writer.h). */
+static int
+waits(const struct writer *w, const struct wfile *wf)
+{
+	return w->cfg.unanswered != UNANSWERED_OWN_FILE && !(wf->flow->flags & FLOWF_PROVEN);
+}
+
+/* Its time is up but it has not proved itself: off the dirty list, onto the held one. */
+static void
+hold(struct writer *w, struct wfile *wf)
+{
 	TAILQ_REMOVE(&w->dirty, wf, dlink);
+	TAILQ_INSERT_TAIL(&w->held, wf, dlink);
+	wf->held = 1;
+}
+
+/* Proven since: back to the dirty list, due now. */
+static void
+unhold(struct writer *w, struct wfile *wf, uint64_t now)
+{
+	TAILQ_REMOVE(&w->held, wf, dlink);
+	wf->held = 0;
+	wf->dirty_since = now - (w->cfg.flush_ns < now ? w->cfg.flush_ns : now);
+	TAILQ_INSERT_HEAD(&w->dirty, wf, dlink);
+}
+
+/* The oldest buffer of either list: the one the log's oldest chunk is likeliest in. */
+static struct wfile *
+oldest_buffer(struct writer *w)
+{
+	struct wfile *d = TAILQ_FIRST(&w->dirty), *h = TAILQ_FIRST(&w->held);
+
+	if (d == NULL || (h != NULL && h->first_seq < d->first_seq))
+		return h;
+	return d;
 }
 
 /*
@@ -199,7 +250,7 @@ log_enforce(struct writer *w)
 
 	while (chunk_pool_held(w->pool) > w->cfg.buffer_total &&
 	       (seq = chunk_oldest_seq(w->pool)) != UINT64_MAX) {
-		while ((wf = TAILQ_FIRST(&w->dirty)) != NULL && wf->first_seq <= seq)
+		while ((wf = oldest_buffer(w)) != NULL && wf->first_seq <= seq)
 			wfile_flush(w, wf);
 		if ((inflight = filer_inflight(w->filer)) > 0) {
 			filer_wait_below(w->filer, inflight - 1);
@@ -214,8 +265,10 @@ log_enforce(struct writer *w)
 static void
 budget_enforce(struct writer *w)
 {
-	while (w->buffered > w->cfg.buffer_total && !TAILQ_EMPTY(&w->dirty))
-		wfile_flush(w, TAILQ_FIRST(&w->dirty));
+	struct wfile *wf;
+
+	while (w->buffered > w->cfg.buffer_total && (wf = oldest_buffer(w)) != NULL)
+		wfile_flush(w, wf);
 	if (chunk_pool_held(w->pool) > w->cfg.buffer_total)
 		log_enforce(w);
 }
@@ -425,7 +478,8 @@ writer_packet(struct writer *w, struct flow *f, const struct packet *p, const ui
 		wf->dirty = 1;
 		wf->dirty_since = now;
 		dlist_append(w, wf);
-	}
+	} else if (wf->held && !waits(w, wf))
+		unhold(w, wf, now);
 	if (wf->len >= w->cfg.flow_buffer)
 		wfile_flush(w, wf);
 	budget_enforce(w);
@@ -438,6 +492,8 @@ writer_setlimits(struct writer *w, const struct writer_config *cfg)
 	w->cfg.flow_buffer = cfg->flow_buffer;
 	w->cfg.buffer_total = cfg->buffer_total;
 	w->cfg.flush_ns = cfg->flush_ns;
+	w->cfg.unanswered = cfg->unanswered;
+	w->cfg.unanswered_rotate = cfg->unanswered_rotate;
 	chunk_pool_set_idle(w->pool, cfg->buffer_total / 4);
 	budget_enforce(w);
 }
@@ -447,17 +503,28 @@ writer_tick(struct writer *w, uint64_t now)
 {
 	struct wfile *wf;
 
-	if (w->cfg.flush_ns == 0)
-		return;
-	while ((wf = TAILQ_FIRST(&w->dirty)) != NULL && wf->dirty_since + w->cfg.flush_ns <= now)
-		wfile_flush(w, wf);
+	if (w->cfg.flush_ns != 0)
+		while ((wf = TAILQ_FIRST(&w->dirty)) != NULL &&
+		       wf->dirty_since + w->cfg.flush_ns <= now) {
+			if (waits(w, wf))
+				hold(w, wf);
+			else
+				wfile_flush(w, wf);
+		}
+	/* The shared capture is filed at its age bound, probes coming or not. */
+	if (w->shared_since != 0 && now - w->shared_since >= w->cfg.unanswered_rotate) {
+		w->shared_since = 0;
+		filer_shared_rotate(w->filer);
+	}
 }
 
 void
 writer_flush_all(struct writer *w)
 {
-	while (!TAILQ_EMPTY(&w->dirty))
-		wfile_flush(w, TAILQ_FIRST(&w->dirty));
+	struct wfile *wf;
+
+	while ((wf = oldest_buffer(w)) != NULL)
+		wfile_flush(w, wf);
 }
 
 /* --- completion ---------------------------------------------------------- */
@@ -482,11 +549,38 @@ writer_forget(struct writer *w, struct flow *f)
 	wfile_free(wf);
 }
 
+/*
+ * An unproven flow ends with all its records still here: they go to the
+ * shared capture (or, count, nowhere) with its index line, not to a file
+ * of its own. One handed over already (the budget) has its file: as any.
+ */
+static int
+finish_shared(struct writer *w, struct wfile *wf, struct flow *f, struct index_record *rec)
+{
+	if (wf == NULL || wf->io != NULL || rec == NULL || !waits(w, wf))
+		return 0;
+	if (wf->dirty) {
+		dlist_remove(w, wf);
+		wf->dirty = 0;
+	}
+	w->buffered -= wf->cap;
+	if (w->shared_since == 0 || w->shared_since > f->seg_last)
+		w->shared_since = f->seg_last;
+	filer_shared(w->filer, f, &wf->chain, wf->len, wf->cap, wf->nrec, wf->linktype, wf->snaplen,
+	    rec, w->cfg.unanswered == UNANSWERED_COUNT);
+	f->wstate = NULL;
+	wfile_free(wf);
+	backpressure(w);
+	return 1;
+}
+
 void
 writer_finish_entry(struct writer *w, struct flow *f, struct index_record *rec, int ended)
 {
 	struct wfile *wf = f->wstate;
 
+	if (ended && finish_shared(w, wf, f, rec))
+		return;
 	if (wf != NULL) {
 		wfile_flush(w, wf);
 		f->wstate = NULL;

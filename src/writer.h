@@ -34,6 +34,14 @@ struct writer_config {
 	int threaded;             /* the file system work on a thread of its own (filer.c) */
 	int catalog;              /* keep the spool's catalog (spoolcat.h) */
 	uint64_t partition_files; /* partitions of at most this many files; 0: none */
+	/*
+	 * A flow that never proved itself (flow.h: FLOWF_PROVEN) waits in its
+	 * buffer, not handed over on time alone; at its end, unless it was
+	 * handed over already (the budget), it goes to the shared capture
+	 * (shared.h) or only to the index and the catalog (count).
+	 */
+	int unanswered;             /* enum unanswered_mode; own-file: as any flow */
+	uint64_t unanswered_rotate; /* the shared capture is filed at this age (ns) */
 };
 
 struct writer;

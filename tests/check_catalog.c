@@ -1160,6 +1160,7 @@ START_TEST(test_upgrade_v1)
 	catalog_close(cat);
 	ck_assert_int_eq(sqlite3_open(s.db, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db,
+	                     "DROP TABLE probes; DROP TRIGGER files_delete;" CATALOG_FILES_DELETE_2
 	                     "DROP INDEX files_src; DROP INDEX files_dst;"
 	                     "CREATE INDEX files_src ON files (src, srcport);"
 	                     "CREATE INDEX files_dst ON files (dst, dstport);"
@@ -1195,6 +1196,156 @@ START_TEST(test_upgrade_v1)
 	ck_assert_str_eq(index_columns(db, "files_src", buf, sizeof buf), "src,last_ns");
 	ck_assert_str_eq(index_columns(db, "files_dst", buf, sizeof buf), "dst,last_ns");
 	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+	spool_remove(&s);
+}
+END_TEST
+
+/* --- probes (issue 25) --------------------------------------------------------- */
+
+struct seen {
+	int n, probes, shared;
+	int64_t ids[16];
+	uint64_t offsets[16];
+};
+
+static int
+seen_fn(const struct catalog_row *r, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n < 16) {
+		s->ids[s->n] = r->id;
+		s->offsets[s->n] = r->probe ? r->offset : UINT64_MAX;
+	}
+	s->n++;
+	s->probes += r->probe;
+	s->shared += r->reason != NULL && strcmp(r->reason, CATALOG_SHARED) == 0;
+	return 0;
+}
+
+static void
+add_probe(struct catalog *cat, const char *fpout, const char *part, const char *src, uint64_t first,
+    uint64_t off)
+{
+	struct catalog_row r;
+
+	memset(&r, 0, sizeof r);
+	r.fpout = fpout;
+	r.part = part;
+	r.src = src;
+	r.dst = "10.0.0.2";
+	r.reason = "unanswered";
+	r.first_ns = r.last_ns = first;
+	r.packets = r.written = 1;
+	r.offset = off;
+	r.length = 74;
+	ck_assert_msg(catalog_add_probe(cat, &r) == 0, "%s", catalog_error(cat));
+}
+
+/*
+ * A shared capture's probes: selected with the flows in time order, with
+ * their offsets, the capture's own row passed over; deleting the capture
+ * deletes its probes (and nothing else), a partition that goes takes its
+ * counted probes (fpout NULL); no file's sums count a probe.
+ */
+START_TEST(test_probes)
+{
+	const char *cap = "p1/unanswered-1.000000000.pcap";
+	struct catalog_row r;
+	struct catalog_usage u;
+	struct seen s;
+	struct catalog *cat;
+	struct spool sp;
+	char buf[128];
+
+	spool_make(&sp);
+	cat = open_ok(&sp, 0);
+	ck_assert_int_eq(catalog_begin(cat), 0);
+	add_one(cat, 1, "p1", 20, 30, 100);
+	add_probe(cat, cap, "p1", "10.9.0.1", 10, 24);
+	add_probe(cat, cap, "p1", "10.9.0.1", 40, 98);
+	add_probe(cat, NULL, "p2", "10.9.0.1", 50, 0);
+	row_make(&r, buf, sizeof buf, 2, "p2", 50, 50, 10);
+	ck_assert_int_eq(catalog_add(cat, &r), 0); /* p2 holds a file */
+	row_make(&r, buf, sizeof buf, 0, "p1", 10, 40, 172);
+	r.fpout = cap;
+	r.reason = CATALOG_SHARED;
+	ck_assert_int_eq(catalog_add(cat, &r), 0);
+	ck_assert_int_eq(catalog_commit(cat), 0);
+
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(
+	    catalog_select_flows(cat, "1", "ORDER BY first_ns, id", 0, seen_fn, &s), 5);
+	ck_assert_int_eq(s.probes, 3);
+	ck_assert_int_eq(s.shared, 0);
+	ck_assert_uint_eq(s.offsets[0], 24);         /* first_ns 10 */
+	ck_assert_uint_eq(s.offsets[1], UINT64_MAX); /* the file, 20 */
+	ck_assert_uint_eq(s.offsets[2], 98);
+	ck_assert_int_lt(s.ids[0], 0); /* a probe's id: negative, never a file's */
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(
+	    catalog_select_flows(cat, "src = '10.9.0.1'", "ORDER BY first_ns, id", 2, seen_fn, &s),
+	    2);
+	ck_assert_uint_eq(s.offsets[0], 98); /* the newest two, in time order */
+	ck_assert_int_eq(catalog_usage(cat, &u), 0);
+	ck_assert_uint_eq(u.files, 3);
+	ck_assert_uint_eq(u.bytes, 282);
+
+	ck_assert_int_eq(catalog_begin(cat), 0);
+	ck_assert_int_eq(catalog_delete_fpout(cat, cap), 1);
+	ck_assert_int_eq(catalog_commit(cat), 0);
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(catalog_select_flows(cat, "1", "", 0, seen_fn, &s), 3);
+	ck_assert_int_eq(s.probes, 1); /* the counted one of p2 */
+	ck_assert_int_eq(catalog_begin(cat), 0);
+	ck_assert_int_eq(catalog_delete_fpout(cat, "p2/f00002.pcap"), 1);
+	ck_assert_int_eq(catalog_commit(cat), 0);
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(catalog_select_flows(cat, "1", "", 0, seen_fn, &s), 1);
+	ck_assert_int_eq(s.probes, 0); /* p2 is gone, its counted probe with it */
+	check_sums(cat);
+	catalog_close(cat);
+	spool_remove(&sp);
+}
+END_TEST
+
+/* A version 2 catalog (no probes) is read as it is and given its probes by its writer. */
+START_TEST(test_upgrade_v2)
+{
+	struct catalog *cat;
+	struct spool s;
+	struct seen seen;
+	sqlite3 *db;
+	int i;
+
+	spool_make(&s);
+	cat = open_ok(&s, 0);
+	ck_assert_int_eq(catalog_begin(cat), 0);
+	for (i = 0; i < 5; i++)
+		add_one(cat, i, "p", 100 + i, 200 + i, 10);
+	ck_assert_int_eq(catalog_commit(cat), 0);
+	catalog_close(cat);
+	ck_assert_int_eq(sqlite3_open(s.db, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+	                     "DROP TABLE probes; DROP TRIGGER files_delete;" CATALOG_FILES_DELETE_2
+	                     "PRAGMA user_version = 2;",
+	                     NULL, NULL, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+	cat = open_ok(&s, 1);
+	memset(&seen, 0, sizeof seen);
+	ck_assert_int_eq(catalog_select_flows(cat, "1", "", 0, seen_fn, &seen), 5);
+	catalog_close(cat);
+	cat = open_ok(&s, 0);
+	ck_assert_int_eq(catalog_upgrade(cat, told), 1);
+	ck_assert_int_eq(catalog_version(cat), CATALOG_VERSION);
+	ck_assert_int_eq(catalog_begin(cat), 0);
+	add_probe(cat, "p/unanswered-1.000000000.pcap", "p", "10.9.0.1", 150, 24);
+	ck_assert_int_eq(catalog_commit(cat), 0);
+	memset(&seen, 0, sizeof seen);
+	ck_assert_int_eq(catalog_select_flows(cat, "1", "", 0, seen_fn, &seen), 6);
+	check_sums(cat);
+	catalog_close(cat);
 	spool_remove(&s);
 }
 END_TEST
@@ -1439,6 +1590,8 @@ catalog_suite(void)
 	tcase_add_test(tc, test_refuse_open_dir);
 	tcase_add_test(tc, test_refuse_newer);
 	tcase_add_test(tc, test_upgrade_v1);
+	tcase_add_test(tc, test_upgrade_v2);
+	tcase_add_test(tc, test_probes);
 	tcase_add_test(tc, test_readonly);
 	tcase_add_test(tc, test_batch_rules);
 	tcase_add_test(tc, test_spool_through_link);

@@ -913,7 +913,7 @@ START_TEST(test_json)
 		n++;
 	}
 	ck_assert_uint_eq(json_object_size(o), n);
-	ck_assert_uint_eq(n, 47);
+	ck_assert_uint_eq(n, 49);
 
 	ck_assert_int_eq(json_integer_value(json_object_get(o, "idle_timeout")), 300);
 	ck_assert_double_eq_tol(json_real_value(json_object_get(o, "linger")), 0.25, 1e-9);

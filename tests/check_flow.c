@@ -1611,8 +1611,8 @@ START_TEST(test_half_open)
 	ck_assert_int_eq(ended(&c, syn), -1);
 	flowtab_expire(c.t, BASE_TS + 5 * NS);
 	ck_assert_int_eq(ended(&c, syn), FLOW_R_UNANSWERED);
-	ck_assert_int_eq(ended(&c, rst), FLOW_R_RST); /* lingered 2 s, as a teardown */
-	ck_assert_int_eq(ended(&c, retx), -1);        /* its last SYN at 3 s */
+	ck_assert_int_eq(ended(&c, rst), FLOW_R_REFUSED); /* lingered 2 s; only an RST came */
+	ck_assert_int_eq(ended(&c, retx), -1);            /* its last SYN at 3 s */
 	flowtab_expire(c.t, BASE_TS + 8 * NS);
 	ck_assert_int_eq(ended(&c, retx), FLOW_R_UNANSWERED);
 	ck_assert_int_eq(ended(&c, answered), -1);
@@ -1621,6 +1621,7 @@ START_TEST(test_half_open)
 	ck_assert_int_eq(ended(&c, answered), FLOW_R_IDLE);
 	ck_assert_int_eq(ended(&c, mid), FLOW_R_IDLE);
 	ck_assert_str_eq(flow_reason_name(FLOW_R_UNANSWERED), "unanswered");
+	ck_assert_str_eq(flow_reason_name(FLOW_R_REFUSED), "refused");
 
 	/* a fifth SYN: more than half_packets, a flow of its own like any */
 	retx = feed(&c, pkt4(A, 6, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + 100 * NS));

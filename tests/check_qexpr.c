@@ -230,7 +230,7 @@ START_TEST(test_errors)
 	refused("vlan 4096", 2, "at \"4096\" (word 2): not a VLAN id (0 to 4095)", 1);
 	refused("reason bogus", 2,
 	    "at \"bogus\" (word 2): not a reason: one of fin, rst, idle, submit, eof, evicted, "
-	    "shutdown, recovered, reuse, rotate or unanswered",
+	    "shutdown, recovered, reuse, rotate, unanswered or refused",
 	    1);
 	refused("reason FIN", 2, "not a reason", 0);
 	refused(

@@ -516,7 +516,7 @@ START_TEST(test_recover)
 {
 	static const char *keys[] = {"label", "fpout", "src", "srcport", "dst", "dstport", "vlan",
 	    "interface", "first", "last", "first_ns", "last_ns", "packets", "bytes", "written",
-	    "reason", "partial", "truncated", "recovered", "segment", "index"};
+	    "reason", "partial", "truncated", "recovered", "segment", "offset", "length", "index"};
 	const char *label = "10.0.0.1_1234-2001.db8..1_80-1700000000.000001";
 	char dir[4096], path[4300], *line = NULL;
 	uint8_t buf[4096];

@@ -435,6 +435,7 @@ START_TEST(test_upgrade)
 	snprintf(db, sizeof db, "%s/%s/%s", dir, CATALOG_DIR, CATALOG_DB);
 	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(h,
+	                     "DROP TABLE probes; DROP TRIGGER files_delete;" CATALOG_FILES_DELETE_2
 	                     "DROP INDEX files_src; DROP INDEX files_dst;"
 	                     "CREATE INDEX files_src ON files (src, srcport);"
 	                     "CREATE INDEX files_dst ON files (dst, dstport);"

@@ -1481,6 +1481,194 @@ START_TEST(test_engine_segments)
 }
 END_TEST
 
+/* --- unanswered connections (issue 25) ------------------------------------ */
+
+#define P_SYN       "10.0.0.1_2000-10.0.0.2_81-1700000000.000100"
+#define P_REF       "10.0.0.1_2001-10.0.0.2_82-1700000000.000200"
+#define P_LATE      "10.0.0.1_2002-10.0.0.2_83-1700000000.000300"
+#define SHARED_PCAP PART_US "/unanswered-1700000000.000200000.pcap" /* the first to end */
+
+static int found_label; /* files whose name starts with the label looked for */
+static const char *look_for;
+
+static int
+on_path(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	if (strncmp(path + ftw->base, look_for, strlen(look_for)) == 0)
+		found_label++;
+	return 0;
+}
+
+/* Files under dir (.active/ included) whose name starts with label. */
+static int
+files_named(const char *dir, const char *label)
+{
+	found_label = 0;
+	look_for = label;
+	ck_assert_int_eq(nftw(dir, on_path, 16, FTW_PHYS), 0);
+	return found_label;
+}
+
+/*
+ * Probes, a proven connection and a late answer through the engine at the
+ * config's defaults (unanswered = mode): A SYN nobody answers (unanswered
+ * after 5 s), a SYN answered by an RST (refused), a connection, and a SYN
+ * answered 3 s later (past the flush interval: it waited in memory, then
+ * got its own file). Returns the index lines (n of them) of dir.
+ */
+static json_t **
+unanswered_run(char *dir, size_t dirlen, int mode, size_t *n)
+{
+	struct engine_config cfg;
+	struct engine *e;
+	struct source src;
+	struct eframe ef;
+	char path[PATH_MAX * 2], *text, *line, *save = NULL, *cause = NULL;
+	json_t **lines = calloc(16, sizeof *lines);
+	json_error_t jerr;
+
+	make_tmpdir(dir, dirlen);
+	table_defaults(&cfg);
+	cfg.outdir = dir;
+	cfg.outfd = dir_fd(dir);
+	cfg.writer.unanswered = mode;
+	e = engine_new(&cfg, &cause);
+	ck_assert_msg(e != NULL, "%s", cause);
+	memset(&src, 0, sizeof src);
+	src.dlt = DLT_T_EN10MB;
+	src.linktype = 1;
+	src.snaplen = SNAPLEN;
+	engine_add_source(e, &src);
+	engine_send(e, &src, &ef, A, 2000, B, 81, TCPF_SYN, 10, 0, 0, 0, BASE_TS);
+	engine_send(e, &src, &ef, A, 2001, B, 82, TCPF_SYN, 20, 0, 0, 0, BASE_TS + 100000);
+	engine_send(e, &src, &ef, B, 82, A, 2001, TCPF_RST | TCPF_ACK, 0, 21, 0, 0, BASE_TS + MS);
+	engine_send(e, &src, &ef, A, 2002, B, 83, TCPF_SYN, 30, 0, 0, 0, BASE_TS + 200000);
+	engine_send(e, &src, &ef, A, 1234, B, 80, TCPF_SYN, 40, 0, 0, 0, BASE_TS + 2 * MS);
+	engine_send(
+	    e, &src, &ef, B, 80, A, 1234, TCPF_SYN | TCPF_ACK, 50, 41, 0, 0, BASE_TS + 3 * MS);
+	engine_send(e, &src, &ef, A, 1234, B, 80, TCPF_ACK, 41, 51, 0, 0, BASE_TS + 2 * NS);
+	engine_tick(e, BASE_TS + 2 * NS);
+	engine_batch_end(e);
+	engine_sync(e);
+	/* past the flush interval: every buffer would have gone to its file by now */
+	ck_assert_int_eq(files_named(dir, P_SYN), mode == UNANSWERED_OWN_FILE);
+	ck_assert_int_eq(files_named(dir, P_LATE), mode == UNANSWERED_OWN_FILE);
+	engine_send(
+	    e, &src, &ef, B, 83, A, 2002, TCPF_SYN | TCPF_ACK, 60, 31, 0, 0, BASE_TS + 3 * NS);
+	engine_send(e, &src, &ef, A, 1234, B, 80, TCPF_ACK, 41, 51, 0, 0, BASE_TS + 6 * NS);
+	engine_tick(e, BASE_TS + 6 * NS);
+	engine_batch_end(e);
+	engine_sync(e);
+	ck_assert_int_eq(files_named(dir, P_LATE), 1); /* answered: its own file */
+	engine_finish_all(e, FLOW_R_EOF);
+	engine_free(e);
+	snprintf(path, sizeof path, "%s/index.jsonl", dir);
+	text = slurp(path, NULL);
+	for (*n = 0, line = strtok_r(text, "\n", &save); line != NULL && *n < 16;
+	     line = strtok_r(NULL, "\n", &save)) {
+		lines[*n] = json_loads(line, 0, &jerr);
+		ck_assert_msg(lines[*n] != NULL, "%s", jerr.text);
+		(*n)++;
+	}
+	free(text);
+	return lines;
+}
+
+/* The probe's records, read back from where its line says they are: its packets, its frames. */
+static void
+assert_probe_records(const char *dir, json_t *o, const uint8_t *flags, size_t npk)
+{
+	char path[PATH_MAX * 2];
+	size_t len, off, i;
+	uint8_t *buf;
+	uint32_t caplen;
+
+	snprintf(path, sizeof path, "%s/%s", dir, json_string_value(json_object_get(o, "fpout")));
+	buf = (uint8_t *)slurp(path, &len);
+	off = (size_t)json_integer_value(json_object_get(o, "offset"));
+	ck_assert_uint_gt(off, PCAP_FILEHDR_LEN - 1);
+	for (i = 0; i < npk; i++) {
+		ck_assert_uint_le(off + PCAP_RECHDR_LEN, len);
+		memcpy(&caplen, buf + off + 8, 4);
+		/* Ethernet 14 + IPv4 20: the TCP flags at 13 */
+		ck_assert_uint_eq(buf[off + PCAP_RECHDR_LEN + 14 + 20 + 13], flags[i]);
+		off += PCAP_RECHDR_LEN + caplen;
+	}
+	ck_assert_uint_eq(off - (size_t)json_integer_value(json_object_get(o, "offset")),
+	    (size_t)json_integer_value(json_object_get(o, "length")));
+	ck_assert_uint_eq(json_array_size(json_object_get(o, "index")), npk);
+	free(buf);
+}
+
+START_TEST(test_unanswered_shared)
+{
+	static const uint8_t syn[] = {TCPF_SYN}, refused[] = {TCPF_SYN, TCPF_RST | TCPF_ACK};
+	char dir[PATH_MAX];
+	json_t **lines, *p, *r;
+	size_t n, i;
+
+	lines = unanswered_run(dir, sizeof dir, UNANSWERED_SHARED, &n);
+	ck_assert_uint_eq(n, 4);
+	p = index_line_for(lines, n, P_SYN);
+	r = index_line_for(lines, n, P_REF);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "reason")), "unanswered");
+	ck_assert_str_eq(json_string_value(json_object_get(r, "reason")), "refused");
+	ck_assert_str_eq(json_string_value(json_object_get(p, "fpout")), SHARED_PCAP);
+	ck_assert_str_eq(json_string_value(json_object_get(r, "fpout")), SHARED_PCAP);
+	assert_probe_records(dir, p, syn, 1);
+	assert_probe_records(dir, r, refused, 2);
+	ck_assert_int_eq(files_named(dir, P_SYN), 0);
+	ck_assert_int_eq(files_named(dir, P_REF), 0);
+	ck_assert_int_eq(files_named(dir, "unanswered-"), 1);
+	/* the connection and the late answer: their own files, no place in a shared one */
+	for (i = 0; i < n; i++)
+		if (lines[i] != p && lines[i] != r) {
+			ck_assert(json_is_null(json_object_get(lines[i], "offset")));
+			ck_assert_ptr_null(strstr(
+			    json_string_value(json_object_get(lines[i], "fpout")), "unanswered"));
+		}
+	for (i = 0; i < n; i++)
+		json_decref(lines[i]);
+	free(lines);
+	rm_tree(dir);
+}
+END_TEST
+
+/* own-file: a file per probe, as before; count: no file, the line and its counters. */
+START_TEST(test_unanswered_modes)
+{
+	char dir[PATH_MAX];
+	json_t **lines, *p;
+	size_t n, i;
+
+	lines = unanswered_run(dir, sizeof dir, UNANSWERED_OWN_FILE, &n);
+	ck_assert_uint_eq(n, 4);
+	p = index_line_for(lines, n, P_SYN);
+	ck_assert_str_eq(json_string_value(json_object_get(p, "fpout")), PART_US "/" P_SYN ".pcap");
+	ck_assert(json_is_null(json_object_get(p, "offset")));
+	ck_assert_int_eq(files_named(dir, "unanswered-"), 0);
+	for (i = 0; i < n; i++)
+		json_decref(lines[i]);
+	free(lines);
+	rm_tree(dir);
+
+	lines = unanswered_run(dir, sizeof dir, UNANSWERED_COUNT, &n);
+	ck_assert_uint_eq(n, 4);
+	p = index_line_for(lines, n, P_REF);
+	ck_assert(json_is_null(json_object_get(p, "fpout")));
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "packets")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(p, "written")), 0);
+	ck_assert_int_eq(files_named(dir, P_REF), 0);
+	ck_assert_int_eq(files_named(dir, "unanswered-"), 0);
+	for (i = 0; i < n; i++)
+		json_decref(lines[i]);
+	free(lines);
+	rm_tree(dir);
+}
+END_TEST
+
 /*
  * The index line written by hand is exactly what jansson would write of
  * the same record: for IPv4 and IPv6, VLAN tags or none, an interface or
@@ -2059,6 +2247,8 @@ writer_suite(void)
 	tc = tcase_create("index");
 	tcase_add_test(tc, test_engine_index);
 	tcase_add_test(tc, test_engine_segments);
+	tcase_add_test(tc, test_unanswered_shared);
+	tcase_add_test(tc, test_unanswered_modes);
 	tcase_add_test(tc, test_index_entry_direct);
 	tcase_add_test(tc, test_index_line_as_jansson);
 	suite_add_tcase(s, tc);

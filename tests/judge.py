@@ -55,7 +55,7 @@ FRAG_FILTER = ('(ip.proto == 6 && ip.frag_offset > 0) || '
 FRAG_FIELDS = ['frame.number', 'vlan.id', 'ip.src', 'ip.dst', 'ip.id',
                'ipv6.src', 'ipv6.dst', 'ipv6.fraghdr.ident', 'ieee8021ad.id']
 ODD_FILTER = '!tcp && frame.protocols matches ":tcp(:|$)"'
-SPLIT_OK = ('fin', 'rst', 'reuse', 'unanswered')
+SPLIT_OK = ('fin', 'rst', 'reuse', 'unanswered', 'refused')
 MAX_REPORT = 40
 
 
@@ -245,7 +245,7 @@ def check_entries(j, entries, ref, later):
         if gotseg != wantseg:
             j.fail('flow %s: segments %s in frame order, expected %s' % (label, gotseg, wantseg))
         for n in segs[:-1]:
-            if entries[n].get('reason') in ('fin', 'rst', 'eof'):
+            if entries[n].get('reason') in ('fin', 'rst', 'refused', 'eof'):
                 j.fail('flow %s: segment %s ends with reason %s but the flow goes on'
                        % (label, entries[n].get('segment'), entries[n].get('reason')))
         f = ref.get(e0['index'][0]) or later.get(e0['index'][0])
@@ -382,7 +382,7 @@ def main():
                 splits += 1
                 j.note('tshark stream %s split at frame %d: %s idle for %.0f s, %s follows'
                        % (key[0], min(fb), la, gap, lb))
-            elif reason == 'rst' and resyn(expected, fa, fb) and \
+            elif reason in ('rst', 'refused') and resyn(expected, fa, fb) and \
                     (gap is None or gap < a.linger):
                 j.fail('tshark stream %s split at frame %d: %s ended (rst) and its SYN, sent '
                        'again with the same sequence number, began %s: one connection attempt '

@@ -66,6 +66,8 @@ struct capture {
 struct entry {
 	char *fpout; /* NULL when the index says null */
 	int seen;    /* found on disk by the directory walk */
+	/* A probe in a shared capture: its records' place (length 0: a file of its own). */
+	long offset, length;
 };
 
 static int nerrors;
@@ -234,9 +236,10 @@ file_format(const char *path, int *big, int *nano)
  * want_big/want_nano are -1 when either is accepted.
  */
 static void
-check_file(const char *outdir, const char *fpout, json_t *frames, const struct capture *cap,
+check_file(const char *outdir, const struct entry *e, json_t *frames, const struct capture *cap,
     int want_big, int want_nano)
 {
+	const char *fpout = e->fpout;
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	char path[PATH_MAX];
@@ -268,7 +271,11 @@ check_file(const char *outdir, const char *fpout, json_t *frames, const struct c
 		    "%s: header: snaplen %d, input has %d", path, pcap_snapshot(p), cap->snaplen);
 
 	n = json_array_size(frames);
-	while ((r = pcap_next_ex(p, &h, &data)) == 1) {
+	/* A probe's records: length bytes at offset of the shared capture, nothing else. */
+	if (e->length > 0 && fseek(pcap_file(p), e->offset, SEEK_SET) != 0)
+		mismatch("%s: cannot seek to its offset %ld", path, e->offset);
+	while ((e->length == 0 || ftell(pcap_file(p)) < e->offset + e->length) &&
+	       (r = pcap_next_ex(p, &h, &data)) == 1) {
 		const struct rec *in;
 		uint64_t ts_ns;
 		json_int_t fno;
@@ -304,9 +311,44 @@ check_file(const char *outdir, const char *fpout, json_t *frames, const struct c
 	}
 	if (r == -1)
 		mismatch("%s: record %zu: %s", path, i + 1, pcap_geterr(p));
+	if (e->length > 0 && ftell(pcap_file(p)) != e->offset + e->length)
+		mismatch("%s: the probe at %ld ends at %ld, not %ld", path, e->offset,
+		    ftell(pcap_file(p)), e->offset + e->length);
 	if (i != n)
 		mismatch("%s: %zu records, the index lists %zu frames", path, i, n);
 	pcap_close(p);
+}
+
+/*
+ * A shared capture holds its probes' records and nothing else: its header
+ * and their lengths add up to its size, and no two probes overlap.
+ */
+static void
+check_shared(const char *outdir)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	size_t i, j;
+	long sum;
+
+	for (i = 0; i < nentries; i++) {
+		if (entries[i].length == 0)
+			continue;
+		for (j = 0; j < i && !(entries[j].length > 0 && entries[j].fpout != NULL &&
+		                         strcmp(entries[j].fpout, entries[i].fpout) == 0);
+		     j++)
+			;
+		if (j < i)
+			continue; /* that capture was added up at its first probe */
+		for (sum = 24, j = i; j < nentries; j++)
+			if (entries[j].length > 0 &&
+			    strcmp(entries[j].fpout, entries[i].fpout) == 0)
+				sum += entries[j].length;
+		snprintf(path, sizeof path, "%s/%s", outdir, entries[i].fpout);
+		if (stat(path, &sb) == 0 && sb.st_size != sum)
+			mismatch("%s: %lld bytes, its header and its probes' records %ld", path,
+			    (long long)sb.st_size, sum);
+	}
 }
 
 /* Whether a relative path stays inside its folder: not absolute, no ".." component. */
@@ -487,8 +529,10 @@ walk(const char *outdir, const char *rel)
 				break;
 		if (i == nentries)
 			mismatch("%s: a file the index does not name", path);
-		else
-			entries[i].seen = 1;
+		/* a shared capture is every one of its probes' */
+		for (; i < nentries; i++)
+			if (entries[i].fpout != NULL && strcmp(entries[i].fpout, sub) == 0)
+				entries[i].seen = 1;
 	}
 	closedir(d);
 }
@@ -552,7 +596,7 @@ main(int argc, char **argv)
 		lineno++;
 		entries = xrealloc(entries, lineno, sizeof *entries);
 		labels = xrealloc(labels, lineno, sizeof *labels);
-		entries[lineno - 1] = (struct entry){NULL, 0};
+		entries[lineno - 1] = (struct entry){NULL, 0, 0, 0};
 		labels[lineno - 1] = NULL;
 		if ((obj = json_loadb(line, (size_t)linelen, 0, &jerr)) == NULL ||
 		    !json_is_object(obj)) {
@@ -569,7 +613,18 @@ main(int argc, char **argv)
 			const char *fp = json_string_value(fpout);
 
 			entries[lineno - 1].fpout = xstrdup(fp);
-			for (j = 0; j + 1 < lineno; j++)
+			if (json_is_integer(json_object_get(obj, "offset"))) {
+				entries[lineno - 1].offset =
+				    (long)json_integer_value(json_object_get(obj, "offset"));
+				entries[lineno - 1].length =
+				    (long)json_integer_value(json_object_get(obj, "length"));
+				if (entries[lineno - 1].length <= 0 ||
+				    entries[lineno - 1].offset < 24)
+					mismatch("%s:%zu: a probe at offset %ld, length %ld", path,
+					    lineno, entries[lineno - 1].offset,
+					    entries[lineno - 1].length);
+			}
+			for (j = 0; j + 1 < lineno && entries[lineno - 1].length == 0; j++)
 				if (entries[j].fpout && strcmp(entries[j].fpout, fp) == 0)
 					mismatch("%s:%zu: fpout \"%s\" already used on line %zu",
 					    path, lineno, fp, j + 1);
@@ -577,8 +632,8 @@ main(int argc, char **argv)
 				mismatch("%s:%zu: fpout \"%s\" is not a path inside OUTDIR", path,
 				    lineno, fp);
 			else if (!index_only && label != NULL)
-				check_file(outdir, fp, json_object_get(obj, "index"), &cap,
-				    want_big, want_nano);
+				check_file(outdir, &entries[lineno - 1],
+				    json_object_get(obj, "index"), &cap, want_big, want_nano);
 		} else if (!json_is_null(fpout)) {
 			mismatch(
 			    "%s:%zu: \"fpout\" missing or neither a string nor null", path, lineno);
@@ -590,6 +645,7 @@ main(int argc, char **argv)
 	nentries = lineno;
 
 	if (!index_only) {
+		check_shared(outdir);
 		walk(outdir, "");
 		for (i = 0; i < nentries; i++)
 			if (entries[i].fpout != NULL && !entries[i].seen)

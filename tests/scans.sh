@@ -9,19 +9,29 @@
 #     judges (pcapcmp, then tshark's view) agree with the whole output, no
 #     real connection ends unanswered or evicted, the probes nothing
 #     answered end unanswered once 5 s of the capture's time passed (the
-#     last ones at the end of the input: eof), the refused ones rst, and the
-#     summary counts what the index says.
+#     last ones at the end of the input: eof), the refused ones refused, and the
+#     summary counts what the index says. Probes get no file of their own
+#     (unanswered = "shared"): their records are in one shared capture, at
+#     the offset and length their index line and catalog row say (pcapcmp
+#     reads them there, tsharkcmp through tshark), the capture holds nothing
+#     else, the catalog has a probes row for each, query lists them and
+#     query -w of the scanner writes every one of its packets (tshark
+#     counts them in the input); --unanswered own-file gives a file each.
 #  2. Live, a flood of 20,000 probes replayed with 200 real connections into
 #     a daemon whose table holds 2,000 flows (1,000 for half-open ones): no
 #     real connection is evicted or ends unanswered, half-open flows are
 #     evicted and counted (stats, /metrics), the overload is logged once
-#     when it starts and once when it ends.
+#     when it starts and once when it ends; the spool holds a file per real
+#     connection and fewer than one per 10,000 probes beside, every probe
+#     is in the catalog, and query -w of the scanner gives all its packets.
 
 set -eu
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 need_cmd python3
+need_cmd tshark
+need_cmd sqlite3
 need_traceflowd
 GENCAP=${GENCAP:-$top_builddir/tests/gencap}
 need_file "$GENCAP" gencap
@@ -37,13 +47,32 @@ tf_ok norule --read "$WORK/scan.pcap" --output "$WORK/norule" --half-open-timeou
 	fail "traceflowd --read --half-open-timeout 0 failed"
 pcapcmp_ok "$WORK/scan.pcap" "$WORK/rule" && judge_ok "$WORK/scan.pcap" "$WORK/rule" &&
 	ok "judges: $JUDGE_LINE"
+# tshark reads each file: a smaller scan (10,000 files would take it minutes).
+"$GENCAP" -c 300 -C 20 -p 6 -s 100 -P 50 -S 42 -o "$WORK/small.pcap" 2>/dev/null ||
+	fail "gencap (small) failed"
+tf_ok small --read "$WORK/small.pcap" --output "$WORK/small" || fail "traceflowd --read (small) failed"
+tsharkcmp_ok "$WORK/small.pcap" "$WORK/small" &&
+	ok "tsharkcmp: every probe's records where its line says ($(grep -c '"offset":[0-9]' "$WORK/small/index.jsonl") probes)"
+tf_ok own --read "$WORK/scan.pcap" --output "$WORK/own" --unanswered own-file ||
+	fail "traceflowd --read --unanswered own-file failed"
+"$TRACEFLOWCTL" query -d "$WORK/rule" -j -- src host "$SCANNER" >"$WORK/rule.query" ||
+	check_fail "query of the scanner failed"
+"$TRACEFLOWCTL" query -d "$WORK/rule" -w "$WORK/rule.probes.pcap" -- src host "$SCANNER" \
+	2>"$WORK/rule.w.err" || check_fail "query -w of the scanner failed: $(cat "$WORK/rule.w.err")"
+tshark -n -r "$WORK/scan.pcap" -Y "ip.addr == $SCANNER" -T fields -e frame.time_epoch \
+	>"$WORK/scan.scanner" 2>/dev/null || check_fail "tshark on the input failed"
+tshark -n -r "$WORK/rule.probes.pcap" -T fields -e frame.time_epoch >"$WORK/rule.probes" \
+	2>/dev/null || check_fail "tshark on query -w's output failed"
+sqlite3 -readonly "$WORK/rule/.catalog/catalog.db" \
+	"SELECT label, fpout, offset, length, reason FROM probes" >"$WORK/rule.probes.rows" ||
+	check_fail "the catalog's probes cannot be read"
 
 python3 - "$WORK" "$SCANNER" <<'PY' >"$WORK/offline.check" 2>&1 || check_fail "offline: $(tail -n 6 "$WORK/offline.check")"
 import json, os, sys, collections
 work, scanner = sys.argv[1], sys.argv[2]
 def index(d):
     return [json.loads(l) for l in open(os.path.join(work, d, "index.jsonl"))]
-rule, norule = index("rule"), index("norule")
+rule, norule, own = index("rule"), index("norule"), index("own")
 bad = []
 probes = [r for r in rule if r["src"] == scanner]
 real = [r for r in rule if r["src"] != scanner]
@@ -72,7 +101,7 @@ for r in probes:
         if n != 1 or r["last_ns"] + 5 * 10**9 > last_ns:
             bad.append("%s: unanswered with %d packets, %.1f s before the end" %
                        (r["label"], n, (last_ns - r["last_ns"]) / 1e9))
-    elif r["reason"] == "rst":
+    elif r["reason"] == "refused":
         if n not in (2, 4):  # refused, or retried with its ISN and refused again: one flow
             bad.append("%s: refused with %d packets" % (r["label"], n))
     elif r["reason"] == "eof":
@@ -80,12 +109,43 @@ for r in probes:
             bad.append("%s: eof though 5 s passed (%.1f s)" % (r["label"], (last_ns - r["last_ns"]) / 1e9))
     else:
         bad.append("%s: reason %s" % (r["label"], r["reason"]))
-if reasons["unanswered"] < 500 or reasons["rst"] < 500 or reasons["eof"] < 1:
-    bad.append("probes ended %s: want unanswered, rst and eof" % dict(reasons))
+if reasons["unanswered"] < 500 or reasons["refused"] < 500 or reasons["eof"] < 1:
+    bad.append("probes ended %s: want unanswered, refused and eof" % dict(reasons))
+# Where the probes went: a shared capture, named in their lines and rows; not a file each.
+files = [os.path.relpath(os.path.join(d, f), os.path.join(work, "rule"))
+         for d, _, fs in os.walk(os.path.join(work, "rule")) if ".catalog" not in d
+         for f in fs if f != "index.jsonl"]
+shared = set(f for f in files if os.path.basename(f).startswith("unanswered-"))
+if len(files) != len(real) + len(shared) or not 1 <= len(shared) <= 2:
+    bad.append("%d files for %d connections and %d shared captures" % (len(files), len(real), len(shared)))
+for r in probes:
+    if r["fpout"] not in shared or r["offset"] is None or r["length"] <= 0:
+        bad.append("%s: fpout %s at %s" % (r["label"], r["fpout"], r["offset"]))
+for r in real:
+    if r["offset"] is not None:
+        bad.append("%s: a real connection with an offset" % r["label"])
+rows = {}
+for l in open(os.path.join(work, "rule.probes.rows")):
+    label, fpout, off, length, reason = l.rstrip("\n").split("|")
+    rows[label] = (fpout, int(off), int(length), reason)
+want = dict((r["label"], (r["fpout"], r["offset"], r["length"], r["reason"])) for r in probes)
+if rows != want:
+    bad.append("the catalog's probes (%d) are not the index's (%d)" % (len(rows), len(want)))
+listed = [json.loads(l) for l in open(os.path.join(work, "rule.query"))]
+if sorted(q["label"] for q in listed) != sorted(want) or any(q["offset"] != want[q["label"]][1] for q in listed):
+    bad.append("query lists %d flows of the scanner, the index %d probes" % (len(listed), len(want)))
+got = sorted(open(os.path.join(work, "rule.probes")).read().split())
+exp = sorted(open(os.path.join(work, "scan.scanner")).read().split())
+if got != exp:
+    bad.append("query -w of the scanner: %d packets, the input has %d" % (len(got), len(exp)))
+ownp = [r for r in own if r["src"] == scanner]
+if len(ownp) != len(probes) or any(r["offset"] is not None or "unanswered-" in r["fpout"] for r in ownp):
+    bad.append("--unanswered own-file: probes are not a file each")
 summary = json.load(open(os.path.join(work, "rule.out")))
 if summary["ended_unanswered"] != reasons["unanswered"]:
     bad.append("summary ended_unanswered %d, the index %d" % (summary["ended_unanswered"], reasons["unanswered"]))
-print("%d real connections as without the rule; %d probes: %s" % (len(real), len(probes), dict(reasons)))
+print("%d real connections as without the rule; %d probes: %s, in %d shared capture(s), "
+      "query -w of the scanner %d packets" % (len(real), len(probes), dict(reasons), len(shared), len(got)))
 for b in bad[:10]:
     print("FAIL:", b)
 sys.exit(1 if bad else 0)
@@ -101,7 +161,7 @@ need_file "$TRACEFLOWCTL" traceflowctl
 	fail "gencap flood failed"
 netns_setup
 daemon_conf "$WORK/live.conf" "$WORK/spool" 'interfaces = ["vb"]' 'max_flows = 2000' \
-    'half_open_timeout = "2s"' 'format = "none"'
+    'half_open_timeout = "2s"'
 daemon_start live "$WORK/live.conf"
 replay "$WORK/flood.pcap"
 ctl() { "$TRACEFLOWCTL" -s "$WORK/ctl.sock" "$@"; }
@@ -115,6 +175,12 @@ ctl -j stats >"$WORK/stats.json" || check_fail "stats failed"
 	check_fail "list --finished failed"
 daemon_stop
 [ "$DAEMON_RC" -eq 0 ] || check_fail "traceflowd exited $DAEMON_RC: $(tail -n 3 "$DAEMON_LOG")"
+"$TRACEFLOWCTL" query -d "$WORK/spool" -w "$WORK/live.probes.pcap" -- src host "$SCANNER" \
+	2>"$WORK/live.w.err" || check_fail "live query -w failed: $(cat "$WORK/live.w.err")"
+tshark -n -r "$WORK/live.probes.pcap" -T fields -e frame.time_epoch 2>/dev/null | wc -l \
+	>"$WORK/live.probes.n"
+sqlite3 -readonly "$WORK/spool/.catalog/catalog.db" "SELECT count(*) FROM probes" \
+	>"$WORK/live.rows" || check_fail "the catalog's probes cannot be read"
 python3 - "$WORK" "$SCANNER" <<'PY' >"$WORK/live.check" 2>&1 || check_fail "live: $(tail -n 6 "$WORK/live.check")"
 import json, os, sys, collections
 work, scanner = sys.argv[1], sys.argv[2]
@@ -131,8 +197,21 @@ if t["half_open_evicted"] < 1000 or pr["evicted"] != t["half_open_evicted"]:
     bad.append("half_open_evicted %d, probes evicted in the index %d" % (t["half_open_evicted"], pr["evicted"]))
 if t["ended_by_reason"]["unanswered"] != pr["unanswered"] or pr["unanswered"] < 100:
     bad.append("ended unanswered: stats %s, index %d" % (t["ended_by_reason"]["unanswered"], pr["unanswered"]))
-print("%d real connections ended %s; %d probes ended %s; stats half_open_evicted %d" %
-      (len(real), dict(rr), len(probes), dict(pr), t["half_open_evicted"]))
+files = [f for d, _, fs in os.walk(os.path.join(work, "spool")) if ".catalog" not in d
+         for f in fs if f != "index.jsonl" and not f.startswith(".")]  # .lock
+shared = [f for f in files if f.startswith("unanswered-")]
+if len(files) - len(shared) != len(real) or len(shared) > 1 + len(probes) // 10000:
+    bad.append("%d files: %d shared captures for %d probes, %d connections" %
+               (len(files), len(shared), len(probes), len(real)))
+rows = int(open(os.path.join(work, "live.rows")).read())
+if rows != len(probes):
+    bad.append("%d probes in the catalog, %d in the index" % (rows, len(probes)))
+wpk = int(open(os.path.join(work, "live.probes.n")).read())
+if wpk != sum(r["packets"] for r in probes):
+    bad.append("query -w of the scanner: %d packets, its probes %d" % (wpk, sum(r["packets"] for r in probes)))
+print("%d real connections ended %s; %d probes ended %s in %d shared capture(s), query -w %d packets; "
+      "stats half_open_evicted %d" % (len(real), dict(rr), len(probes), dict(pr), len(shared), wpk,
+                                      t["half_open_evicted"]))
 for b in bad:
     print("FAIL:", b)
 sys.exit(1 if bad else 0)

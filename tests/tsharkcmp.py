@@ -23,6 +23,7 @@ judge.py, and exits 0; mismatches go to stderr and the exit status is 1.
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
 
@@ -46,6 +47,27 @@ def tshark_frames(path, truncated=False):
             fr.get('frame.time_epoch'), fr.get('frame.len'), fr.get('frame.cap_len'),
             link_stack(fr.get('frame.protocols')), raw)
     return out
+
+
+def record_offsets(path):
+    """Where each record of a pcap file begins (a shared capture's probes are ranges of them)."""
+    data = open(path, 'rb').read()
+    end = '<' if data[:4] in (b'\xd4\xc3\xb2\xa1', b'\x4d\x3c\xb2\xa1') else '>'
+    offs, o = [], 24
+    while o + 16 <= len(data):
+        offs.append(o)
+        o += 16 + struct.unpack(end + 'I', data[o + 8:o + 12])[0]
+    return offs
+
+
+def probe_frames(path, entry, cache):
+    """A probe's records in its shared capture, numbered from 1 as a file of its own would be."""
+    if path not in cache:
+        cache[path] = (tshark_frames(path), record_offsets(path))
+    frames, offs = cache[path]
+    lo, hi = entry['offset'], entry['offset'] + entry['length']
+    ks = [k + 1 for k, o in enumerate(offs) if lo <= o < hi]
+    return {i + 1: frames[k] for i, k in enumerate(ks) if k in frames}
 
 
 def link_stack(protocols):
@@ -92,6 +114,7 @@ def main():
     entries = [json.loads(l) for l in open(os.path.join(outdir, 'index.jsonl'))]
     seen = {}
     named = set()
+    shared = {}
     lines = []
     for no, e in enumerate(entries):
         frames = e.get('index') or []
@@ -104,7 +127,7 @@ def main():
             continue
         named.add(e['fpout'])
         path = os.path.join(outdir, e['fpout'])
-        got = tshark_frames(path)
+        got = probe_frames(path, e, shared) if e.get('offset') is not None else tshark_frames(path)
         if len(got) != len(frames):
             err('%s: %d frames, the index lists %d' % (e['fpout'], len(got), len(frames)))
             continue
