@@ -22,6 +22,9 @@
  * a capture shared by them all per partition, a file each, or nowhere
  * (a catalog row and the counters).
  */
+/* The shared capture's name begins so (shared.c): retention and people see what it is. */
+#define SHARED_PREFIX "unanswered-"
+
 enum unanswered_mode { UNANSWERED_SHARED = 0, UNANSWERED_OWN_FILE, UNANSWERED_COUNT };
 
 enum writer_format { FMT_PCAP = 0, FMT_JSON, FMT_PLIST, FMT_TREE, FMT_NONE, FMT_PCAPNG, FMT_COUNT };

@@ -180,6 +180,10 @@ row_of_line(json_t *o, struct catalog_row *r, char *vlan, size_t len, char **par
 	r->truncated = json_is_true(json_object_get(o, "truncated"));
 	r->recovered = json_is_true(json_object_get(o, "recovered"));
 	r->segment = (uint32_t)json_integer_value(json_object_get(o, "segment"));
+	/* A flow in a shared capture: a probe's row, not the capture's */
+	r->probe = json_is_integer(json_object_get(o, "offset"));
+	r->offset = (uint64_t)json_integer_value(json_object_get(o, "offset"));
+	r->length = (uint64_t)json_integer_value(json_object_get(o, "length"));
 	vlan[0] = '\0';
 	json_array_foreach(json_object_get(o, "vlan"), i, v) if (n < len) n += (size_t)snprintf(
 	    vlan + n, len - n, "%s%" JSON_INTEGER_FORMAT, i ? "," : "", json_integer_value(v));
@@ -225,7 +229,10 @@ catalog_of_index(int spoolfd, const char *path)
 		if ((o = json_loads(line, 0, NULL)) == NULL)
 			continue;
 		if (row_of_line(o, &r, vlan, sizeof vlan, &part) == 0) {
-			catalog_add(cat, &r);
+			if (r.probe)
+				catalog_add_probe(cat, &r);
+			else
+				catalog_add(cat, &r);
 			free(part);
 		}
 		json_decref(o);

@@ -61,8 +61,8 @@ shared_open(struct shared *sh, const struct index_record *r, uint32_t linktype, 
 {
 	char name[64];
 
-	snprintf(name, sizeof name, "unanswered-%" PRIu64 ".%09" PRIu64, r->first_ns / 1000000000u,
-	    r->first_ns % 1000000000u);
+	snprintf(name, sizeof name, SHARED_PREFIX "%" PRIu64 ".%09" PRIu64,
+	    r->first_ns / 1000000000u, r->first_ns % 1000000000u);
 	sh->io = files_ifile_named(sh->fs, name, r->first_ns, linktype, snaplen);
 	if (sh->io == NULL)
 		return;

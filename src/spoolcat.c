@@ -532,7 +532,12 @@ adopt_file(struct spoolcat *sc, const char *rel, const char *name, const struct 
 		return;
 	memset(&row, 0, sizeof row);
 	label = names_label_of(name);
-	row_from_label(&row, label, src, dst);
+	/* A shared capture of probes (shared.h) is no flow: its probes' rows are gone with the
+	 * catalog's. */
+	if (strncmp(name, SHARED_PREFIX, strlen(SHARED_PREFIX)) == 0)
+		row.reason = CATALOG_SHARED;
+	else
+		row_from_label(&row, label, src, dst);
 	parts_of(rel, part, sizeof part);
 	row.fpout = rel;
 	row.part = part;

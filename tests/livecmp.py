@@ -28,8 +28,8 @@ import struct
 import sys
 
 
-def read_pcap(path):
-    """The packets of a classic pcap file, as bytes."""
+def read_pcap(path, offset=None, length=None):
+    """The packets of a classic pcap file, as bytes (a probe's: length bytes at offset)."""
     with open(path, 'rb') as f:
         data = f.read()
     magic = data[:4]
@@ -39,8 +39,10 @@ def read_pcap(path):
         order = '>'
     else:
         raise ValueError('%s: not a pcap file' % path)
-    off, pkts = 24, []
-    while off + 16 <= len(data):
+    off, pkts, end = 24, [], len(data)
+    if offset is not None:
+        off, end = offset, offset + length
+    while off + 16 <= end:
         _, _, caplen, _ = struct.unpack(order + 'IIII', data[off:off + 16])
         pkts.append(data[off + 16:off + 16 + caplen])
         off += 16 + caplen
@@ -53,7 +55,7 @@ def flows(outdir):
     for line in open(os.path.join(outdir, 'index.jsonl')):
         e = json.loads(line)
         if e.get('fpout'):
-            pkts = read_pcap(os.path.join(outdir, e['fpout']))
+            pkts = read_pcap(os.path.join(outdir, e['fpout']), e.get('offset'), e.get('length'))
             bylabel.setdefault(e['label'], []).extend(
                 hashlib.sha1(p).hexdigest()[:16] for p in pkts)
     return [tuple(v) for v in bylabel.values()]

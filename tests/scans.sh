@@ -53,6 +53,17 @@ pcapcmp_ok "$WORK/scan.pcap" "$WORK/rule" && judge_ok "$WORK/scan.pcap" "$WORK/r
 tf_ok small --read "$WORK/small.pcap" --output "$WORK/small" || fail "traceflowd --read (small) failed"
 tsharkcmp_ok "$WORK/small.pcap" "$WORK/small" &&
 	ok "tsharkcmp: every probe's records where its line says ($(grep -c '"offset":[0-9]' "$WORK/small/index.jsonl") probes)"
+# A folder without its catalog is queried through its index.jsonl: the probes too.
+cp -r "$WORK/small" "$WORK/small-index" && rm -rf "$WORK/small-index/.catalog"
+"$TRACEFLOWCTL" query -d "$WORK/small-index" -w "$WORK/small-index.pcap" -- src host "$SCANNER" \
+	2>/dev/null || check_fail "query -w of a folder without a catalog failed"
+want=$(tshark -n -r "$WORK/small.pcap" -Y "ip.addr == $SCANNER" 2>/dev/null | wc -l)
+got=$(tshark -n -r "$WORK/small-index.pcap" 2>/dev/null | wc -l)
+if [ "$want" -gt 0 ] && [ "$got" -eq "$want" ]; then
+	ok "query -w through index.jsonl: the scanner's $got packets"
+else
+	check_fail "query -w through index.jsonl: $got packets of the scanner, the input has $want"
+fi
 tf_ok own --read "$WORK/scan.pcap" --output "$WORK/own" --unanswered own-file ||
 	fail "traceflowd --read --unanswered own-file failed"
 "$TRACEFLOWCTL" query -d "$WORK/rule" -j -- src host "$SCANNER" >"$WORK/rule.query" ||
