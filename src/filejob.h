@@ -14,10 +14,20 @@
 #include <sys/uio.h>
 
 #include "chunk.h"
-#include "filer.h"
 #include "files.h"
+#include "flow.h"
 #include "record.h"
 #include "spoolcat.h"
+
+/* What became of a finished flow, in order; valid during the callback (filer_poll). */
+struct filer_done {
+	struct flow_key key;
+	uint8_t init;
+	int ended;
+	const struct index_record *rec; /* the index line, but for its "index" member */
+	const char *frames;             /* that member: the frame numbers as a JSON array text */
+};
+typedef void (*filer_done_cb)(const struct filer_done *d, void *arg);
 
 enum job_op { J_WRITE, J_FINISH, J_FLUSH, J_REOPEN, J_RETAIN, J_RECONCILE, J_SHARED, J_ROTATE };
 

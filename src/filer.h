@@ -16,21 +16,12 @@
 #include <jansson.h>
 
 #include "chunk.h"
+#include "filejob.h" /* struct filer_done */
 #include "flow.h"
 #include "record.h"
 #include "files.h"
 #include "names.h"
 #include "spoolcat.h"
-
-/* What became of a finished flow, in order; valid during the callback (filer_poll). */
-struct filer_done {
-	struct flow_key key;
-	uint8_t init;
-	int ended;
-	const struct index_record *rec; /* the index line, but for its "index" member */
-	const char *frames;             /* that member: the frame numbers as a JSON array text */
-};
-typedef void (*filer_done_cb)(const struct filer_done *d, void *arg);
 
 struct filer;
 struct ifile;

@@ -109,7 +109,7 @@ static const struct dopt {
     {"--half-open-timeout", 0, "DUR", DO_SETTING, "half_open_timeout", OPT_DEFAULT, PART_OFFLINE,
         "end a flow nothing answered idle this long; 0: as any"},
     {"--unanswered", 0, "MODE", DO_SETTING, "unanswered", OPT_DEFAULT, PART_OFFLINE,
-        "shared, own-file or count: where unanswered connections go"},
+        "shared, own-file, count"},
     {"--max-flows", 0, "N", DO_SETTING, "max_flows", OPT_DEFAULT, PART_OFFLINE,
         "evict the longest-idle flow beyond N"},
     {"--max-open-files", 0, "N", DO_SETTING, "max_open_files", OPT_DEFAULT, PART_OFFLINE,

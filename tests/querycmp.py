@@ -370,10 +370,15 @@ def complain(errs, what):
 
 FIELDS = ['label', 'fpout', 'part', 'src', 'srcport', 'dst', 'dstport', 'vlan', 'interface',
           'first_ns', 'last_ns', 'packets', 'bytes', 'written', 'size', 'reason', 'partial',
-          'truncated', 'recovered', 'segment']
+          'truncated', 'recovered', 'segment', 'offset', 'length']
 FROM_INDEX = ['label', 'fpout', 'src', 'srcport', 'dst', 'dstport', 'vlan', 'interface', 'first_ns',
               'last_ns', 'packets', 'bytes', 'written', 'reason', 'partial', 'truncated',
-              'recovered', 'segment']
+              'recovered', 'segment', 'offset', 'length']
+
+
+def ident(e):
+    """A flow's identity in a listing: its file, and for a probe its place in the shared one."""
+    return e.get('fpout') if e.get('offset') is None else '%s@%d' % (e['fpout'], e['offset'])
 
 
 def want_check(want, n, total):
@@ -410,8 +415,8 @@ def cmd_json(d, out, args):
             got.append(json.loads(line))
         except ValueError as ex:
             errs.append('line %d is not JSON (%s): %r' % (n, ex, line[:120]))
-    gf = [g.get('fpout') for g in got]
-    wf = [e['fpout'] for e in want]
+    gf = [ident(g) for g in got]
+    wf = [ident(e) for e in want]
     if gf != wf:
         missing = [f for f in wf if f not in gf]
         extra = [f for f in gf if f not in wf]
@@ -419,17 +424,19 @@ def cmd_json(d, out, args):
                     (len(gf), len(wf), missing[:3], extra[:3]))
         if not missing and not extra:
             errs.append('the same flows in another order: got %s... want %s...' % (gf[:4], wf[:4]))
-    byfp = {e['fpout']: e for e in want} if '--fields' in opts else {}
+    byfp = {ident(e): e for e in want} if '--fields' in opts else {}
     # Field by field: how many objects are wrong, and the first of them.
     bad = {}
     for g in got:
-        e = byfp.get(g.get('fpout'))
+        e = byfp.get(ident(g))
         if e is None:
             continue
         wrong = [(k, 'missing') for k in FIELDS if k not in g]
         wrong += [(k, '%r, the index has %r' % (g[k], e.get(k)))
                   for k in FROM_INDEX if k in g and g[k] != e.get(k)]
         size = os.path.getsize(os.path.join(d, e['fpout']))
+        if e.get('offset') is not None:  # a probe: its records' bytes in the shared capture
+            size = e['length'] if e['offset'] + e['length'] <= size else -1
         if g.get('size') is not None and g['size'] != size:
             wrong.append(('size', '%r, the file has %d bytes (null where unknown)' % (g['size'], size)))
         part = g.get('part')
@@ -468,6 +475,8 @@ def cmd_table(d, out, args):
                '%.3f' % ((e['last_ns'] - first) / 1e9),
                endpoint(e['src'], e['srcport']), endpoint(e['dst'], e['dstport']),
                str(e['packets']), str(e['bytes']), e['reason'], e['fpout']]
+        if e.get('offset') is not None:  # a probe: where in its shared capture
+            row.append('@%d+%d' % (e['offset'], e['length']))
         if l.split() != row:
             errs.append('line %r, want %r' % (l.strip()[:160], ' '.join(row)))
             break
@@ -516,10 +525,20 @@ def union(d, want, dfilter):
     """The frames of the matching files, each with its flow's rank and its place in the file."""
     if not want:
         return []
-    paths = [os.path.join(d, e['fpout']) for e in want]
+    tmpdir = os.environ.get('TMPDIR_QUERYCMP', os.path.dirname(os.path.abspath(d)))
+    tmp = os.path.join(tmpdir, 'querycmp-union-%d.pcapng' % os.getpid())
+    paths, probes = [], []
+    for n, e in enumerate(want):
+        path = os.path.join(d, e['fpout'])
+        if e.get('offset') is not None:
+            # a probe: its records alone, behind its shared capture's header
+            data = open(path, 'rb').read()
+            path = os.path.join(tmpdir, 'querycmp-probe-%d-%d.pcap' % (os.getpid(), n))
+            with open(path, 'wb') as f:
+                f.write(data[:24] + data[e['offset']:e['offset'] + e['length']])
+            probes.append(path)
+        paths.append(path)
     counts = frame_counts(paths)
-    tmp = os.path.join(os.environ.get('TMPDIR_QUERYCMP', os.path.dirname(os.path.abspath(d))),
-                       'querycmp-union-%d.pcapng' % os.getpid())
     try:
         p = subprocess.run(['mergecap', '-a', '-F', 'pcapng', '-w', tmp] + paths,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
@@ -531,8 +550,9 @@ def union(d, want, dfilter):
         if dfilter:
             keep = {f['num'] for f in tshark_json(tmp, dfilter=dfilter)}
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for path in [tmp] + probes:
+            if os.path.exists(path):
+                os.unlink(path)
     if len(frames) != sum(counts):
         raise RuntimeError('mergecap gave %d frames, capinfos counts %d' % (len(frames), sum(counts)))
     k = 0
