@@ -59,27 +59,39 @@ case $pythondir in
 *) ok "the Python module goes to $pythondir (configure --with-pythondir)" ;;
 esac
 
-# traceflow(3)'s example, built as a program outside would build it.
-sed -n '/^\.EX$/,/^\.EE$/p' "$top_srcdir/doc/traceflow.3" | sed -e '1d;$d' -e 's/\\e/\\/g' \
-	>"$WORK/example.c"
-if command -v pkg-config >/dev/null && command -v cc >/dev/null; then
+# example NAME: $WORK/NAME.c built as a program outside would build it
+# (pkg-config, the installed header and library), run on a generated
+# capture: a line per flow.
+example() {
+	local flags san
+
 	flags=$(PKG_CONFIG_PATH=$dest$libdir/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest \
 		pkg-config --cflags --libs traceflow)
+	# An AddressSanitizer build: the program links its runtime too.
+	san=$(ldd "$lib" | awk '$1 ~ /^libasan/ {print "-fsanitize=address,undefined"; exit}')
+	rm -rf "$WORK/flows"
 	# shellcheck disable=SC2086
-	if cc -std=c11 -Wall -Werror -o "$WORK/example" "$WORK/example.c" $flags \
-		$(ldd "$lib" | awk '$1 ~ /^lib(asan|ubsan)/ {print "-fsanitize=address,undefined"; exit}') \
-		>"$WORK/cc.out" 2>&1; then
-		"$GENCAP" -c 5 -C 2 -o "$WORK/in.pcap" 2>/dev/null
-		if (cd "$WORK" && LD_LIBRARY_PATH=$dest$libdir ./example in.pcap) >"$WORK/example.out" 2>&1 &&
-			[ "$(wc -l <"$WORK/example.out")" -eq 15 ]; then
-			ok "traceflow(3)'s example, built with pkg-config against the installed library: 15 flows"
-		else
-			check_fail "the example: $(head -n 5 "$WORK/example.out")"
-		fi
+	if ! cc -std=c11 -Wall -Werror -o "$WORK/$1" "$WORK/$1.c" $flags $san >"$WORK/$1.cc" 2>&1; then
+		check_fail "$1's example does not build: $(head -n 10 "$WORK/$1.cc")"
+	elif (cd "$WORK" && LD_LIBRARY_PATH=$dest$libdir "./$1" in.pcap) >"$WORK/$1.out" 2>&1 &&
+		[ "$(wc -l <"$WORK/$1.out")" -eq 15 ]; then
+		ok "$1's example, built with pkg-config against the installed library: 15 flows"
 	else
-		check_fail "traceflow(3)'s example does not build: $(head -n 10 "$WORK/cc.out")"
+		check_fail "$1's example: $(head -n 5 "$WORK/$1.out")"
 	fi
+}
+
+# traceflow(3)'s example and README's (ten lines).
+sed -n '/^\.EX$/,/^\.EE$/p' "$top_srcdir/doc/traceflow.3" | sed -e '1d;$d' -e 's/\\e/\\/g' \
+	>"$WORK/man.c"
+sed -n '/^    #include <stdio.h>$/,/^    }$/p' "$top_srcdir/README" | sed 's/^    //' >"$WORK/readme.c"
+[ "$(wc -l <"$WORK/readme.c")" -eq 10 ] || check_fail "README's C example is not 10 lines"
+"$GENCAP" -c 5 -C 2 -o "$WORK/in.pcap" 2>/dev/null
+if command -v pkg-config >/dev/null && command -v cc >/dev/null; then
+	example man
+	example readme
 fi
+
 if command -v python3 >/dev/null; then
 	# The soname through the library path, as ld.so finds the installed
 	# library; an AddressSanitizer build's runtime preloaded (pylib.sh says why).
