@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "record.h"
 #include "traceflow.h"
 
 #define TF_MAX_OPTIONS   64
@@ -47,6 +48,7 @@ struct tf_tracer {
 	int done; /* submitted: no more frames */
 	struct tf_rec *recs;
 	size_t nrecs, caprecs;
+	struct text line; /* an index line as it is made (on_indexed) */
 };
 
 /* printf into buf (len bytes; nothing if len is 0). */
