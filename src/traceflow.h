@@ -119,7 +119,7 @@ const char *tf_error(const tf_tracer *t);
 /* Frames numbered so far. */
 uint64_t tf_frames(const tf_tracer *t);
 
-/* Close the files still open (without indexing them: tf_submit first) and free t. */
+/* End the flows still open as tf_submit does (their index dropped) and free t. */
 void tf_free(tf_tracer *t);
 
 /* "0.1.0" */
