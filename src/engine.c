@@ -229,11 +229,20 @@ void
 engine_frame(struct engine *e, struct source *src, uint64_t ts, uint32_t caplen, uint32_t wirelen,
     const uint8_t *data)
 {
+	engine_frame_label(e, src, ts, caplen, wirelen, data, NULL);
+}
+
+void
+engine_frame_label(struct engine *e, struct source *src, uint64_t ts, uint32_t caplen,
+    uint32_t wirelen, const uint8_t *data, char *label)
+{
 	struct packet p;
 	struct flow *f;
 	enum decode_result r;
 	uint64_t now;
 
+	if (label != NULL)
+		label[0] = '\0';
 	p.frame = next_frame(e, src);
 	r = ts == ENGINE_TS_BAD ? DECODE_BAD_TIME : decode_frame(src->dlt, data, caplen, &p);
 	if (r != DECODE_OK) {
@@ -260,6 +269,9 @@ engine_frame(struct engine *e, struct source *src, uint64_t ts, uint32_t caplen,
 		e->st.flows++;
 	writer_packet(
 	    e->writer, f, &p, data, src->linktype, src->snaplen, e->source_names[src->id], now);
+	/* After the writer: it adds the suffix when the file name was taken. */
+	if (label != NULL)
+		label_make(label, f, e->cfg.writer.nanosecond);
 	flowtab_release(e->flows, f);
 }
 

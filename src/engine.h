@@ -104,6 +104,12 @@ uint64_t engine_source_frames(const struct engine *e, uint32_t id);
 #define ENGINE_TS_BAD  UINT64_MAX
 void engine_frame(struct engine *e, struct source *src, uint64_t ts, uint32_t caplen,
     uint32_t wirelen, const uint8_t *data);
+/*
+ * The same, and the label of the frame's flow into label (LABEL_MAX bytes;
+ * "" when the frame was not traced): libtraceflow's tf_trace answers with it.
+ */
+void engine_frame_label(struct engine *e, struct source *src, uint64_t ts, uint32_t caplen,
+    uint32_t wirelen, const uint8_t *data, char *label);
 
 /* A frame that the user's filter dropped: numbered, not traced. */
 void engine_skip(struct engine *e, struct source *src);

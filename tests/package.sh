@@ -122,6 +122,53 @@ cmp -s "$root/etc/traceflow.conf" "$top_srcdir/etc/traceflow.conf" ||
 grep -qx "traceflowd $version" "$WORK/version.out" ||
     check_fail "the packaged traceflowd says $(cat "$WORK/version.out")"
 
+# --- the library's packages (issue 28) -----------------------------------
+# libtraceflow0 (the shared library), libtraceflow-dev (header, link,
+# traceflow.pc, traceflow(3)), python3-traceflow (the module): their files,
+# and the module imported from them and run, as Debian's python3 would.
+multi=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+declare -A want_files=(
+	[libtraceflow0]="/usr/lib/$multi/libtraceflow.so.0
+/usr/lib/$multi/libtraceflow.so.0.1.0
+/usr/share/doc/libtraceflow0/changelog.Debian.gz
+/usr/share/doc/libtraceflow0/copyright"
+	[libtraceflow-dev]="/usr/include/traceflow.h
+/usr/lib/$multi/libtraceflow.so
+/usr/lib/$multi/pkgconfig/traceflow.pc
+/usr/share/doc/libtraceflow-dev/changelog.Debian.gz
+/usr/share/doc/libtraceflow-dev/copyright
+/usr/share/man/man3/traceflow.3.gz"
+	[python3-traceflow]="/usr/lib/python3/dist-packages/traceflow.py
+/usr/share/doc/python3-traceflow/changelog.Debian.gz
+/usr/share/doc/python3-traceflow/copyright"
+)
+libroot=$WORK/libroot
+mkdir -p "$libroot"
+for p in libtraceflow0 libtraceflow-dev python3-traceflow; do
+	d=$WORK/${p}_${version}-1_$arch.deb
+	if [ ! -f "$d" ]; then
+		check_fail "no $d"
+		continue
+	fi
+	dpkg-deb -x "$d" "$libroot"
+	dpkg-deb -c "$d" | awk '$1 !~ /^d/ {print $6}' | sed 's|^\.||' | LC_ALL=C sort >"$WORK/$p.files"
+	if [ "$(cat "$WORK/$p.files")" != "$(LC_ALL=C sort <<<"${want_files[$p]}")" ]; then
+		check_fail "$p's files: $(tr '\n' ' ' <"$WORK/$p.files")"
+	else
+		ok "$p: $(wc -l <"$WORK/$p.files") files as expected"
+	fi
+done
+"$GENCAP" -c 4 -C 2 -o "$WORK/lib.pcap" 2>/dev/null
+if out=$(cd "$WORK" && LD_LIBRARY_PATH=$libroot/usr/lib/$multi \
+	PYTHONPATH=$libroot/usr/lib/python3/dist-packages python3 -c '
+import sys, traceflow
+print(len(traceflow.TraceFlow.from_file(sys.argv[1], sys.argv[2]).submit()))
+' "$WORK/lib.pcap" "$WORK/lib.out" 2>&1) && [ "$out" = 12 ]; then
+	ok "python3-traceflow: from_file over the packaged library: 12 flows"
+else
+	check_fail "python3-traceflow: $out"
+fi
+
 ctl=$WORK/control
 dpkg-deb -e "$deb" "$ctl"
 if [ "$(cat "$ctl/conffiles" 2>/dev/null)" != /etc/traceflow.conf ]; then
