@@ -22,12 +22,14 @@
 
 /*
  * The settings traceflowd --read takes by option (its DO_SETTING ones), and
- * no others: the library makes the tracer the offline mode makes.
+ * no others: the library makes the tracer the offline mode makes (a copy of
+ * traceflowd.c's table, which the library does not link:
+ * tests/libtf-symbols.sh compares the two).
  */
 static const char *const offline_settings[] = {"format", "byteorder", "flow_end", "flow_key",
-    "label_time", "compat", "layout", "idle_timeout", "linger", "half_open_timeout", "max_flows",
-    "max_open_files", "segment_packets", "segment_size", "write_buffer", "ipfix_collector",
-    "ipfix_transport", "observation_domain", "ipfix_pen"};
+    "label_time", "compat", "layout", "idle_timeout", "linger", "half_open_timeout", "unanswered",
+    "max_flows", "max_open_files", "segment_packets", "segment_size", "write_buffer",
+    "ipfix_collector", "ipfix_transport", "observation_domain", "ipfix_pen"};
 #define NSETTINGS (sizeof offline_settings / sizeof offline_settings[0])
 
 void

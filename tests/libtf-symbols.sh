@@ -28,6 +28,16 @@ elif cmp -s "$WORK/declared" "$WORK/exported"; then
 else
 	check_fail "exported symbols differ from traceflow.h's (< declared, > exported): $(diff "$WORK/declared" "$WORK/exported" | grep '^[<>]' | tr '\n' ' ')"
 fi
+# The settings tf_new takes are traceflowd --read's (src/libtf.c keeps a copy of the list).
+grep -o 'DO_SETTING, "[a-z_]*"' "$top_srcdir/src/traceflowd.c" | sed 's/.*"\(.*\)"/\1/' |
+	sort -u >"$WORK/read-settings"
+sed -n '/offline_settings\[\] = {/,/};/p' "$top_srcdir/src/libtf.c" | grep -o '"[a-z_]*"' |
+	tr -d '"' | sort -u >"$WORK/lib-settings"
+if [ -s "$WORK/read-settings" ] && cmp -s "$WORK/read-settings" "$WORK/lib-settings"; then
+	ok "tf_new takes the $(wc -l <"$WORK/lib-settings") settings traceflowd --read takes"
+else
+	check_fail "tf_new's settings differ from traceflowd --read's (< --read, > tf_new): $(diff "$WORK/read-settings" "$WORK/lib-settings" | grep '^[<>]' | tr '\n' ' ')"
+fi
 soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = libtraceflow.so.0 ] && ok "soname $soname" || check_fail "soname: '$soname'"
 if nm -D --defined-only "$lib" | grep -q ' T tf_new@@TRACEFLOW_0$'; then
@@ -41,7 +51,10 @@ dest=$WORK/dest
 if ! make -s -C "$top_builddir" install DESTDIR="$dest" >"$WORK/install.out" 2>&1; then
 	fail "make install: $(tail -n 20 "$WORK/install.out")"
 fi
-eval "$(make -s --no-print-directory -C "$top_builddir" -f - print-dirs <<'MK' 2>/dev/null
+# Only the echo's line: a make that runs the tests (quickstart's, with -w in
+# MAKEFLAGS) makes this one print "make[3]: Entering directory" too.
+eval "$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$top_builddir" \
+	-f - print-dirs <<'MK' 2>/dev/null | grep '^libdir='
 include Makefile
 print-dirs:
 	@echo libdir='$(libdir)' includedir='$(includedir)' pythondir='$(pythondir)' mandir='$(mandir)'
