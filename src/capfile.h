@@ -85,6 +85,25 @@ int capfile_pcap_nano(const struct capfile *cf);
 int capfile_if_nano(const struct capfile_if *ifp);
 
 /*
+ * Does a copy of the file need nanoseconds to keep its times? The pcap
+ * magic, or any pcapng interface described before the first packet (of
+ * its section): what a writer can know when it begins. The offline mode
+ * and libtraceflow ask it once, after the first record is read.
+ */
+static inline int
+capfile_wants_nano(const struct capfile *cf)
+{
+	uint32_t i;
+
+	if (!capfile_is_pcapng(cf))
+		return capfile_pcap_nano(cf);
+	for (i = 0; i < capfile_nif(cf); i++)
+		if (capfile_if(cf, i) != NULL && capfile_if_nano(capfile_if(cf, i)))
+			return 1;
+	return 0;
+}
+
+/*
  * ticks of an interface's resolution to ns since the epoch (truncated), or
  * CAPFILE_TS_BAD where that is not a 64-bit number of ns below it: before
  * 1970, or past 2554 (a pcapng interface with a wrong if_tsoffset or

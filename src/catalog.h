@@ -302,6 +302,20 @@ char *catalog_explain(struct catalog *cat, const char *select_sql);
 	"END;" CATALOG_PROBES "PRAGMA user_version = 3;"
 
 /*
+ * What deleting a file's row does to the sums (parts, totals): the body of
+ * files_delete in every version (CATALOG_PROBES adds the probes' part).
+ */
+#define CATALOG_DELETE_SUMS                                                    \
+	" UPDATE parts SET files = files - 1, bytes = bytes - old.size,"       \
+	"  first_ns = CASE WHEN first_ns < old.first_ns THEN first_ns"         \
+	"   ELSE (SELECT min(first_ns) FROM files WHERE part = old.part) END," \
+	"  last_ns = CASE WHEN last_ns > old.last_ns THEN last_ns"             \
+	"   ELSE (SELECT max(last_ns) FROM files WHERE part = old.part) END"   \
+	"  WHERE name = old.part;"                                             \
+	" DELETE FROM parts WHERE name = old.part AND files <= 0;"             \
+	" UPDATE totals SET files = files - 1, bytes = bytes - old.size;"
+
+/*
  * Version 3: probes, a row per connection nothing answered (or only an
  * RST) that was filed in a shared capture (unanswered = "shared": fpout
  * that capture, offset and length where its records lie in it) or only
@@ -312,28 +326,20 @@ char *catalog_explain(struct catalog *cat, const char *select_sql);
  * trigger: SQLite orders two of one event as it likes).
  */
 #define CATALOG_SHARED "shared"
-#define CATALOG_PROBES                                                          \
-	"CREATE TABLE probes ("                                                 \
-	" id INTEGER PRIMARY KEY, fpout TEXT, part TEXT NOT NULL, label TEXT,"  \
-	" src TEXT, dst TEXT, srcport INT, dstport INT, vlan TEXT, iface TEXT," \
-	" first_ns INT, last_ns INT, packets INT, bytes INT, written INT,"      \
-	" reason TEXT, partial INT, truncated INT, offset INT, length INT);"    \
-	"CREATE INDEX probes_fpout ON probes (fpout, part);"                    \
-	"CREATE INDEX probes_last ON probes (last_ns);"                         \
-	"CREATE INDEX probes_src ON probes (src, last_ns);"                     \
-	"CREATE INDEX probes_dst ON probes (dst, last_ns);"                     \
-	"CREATE TRIGGER files_delete AFTER DELETE ON files BEGIN"               \
-	" UPDATE parts SET files = files - 1, bytes = bytes - old.size,"        \
-	"  first_ns = CASE WHEN first_ns < old.first_ns THEN first_ns"          \
-	"   ELSE (SELECT min(first_ns) FROM files WHERE part = old.part) END,"  \
-	"  last_ns = CASE WHEN last_ns > old.last_ns THEN last_ns"              \
-	"   ELSE (SELECT max(last_ns) FROM files WHERE part = old.part) END"    \
-	"  WHERE name = old.part;"                                              \
-	" DELETE FROM parts WHERE name = old.part AND files <= 0;"              \
-	" UPDATE totals SET files = files - 1, bytes = bytes - old.size;"       \
-	" DELETE FROM probes WHERE fpout = old.fpout AND part = old.part;"      \
-	" DELETE FROM probes WHERE fpout IS NULL AND part = old.part"           \
-	"  AND NOT EXISTS (SELECT 1 FROM parts WHERE name = old.part);"         \
+#define CATALOG_PROBES                                                                \
+	"CREATE TABLE probes ("                                                       \
+	" id INTEGER PRIMARY KEY, fpout TEXT, part TEXT NOT NULL, label TEXT,"        \
+	" src TEXT, dst TEXT, srcport INT, dstport INT, vlan TEXT, iface TEXT,"       \
+	" first_ns INT, last_ns INT, packets INT, bytes INT, written INT,"            \
+	" reason TEXT, partial INT, truncated INT, offset INT, length INT);"          \
+	"CREATE INDEX probes_fpout ON probes (fpout, part);"                          \
+	"CREATE INDEX probes_last ON probes (last_ns);"                               \
+	"CREATE INDEX probes_src ON probes (src, last_ns);"                           \
+	"CREATE INDEX probes_dst ON probes (dst, last_ns);"                           \
+	"CREATE TRIGGER files_delete AFTER DELETE ON files BEGIN" CATALOG_DELETE_SUMS \
+	" DELETE FROM probes WHERE fpout = old.fpout AND part = old.part;"            \
+	" DELETE FROM probes WHERE fpout IS NULL AND part = old.part"                 \
+	"  AND NOT EXISTS (SELECT 1 FROM parts WHERE name = old.part);"               \
 	"END;"
 #define CATALOG_UPGRADE_2 "DROP TRIGGER files_delete;" CATALOG_PROBES "PRAGMA user_version = 3;"
 
@@ -350,18 +356,9 @@ char *catalog_explain(struct catalog *cat, const char *select_sql);
 #define CATALOG_UPGRADE_1       \
 	"DROP INDEX files_src;" \
 	"DROP INDEX files_dst;" CATALOG_HOST_INDEXES "PRAGMA user_version = 2;"
-/* Version 1's trigger, for the tests that make a version 1 catalog (and 2's). */
-#define CATALOG_FILES_DELETE_2                                                 \
-	"CREATE TRIGGER files_delete AFTER DELETE ON files BEGIN"              \
-	" UPDATE parts SET files = files - 1, bytes = bytes - old.size,"       \
-	"  first_ns = CASE WHEN first_ns < old.first_ns THEN first_ns"         \
-	"   ELSE (SELECT min(first_ns) FROM files WHERE part = old.part) END," \
-	"  last_ns = CASE WHEN last_ns > old.last_ns THEN last_ns"             \
-	"   ELSE (SELECT max(last_ns) FROM files WHERE part = old.part) END"   \
-	"  WHERE name = old.part;"                                             \
-	" DELETE FROM parts WHERE name = old.part AND files <= 0;"             \
-	" UPDATE totals SET files = files - 1, bytes = bytes - old.size;"      \
-	"END;"
+/* Versions 1 and 2's trigger, for the tests that make such a catalog. */
+#define CATALOG_FILES_DELETE_2 \
+	"CREATE TRIGGER files_delete AFTER DELETE ON files BEGIN" CATALOG_DELETE_SUMS "END;"
 
 /*
  * The reads this module makes whose plans matter, spelled here so that

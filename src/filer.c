@@ -456,14 +456,13 @@ filer_write(struct filer *fl, struct ifile *io, const struct chunk_chain *chain,
 	enqueue(fl, j);
 }
 
-void
-filer_finish(
-    struct filer *fl, struct ifile *io, const struct flow *f, struct index_record *rec, int ended)
+/* A job that ends f's segment: its index record (ours now) and what comes back of it. */
+static struct job *
+finish_job(enum job_op op, const struct flow *f, struct index_record *rec, int ended)
 {
 	struct job *j = xcalloc(1, sizeof *j);
 
-	j->op = J_FINISH;
-	j->io = io;
+	j->op = op;
 	j->rec = rec;
 	j->done.rec = rec;
 	/*
@@ -480,6 +479,16 @@ filer_finish(
 		j->done.init = f->init;
 		j->last_ns = f->seg_last;
 	}
+	return j;
+}
+
+void
+filer_finish(
+    struct filer *fl, struct ifile *io, const struct flow *f, struct index_record *rec, int ended)
+{
+	struct job *j = finish_job(J_FINISH, f, rec, ended);
+
+	j->io = io;
 	enqueue(fl, j);
 }
 
@@ -488,22 +497,15 @@ filer_shared(struct filer *fl, const struct flow *f, const struct chunk_chain *c
     size_t cap, uint64_t nrec, uint32_t linktype, uint32_t snaplen, struct index_record *rec,
     int count)
 {
-	struct job *j = xcalloc(1, sizeof *j);
+	struct job *j = finish_job(J_SHARED, f, rec, 1);
 
-	j->op = J_SHARED;
 	j->chain = *chain;
 	j->len = len;
 	j->nrec = nrec;
 	j->linktype = linktype;
 	j->snaplen = snaplen;
 	j->count = (uint8_t)count;
-	j->rec = rec;
-	j->done.rec = rec;
-	j->done.frames = index_frames_text(f->fn.buf, f->fn.len);
-	j->done.ended = 1;
-	j->done.key = f->key;
-	j->done.init = f->init;
-	j->cap = cap + FINISH_COST + strlen(j->done.frames);
+	j->cap += cap;
 	enqueue(fl, j);
 }
 

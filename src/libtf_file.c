@@ -25,20 +25,6 @@ struct file_ctx {
 	struct source nosrc; /* numbers records before any interface */
 };
 
-/* Does the output need nanoseconds to keep the input's times? (offline.c's rule) */
-static int
-input_is_nano(struct capfile *cf)
-{
-	uint32_t i;
-
-	if (!capfile_is_pcapng(cf))
-		return capfile_pcap_nano(cf);
-	for (i = 0; i < capfile_nif(cf); i++)
-		if (capfile_if(cf, i) != NULL && capfile_if_nano(capfile_if(cf, i)))
-			return 1;
-	return 0;
-}
-
 static void
 grow(struct file_ctx *c)
 {
@@ -138,7 +124,7 @@ tf_trace_file(tf_tracer *t, const char *path)
 	}
 	/* The first record read ahead: its interfaces tell the precision. */
 	n = capfile_next(c.cf, &r);
-	if ((rc = tf_engine(t, input_is_nano(c.cf))) == TF_OK) {
+	if ((rc = tf_engine(t, capfile_wants_nano(c.cf))) == TF_OK) {
 		for (; n == 1 && rc == TF_OK; n = capfile_next(c.cf, &r)) {
 			grow(&c);
 			rc = on_record(&c, &r, path);

@@ -447,22 +447,6 @@ print_summary(const char *input, const char *outdir, const struct engine_stats *
 		printf("index_lines_lost: %" PRIu64 "\n", ws->index_pending + ws->index_lost);
 }
 
-/* Does the output need nanoseconds to keep the input's times? */
-static int
-input_is_nano(struct capfile *cf)
-{
-	uint32_t i;
-
-	if (!capfile_is_pcapng(cf))
-		return capfile_pcap_nano(cf);
-	/* The interfaces described before the first packet (of its section): what a writer can
-	 * know. */
-	for (i = 0; i < capfile_nif(cf); i++)
-		if (capfile_if(cf, i) != NULL && capfile_if_nano(capfile_if(cf, i)))
-			return 1;
-	return 0;
-}
-
 /* A file that holds only link types we cannot decode is refused before any output. */
 static int
 input_supported(struct offline_ctx *c)
@@ -535,7 +519,7 @@ offline_run(struct offline_opts *o)
 		return 2;
 	}
 	if (o->nanosecond == -1)
-		o->cfg.writer.nanosecond = input_is_nano(c.cf);
+		o->cfg.writer.nanosecond = capfile_wants_nano(c.cf);
 	else
 		o->cfg.writer.nanosecond = o->nanosecond;
 	o->cfg.file_numbering = 1;
