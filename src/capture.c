@@ -6,12 +6,17 @@
  * per block, not one per packet).
  */
 #include <errno.h>
+#include <net/if.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <pcap/pcap.h>
 
 #include "capture.h"
@@ -36,8 +41,170 @@ struct capture {
 	int nano;                     /* the handle delivers nanoseconds */
 	struct capture_stats base_st; /* totals of handles closed before */
 	char errbuf[PCAP_ERRBUF_SIZE];
-	int logged_down; /* the failure was logged: say nothing until it changes */
+	int logged_down;           /* the failure was logged: say nothing until it changes */
+	struct capture_fanout *fo; /* its interface's group (workers), or NULL */
+	unsigned member;           /* which worker's: 0 captures alone if the group is refused */
+	int parked;                /* refused a place in the group: not capturing, not retried */
+	int armed;             /* capture_arm was called: a handle opened later takes its filter */
+	pthread_mutex_t *lock; /* held while reading from the event loop (capture_new) */
 };
+
+/*
+ * The workers' handles of one interface are in one PACKET_FANOUT group,
+ * whose program (PACKET_FANOUT_CBPF) picks a worker by the packet's IP
+ * addresses alone, XORed: both directions of a connection, and every
+ * fragment of a datagram, reach the same worker. PACKET_FANOUT_HASH was
+ * passed over: its hash takes the ports, which later fragments lack, so
+ * fragments and their connection part ways, and its defrag flag hands the
+ * group reassembled datagrams, not the frames that were on the wire. The
+ * XOR is scrambled by a multiplier drawn at start, so that the worker of
+ * an address pair is not known in advance. Frames neither IPv4 nor IPv6
+ * in the kernel's eyes (QinQ, PPPoE, MPLS) all go to the first worker.
+ */
+struct capture_fanout {
+	pthread_mutex_t lock;
+	char *ifname;
+	int made;          /* id is the group's */
+	unsigned id;       /* the kernel's (PACKET_FANOUT_FLAG_UNIQUEID) */
+	char refused[160]; /* why the kernel refused the group; "" while it works */
+	struct sock_filter prog[40];
+	unsigned short plen;
+};
+
+#define NET(off) (SKF_NET_OFF + (off))
+
+/* Build the group's program: the XOR of the addresses, times key, folded. */
+static void
+fanout_program(struct capture_fanout *fo, uint32_t key)
+{
+	static const unsigned v6[] = {8, 24, 12, 28, 16, 32, 20, 36};
+	struct sock_filter *p = fo->prog;
+	/* IPv4 at 2..6, IPv6 at 8..29 (a load, then a move, a load and a XOR per word) */
+	const unsigned mix = 8 + 1 + 3 * 7, other = mix + 5;
+	unsigned n = 0, i;
+	p[n++] =
+	    (struct sock_filter)BPF_STMT(BPF_LD | BPF_H | BPF_ABS, SKF_AD_OFF + SKF_AD_PROTOCOL);
+	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 5);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NET(12));
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_MISC | BPF_TAX, 0);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NET(16));
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0);
+	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JA, mix - 7, 0, 0);
+	/* 7: not IPv4; IPv6? else to the last instruction (ret 0) */
+	p[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, other - 8);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NET(v6[0]));
+	for (i = 1; i < 8; i++) {
+		p[n++] = (struct sock_filter)BPF_STMT(BPF_MISC | BPF_TAX, 0);
+		p[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NET(v6[i]));
+		p[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0);
+	}
+	/* mix: A = A * key; A ^= A >> 16; the kernel takes it modulo the workers */
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, key);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_MISC | BPF_TAX, 0);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 16);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_XOR | BPF_X, 0);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_A, 0);
+	p[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
+	fo->plen = (unsigned short)n;
+}
+
+struct capture_fanout *
+capture_fanout_new(const char *ifname)
+{
+	struct capture_fanout *fo = xcalloc(1, sizeof *fo);
+	uint32_t key = 0x9e3779b1;
+
+	pthread_mutex_init(&fo->lock, NULL);
+	fo->ifname = xstrdup(ifname);
+	if (getrandom(&key, sizeof key, GRND_NONBLOCK) != sizeof key)
+		key = 0x9e3779b1;
+	fanout_program(fo, key | 1);
+	return fo;
+}
+
+void
+capture_fanout_free(struct capture_fanout *fo)
+{
+	if (fo == NULL)
+		return;
+	pthread_mutex_destroy(&fo->lock);
+	free(fo->ifname);
+	free(fo);
+}
+
+const char *
+capture_fanout_refused(struct capture_fanout *fo)
+{
+	const char *r;
+
+	pthread_mutex_lock(&fo->lock);
+	r = fo->refused[0] ? fo->refused : NULL;
+	pthread_mutex_unlock(&fo->lock);
+	return r;
+}
+
+/* Join fd to the group (made by the first to come); -1 if the kernel refuses. */
+static int
+fanout_join(struct capture_fanout *fo, int fd)
+{
+	struct sock_fprog fp = {fo->plen, fo->prog};
+	socklen_t len = sizeof(int);
+	int val, rc = -1;
+
+	pthread_mutex_lock(&fo->lock);
+	if (fo->refused[0])
+		goto out;
+	/* A known id is joined, or made again if its last member went. */
+	val = fo->made ? (int)fo->id | (PACKET_FANOUT_CBPF << 16)
+	               : (PACKET_FANOUT_CBPF | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
+	if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &val, sizeof val) == -1 ||
+	    (!fo->made && getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &val, &len) == -1) ||
+	    setsockopt(fd, SOL_PACKET, PACKET_FANOUT_DATA, &fp, sizeof fp) == -1) {
+		snprintf(fo->refused, sizeof fo->refused, "%s", strerror(errno));
+		log_warnx("%s: PACKET_FANOUT refused (%s): one worker captures this interface",
+		    fo->ifname, fo->refused);
+		goto out;
+	}
+	if (!fo->made)
+		fo->id = (unsigned)val & 0xffff;
+	fo->made = 1;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&fo->lock);
+	return rc;
+}
+
+/*
+ * A worker's handle joins its group without a frame read twice or split:
+ * libpcap opened the socket with protocol 0, receiving nothing; it rejects
+ * everything while it is bound to every protocol and joins the group, and
+ * takes its filter (set_filter) only as a member. Refused, the first
+ * worker captures alone and the others park.
+ */
+static int
+fanout_enter(struct capture *c, pcap_t *p, char **cause)
+{
+	static struct sock_filter reject[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+	struct sock_fprog none = {1, reject};
+	struct sockaddr_ll sll;
+	int fd = pcap_fileno(p);
+
+	memset(&sll, 0, sizeof sll);
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = strcmp(c->name, "any") == 0 ? 0 : (int)if_nametoindex(c->name);
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &none, sizeof none) == -1 ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof sll) == -1) {
+		xasprintf(cause, "cannot bind the capture socket: %s", strerror(errno));
+		return -1;
+	}
+	if (fanout_join(c->fo, fd) == -1 && c->member > 0) {
+		c->parked = 1;
+		xasprintf(cause, "PACKET_FANOUT refused: the first worker captures this interface");
+		return -1;
+	}
+	return 0;
+}
 
 /*
  * The kernel filter keeps what may be TCP as we decode it, by rejecting
@@ -94,10 +261,10 @@ on_frame(u_char *arg, const struct pcap_pkthdr *h, const u_char *data)
 
 static void capture_fail(struct capture *c, const char *why);
 
+/* Read what the kernel holds (the caller holds the worker's lock, if any). */
 static void
-on_readable(evutil_socket_t fd, short what, void *arg)
+read_batches(struct capture *c)
 {
-	struct capture *c = arg;
 	int i, n;
 
 	for (i = 0; i < MAX_BATCHES; i++) {
@@ -110,6 +277,18 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 			break;
 	}
 	engine_batch_end(c->engine);
+}
+
+static void
+on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct capture *c = arg;
+
+	if (c->lock != NULL)
+		pthread_mutex_lock(c->lock);
+	read_batches(c);
+	if (c->lock != NULL)
+		pthread_mutex_unlock(c->lock);
 }
 
 static int
@@ -212,7 +391,13 @@ handle_close(struct capture *c)
 static void
 on_retry(evutil_socket_t fd, short what, void *arg)
 {
-	capture_start(arg);
+	struct capture *c = arg;
+
+	if (c->lock != NULL)
+		pthread_mutex_lock(c->lock);
+	capture_start(c);
+	if (c->lock != NULL)
+		pthread_mutex_unlock(c->lock);
 }
 
 static void
@@ -249,6 +434,8 @@ handle_open(struct capture *c, char **cause)
 	pcap_set_timeout(p, CAPTURE_BLOCK_MS);
 	pcap_set_buffer_size(
 	    p, (int)(c->opts.buffer_size > INT32_MAX ? INT32_MAX : c->opts.buffer_size));
+	if (c->fo != NULL)
+		pcap_set_protocol_linux(p, 0); /* receiving nothing until fanout_enter */
 	c->nano =
 	    c->opts.nanosecond && pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO) == 0;
 	rc = pcap_activate(p);
@@ -269,7 +456,9 @@ handle_open(struct capture *c, char **cause)
 		pcap_close(p);
 		return NULL;
 	}
-	if (set_filter(c, p, cause) == -1 || pcap_setnonblock(p, 1, errbuf) == -1) {
+	if ((c->fo != NULL && fanout_enter(c, p, cause) == -1) ||
+	    ((c->fo == NULL || c->armed) && set_filter(c, p, cause) == -1) ||
+	    pcap_setnonblock(p, 1, errbuf) == -1) {
 		if (*cause == NULL)
 			xasprintf(cause, "%s", errbuf);
 		pcap_close(p);
@@ -284,8 +473,8 @@ capture_start(struct capture *c)
 	char *cause = NULL;
 	int fd;
 
-	if (c->pcap != NULL)
-		return 0;
+	if (c->pcap != NULL || c->parked)
+		return c->parked ? -1 : 0;
 	if ((c->pcap = handle_open(c, &cause)) == NULL ||
 	    (fd = pcap_get_selectable_fd(c->pcap)) == -1) {
 		if (!c->logged_down)
@@ -295,7 +484,8 @@ capture_start(struct capture *c)
 		c->logged_down = 1;
 		free(cause);
 		handle_close(c);
-		schedule_retry(c);
+		if (!c->parked) /* parked: the group's refusal was logged, and stays */
+			schedule_retry(c);
 		return -1;
 	}
 	c->src.dlt = pcap_datalink(c->pcap);
@@ -311,6 +501,20 @@ capture_start(struct capture *c)
 	    c->nano ? ", nanosecond timestamps" : "");
 	c->logged_down = 0;
 	return 0;
+}
+
+void
+capture_arm(struct capture *c)
+{
+	char *cause = NULL;
+
+	if (c->armed || c->fo == NULL)
+		return;
+	c->armed = 1;
+	if (c->pcap != NULL && set_filter(c, c->pcap, &cause) == -1) {
+		capture_fail(c, cause);
+		free(cause);
+	}
 }
 
 void
@@ -332,15 +536,19 @@ void
 capture_drain(struct capture *c)
 {
 	if (c->pcap != NULL && c->engine != NULL)
-		on_readable(-1, EV_READ, c);
+		read_batches(c);
 }
 
 struct capture *
-capture_new(struct event_base *base, const char *ifname, const struct capture_opts *opts)
+capture_new(struct event_base *base, const char *ifname, const struct capture_opts *opts,
+    struct capture_fanout *fo, unsigned member, pthread_mutex_t *lock)
 {
 	struct capture *c;
 
 	c = xcalloc(1, sizeof *c);
+	c->fo = fo;
+	c->member = member;
+	c->lock = lock;
 	c->name = xstrdup(ifname);
 	c->base = base;
 	c->opts = *opts;

@@ -6,6 +6,7 @@
 #ifndef TRACEFLOW_CAPTURE_H
 #define TRACEFLOW_CAPTURE_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include <event2/event.h>
@@ -37,8 +38,28 @@ struct capture_stats {
 
 struct capture;
 
-struct capture *capture_new(
-    struct event_base *base, const char *ifname, const struct capture_opts *opts);
+/*
+ * Capture workers (capture_threads): one handle per worker on an
+ * interface, all in the interface's PACKET_FANOUT group, which sends both
+ * directions of a connection and every fragment of a datagram to the same
+ * worker (capture.c says how). Where the kernel refuses the group, the
+ * first worker captures the interface alone (logged, and said by
+ * capture_fanout_refused) and the others' handles park.
+ */
+struct capture_fanout;
+struct capture_fanout *capture_fanout_new(const char *ifname);
+void capture_fanout_free(struct capture_fanout *fo);
+const char *capture_fanout_refused(struct capture_fanout *fo);
+
+/*
+ * A capture on ifname read from base. fo: its interface's group and member
+ * the worker (NULL, 0: alone, today's shape). lock (NULL: none) is held
+ * while the event loop reads packets or retries the handle: the daemon's
+ * thread takes it to look at the worker's engine.
+ */
+struct capture *capture_new(struct event_base *base, const char *ifname,
+    const struct capture_opts *opts, struct capture_fanout *fo, unsigned member,
+    pthread_mutex_t *lock);
 void capture_free(struct capture *c);
 
 /*
@@ -48,10 +69,18 @@ void capture_free(struct capture *c);
  */
 int capture_start(struct capture *c);
 
+/*
+ * A worker's handle (fo) rejects every frame until this: once every
+ * worker of the interface joined its group, so that no connection's frames
+ * start on one worker and go on on another. A handle reopened later (the
+ * interface came back) takes its filter at once.
+ */
+void capture_arm(struct capture *c);
+
 /* Hand packets to e from now on (the engine is made after the privilege drop). */
 void capture_attach(struct capture *c, struct engine *e);
 
-/* Read what the kernel holds right now (before shutdown). */
+/* Read what the kernel holds right now (before shutdown); the caller holds the lock. */
 void capture_drain(struct capture *c);
 
 /*

@@ -157,21 +157,43 @@ cmd_submit(struct ctl_client *c, int argc, char **argv, void *arg)
 
 /* --- stats, interfaces, reload, config, version -------------------------- */
 
+/* Each worker's handle on an interface: its share and its drops. */
+static json_t *
+workers_json(const struct service_iface *si)
+{
+	json_t *a = json_array();
+	unsigned w;
+
+	for (w = 0; w < si->nworkers && w < SERVICE_WORKERS_MAX; w++)
+		json_array_append_new(
+		    a, json_pack("{s:b,s:I,s:I,s:I,s:I}", "up", si->workers[w].up, "received",
+		           (json_int_t)si->workers[w].received, "kernel_drops",
+		           (json_int_t)si->workers[w].kernel_drops, "if_drops",
+		           (json_int_t)si->workers[w].if_drops, "frames",
+		           (json_int_t)si->workers[w].frames));
+	return a;
+}
+
 static json_t *
 interfaces_json(struct commands *cmds)
 {
-	struct service_iface si;
-	json_t *a = json_array();
+	struct service_iface *si = xcalloc(1, sizeof *si);
+	json_t *a = json_array(), *o;
 	unsigned i;
 
-	for (i = 0; cmds->svc.interface(cmds->svc.arg, i, &si) == 0; i++)
-		json_array_append_new(
-		    a, json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:o}", "name", si.name, "up", si.up,
-		           "received", (json_int_t)si.received, "kernel_drops",
-		           (json_int_t)si.kernel_drops, "if_drops", (json_int_t)si.if_drops,
-		           "frames", (json_int_t)si.frames, "error",
-		           si.error != NULL && si.error[0] != '\0' ? json_string(si.error)
-		                                                   : json_null()));
+	for (i = 0; cmds->svc.interface(cmds->svc.arg, i, si) == 0; i++) {
+		o = json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:o}", "name", si->name, "up", si->up,
+		    "received", (json_int_t)si->received, "kernel_drops",
+		    (json_int_t)si->kernel_drops, "if_drops", (json_int_t)si->if_drops, "frames",
+		    (json_int_t)si->frames, "error",
+		    si->error != NULL && si->error[0] != '\0' ? json_string(si->error)
+		                                              : json_null());
+		if (si->nworkers > 0)
+			json_object_set_new(o, "workers", workers_json(si));
+		json_array_append_new(a, o);
+		memset(si, 0, sizeof *si);
+	}
+	free(si);
 	return a;
 }
 

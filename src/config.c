@@ -49,6 +49,7 @@ enum cfg_type {
 #define CF_RELPATH  0x08 /* a relative path without ".." */
 #define CF_BPF      0x10 /* a pcap-filter(7) expression */
 #define CF_HOSTPORT 0x20 /* "host:port" or "" */
+#define CF_AUTO     0x40 /* a count: "auto" too, kept as 0 (the daemon decides) */
 
 struct cfg_word {
 	const char *word;
@@ -179,6 +180,9 @@ static const struct cfg_entry cfg_table[] = {
 	  "Kernel capture buffer of each interface." },
 	{ NULL, "nanosecond", CT_BOOL, F(nanosecond), 0, 0, NULL, 0, 1, CF_NORELOAD, NULL,
 	  "Nanosecond timestamps: nanosecond pcap files and labels." },
+	{ NULL, "capture_threads", CT_COUNT, F(capture_threads), 0, 1, NULL, 1, 64,
+	  CF_AUTO | CF_NORELOAD, NULL,
+	  "Capture workers, each with its flow table (PACKET_FANOUT); \"auto\": one per CPU." },
 
 	{ "Output", "spool_dir", CT_STRING, F(spool_dir), 0, 0, "/var/spool/traceflow", 0, 0,
 	  CF_ABSPATH | CF_NORELOAD, NULL,
@@ -472,7 +476,11 @@ range_text(const struct cfg_entry *e)
 
 	fmt_number(e, lo, sizeof lo, e->min);
 	fmt_number(e, hi, sizeof hi, e->max);
-	snprintf(buf, sizeof buf, "%s%s..%s", (e->flags & CF_ZERO) ? "0 or " : "", lo, hi);
+	snprintf(buf, sizeof buf, "%s%s..%s",
+	    (e->flags & CF_ZERO)   ? "0 or "
+	    : (e->flags & CF_AUTO) ? "\"auto\" or "
+	                           : "",
+	    lo, hi);
 	return buf;
 }
 
@@ -1164,6 +1172,11 @@ read_setting(const struct cfg_entry *e, const config_setting_t *s, struct tf_con
 			*field_int(e, c) = (int)v;
 		return r;
 	case CT_COUNT:
+		if ((e->flags & CF_AUTO) && config_setting_type(s) == CONFIG_TYPE_STRING &&
+		    strcmp(config_setting_get_string(s), "auto") == 0) {
+			*field_u64(e, c) = 0;
+			return 0;
+		}
 		r = read_integer(e, s, rd, field_u64(e, c), why);
 		break;
 	case CT_SIZE:
@@ -1635,8 +1648,11 @@ print_value(FILE *fp, const struct cfg_entry *e, const struct tf_config *c)
 		break;
 	case CT_INT:
 	case CT_COUNT:
-		print_integer(
-		    fp, e->type == CT_INT ? (uint64_t)*field_int(e, c) : *field_u64(e, c));
+		if ((e->flags & CF_AUTO) && *field_u64(e, c) == 0)
+			fputs("\"auto\"", fp);
+		else
+			print_integer(
+			    fp, e->type == CT_INT ? (uint64_t)*field_int(e, c) : *field_u64(e, c));
 		break;
 	case CT_SIZE:
 	case CT_DURATION:
@@ -1741,6 +1757,8 @@ json_value(const struct cfg_entry *e, const struct tf_config *c)
 		return json_integer(*field_int(e, c));
 	case CT_COUNT:
 	case CT_SIZE:
+		if ((e->flags & CF_AUTO) && *field_u64(e, c) == 0)
+			return json_string("auto");
 		return json_integer((json_int_t)*field_u64(e, c));
 	case CT_DURATION:
 		return json_seconds(*field_u64(e, c));

@@ -53,6 +53,7 @@ struct tf_config {
 	int label_time;        /* enum label_time_mode */
 	uint64_t idle_timeout; /* ns */
 	uint64_t linger;       /* ns */
+	uint64_t capture_threads; /* 0: auto */
 	uint64_t max_flows;
 	uint64_t half_open_timeout; /* ns; 0: no half-open rule */
 	uint64_t half_open_packets; /* a one-sided flow is a connection past this many */

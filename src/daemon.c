@@ -34,6 +34,7 @@
 #include "notify.h"
 #include "pidfile.h"
 #include "spool.h"
+#include "workers.h"
 #include "xmalloc.h"
 
 #define TICK_MS       100
@@ -47,12 +48,12 @@ struct daemon {
 	struct daemon_opts opts;
 	struct tf_config cfg;
 	struct event_base *base;
-	struct engine *engine;
+	struct workers *ws; /* the capture workers, each with its engine */
 	struct control *control;
 	struct commands *cmds;
 	struct hook *hook; /* on_file */
 	struct ifset *ifs; /* the captured interfaces */
-	struct event *tick, *status, *retention, *watchdog, *filed, *dropcheck;
+	struct event *status, *retention, *watchdog, *dropcheck;
 	struct metrics_http *metrics;
 	struct event *sigterm, *sigint, *sighup;
 	uint64_t started;
@@ -89,19 +90,28 @@ rss_bytes(void)
 	return resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* The first worker's engine: the filer, catalog and exporter are its (workers.h). */
+static struct engine *
+first(struct daemon *d)
+{
+	return workers_engines(d->ws)[0];
+}
+
 static void
 svc_counters(void *arg, struct service_counters *out)
 {
 	struct daemon *d = arg;
 
-	out->engine = *engine_stats(d->engine);
-	out->output = *engine_output_stats(d->engine);
-	out->flows_active = engine_active_count(d->engine);
-	out->frag_pending = engine_frag_pending(d->engine);
-	engine_spool(d->engine, &out->spool);
+	workers_hold(d->ws, -1);
+	workers_stats(d->ws, &out->engine);
+	workers_output_stats(d->ws, &out->output);
+	out->flows_active = workers_active(d->ws);
+	out->frag_pending = workers_frag_pending(d->ws);
+	workers_release(d->ws, -1);
+	engine_spool(first(d), &out->spool);
 	out->rss_bytes = rss_bytes();
 	out->started_ns = d->started;
-	out->ipfix = export_stats_json(engine_exporter(d->engine));
+	out->ipfix = export_stats_json(engine_exporter(first(d)));
 	hook_stats(d->hook, &out->hooks);
 }
 
@@ -109,18 +119,12 @@ static int
 svc_interface(void *arg, unsigned i, struct service_iface *out)
 {
 	struct daemon *d = arg;
-	struct capture_stats cs;
 
 	if (i >= ifset_count(d->ifs))
 		return -1;
-	capture_stats(ifset_get(d->ifs, i), &cs);
-	out->name = capture_name(ifset_get(d->ifs, i));
-	out->up = cs.up;
-	out->received = cs.received;
-	out->kernel_drops = cs.kernel_drops;
-	out->if_drops = cs.if_drops;
-	out->frames = cs.frames;
-	out->error = capture_error(ifset_get(d->ifs, i));
+	workers_hold(d->ws, -1);
+	ifset_describe(d->ifs, i, out);
+	workers_release(d->ws, -1);
 	return 0;
 }
 
@@ -129,21 +133,21 @@ svc_flows_begin(void *arg)
 {
 	struct daemon *d = arg;
 
-	return engine_flows(d->engine);
+	return workers_walk(d->ws);
 }
 
 static const struct flow *
 svc_flows_next(void *arg, void *walk)
 {
 	(void)arg;
-	return flowtab_cursor_next(walk);
+	return workers_walk_next(walk);
 }
 
 static void
 svc_flows_end(void *arg, void *walk)
 {
 	(void)arg;
-	flowtab_cursor_free(walk);
+	workers_walk_free(walk);
 }
 
 static const char *
@@ -151,7 +155,7 @@ svc_iface_name(void *arg, uint32_t id)
 {
 	struct daemon *d = arg;
 
-	return engine_source_name(d->engine, id);
+	return engine_source_name(first(d), id);
 }
 
 /* Packets the kernel already handed over belong to the flows being submitted. */
@@ -159,9 +163,13 @@ static int
 svc_submit(void *arg, char *const *labels, int n, int *missing)
 {
 	struct daemon *d = arg;
+	int rc;
 
+	workers_hold(d->ws, -1);
 	ifset_drain(d->ifs);
-	return engine_submit(d->engine, labels, n, missing);
+	rc = engine_submit(workers_engines(d->ws), workers_count(d->ws), labels, n, missing);
+	workers_release(d->ws, -1);
+	return rc;
 }
 
 static int daemon_reload(struct daemon *d, char **cause);
@@ -337,35 +345,30 @@ configure_hook(struct daemon *d)
 /* --- timers and signals ----------------------------------------------------- */
 
 static void
-on_tick(evutil_socket_t fd, short what, void *arg)
-{
-	struct daemon *d = arg;
-
-	engine_tick(d->engine, duration_wall_ns());
-	engine_batch_end(d->engine);
-}
-
-static void
 on_status(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	const struct engine_stats *st = engine_stats(d->engine);
-	const struct output_stats *ws;
+	struct engine_stats st;
+	struct output_stats ws;
 	struct capture_stats cs;
 	uint64_t drops = 0;
+	uint32_t active;
 	unsigned i, up = 0;
 
+	workers_hold(d->ws, -1);
 	for (i = 0; i < ifset_count(d->ifs); i++) {
-		capture_stats(ifset_get(d->ifs, i), &cs);
+		ifset_stats(d->ifs, i, &cs);
 		drops += cs.kernel_drops + cs.if_drops;
 		up += cs.up;
 	}
-	ws = engine_output_stats(d->engine);
+	workers_stats(d->ws, &st);
+	workers_output_stats(d->ws, &ws);
+	active = workers_active(d->ws);
+	workers_release(d->ws, -1);
 	notify_status("capturing on %u/%u interfaces; %u flows active, %" PRIu64
 	              " finished; %" PRIu64 " TCP packets, %" PRIu64 " drops, %" PRIu64
 	              " frames lost (not written)",
-	    up, ifset_count(d->ifs), engine_active_count(d->engine), st->finished, st->tcp, drops,
-	    ws->frames_lost);
+	    up, ifset_count(d->ifs), active, st.finished, st.tcp, drops, ws.frames_lost);
 }
 
 /*
@@ -379,7 +382,7 @@ on_retention(evutil_socket_t fd, short what, void *arg)
 
 	if (d->cfg.max_spool_size == 0 && d->cfg.max_age == 0)
 		return;
-	engine_retain(d->engine, d->cfg.max_spool_size, d->cfg.max_age, duration_wall_ns());
+	engine_retain(first(d), d->cfg.max_spool_size, d->cfg.max_age, duration_wall_ns());
 }
 
 /* Drops while running, not only at shutdown (rate-limited: ifset.c). */
@@ -388,16 +391,9 @@ on_dropcheck(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
+	workers_hold(d->ws, -1);
 	ifset_check_drops(d->ifs, duration_wall_ns());
-}
-
-/* The file writer thread finished flows: report them (the control channel's list). */
-static void
-on_filed(evutil_socket_t fd, short what, void *arg)
-{
-	struct daemon *d = arg;
-
-	engine_poll(d->engine);
+	workers_release(d->ws, -1);
 }
 
 static void
@@ -450,18 +446,22 @@ raise_nofile(const struct tf_config *cfg)
 static void
 finish_in_slices(struct daemon *d)
 {
-	uint32_t total = engine_active_count(d->engine), left = total;
+	struct engine **es = workers_engines(d->ws);
+	uint32_t total = workers_active(d->ws), left = total;
+	unsigned i, n = workers_count(d->ws);
 
 	while (left > STOP_SLICE) {
 		notify_extend(STOP_EXTEND_SEC * 1000000u);
 		notify_watchdog();
 		notify_status("stopping: %u of %u flows filed", total - left, total);
-		left = engine_finish_some(d->engine, FLOW_R_SHUTDOWN, STOP_SLICE);
+		for (left = 0, i = 0; i < n; i++)
+			left += engine_finish_some(es[i], FLOW_R_SHUTDOWN, STOP_SLICE / n);
 	}
 	/* The last slice, then the wait until the filer has written all of it. */
 	notify_extend(STOP_EXTEND_SEC * 1000000u);
 	notify_status("stopping: %u of %u flows filed, writing the rest", total - left, total);
-	engine_finish_all(d->engine, FLOW_R_SHUTDOWN);
+	for (i = 0; i < n; i++)
+		engine_finish_all(es[i], FLOW_R_SHUTDOWN);
 }
 
 static void
@@ -471,29 +471,29 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	unsigned i;
 
 	struct capture_stats cs;
-	const struct engine_stats *st;
-	const struct output_stats *ws;
+	struct engine_stats st;
+	struct output_stats ws;
 
 	log_info("%s: finishing every flow", strsignal((int)sig));
 	notify_stopping();
 	/* Let the kernel retire its last, partly filled block, then read it. */
 	usleep((CAPTURE_BLOCK_MS + 20) * 1000);
+	/* The workers stop here for good: what they hold is finished on this thread. */
+	workers_stop(d->ws);
 	ifset_drain(d->ifs);
 	for (i = 0; i < ifset_count(d->ifs); i++) {
-		capture_stats(ifset_get(d->ifs, i), &cs);
+		ifset_stats(d->ifs, i, &cs);
 		log_info("%s: %" PRIu64 " frames read, %" PRIu64 " received, %" PRIu64
 		         " dropped by the kernel, %" PRIu64 " by the interface",
-		    capture_name(ifset_get(d->ifs, i)), cs.frames, cs.received, cs.kernel_drops,
-		    cs.if_drops);
+		    ifset_name(d->ifs, i), cs.frames, cs.received, cs.kernel_drops, cs.if_drops);
 	}
 	finish_in_slices(d);
-	st = engine_stats(d->engine);
-	ws = engine_output_stats(d->engine);
+	workers_stats(d->ws, &st);
+	workers_output_stats(d->ws, &ws);
 	log_info("%" PRIu64 " TCP frames, %" PRIu64 " malformed, %" PRIu64
 	         " flows finished, %" PRIu64 " frames lost (not written), %" PRIu64
 	         " index lines not written",
-	    st->tcp, st->malformed, st->finished, ws->frames_lost,
-	    ws->index_pending + ws->index_lost);
+	    st.tcp, st.malformed, st.finished, ws.frames_lost, ws.index_pending + ws.index_lost);
 	/* What shutdown filed is queued too: a short grace, within systemd's watchdog. */
 	notify_watchdog();
 	hook_shutdown(d->hook, d->cfg.on_file_timeout < HOOK_STOP_SEC * NS_PER_SEC
@@ -510,9 +510,9 @@ daemon_reload(struct daemon *d, char **cause)
 	char *changes;
 
 	/* Whatever becomes of the config: logrotate moved the index and waits for this. */
-	engine_index_reopen(d->engine);
+	engine_index_reopen(first(d));
 	/* Files removed by hand since: their rows and lines go (in the background). */
-	engine_reconcile(d->engine);
+	engine_reconcile(first(d));
 	memset(&nc, 0, sizeof nc);
 	if (load_config(&d->opts, &nc, cause) == -1 ||
 	    config_reload_check(&d->cfg, &nc, cause) == -1) {
@@ -526,10 +526,12 @@ daemon_reload(struct daemon *d, char **cause)
 	d->cfg = nc;
 	log_setlevel(d->opts.verbose ? LOG_LVL_DEBUG : d->cfg.log_level);
 	config_to_engine(&d->cfg, &ec);
-	engine_reconfigure(d->engine, &ec);
+	workers_reconfigure(d->ws, &ec);
 	control_set_admin_group(d->control, d->cfg.admin_group);
 	configure_hook(d);
-	ifset_sync(d->ifs, &d->cfg, d->engine);
+	workers_hold(d->ws, -1);
+	ifset_sync(d->ifs, &d->cfg, workers_engines(d->ws));
+	workers_release(d->ws, -1);
 	log_info("reloaded %s: %s", d->cfg.path ? d->cfg.path : "defaults",
 	    changes ? changes : "nothing changed");
 	free(changes);
@@ -551,23 +553,17 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 static void
 start_timers(struct daemon *d)
 {
-	struct timeval tick = {0, TICK_MS * 1000}, status = {STATUS_SEC, 0},
-	               ret = {RETENTION_SEC, 0}, drops = {DROPS_SEC, 0}, wd;
+	struct timeval status = {STATUS_SEC, 0}, ret = {RETENTION_SEC, 0}, drops = {DROPS_SEC, 0},
+	               wd;
 	uint64_t wd_usec;
 
-	d->tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
-	event_add(d->tick, &tick);
 	d->status = event_new(d->base, -1, EV_PERSIST, on_status, d);
 	event_add(d->status, &status);
 	d->retention = event_new(d->base, -1, EV_PERSIST, on_retention, d);
 	event_add(d->retention, &ret);
 	d->dropcheck = event_new(d->base, -1, EV_PERSIST, on_dropcheck, d);
 	event_add(d->dropcheck, &drops);
-	if (engine_event_fd(d->engine) != -1) {
-		d->filed = event_new(
-		    d->base, engine_event_fd(d->engine), EV_READ | EV_PERSIST, on_filed, d);
-		event_add(d->filed, NULL);
-	}
+	workers_run(d->ws, TICK_MS);
 	if ((wd_usec = notify_watchdog_usec()) > 0) {
 		wd.tv_sec = (time_t)(wd_usec / 2 / 1000000);
 		wd.tv_usec = (suseconds_t)(wd_usec / 2 % 1000000);
@@ -586,19 +582,18 @@ start_timers(struct daemon *d)
 static void
 daemon_free(struct daemon *d)
 {
-	struct event **evs[] = {&d->tick, &d->status, &d->retention, &d->watchdog, &d->filed,
-	    &d->dropcheck, &d->sigterm, &d->sigint, &d->sighup};
+	struct event **evs[] = {&d->status, &d->retention, &d->watchdog, &d->dropcheck, &d->sigterm,
+	    &d->sigint, &d->sighup};
 	size_t i;
 
 	metrics_http_free(d->metrics);
 	control_free(d->control);
+	workers_stop(d->ws); /* before their captures go */
 	ifset_free(d->ifs);
 	for (i = 0; i < sizeof evs / sizeof evs[0]; i++)
 		if (*evs[i] != NULL)
 			event_free(*evs[i]);
-	if (d->engine != NULL)
-		engine_set_end_hook(d->engine, NULL, NULL);
-	engine_free(d->engine);
+	workers_free(d->ws);
 	hook_free(d->hook);
 	commands_free(d->cmds);
 	if (d->base != NULL)
@@ -630,9 +625,9 @@ start_engine(struct daemon *d)
 		    "recovered %d files left by an earlier run", n);
 	config_to_engine(&d->cfg, &ec);
 	ec.outfd = d->spoolfd;
-	if ((d->engine = engine_new(&ec, &cause)) == NULL)
+	if (workers_engines_new(d->ws, &ec, &cause) == -1)
 		fatalx("%s", cause);
-	ifset_attach(d->ifs, d->engine);
+	ifset_attach(d->ifs, workers_engines(d->ws));
 	/*
 	 * Files deleted while we were not running lose their rows and index
 	 * lines as the catalog's reconcile finds them, in the background.
@@ -763,21 +758,23 @@ daemon_main(const struct daemon_opts *o)
 		fatalx("event_base_new failed");
 	start_control(d);
 	start_metrics(d);
-	d->ifs = ifset_new(d->base);
+	d->ws = workers_new(workers_wanted(d->cfg.capture_threads), d->base);
+	d->ifs = ifset_new(workers_count(d->ws), workers_bases(d->ws), workers_locks(d->ws));
 	ifset_sync(d->ifs, &d->cfg, NULL); /* opened while still root */
 	drop_privileges(d);
 	prepare_spool_contents(d);
 	start_engine(d);
 	d->hook = hook_new(d->base, PRIO_TIMER, d->cfg.spool_dir);
 	configure_hook(d);
-	engine_set_end_hook(d->engine, flow_done, d);
+	workers_set_end_hook(d->ws, flow_done, d);
 	control_enable(d->control);
 	start_timers(d);
 	/* Written once SIGTERM is handled, as READY=1 is sent: pid and readiness at once. */
 	if (d->pidfile != NULL && pidfile_write(d->pidfile) == -1)
 		fatalx("cannot write the pid file %s", d->cfg.pid_file);
 	notify_ready();
-	log_info("started: spool %s, %u interfaces", d->cfg.spool_dir, ifset_count(d->ifs));
+	log_info("started: spool %s, %u interfaces, %u capture workers", d->cfg.spool_dir,
+	    ifset_count(d->ifs), workers_count(d->ws));
 	event_base_dispatch(d->base);
 	status = d->exit_status;
 	log_info("stopped");

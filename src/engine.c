@@ -3,6 +3,7 @@
  * and the index together. Owns the counters; makes no system call itself.
  */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,8 +29,11 @@ struct engine {
 	engine_end_hook hook;
 	void *hook_arg;
 	struct exporter *exporter; /* NULL: no IPFIX export */
-	uint64_t clock;            /* the flow clock: the latest frame time taken (engine.h) */
-	uint64_t jump;             /* a frame's time beyond ENGINE_JUMP_NS, waiting for a second */
+	struct engine *owner;      /* the filer's and exporter's (engine.h, peer): e or its peer */
+	/* Frame numbers per source, counted by every worker's engine at once (the owner's). */
+	_Atomic uint64_t *numbers;
+	uint64_t clock; /* the flow clock: the latest frame time taken (engine.h) */
+	uint64_t jump;  /* a frame's time beyond ENGINE_JUMP_NS, waiting for a second */
 };
 
 /*
@@ -88,13 +92,26 @@ engine_new(const struct engine_config *cfg, char **cause)
 	e->cfg.outdir = NULL;
 	e->cfg.writer.layout = NULL;
 	e->cfg.export.collector = NULL;
-	if (cfg->export.collector != NULL && cfg->export.collector[0] != '\0' &&
-	    (e->exporter = export_new(&cfg->export, cause)) == NULL)
+	e->cfg.peer = NULL;
+	e->owner = cfg->peer != NULL ? cfg->peer : e;
+	if (cfg->peer != NULL)
+		e->exporter = cfg->peer->exporter;
+	else if (cfg->export.collector != NULL && cfg->export.collector[0] != '\0' &&
+	         (e->exporter = export_new(&cfg->export, cause)) == NULL)
 		goto fail;
 	writer_filer_config(&cfg->writer, &fc);
-	e->filer = filer_new(cfg->outfd, cfg->outdir, &fc, cfg->writer.threaded, cause);
+	if (cfg->peer != NULL)
+		e->filer = filer_lane(cfg->peer->filer, cause);
+	else
+		e->filer = filer_new(cfg->outfd, cfg->outdir, &fc, cfg->writer.threaded, cause);
 	if (e->filer == NULL)
 		goto fail;
+	if (cfg->worker) {
+		filer_defer_reports(e->filer);
+		if (e->owner->numbers == NULL)
+			e->owner->numbers = xcalloc(MAX_SOURCES, sizeof *e->numbers);
+		e->numbers = e->owner->numbers;
+	}
 	e->writer = writer_new(e->filer, &cfg->writer);
 	filer_set_done(e->filer, on_done, e);
 	e->flows = flowtab_new(&cfg->flow, on_segment_done, e);
@@ -117,8 +134,12 @@ engine_free(struct engine *e)
 	if (e->frags != NULL)
 		frag_free(e->frags);
 	writer_free(e->writer);
-	filer_free(e->filer);     /* its thread writes the index until it stops */
-	export_free(e->exporter); /* after the writer: every finished flow was handed over */
+	filer_free(e->filer); /* its thread writes the index until it stops */
+	if (e->owner == e) {
+		export_free(
+		    e->exporter); /* after the writer: every finished flow was handed over */
+		free(e->numbers);
+	}
 	/* Last: index records and pcapng headers still queued point at these names. */
 	for (i = 0; i < e->nsources; i++)
 		free(e->source_names[i]);
@@ -162,6 +183,9 @@ next_frame(struct engine *e, const struct source *src)
 {
 	e->st.frames++;
 	e->source_frames[src->id]++;
+	/* Workers: the interface's count, whichever worker a frame went to. */
+	if (e->numbers != NULL)
+		return atomic_fetch_add_explicit(&e->numbers[src->id], 1, memory_order_relaxed) + 1;
 	return e->cfg.file_numbering ? e->st.frames : e->source_frames[src->id];
 }
 
@@ -350,6 +374,12 @@ engine_poll(struct engine *e)
 	filer_poll(e->filer);
 }
 
+void
+engine_report(struct engine *e)
+{
+	filer_report(e->filer);
+}
+
 int
 engine_event_fd(const struct engine *e)
 {
@@ -360,7 +390,7 @@ void
 engine_sync(struct engine *e)
 {
 	filer_sync(e->filer);
-	engine_poll(e);
+	engine_report(e);
 }
 
 void
@@ -484,28 +514,36 @@ submit_collect(struct flow *f, void *arg)
 }
 
 int
-engine_submit(struct engine *e, char *const *labels, int n, int *missing)
+engine_submit(struct engine **es, unsigned ne, char *const *labels, int n, int *missing)
 {
-	struct submit_ctx sc = {{labels, n, e->cfg.writer.nanosecond, NULL}, NULL, 0, 0};
+	struct submit_ctx *sc = xcalloc(ne, sizeof *sc);
+	int *found = xcalloc((size_t)n + 1, sizeof *found);
 	int i, rc = 0;
-	size_t k;
+	unsigned k;
+	size_t j;
 
-	sc.m.found = xcalloc((size_t)n + 1, sizeof *sc.m.found);
-	flowtab_foreach(e->flows, submit_collect, &sc);
+	for (k = 0; k < ne; k++) {
+		sc[k].m = (struct label_match){labels, n, es[k]->cfg.writer.nanosecond, found};
+		flowtab_foreach(es[k]->flows, submit_collect, &sc[k]);
+	}
 	for (i = 0; i < n; i++) {
-		if (!sc.m.found[i]) {
+		if (!found[i]) {
 			*missing = i;
 			rc = -1;
 			goto out;
 		}
 	}
-	for (k = 0; k < sc.n; k++)
-		rc += flowtab_submit(e->flows, sc.flows[k]);
+	for (k = 0; k < ne; k++)
+		for (j = 0; j < sc[k].n; j++)
+			rc += flowtab_submit(es[k]->flows, sc[k].flows[j]);
 	/* Files in place and indexed before the caller says so. */
-	engine_sync(e);
+	for (k = 0; k < ne; k++)
+		engine_sync(es[k]);
 out:
-	free(sc.m.found);
-	free(sc.flows);
+	for (k = 0; k < ne; k++)
+		free(sc[k].flows);
+	free(sc);
+	free(found);
 	return rc;
 }
 

@@ -26,6 +26,15 @@ struct engine_config {
 	/* IPFIX export of finished flows (collector "": none). */
 	struct export_config export;
 	int file_numbering; /* frames numbered across all sources, as in one file, not per source */
+	/*
+	 * Capture workers (daemon.c): each has an engine; the first made owns
+	 * the filer and the exporter, the others (peer: the first) add a lane
+	 * to its filer, share its exporter and number frames with it. A
+	 * worker's engine reports finished flows only through engine_report,
+	 * from the daemon's thread. NULL and 0: one engine, today's shape.
+	 */
+	struct engine *peer;
+	int worker;
 };
 
 /* One input: a capture file or an interface. */
@@ -138,8 +147,13 @@ void engine_tick(struct engine *e, uint64_t now);
 /* End of a batch of packets: index lines reach the file, finished flows are reported. */
 void engine_batch_end(struct engine *e);
 
-/* Report finished flows whose files and index lines are done (calls the end hook). */
+/*
+ * Take back what the filer finished, and report the finished flows (calls
+ * the end hook) unless the engine is a worker's.
+ */
 void engine_poll(struct engine *e);
+/* Report finished flows whose files and index lines are done, whoever's thread runs it. */
+void engine_report(struct engine *e);
 
 /* Readable when engine_poll has something to report; -1 if everything is inline. */
 int engine_event_fd(const struct engine *e);
@@ -169,7 +183,8 @@ unsigned engine_frag_pending(const struct engine *e);
 struct flow_cursor *engine_flows(struct engine *e);
 
 /*
- * Submit the active flows labelled labels[0..n-1] (every one if n is 0):
+ * Submit the active flows of engines es[0..ne-1] (the workers': a label is
+ * in one of them) labelled labels[0..n-1] (every one if n is 0):
  * file each one's current segment now with reason submit, the flow going
  * on in its next segment (flowtab_submit; a lingering flow ends), and wait
  * until they are filed and indexed. If a label names no active flow,
@@ -177,7 +192,7 @@ struct flow_cursor *engine_flows(struct engine *e);
  * segments were filed (a flow without a packet since its last one files
  * none).
  */
-int engine_submit(struct engine *e, char *const *labels, int n, int *missing);
+int engine_submit(struct engine **es, unsigned ne, char *const *labels, int n, int *missing);
 
 /*
  * Retention, on the file writer thread (filer_retain): the oldest files go

@@ -19,6 +19,8 @@
 #include "record.h"
 #include "spoolcat.h"
 
+struct filer;
+
 /* What became of a finished flow, in order; valid during the callback (filer_poll). */
 struct filer_done {
 	struct flow_key key;
@@ -48,7 +50,8 @@ struct job {
 	size_t ngone;
 	int missing;                            /* J_PRUNE: and every file that does not exist */
 	uint64_t max_bytes, max_age_ns, now_ns; /* J_RETAIN: the limits, and when */
-	uint64_t seq;
+	uint64_t seq;               /* its place in the filer's queue, given at hand-over */
+	struct filer *lane;         /* who made it: it goes back there when done */
 	uint32_t linktype, snaplen; /* J_SHARED: its records' */
 	uint8_t count; /* J_SHARED: a row and a line, the records dropped (unanswered = count) */
 };

@@ -33,7 +33,17 @@ struct ifile;
  */
 struct filer *filer_new(
     int outdirfd, const char *outdir, const struct filer_config *cfg, int threaded, char **cause);
-/* Finish the queue, stop the thread, close everything. */
+/*
+ * Another producer on fl's queue and disk (a capture worker's writer): its
+ * own batch, chunk pool, done list and event descriptor; its jobs take
+ * their places in the one queue at each hand-over, so the disk keeps one
+ * owner. Made by fl's thread, used by one other from then on.
+ */
+struct filer *filer_lane(struct filer *fl, char **cause);
+/*
+ * A lane: wait for its jobs, free it. The filer of filer_new (after every
+ * lane): finish the queue, stop the thread, close everything.
+ */
 void filer_free(struct filer *fl);
 
 void filer_setlimits(struct filer *fl, unsigned max_open_files);
@@ -118,6 +128,14 @@ void filer_set_done(struct filer *fl, filer_done_cb cb, void *arg);
  * writer waits for the filer (back pressure, sync).
  */
 void filer_poll(struct filer *fl);
+
+/*
+ * Finished flows are reported only by filer_report, called by another
+ * thread (the daemon's, under the lane's worker lock); filer_poll, as the
+ * writer calls it while it waits, then only frees their buffers.
+ */
+void filer_defer_reports(struct filer *fl);
+void filer_report(struct filer *fl);
 
 /* Readable when filer_poll has something (for the daemon's event loop); -1 inline. */
 int filer_event_fd(const struct filer *fl);

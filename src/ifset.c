@@ -2,6 +2,7 @@
  * ifset.c: the daemon's captured interfaces (ifset.h).
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,20 +20,43 @@ struct drop_report {
 /* Each interface is a source of the engine's (engine_add_source). */
 _Static_assert(CONFIG_INTERFACES_MAX <= ENGINE_MAX_SOURCES, "an interface is an engine source");
 
+/* One interface: a capture per worker, in one fanout group when there are several. */
+struct iface {
+	struct capture *caps[IFSET_WORKERS_MAX];
+	struct capture_fanout *fo; /* NULL with one worker */
+};
+
 struct ifset {
-	struct event_base *base;
-	struct capture *caps[CONFIG_INTERFACES_MAX];
+	unsigned nw; /* workers */
+	struct event_base *bases[IFSET_WORKERS_MAX];
+	pthread_mutex_t *locks[IFSET_WORKERS_MAX];
+	struct iface ifs[CONFIG_INTERFACES_MAX];
 	struct drop_report drops[CONFIG_INTERFACES_MAX];
 	unsigned n;
 };
 
 struct ifset *
-ifset_new(struct event_base *base)
+ifset_new(unsigned workers, struct event_base **bases, pthread_mutex_t **locks)
 {
 	struct ifset *s = xcalloc(1, sizeof *s);
+	unsigned w;
 
-	s->base = base;
+	s->nw = workers < 1 ? 1 : workers > IFSET_WORKERS_MAX ? IFSET_WORKERS_MAX : workers;
+	for (w = 0; w < s->nw; w++) {
+		s->bases[w] = bases[w];
+		s->locks[w] = locks != NULL ? locks[w] : NULL;
+	}
 	return s;
+}
+
+static void
+iface_free(struct ifset *s, struct iface *f)
+{
+	unsigned w;
+
+	for (w = 0; w < s->nw; w++)
+		capture_free(f->caps[w]);
+	capture_fanout_free(f->fo);
 }
 
 void
@@ -41,7 +65,7 @@ ifset_free(struct ifset *s)
 	if (s == NULL)
 		return;
 	while (s->n > 0)
-		capture_free(s->caps[--s->n]);
+		iface_free(s, &s->ifs[--s->n]);
 	free(s);
 }
 
@@ -61,16 +85,22 @@ find(const struct ifset *s, const char *name)
 	unsigned i;
 
 	for (i = 0; i < s->n; i++)
-		if (strcmp(capture_name(s->caps[i]), name) == 0)
+		if (strcmp(capture_name(s->ifs[i].caps[0]), name) == 0)
 			return (int)i;
 	return -1;
 }
 
+/*
+ * Every worker's handle is opened and in the group before any takes its
+ * filter (capture_arm): a connection's frames go to one worker from the
+ * first.
+ */
 static void
-add(struct ifset *s, const struct tf_config *cfg, const char *name, struct engine *e)
+add(struct ifset *s, const struct tf_config *cfg, const char *name, struct engine **e)
 {
 	struct capture_opts co;
-	struct capture *c;
+	struct iface *f;
+	unsigned w;
 
 	/* Not reached: the config and -i hold no more (config.h). */
 	if (s->n == CONFIG_INTERFACES_MAX) {
@@ -78,35 +108,46 @@ add(struct ifset *s, const struct tf_config *cfg, const char *name, struct engin
 		return;
 	}
 	opts_of(cfg, &co);
-	c = capture_new(s->base, name, &co);
 	memset(&s->drops[s->n], 0, sizeof s->drops[0]);
-	s->caps[s->n++] = c;
-	capture_start(c);
-	if (e != NULL)
-		capture_attach(c, e);
+	f = &s->ifs[s->n++];
+	memset(f, 0, sizeof *f);
+	if (s->nw > 1)
+		f->fo = capture_fanout_new(name);
+	for (w = 0; w < s->nw; w++) {
+		f->caps[w] = capture_new(s->bases[w], name, &co, f->fo, w, s->locks[w]);
+		capture_start(f->caps[w]);
+	}
+	for (w = 0; w < s->nw; w++) {
+		capture_arm(f->caps[w]);
+		if (e != NULL)
+			capture_attach(f->caps[w], e[w]);
+	}
 }
 
 static void
 drop(struct ifset *s, unsigned i)
 {
-	log_info("%s: no longer captured", capture_name(s->caps[i]));
-	capture_drain(s->caps[i]);
-	capture_free(s->caps[i]);
-	s->caps[i] = s->caps[--s->n];
+	unsigned w;
+
+	log_info("%s: no longer captured", capture_name(s->ifs[i].caps[0]));
+	for (w = 0; w < s->nw; w++)
+		capture_drain(s->ifs[i].caps[w]);
+	iface_free(s, &s->ifs[i]);
+	s->ifs[i] = s->ifs[--s->n];
 	s->drops[i] = s->drops[s->n];
 }
 
 void
-ifset_sync(struct ifset *s, const struct tf_config *cfg, struct engine *e)
+ifset_sync(struct ifset *s, const struct tf_config *cfg, struct engine **e)
 {
 	struct capture_opts co;
 	char *cause = NULL;
-	unsigned i, j;
+	unsigned i, j, w;
 	int keep;
 
 	for (i = 0; i < s->n;) {
 		for (keep = 0, j = 0; j < cfg->ninterfaces; j++)
-			keep |= strcmp(cfg->interfaces[j], capture_name(s->caps[i])) == 0;
+			keep |= strcmp(cfg->interfaces[j], capture_name(s->ifs[i].caps[0])) == 0;
 		if (!keep)
 			drop(s, i);
 		else
@@ -114,10 +155,12 @@ ifset_sync(struct ifset *s, const struct tf_config *cfg, struct engine *e)
 	}
 	opts_of(cfg, &co);
 	for (i = 0; i < s->n; i++) {
-		if (capture_set_opts(s->caps[i], &co, &cause) == -1) {
-			log_warnx("%s", cause);
-			free(cause);
-			cause = NULL;
+		for (w = 0; w < s->nw; w++) {
+			if (capture_set_opts(s->ifs[i].caps[w], &co, &cause) == -1) {
+				log_warnx("%s", cause);
+				free(cause);
+				cause = NULL;
+			}
 		}
 	}
 	for (i = 0; i < cfg->ninterfaces; i++)
@@ -126,21 +169,23 @@ ifset_sync(struct ifset *s, const struct tf_config *cfg, struct engine *e)
 }
 
 void
-ifset_attach(struct ifset *s, struct engine *e)
+ifset_attach(struct ifset *s, struct engine **e)
 {
-	unsigned i;
+	unsigned i, w;
 
 	for (i = 0; i < s->n; i++)
-		capture_attach(s->caps[i], e);
+		for (w = 0; w < s->nw; w++)
+			capture_attach(s->ifs[i].caps[w], e[w]);
 }
 
 void
 ifset_drain(struct ifset *s)
 {
-	unsigned i;
+	unsigned i, w;
 
 	for (i = 0; i < s->n; i++)
-		capture_drain(s->caps[i]);
+		for (w = 0; w < s->nw; w++)
+			capture_drain(s->ifs[i].caps[w]);
 }
 
 unsigned
@@ -149,10 +194,79 @@ ifset_count(const struct ifset *s)
 	return s->n;
 }
 
-struct capture *
-ifset_get(const struct ifset *s, unsigned i)
+unsigned
+ifset_workers(const struct ifset *s)
 {
-	return i < s->n ? s->caps[i] : NULL;
+	return s->nw;
+}
+
+const char *
+ifset_name(const struct ifset *s, unsigned i)
+{
+	return i < s->n ? capture_name(s->ifs[i].caps[0]) : NULL;
+}
+
+/* The first worker's error, or why its group was refused. */
+const char *
+ifset_error(const struct ifset *s, unsigned i)
+{
+	const char *e;
+
+	if (i >= s->n)
+		return NULL;
+	if ((e = capture_error(s->ifs[i].caps[0])) == NULL && s->ifs[i].fo != NULL &&
+	    capture_fanout_refused(s->ifs[i].fo) != NULL)
+		e = "PACKET_FANOUT refused: the first worker captures alone";
+	return e;
+}
+
+void
+ifset_worker_stats(struct ifset *s, unsigned i, unsigned w, struct capture_stats *st)
+{
+	memset(st, 0, sizeof *st);
+	if (i < s->n && w < s->nw)
+		capture_stats(s->ifs[i].caps[w], st);
+}
+
+void
+ifset_stats(struct ifset *s, unsigned i, struct capture_stats *st)
+{
+	struct capture_stats one;
+	unsigned w;
+
+	ifset_worker_stats(s, i, 0, st);
+	for (w = 1; w < s->nw; w++) {
+		ifset_worker_stats(s, i, w, &one);
+		st->received += one.received;
+		st->kernel_drops += one.kernel_drops;
+		st->if_drops += one.if_drops;
+		st->frames += one.frames;
+	}
+}
+
+void
+ifset_describe(struct ifset *s, unsigned i, struct service_iface *out)
+{
+	struct capture_stats cs;
+	unsigned w;
+
+	ifset_stats(s, i, &cs);
+	out->name = ifset_name(s, i);
+	out->up = cs.up;
+	out->received = cs.received;
+	out->kernel_drops = cs.kernel_drops;
+	out->if_drops = cs.if_drops;
+	out->frames = cs.frames;
+	out->error = ifset_error(s, i);
+	out->nworkers = s->nw > 1 ? s->nw : 0;
+	for (w = 0; w < out->nworkers && w < SERVICE_WORKERS_MAX; w++) {
+		ifset_worker_stats(s, i, w, &cs);
+		out->workers[w].up = cs.up;
+		out->workers[w].received = cs.received;
+		out->workers[w].kernel_drops = cs.kernel_drops;
+		out->workers[w].if_drops = cs.if_drops;
+		out->workers[w].frames = cs.frames;
+	}
 }
 
 static void
@@ -163,21 +277,21 @@ check_one(struct ifset *s, unsigned i, uint64_t now)
 	char n[24];
 	uint64_t k, f;
 
-	capture_stats(s->caps[i], &cs);
+	ifset_stats(s, i, &cs);
 	if (cs.kernel_drops <= r->kernel && cs.if_drops <= r->ifdrops)
 		return;
 	if (r->last_ns != 0 && now - r->last_ns < IFSET_DROPS_EVERY * NS_PER_SEC) {
-		log_debug("%s: drops held back until a minute after the last report",
-		    capture_name(s->caps[i]));
+		log_debug(
+		    "%s: drops held back until a minute after the last report", ifset_name(s, i));
 		return;
 	}
 	k = cs.kernel_drops > r->kernel ? cs.kernel_drops - r->kernel : 0;
 	f = cs.if_drops > r->ifdrops ? cs.if_drops - r->ifdrops : 0;
 	snprintf(n, sizeof n, "%" PRIu64, k + f);
-	log_fields(LOG_LVL_WARN, LOG_FIELDS({"INTERFACE", capture_name(s->caps[i])}, {"DROPS", n}),
+	log_fields(LOG_LVL_WARN, LOG_FIELDS({"INTERFACE", ifset_name(s, i)}, {"DROPS", n}),
 	    "%s: %" PRIu64 " dropped by the kernel and %" PRIu64
 	    " by the interface since the last report (%" PRIu64 " and %" PRIu64 " in all)",
-	    capture_name(s->caps[i]), k, f, cs.kernel_drops, cs.if_drops);
+	    ifset_name(s, i), k, f, cs.kernel_drops, cs.if_drops);
 	r->kernel = cs.kernel_drops;
 	r->ifdrops = cs.if_drops;
 	r->last_ns = now;

@@ -17,14 +17,27 @@
 #include "engine.h"
 #include "hook.h"
 
-struct service_iface {
-	const char *name;
+#define SERVICE_WORKERS_MAX 64
+
+/* One worker's handle on an interface (capture_threads > 1). */
+struct service_worker {
 	int up;
 	uint64_t received;
 	uint64_t kernel_drops;
 	uint64_t if_drops;
 	uint64_t frames;
+};
+
+struct service_iface {
+	const char *name;
+	int up;
+	uint64_t received; /* these four: summed over the workers */
+	uint64_t kernel_drops;
+	uint64_t if_drops;
+	uint64_t frames;
 	const char *error; /* the last one, NULL or "" if none */
+	unsigned nworkers; /* 0 with one worker, else each one's figures */
+	struct service_worker workers[SERVICE_WORKERS_MAX];
 };
 
 struct service_counters {

@@ -486,6 +486,39 @@ START_TEST(test_bounds)
 	cause = load_error("control_mode = \"01777\";\n", 1, "control_mode");
 	ck_assert_ptr_nonnull(strstr(cause, "01777 is out of range 0000..0777"));
 	free(cause);
+	cause = load_error("capture_threads = 0;\n", 1, "capture_threads");
+	ck_assert_ptr_nonnull(strstr(cause, "0 is out of range \"auto\" or 1..64"));
+	free(cause);
+	cause = load_error("capture_threads = 65;\n", 1, "capture_threads");
+	ck_assert_ptr_nonnull(strstr(cause, "65 is out of range \"auto\" or 1..64"));
+	free(cause);
+	cause = load_error("capture_threads = \"all\";\n", 1, "capture_threads");
+	free(cause);
+}
+END_TEST
+
+/* capture_threads: a count, or "auto" (kept as 0, printed back as "auto"). */
+START_TEST(test_auto)
+{
+	struct tf_config c;
+	json_t *o;
+	char *printed;
+
+	config_defaults(&c);
+	ck_assert_uint_eq(c.capture_threads, 1);
+	config_free(&c);
+	load_ok("capture_threads = 3;\n", &c);
+	ck_assert_uint_eq(c.capture_threads, 3);
+	config_free(&c);
+	load_ok("capture_threads = \"auto\";\n", &c);
+	ck_assert_uint_eq(c.capture_threads, 0);
+	printed = render(config_print, &c);
+	ck_assert_ptr_nonnull(strstr(printed, "capture_threads = \"auto\";"));
+	o = config_json(&c);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "capture_threads")), "auto");
+	json_decref(o);
+	free(printed);
+	config_free(&c);
 }
 END_TEST
 
@@ -913,7 +946,7 @@ START_TEST(test_json)
 		n++;
 	}
 	ck_assert_uint_eq(json_object_size(o), n);
-	ck_assert_uint_eq(n, 49);
+	ck_assert_uint_eq(n, 50);
 
 	ck_assert_int_eq(json_integer_value(json_object_get(o, "idle_timeout")), 300);
 	ck_assert_double_eq_tol(json_real_value(json_object_get(o, "linger")), 0.25, 1e-9);
@@ -1187,6 +1220,7 @@ config_suite(void)
 	tcase_add_test(tc, test_unknown);
 	tcase_add_test(tc, test_bad_type);
 	tcase_add_test(tc, test_bounds);
+	tcase_add_test(tc, test_auto);
 	tcase_add_test(tc, test_int64);
 	tcase_add_test(tc, test_int64_bounds);
 	tcase_add_test(tc, test_negative);

@@ -15,6 +15,10 @@ number of segments and the order of its frames.
   flow is replaced by its rank among all frame numbers of all flows of the
   run, and the ranks must be equal (this also checks the flows' relative
   first-packet order and the interleaving of their packets).
+- --workers (capture_threads > 1): workers number the frames of one
+  interface together but in no defined order across workers, so only
+  each flow's own order is compared: its frame numbers must rise, and no
+  number may belong to two flows (the packets' order is compared as bytes).
 - Times are not compared: the label's timestamp and first/last are replay
   time live, and tcpreplay --topspeed compresses the gaps between packets,
   so a flow's duration live has no bound relative to offline's.
@@ -67,7 +71,7 @@ SAME_REASON = {'eof': 'eof|shutdown', 'shutdown': 'eof|shutdown'}
 FIELDS = ('endpoints', 'reasons', 'partial', 'packets', 'bytes', 'segments', 'frame_ranks')
 
 
-def views(outdir):
+def views(outdir, workers=False):
     """Each flow (segments joined) as the dict of what index.jsonl says of it
     that a live run must repeat, keyed by FIELDS."""
     bylabel = collections.OrderedDict()
@@ -76,6 +80,10 @@ def views(outdir):
         bylabel.setdefault(e['label'], []).append(e)
     allframes = sorted(n for segs in bylabel.values() for e in segs for n in (e['index'] or []))
     rank = {n: i for i, n in enumerate(allframes)}
+    if workers:
+        dup = len(allframes) - len(set(allframes))
+        if dup:
+            raise SystemExit('livecmp: %s: %d frame numbers in two flows' % (outdir, dup))
     out = []
     for label, segs in bylabel.items():
         segs.sort(key=lambda e: e['segment'] or 0)
@@ -89,7 +97,18 @@ def views(outdir):
             'segments': len(segs),
             'frame_ranks': tuple(rank[n] for e in segs for n in (e['index'] or [])),
         })
+        if workers:
+            fr = [n for e in segs for n in (e['index'] or [])]
+            if any(a >= b for a, b in zip(fr, fr[1:])):
+                raise SystemExit('livecmp: %s: %s: frame numbers not rising' % (outdir, label))
+            out[-1]['frame_ranks'] = len(fr)
     return out
+
+
+def first_rank(v):
+    """A flow's first frame's rank (None with --workers: no global order)."""
+    r = v['frame_ranks']
+    return r[:1] if isinstance(r, tuple) else None
 
 
 def compare_views(off, live):
@@ -102,7 +121,7 @@ def compare_views(off, live):
         v = dict(zip(FIELDS, k))
         # The live flow it should have been: same endpoints and first frame.
         near = [w for w in live if w['endpoints'] == v['endpoints']
-                and w['frame_ranks'][:1] == v['frame_ranks'][:1]]
+                and first_rank(w) == first_rank(v)]
         if near:
             diff = ['%s offline %s live %s' % (f, str(v[f])[:40], str(near[0][f])[:40])
                     for f in FIELDS if near[0][f] != v[f]]
@@ -118,8 +137,10 @@ def compare_views(off, live):
 
 
 def main():
-    off = flows(sys.argv[1])
-    live = flows(sys.argv[2])
+    workers = '--workers' in sys.argv[1:]
+    args = [a for a in sys.argv[1:] if a != '--workers']
+    off = flows(args[0])
+    live = flows(args[1])
     want = collections.Counter(off)
     got = collections.Counter(live)
     missing = want - got
@@ -130,7 +151,7 @@ def main():
         print('MISSING flow of %d packets (first %s)' % (len(f), f[0]))
     for f in list(extra)[:5]:
         print('EXTRA flow of %d packets (first %s)' % (len(f), f[0]))
-    bad = compare_views(views(sys.argv[1]), views(sys.argv[2]))
+    bad = compare_views(views(args[0], workers), views(args[1], workers))
     for line in bad[:5]:
         print(line)
     ok = not missing and not extra and not bad
