@@ -18,6 +18,7 @@
 #include <pcap/pcap.h>
 #include <signal.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1424,6 +1425,147 @@ START_TEST(test_engine_index)
 }
 END_TEST
 
+/*
+ * Capture workers (engine.h, peer): two engines on one filer, fed at once
+ * from two threads, each its own connections. Every connection is filed
+ * once, the index has a line for each, frame numbers are the interface's
+ * (1..N, none twice), and finished flows are reported only through
+ * engine_report, on this thread.
+ */
+#define WK_CONNS 150
+#define WK_PKTS  6
+
+struct wk_arg {
+	struct engine *e;
+	struct source src;
+	int id;
+};
+
+static pthread_t wk_main;
+static int wk_reports[2], wk_elsewhere;
+static pthread_mutex_t wk_build = PTHREAD_MUTEX_INITIALIZER;
+
+/* engine_send from a thread: frame_build has one buffer for all. */
+static void
+wk_send(struct wk_arg *a, struct eframe *ef, uint32_t s, uint16_t sp, uint32_t d, uint16_t dp,
+    uint8_t flags, uint32_t seq, uint32_t ack, uint32_t plen, uint64_t ts)
+{
+	pthread_mutex_lock(&wk_build);
+	ef->len = (uint32_t)frame_build(ef->data, s, sp, d, dp, flags, seq, ack, plen, 0);
+	pthread_mutex_unlock(&wk_build);
+	engine_frame(a->e, &a->src, ts, ef->len, ef->len, ef->data);
+}
+
+static void
+wk_hook(const struct flow_key *key, uint8_t init, const struct index_record *rec,
+    const char *frames, int ended, void *arg)
+{
+	if (!pthread_equal(pthread_self(), wk_main))
+		wk_elsewhere++;
+	wk_reports[*(int *)arg]++;
+}
+
+static void *
+wk_feed(void *arg)
+{
+	struct wk_arg *a = arg;
+	struct eframe *ef = calloc(1, sizeof *ef);
+	uint16_t port;
+	int c;
+
+	/* Connections interleaved: A:port <-> B:80, closed with FIN both ways. */
+	for (c = 0; c < WK_CONNS; c++) {
+		port = (uint16_t)(10000 + a->id * 1000 + c);
+		wk_send(a, ef, A, port, B, 80, TCPF_SYN, 1, 0, 0, BASE_TS + c);
+		wk_send(a, ef, B, 80, A, port, TCPF_SYN | TCPF_ACK, 9, 2, 0, BASE_TS + c);
+		wk_send(a, ef, A, port, B, 80, TCPF_ACK, 2, 10, 100, BASE_TS + c);
+		wk_send(a, ef, A, port, B, 80, TCPF_FIN | TCPF_ACK, 102, 10, 0, BASE_TS + c);
+		wk_send(a, ef, B, 80, A, port, TCPF_FIN | TCPF_ACK, 10, 103, 0, BASE_TS + c);
+		wk_send(a, ef, A, port, B, 80, TCPF_ACK, 103, 11, 0, BASE_TS + c);
+		if (c % 16 == 0)
+			engine_batch_end(a->e);
+	}
+	/* A second of polls: what the filer finished meanwhile comes back on this thread. */
+	for (c = 0; c < 50; c++) {
+		usleep(20000);
+		engine_batch_end(a->e);
+	}
+	free(ef);
+	return NULL;
+}
+
+START_TEST(test_engine_workers)
+{
+	struct engine_config cfg;
+	struct wk_arg a[2];
+	pthread_t th[2];
+	char dir[PATH_MAX], path[PATH_MAX * 2], *text, *line, *save = NULL, *cause = NULL;
+	static uint8_t seen[2 * WK_CONNS * WK_PKTS + 1];
+	json_t *o, *idx;
+	size_t lines = 0, k;
+	json_int_t fn;
+	int i, ids[2] = {0, 1};
+
+	wk_main = pthread_self();
+	make_tmpdir(dir, sizeof dir);
+	table_defaults(&cfg);
+	cfg.outdir = dir;
+	cfg.outfd = dir_fd(dir);
+	cfg.flow.linger_ns = 0; /* flows end while the workers run: their reports must wait */
+	for (i = 0; i < 2; i++) {
+		cfg.worker = 1;
+		cfg.peer = i > 0 ? a[0].e : NULL;
+		a[i].e = engine_new(&cfg, &cause);
+		ck_assert_msg(a[i].e != NULL, "engine_new: %s", cause ? cause : "?");
+		engine_set_end_hook(a[i].e, wk_hook, &ids[i]);
+		memset(&a[i].src, 0, sizeof a[i].src);
+		a[i].src.name = "eth7";
+		a[i].src.dlt = DLT_T_EN10MB;
+		a[i].src.linktype = 1;
+		a[i].src.snaplen = SNAPLEN;
+		engine_add_source(a[i].e, &a[i].src);
+		a[i].id = i;
+	}
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, wk_feed, &a[i]), 0);
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	/* The workers' lingering flows end here, on this thread, as at SIGTERM. */
+	for (i = 0; i < 2; i++)
+		engine_finish_all(a[i].e, FLOW_R_SHUTDOWN);
+	ck_assert_int_eq(wk_elsewhere, 0);
+	ck_assert_msg(wk_reports[0] == WK_CONNS && wk_reports[1] == WK_CONNS, "reports %d %d",
+	    wk_reports[0], wk_reports[1]);
+	ck_assert_int_eq(wk_reports[1], WK_CONNS);
+	ck_assert_uint_eq(engine_output_stats(a[0].e)->files, 2 * WK_CONNS);
+	engine_free(a[1].e); /* the peer first: the filer is the first's */
+	engine_free(a[0].e);
+
+	snprintf(path, sizeof path, "%s/index.jsonl", dir);
+	text = slurp(path, NULL);
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		o = json_loads(line, 0, NULL);
+		ck_assert_ptr_nonnull(o);
+		ck_assert_int_eq(json_integer_value(json_object_get(o, "packets")), WK_PKTS);
+		idx = json_object_get(o, "index");
+		for (k = 0; k < json_array_size(idx); k++) {
+			fn = json_integer_value(json_array_get(idx, k));
+			ck_assert(fn >= 1 && fn <= 2 * WK_CONNS * WK_PKTS);
+			ck_assert_msg(!seen[fn], "frame %lld in two lines", (long long)fn);
+			seen[fn] = 1;
+		}
+		snprintf(path, sizeof path, "%s/%s", dir,
+		    json_string_value(json_object_get(o, "fpout")));
+		ck_assert_int_gt(file_size(path), 24);
+		json_decref(o);
+		lines++;
+	}
+	free(text);
+	ck_assert_uint_eq(lines, 2 * WK_CONNS);
+	rm_tree(dir);
+}
+END_TEST
+
 /* Segments through the engine: one index line per segment, "segment" counting up. */
 START_TEST(test_engine_segments)
 {
@@ -2246,6 +2388,7 @@ writer_suite(void)
 
 	tc = tcase_create("index");
 	tcase_add_test(tc, test_engine_index);
+	tcase_add_test(tc, test_engine_workers);
 	tcase_add_test(tc, test_engine_segments);
 	tcase_add_test(tc, test_unanswered_shared);
 	tcase_add_test(tc, test_unanswered_modes);
