@@ -311,6 +311,17 @@ print_submit(const json_t *doc)
 	printf("%lld flows submitted\n", (long long)ctl_jint(doc, "count"));
 }
 
+/* received, kernel_drops, if_drops, frames as text. */
+static void
+iface_numbers(const json_t *e, char n[4][32])
+{
+	static const char *const keys[] = {"received", "kernel_drops", "if_drops", "frames"};
+	size_t i;
+
+	for (i = 0; i < 4; i++)
+		snprintf(n[i], 32, "%lld", (long long)ctl_jint(e, keys[i]));
+}
+
 static void
 print_interfaces(const json_t *doc)
 {
@@ -318,19 +329,24 @@ print_interfaces(const json_t *doc)
 	    "INTERFACE", "STATE", "RECEIVED", "KERNEL DROPS", "IF DROPS", "FRAMES", "ERROR"};
 	static const int right[] = {0, 0, 1, 1, 1, 1, 0};
 	struct table t = {7, heads, right, NULL, 0, 0};
-	char n[4][32];
-	const json_t *e;
-	size_t i;
+	char n[4][32], name[48];
+	const json_t *e, *w;
+	size_t i, k;
 
 	json_array_foreach(json_object_get(doc, "interfaces"), i, e)
 	{
-		snprintf(n[0], sizeof n[0], "%lld", (long long)ctl_jint(e, "received"));
-		snprintf(n[1], sizeof n[1], "%lld", (long long)ctl_jint(e, "kernel_drops"));
-		snprintf(n[2], sizeof n[2], "%lld", (long long)ctl_jint(e, "if_drops"));
-		snprintf(n[3], sizeof n[3], "%lld", (long long)ctl_jint(e, "frames"));
+		iface_numbers(e, n);
 		table_add(&t, ctl_jstr(e, "name", "?"),
 		    json_is_true(json_object_get(e, "up")) ? "up" : "down", n[0], n[1], n[2], n[3],
 		    ctl_jstr(e, "error", ""));
+		/* Capture workers: each one's share under the interface's sums. */
+		json_array_foreach(json_object_get(e, "workers"), k, w)
+		{
+			iface_numbers(w, n);
+			snprintf(name, sizeof name, "  worker %zu", k);
+			table_add(&t, name, json_is_true(json_object_get(w, "up")) ? "up" : "-",
+			    n[0], n[1], n[2], n[3], "");
+		}
 	}
 	table_print(&t);
 }

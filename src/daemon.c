@@ -418,8 +418,10 @@ static void
 raise_nofile(const struct tf_config *cfg)
 {
 	struct rlimit rl;
-	rlim_t need = cfg->max_open_files + 3 * cfg->on_file_jobs + 2 * cfg->ninterfaces +
-	              CONTROL_MAX_CLIENTS + cfg->metrics_max_clients + NOFILE_FIXED;
+	rlim_t w = workers_wanted(cfg->capture_threads);
+	/* A worker: a handle per interface, and its loop's, lane's and wake-up's (about 8). */
+	rlim_t need = cfg->max_open_files + 3 * cfg->on_file_jobs + 2 * cfg->ninterfaces * w +
+	              8 * w + CONTROL_MAX_CLIENTS + cfg->metrics_max_clients + NOFILE_FIXED;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= need)
 		return;
