@@ -565,7 +565,7 @@ start_timers(struct daemon *d)
 	event_add(d->retention, &ret);
 	d->dropcheck = event_new(d->base, -1, EV_PERSIST, on_dropcheck, d);
 	event_add(d->dropcheck, &drops);
-	workers_run(d->ws, TICK_MS);
+	workers_run(d->ws, TICK_MS, PRIO_TIMER);
 	if ((wd_usec = notify_watchdog_usec()) > 0) {
 		wd.tv_sec = (time_t)(wd_usec / 2 / 1000000);
 		wd.tv_usec = (suseconds_t)(wd_usec / 2 % 1000000);
@@ -760,7 +760,7 @@ daemon_main(const struct daemon_opts *o)
 		fatalx("event_base_new failed");
 	start_control(d);
 	start_metrics(d);
-	d->ws = workers_new(workers_wanted(d->cfg.capture_threads), d->base);
+	d->ws = workers_new(workers_wanted(d->cfg.capture_threads), d->base, PRIO_COUNT);
 	d->ifs = ifset_new(workers_count(d->ws), workers_bases(d->ws), workers_locks(d->ws));
 	ifset_sync(d->ifs, &d->cfg, NULL); /* opened while still root */
 	drop_privileges(d);

@@ -10,7 +10,6 @@
 
 #include <event2/thread.h>
 
-#include "daemon.h" /* PRIO_ */
 #include "duration.h"
 #include "log.h"
 #include "workers.h"
@@ -55,7 +54,7 @@ workers_wanted(uint64_t capture_threads)
 }
 
 struct workers *
-workers_new(unsigned n, struct event_base *base)
+workers_new(unsigned n, struct event_base *base, int priorities)
 {
 	struct workers *ws = xcalloc(1, sizeof *ws);
 	struct worker *w;
@@ -75,7 +74,7 @@ workers_new(unsigned n, struct event_base *base)
 		if (ws->n == 1)
 			w->base = base;
 		else if ((w->base = event_base_new()) == NULL ||
-		         event_base_priority_init(w->base, PRIO_COUNT) != 0)
+		         event_base_priority_init(w->base, priorities) != 0)
 			fatalx("event_base_new failed");
 		ws->bases[i] = w->base;
 		ws->locks[i] = &w->lock;
@@ -236,7 +235,7 @@ worker_main(void *arg)
 }
 
 void
-workers_run(struct workers *ws, int tick_ms)
+workers_run(struct workers *ws, int tick_ms, int tick_priority)
 {
 	struct timeval tick = {0, tick_ms * 1000};
 	struct worker *w;
@@ -246,7 +245,7 @@ workers_run(struct workers *ws, int tick_ms)
 	for (i = 0; i < ws->n; i++) {
 		w = &ws->w[i];
 		w->tick = event_new(w->base, -1, EV_PERSIST, on_tick, w);
-		event_priority_set(w->tick, PRIO_TIMER);
+		event_priority_set(w->tick, tick_priority);
 		event_add(w->tick, &tick);
 		if ((fd = engine_event_fd(ws->engines[i])) != -1) {
 			w->filed = event_new(ws->base, fd, EV_READ | EV_PERSIST, on_filed, w);

@@ -26,8 +26,8 @@ struct workers;
 /* The workers capture_threads asks for: 0 ("auto") one per CPU the daemon may run on. */
 unsigned workers_wanted(uint64_t capture_threads);
 
-/* n workers (at least 1); the daemon's loop is base. */
-struct workers *workers_new(unsigned n, struct event_base *base);
+/* n workers (at least 1); the daemon's loop is base, theirs have as many priorities. */
+struct workers *workers_new(unsigned n, struct event_base *base, int priorities);
 /* Stop the threads (their captures may then be freed). */
 void workers_stop(struct workers *ws);
 /* Stop the threads and free every engine (the first one last: it owns the filer). */
@@ -49,7 +49,7 @@ void workers_set_end_hook(struct workers *ws, engine_end_hook fn, void *arg);
 void workers_reconfigure(struct workers *ws, const struct engine_config *cfg);
 
 /* Start the threads (and each worker's tick); finished flows are reported on base. */
-void workers_run(struct workers *ws, int tick_ms);
+void workers_run(struct workers *ws, int tick_ms, int tick_priority);
 
 /* Worker i (or all of them, i = -1) stops between batches until released. */
 void workers_hold(struct workers *ws, int i);
