@@ -47,6 +47,7 @@ struct capture {
 	int parked;                /* refused a place in the group: not capturing, not retried */
 	int armed;             /* capture_arm was called: a handle opened later takes its filter */
 	pthread_mutex_t *lock; /* held while reading from the event loop (capture_new) */
+	int closing;           /* capture_quiesce: its callbacks do nothing more (under lock) */
 };
 
 /*
@@ -286,7 +287,8 @@ on_readable(evutil_socket_t fd, short what, void *arg)
 
 	if (c->lock != NULL)
 		pthread_mutex_lock(c->lock);
-	read_batches(c);
+	if (!c->closing)
+		read_batches(c);
 	if (c->lock != NULL)
 		pthread_mutex_unlock(c->lock);
 }
@@ -395,7 +397,8 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 
 	if (c->lock != NULL)
 		pthread_mutex_lock(c->lock);
-	capture_start(c);
+	if (!c->closing)
+		capture_start(c);
 	if (c->lock != NULL)
 		pthread_mutex_unlock(c->lock);
 }
@@ -537,6 +540,25 @@ capture_drain(struct capture *c)
 {
 	if (c->pcap != NULL && c->engine != NULL)
 		read_batches(c);
+}
+
+/*
+ * The caller does not hold c->lock: event_del, from another thread than
+ * the loop's, waits for a callback of the event in flight, which may be
+ * waiting for that lock. Once closing is set under the lock, the worker
+ * no longer changes c->ev, and callbacks that still come return at once.
+ */
+void
+capture_quiesce(struct capture *c)
+{
+	if (c->lock != NULL)
+		pthread_mutex_lock(c->lock);
+	c->closing = 1;
+	if (c->lock != NULL)
+		pthread_mutex_unlock(c->lock);
+	if (c->ev != NULL)
+		event_del(c->ev);
+	event_del(c->retry);
 }
 
 struct capture *

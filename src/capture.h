@@ -61,6 +61,12 @@ struct capture *capture_new(struct event_base *base, const char *ifname,
     const struct capture_opts *opts, struct capture_fanout *fo, unsigned member,
     pthread_mutex_t *lock);
 void capture_free(struct capture *c);
+/*
+ * Stop c's events while its worker runs, holding no worker lock (a
+ * callback in flight is waited for); then capture_drain and capture_free
+ * under the lock as before. Not needed once the worker's loop stopped.
+ */
+void capture_quiesce(struct capture *c);
 
 /*
  * Open the handle now (before privileges are dropped); on failure log it

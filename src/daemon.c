@@ -382,7 +382,10 @@ on_retention(evutil_socket_t fd, short what, void *arg)
 
 	if (d->cfg.max_spool_size == 0 && d->cfg.max_age == 0)
 		return;
+	/* The filer's first lane is worker 0's: its batch is that thread's but under its lock. */
+	workers_hold(d->ws, 0);
 	engine_retain(first(d), d->cfg.max_spool_size, d->cfg.max_age, duration_wall_ns());
+	workers_release(d->ws, 0);
 }
 
 /* Drops while running, not only at shutdown (rate-limited: ifset.c). */
@@ -512,9 +515,11 @@ daemon_reload(struct daemon *d, char **cause)
 	char *changes;
 
 	/* Whatever becomes of the config: logrotate moved the index and waits for this. */
+	workers_hold(d->ws, 0); /* the first lane's batch: worker 0's (on_retention) */
 	engine_index_reopen(first(d));
 	/* Files removed by hand since: their rows and lines go (in the background). */
 	engine_reconcile(first(d));
+	workers_release(d->ws, 0);
 	memset(&nc, 0, sizeof nc);
 	if (load_config(&d->opts, &nc, cause) == -1 ||
 	    config_reload_check(&d->cfg, &nc, cause) == -1) {
@@ -531,6 +536,7 @@ daemon_reload(struct daemon *d, char **cause)
 	workers_reconfigure(d->ws, &ec);
 	control_set_admin_group(d->control, d->cfg.admin_group);
 	configure_hook(d);
+	ifset_quiesce_dropped(d->ifs, &d->cfg); /* no lock held: libevent may wait for a worker */
 	workers_hold(d->ws, -1);
 	ifset_sync(d->ifs, &d->cfg, workers_engines(d->ws));
 	workers_release(d->ws, -1);

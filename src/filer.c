@@ -706,7 +706,12 @@ take_back(struct filer *fl, int report)
 	struct job *j;
 	uint64_t n;
 
-	if (fl->efd != -1 && read(fl->efd, &n, sizeof n) == -1 && errno != EAGAIN)
+	/*
+	 * The descriptor wakes the reporter: a deferring lane's writer takes
+	 * jobs back without reading it, or the daemon's thread would not wake
+	 * and the flows it took stay held until some later flow is filed.
+	 */
+	if (report && fl->efd != -1 && read(fl->efd, &n, sizeof n) == -1 && errno != EAGAIN)
 		log_warn("eventfd");
 	pthread_mutex_lock(&fl->dlock);
 	STAILQ_INIT(&list);

@@ -169,6 +169,20 @@ ifset_sync(struct ifset *s, const struct tf_config *cfg, struct engine **e)
 }
 
 void
+ifset_quiesce_dropped(struct ifset *s, const struct tf_config *cfg)
+{
+	unsigned i, j, w;
+	int keep;
+
+	for (i = 0; i < s->n; i++) {
+		for (keep = 0, j = 0; j < cfg->ninterfaces; j++)
+			keep |= strcmp(cfg->interfaces[j], capture_name(s->ifs[i].caps[0])) == 0;
+		for (w = 0; !keep && w < s->nw; w++)
+			capture_quiesce(s->ifs[i].caps[w]);
+	}
+}
+
+void
 ifset_attach(struct ifset *s, struct engine **e)
 {
 	unsigned i, w;

@@ -37,6 +37,12 @@ void ifset_free(struct ifset *s);
  * options of cfg applied to all.
  */
 void ifset_sync(struct ifset *s, const struct tf_config *cfg, struct engine **e);
+/*
+ * Before ifset_sync while the workers run, holding none of their locks:
+ * the captures cfg no longer names stop reading (capture_quiesce), so
+ * that ifset_sync frees them without waiting for a worker it holds.
+ */
+void ifset_quiesce_dropped(struct ifset *s, const struct tf_config *cfg);
 
 /* Worker w's captures feed e[w] from now on. */
 void ifset_attach(struct ifset *s, struct engine **e);
