@@ -16,6 +16,10 @@
 # 3. The kernel refuses PACKET_FANOUT (an LD_PRELOAD shim, tests/nofanout.c):
 #    a log line says so, the first worker captures the interface alone and
 #    the spool is still whole.
+# 4. A reload drops an interface while its workers read traffic from it: the
+#    reload is done within seconds and SIGTERM stops the daemon (libevent's
+#    event_del waited for a worker's callback that waited for the lock the
+#    reload held: the daemon hung).
 
 set -eu
 # shellcheck source=tests/lib.sh
@@ -182,5 +186,44 @@ elif ! python3 "$top_srcdir/tests/livecmp.py" --workers "$WORK/mixed-off" "$WORK
 	check_fail "refused: the spool differs from offline: $(head -n 6 "$WORK/refused.cmp")"
 else
 	ok "PACKET_FANOUT refused: logged, in stats, the first worker filed everything: $(tail -n 1 "$WORK/refused.cmp")"
+fi
+
+# 4. A reload drops an interface that carries traffic, four times over
+# (adding it back in between): a worker's callback must be in flight as
+# the reload frees the handle, which a single try hits about half the time.
+"$GENCAP" -c 2000 -C 200 -p 22 -S 5 -o "$WORK/loop.pcap" 2>/dev/null
+with_vb=('idle_timeout = "1d"' 'interfaces = ["vb", "lo"]' "capture_threads = 2")
+without_vb=('idle_timeout = "1d"' 'interfaces = ["lo"]' "capture_threads = 2")
+daemon_conf "$WORK/drop.conf" "$WORK/drop" "${with_vb[@]}"
+daemon_start drop "$WORK/drop.conf"
+in_ns tcpreplay -q --pps=100000 --loop=50 -i va "$WORK/loop.pcap" >"$WORK/drop.replay" 2>&1 &
+replayer=$!
+hung=
+for k in 1 2 3 4; do
+	sleep 0.5
+	daemon_conf "$WORK/drop.conf" "$WORK/drop" "${without_vb[@]}"
+	kill -HUP "$DAEMON_PID"
+	wait_for "$DAEMON_LOG" 'reloaded' 10 $((2 * k - 1)) || { hung="dropping vb ($k)"; break; }
+	sleep 0.5
+	daemon_conf "$WORK/drop.conf" "$WORK/drop" "${with_vb[@]}"
+	kill -HUP "$DAEMON_PID"
+	wait_for "$DAEMON_LOG" 'reloaded' 10 $((2 * k)) || { hung="adding vb back ($k)"; break; }
+done
+kill "$replayer" 2>/dev/null || true
+wait "$replayer" 2>/dev/null || true
+if [ -n "$hung" ]; then
+	check_fail "a reload $hung under traffic did not finish in 10 s (hung?)"
+	daemon_kill
+	DAEMON_PID=
+else
+	daemon_stop_within
+	drops=$(grep -c 'vb: no longer captured' "$DAEMON_LOG" || true)
+	if [ "$DAEMON_RC" -ne 0 ]; then
+		check_fail "drop under traffic: traceflowd exited $DAEMON_RC: $(tail -n 3 "$DAEMON_LOG")"
+	elif [ "$drops" -ne 4 ]; then
+		check_fail "drop under traffic: vb dropped $drops times, 4 asked"
+	else
+		ok "4 reloads drop an interface under traffic with 2 workers (and add it back): done, stopped"
+	fi
 fi
 finish
