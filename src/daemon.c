@@ -452,15 +452,20 @@ static void
 finish_in_slices(struct daemon *d)
 {
 	struct engine **es = workers_engines(d->ws);
-	uint32_t total = workers_active(d->ws), left = total;
+	uint32_t total = workers_active(d->ws), left = total, quota, before, rest;
 	unsigned i, n = workers_count(d->ws);
 
 	while (left > STOP_SLICE) {
 		notify_extend(STOP_EXTEND_SEC * 1000000u);
 		notify_watchdog();
 		notify_status("stopping: %u of %u flows filed", total - left, total);
-		for (left = 0, i = 0; i < n; i++)
-			left += engine_finish_some(es[i], FLOW_R_SHUTDOWN, STOP_SLICE / n);
+		/* A slice is STOP_SLICE flows whatever their spread over the workers. */
+		for (quota = STOP_SLICE, left = 0, i = 0; i < n; i++) {
+			before = engine_active_count(es[i]);
+			rest = engine_finish_some(es[i], FLOW_R_SHUTDOWN, quota / (n - i));
+			quota -= before - rest;
+			left += rest;
+		}
 	}
 	/* The last slice, then the wait until the filer has written all of it. */
 	notify_extend(STOP_EXTEND_SEC * 1000000u);
@@ -761,6 +766,7 @@ daemon_main(const struct daemon_opts *o)
 			log_warn("spool_dir %s/%s", d->cfg.spool_dir, SPOOL_LOCK);
 	}
 	d->started = duration_wall_ns();
+	workers_threads(workers_wanted(d->cfg.capture_threads));
 	if ((d->base = event_base_new()) == NULL ||
 	    event_base_priority_init(d->base, PRIO_COUNT) != 0)
 		fatalx("event_base_new failed");

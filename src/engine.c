@@ -447,7 +447,8 @@ const struct output_stats *
 engine_output_stats(struct engine *e)
 {
 	filer_stats(e->filer, &e->out);
-	e->out.buffered = writer_buffered(e->writer) + filer_inflight(e->filer);
+	e->out.buffered =
+	    writer_buffered(e->writer) + filer_inflight(e->filer) + filer_held(e->filer);
 	return &e->out;
 }
 

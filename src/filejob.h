@@ -54,6 +54,7 @@ struct job {
 	struct filer *lane;         /* who made it: it goes back there when done */
 	uint32_t linktype, snaplen; /* J_SHARED: its records' */
 	uint8_t count; /* J_SHARED: a row and a line, the records dropped (unanswered = count) */
+	uint8_t held;  /* done, its report waiting (filer.c take_back) */
 };
 STAILQ_HEAD(job_list, job);
 

@@ -88,6 +88,7 @@ struct filer {
 	pthread_mutex_t dlock;
 	struct job_list done;
 	struct job_list held;  /* taken back, not yet reported (filer_defer_reports) */
+	uint64_t held_bytes;   /* their cost (FINISH_COST and frame text): in the stats' buffered */
 	filer_done_cb done_cb; /* what became of finished flows goes to it (filer_poll) */
 	void *done_arg;
 	int defer; /* reports only from filer_report: another thread's, under the caller's lock */
@@ -676,6 +677,12 @@ filer_inflight(struct filer *fl)
 	return fl->core->threaded ? atomic_load(&fl->inflight) : 0;
 }
 
+uint64_t
+filer_held(const struct filer *fl)
+{
+	return fl->held_bytes;
+}
+
 void
 filer_wait_below(struct filer *fl, uint64_t limit)
 {
@@ -728,9 +735,14 @@ take_back(struct filer *fl, int report)
 				/* Its memory now, its report later: the chunks are the bulk. */
 				chunk_recycle(fl->pool, j->freed);
 				j->freed = NULL;
+				if (!j->held)
+					fl->held_bytes += j->cap;
+				j->held = 1;
 				STAILQ_INSERT_TAIL(&fl->held, j, link);
 				continue;
 			}
+			if (j->held)
+				fl->held_bytes -= j->cap;
 			if (fl->done_cb != NULL)
 				fl->done_cb(&j->done, fl->done_arg);
 		}

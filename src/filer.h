@@ -117,6 +117,12 @@ void filer_batch_end(struct filer *fl);
 
 /* Bytes handed over and not yet written; block while above limit (back pressure). */
 uint64_t filer_inflight(struct filer *fl);
+/*
+ * Bytes of finished flows taken back but not yet reported (a worker's
+ * lane: filer_defer_reports): memory the stats count, back pressure not
+ * (the reporter may be waiting for the worker that would wait for it).
+ */
+uint64_t filer_held(const struct filer *fl);
 void filer_wait_below(struct filer *fl, uint64_t limit);
 
 /* Where filer_poll reports finished flows. */

@@ -39,6 +39,18 @@ struct workers {
 	pthread_mutex_t *locks[WORKERS_MAX];
 };
 
+void
+workers_threads(unsigned n)
+{
+	/*
+	 * Several loops, and the daemon's thread adds events to the workers'
+	 * (a reload's captures): libevent's locks, taken before any base is
+	 * made so that every base has them.
+	 */
+	if (n > 1 && evthread_use_pthreads() == -1)
+		fatalx("libevent: no thread support");
+}
+
 unsigned
 workers_wanted(uint64_t capture_threads)
 {
@@ -62,9 +74,6 @@ workers_new(unsigned n, struct event_base *base, int priorities)
 
 	ws->n = n < 1 ? 1 : n > WORKERS_MAX ? WORKERS_MAX : n;
 	ws->base = base;
-	/* Several loops, and the daemon's thread adds events to theirs (a reload's captures). */
-	if (ws->n > 1 && evthread_use_pthreads() == -1)
-		fatalx("libevent: no thread support");
 	for (i = 0; i < ws->n; i++) {
 		w = &ws->w[i];
 		w->ws = ws;

@@ -26,6 +26,9 @@ struct workers;
 /* The workers capture_threads asks for: 0 ("auto") one per CPU the daemon may run on. */
 unsigned workers_wanted(uint64_t capture_threads);
 
+/* n workers will run: libevent's thread support, before the daemon makes its loop. */
+void workers_threads(unsigned n);
+
 /* n workers (at least 1); the daemon's loop is base, theirs have as many priorities. */
 struct workers *workers_new(unsigned n, struct event_base *base, int priorities);
 /* Stop the threads (their captures may then be freed). */
