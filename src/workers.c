@@ -265,6 +265,8 @@ workers_run(struct workers *ws, int tick_ms, int tick_priority)
 		if ((w->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
 			fatal("eventfd");
 		w->stop = event_new(w->base, w->stopfd, EV_READ, on_stop, w);
+		/* With the packets': a capture always ready would starve a lower priority. */
+		event_priority_set(w->stop, 0);
 		event_add(w->stop, NULL);
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 			fatalx("cannot start capture worker %u", i);

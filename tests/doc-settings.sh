@@ -335,7 +335,7 @@ for name, t in table.items():
     if t["kind"] == "boolean":
         cands = ["true", "false"]
     elif t["kind"] in ("number", "mode"):
-        lo, _, hi = t["range"].replace("0 or ", "").rpartition("..")
+        lo, _, hi = t["range"].replace("0 or ", "").replace('"auto" or ', "").rpartition("..")
         cands = [lit(lo), lit(hi)]
     elif t["kind"] == "words":
         cands = ['"%s"' % w for w in t["words"].split(", ")]

@@ -196,7 +196,7 @@ with_vb=('idle_timeout = "1d"' 'interfaces = ["vb", "lo"]' "capture_threads = 2"
 without_vb=('idle_timeout = "1d"' 'interfaces = ["lo"]' "capture_threads = 2")
 daemon_conf "$WORK/drop.conf" "$WORK/drop" "${with_vb[@]}"
 daemon_start drop "$WORK/drop.conf"
-in_ns tcpreplay -q --pps=100000 --loop=50 -i va "$WORK/loop.pcap" >"$WORK/drop.replay" 2>&1 &
+in_ns tcpreplay -q --pps=100000 --loop=12 -i va "$WORK/loop.pcap" >"$WORK/drop.replay" 2>&1 &
 replayer=$!
 hung=
 for k in 1 2 3 4; do
