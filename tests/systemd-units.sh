@@ -5,7 +5,7 @@
 #  - traceflowd.service.in, with @sbindir@ pointing at the built traceflowd,
 #    passes `systemd-analyze verify` with no complaint at all (an unknown
 #    or misspelt key is only a warning there, so any output fails), and
-#    `systemd-analyze security --offline=true` rates its exposure 2.0 or
+#    `systemd-analyze security --offline=true` rates its exposure 1.5 or
 #    lower ("OK" or better).
 #  - traceflow.sysusers creates the user and group traceflow inside a
 #    scratch root (systemd-sysusers --root), without a login shell.
@@ -21,7 +21,7 @@ need_cmd systemd-analyze
 need_file "$TRACEFLOWD" traceflowd
 
 units=$top_srcdir/systemd
-max_exposure=2.0
+max_exposure=1.5 # issue 27: the capture workers keep the unit at 1.5 at most
 
 # --- traceflowd.service ------------------------------------------------
 # verify insists that ExecStart names an existing executable, so @sbindir@
