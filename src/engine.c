@@ -380,6 +380,24 @@ engine_report(struct engine *e)
 	filer_report(e->filer);
 }
 
+struct filer_reports *
+engine_reports_take(struct engine *e)
+{
+	return filer_reports_take(e->filer);
+}
+
+void
+engine_reports_run(const struct engine *e, struct filer_reports *r)
+{
+	filer_reports_run(e->filer, r);
+}
+
+void
+engine_reports_end(struct engine *e, struct filer_reports *r)
+{
+	filer_reports_end(e->filer, r);
+}
+
 int
 engine_event_fd(const struct engine *e)
 {

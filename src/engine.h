@@ -154,6 +154,10 @@ void engine_batch_end(struct engine *e);
 void engine_poll(struct engine *e);
 /* Report finished flows whose files and index lines are done, whoever's thread runs it. */
 void engine_report(struct engine *e);
+/* The same in three steps (filer.h, filer_reports_take): only take and end under the lock. */
+struct filer_reports *engine_reports_take(struct engine *e);
+void engine_reports_run(const struct engine *e, struct filer_reports *r);
+void engine_reports_end(struct engine *e, struct filer_reports *r);
 
 /* Readable when engine_poll has something to report; -1 if everything is inline. */
 int engine_event_fd(const struct engine *e);

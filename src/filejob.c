@@ -193,7 +193,7 @@ run_job(struct filer_disk *d, struct job *j)
 		shared_job(d, j);
 		break;
 	case J_ROTATE:
-		shared_rotate(d->sh);
+		shared_rotate_since(d->sh, j->last_ns);
 		break;
 	case J_RETAIN: /* carried out a slice at a time: background_slice */
 		spoolcat_retain_start(d->cat, j->max_bytes, j->max_age_ns, j->now_ns);
@@ -223,4 +223,30 @@ background_slice(struct filer_disk *d, int idle)
 	for (i = 0; i < ngone; i++)
 		free(gone[i]);
 	free(gone);
+}
+
+/* A job that ends f's segment: its index record (ours now) and what comes back of it. */
+struct job *
+job_finish_new(enum job_op op, const struct flow *f, struct index_record *rec, int ended)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+
+	j->op = op;
+	j->rec = rec;
+	j->done.rec = rec;
+	/*
+	 * The index line's frame numbers as text, made here: the flow's
+	 * numbers are at hand, and the filer's thread is the busier one.
+	 */
+	if (rec != NULL) {
+		j->done.frames = index_frames_text(f ? f->fn.buf : NULL, f ? f->fn.len : 0);
+		j->cap = FINISH_COST + strlen(j->done.frames);
+	}
+	j->done.ended = ended;
+	if (f != NULL) {
+		j->done.key = f->key;
+		j->done.init = f->init;
+		j->last_ns = f->seg_last;
+	}
+	return j;
 }

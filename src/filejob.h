@@ -54,7 +54,6 @@ struct job {
 	struct filer *lane;         /* who made it: it goes back there when done */
 	uint32_t linktype, snaplen; /* J_SHARED: its records' */
 	uint8_t count; /* J_SHARED: a row and a line, the records dropped (unanswered = count) */
-	uint8_t held;  /* done, its report waiting (filer.c take_back) */
 };
 STAILQ_HEAD(job_list, job);
 
@@ -84,6 +83,11 @@ struct filer_disk {
 };
 
 /* Run j (and, for a write, find where the next few writes' records lie). */
+/* A job that ends f's segment (J_FINISH, J_SHARED): its index record (ours now) and what comes back
+ * of it. */
+struct job *job_finish_new(
+    enum job_op op, const struct flow *f, struct index_record *rec, int ended);
+
 void run_job(struct filer_disk *d, struct job *j);
 
 /* Index lines to the file (retry: again after a refusal); the catalog's due commit. */

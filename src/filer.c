@@ -584,37 +584,11 @@ filer_write(struct filer *fl, struct ifile *io, const struct chunk_chain *chain,
 	enqueue(fl, j);
 }
 
-/* A job that ends f's segment: its index record (ours now) and what comes back of it. */
-static struct job *
-finish_job(enum job_op op, const struct flow *f, struct index_record *rec, int ended)
-{
-	struct job *j = xcalloc(1, sizeof *j);
-
-	j->op = op;
-	j->rec = rec;
-	j->done.rec = rec;
-	/*
-	 * The index line's frame numbers as text, made here: the flow's
-	 * numbers are at hand, and the filer's thread is the busier one.
-	 */
-	if (rec != NULL) {
-		j->done.frames = index_frames_text(f ? f->fn.buf : NULL, f ? f->fn.len : 0);
-		j->cap = FINISH_COST + strlen(j->done.frames);
-	}
-	j->done.ended = ended;
-	if (f != NULL) {
-		j->done.key = f->key;
-		j->done.init = f->init;
-		j->last_ns = f->seg_last;
-	}
-	return j;
-}
-
 void
 filer_finish(
     struct filer *fl, struct ifile *io, const struct flow *f, struct index_record *rec, int ended)
 {
-	struct job *j = finish_job(J_FINISH, f, rec, ended);
+	struct job *j = job_finish_new(J_FINISH, f, rec, ended);
 
 	j->io = io;
 	enqueue(fl, j);
@@ -625,7 +599,7 @@ filer_shared(struct filer *fl, const struct flow *f, const struct chunk_chain *c
     size_t cap, uint64_t nrec, uint32_t linktype, uint32_t snaplen, struct index_record *rec,
     int count)
 {
-	struct job *j = finish_job(J_SHARED, f, rec, 1);
+	struct job *j = job_finish_new(J_SHARED, f, rec, 1);
 
 	j->chain = *chain;
 	j->len = len;
@@ -638,11 +612,12 @@ filer_shared(struct filer *fl, const struct flow *f, const struct chunk_chain *c
 }
 
 void
-filer_shared_rotate(struct filer *fl)
+filer_shared_rotate(struct filer *fl, uint64_t since)
 {
 	struct job *j = xcalloc(1, sizeof *j);
 
 	j->op = J_ROTATE;
+	j->last_ns = since;
 	enqueue(fl, j);
 }
 
@@ -702,64 +677,93 @@ filer_set_done(struct filer *fl, filer_done_cb cb, void *arg)
 	fl->done_arg = arg;
 }
 
-/*
- * Take back what the filer did for this lane: buffers and memory freed at
- * once, finished flows reported (report) or kept for the next report.
- */
+/* Done jobs back from the filer: their memory freed now, finished flows held for their report. */
 static void
-take_back(struct filer *fl, int report)
+take_back(struct filer *fl)
 {
 	struct job_list list;
 	struct job *j;
-	uint64_t n;
 
-	/*
-	 * The descriptor wakes the reporter: a deferring lane's writer takes
-	 * jobs back without reading it, or the daemon's thread would not wake
-	 * and the flows it took stay held until some later flow is filed.
-	 */
-	if (report && fl->efd != -1 && read(fl->efd, &n, sizeof n) == -1 && errno != EAGAIN)
-		log_warn("eventfd");
 	pthread_mutex_lock(&fl->dlock);
 	STAILQ_INIT(&list);
 	STAILQ_CONCAT(&list, &fl->done);
 	pthread_mutex_unlock(&fl->dlock);
-	if (report) {
-		STAILQ_CONCAT(&fl->held, &list);
-		STAILQ_CONCAT(&list, &fl->held);
-	}
 	while ((j = STAILQ_FIRST(&list)) != NULL) {
 		STAILQ_REMOVE_HEAD(&list, link);
-		if ((j->op == J_FINISH || j->op == J_SHARED) && j->rec != NULL) {
-			if (!report) {
-				/* Its memory now, its report later: the chunks are the bulk. */
-				chunk_recycle(fl->pool, j->freed);
-				j->freed = NULL;
-				if (!j->held)
-					fl->held_bytes += j->cap;
-				j->held = 1;
-				STAILQ_INSERT_TAIL(&fl->held, j, link);
-				continue;
-			}
-			if (j->held)
-				fl->held_bytes -= j->cap;
-			if (fl->done_cb != NULL)
-				fl->done_cb(&j->done, fl->done_arg);
+		if ((j->op != J_FINISH && j->op != J_SHARED) || j->rec == NULL) {
+			job_free(fl, j);
+			continue;
 		}
-		job_free(fl, j);
+		chunk_recycle(fl->pool, j->freed); /* the bulk of it */
+		j->freed = NULL;
+		fl->held_bytes += j->cap;
+		STAILQ_INSERT_TAIL(&fl->held, j, link);
 	}
 }
 
-void
-filer_poll(struct filer *fl)
+/* Reports taken out of a lane: run without the worker's lock, freed with it. */
+struct filer_reports {
+	struct job_list list;
+};
+
+struct filer_reports *
+filer_reports_take(struct filer *fl)
 {
-	take_back(fl, !fl->defer);
+	struct filer_reports *r = xmalloc(sizeof *r);
+	uint64_t n;
+
+	/*
+	 * The descriptor wakes the reporter, who alone reads it: a worker's
+	 * writer taking jobs back would eat the wake-up, and the flows it
+	 * took would wait for some later one to be filed.
+	 */
+	if (fl->efd != -1 && read(fl->efd, &n, sizeof n) == -1 && errno != EAGAIN)
+		log_warn("eventfd");
+	take_back(fl);
+	STAILQ_INIT(&r->list);
+	STAILQ_CONCAT(&r->list, &fl->held);
+	fl->held_bytes = 0;
+	return r;
+}
+
+void
+filer_reports_run(const struct filer *fl, struct filer_reports *r)
+{
+	struct job *j;
+
+	STAILQ_FOREACH(j, &r->list, link)
+	if (fl->done_cb != NULL)
+		fl->done_cb(&j->done, fl->done_arg);
+}
+
+void
+filer_reports_end(struct filer *fl, struct filer_reports *r)
+{
+	struct job *j;
+
+	while ((j = STAILQ_FIRST(&r->list)) != NULL) {
+		STAILQ_REMOVE_HEAD(&r->list, link);
+		job_free(fl, j);
+	}
+	free(r);
 }
 
 void
 filer_report(struct filer *fl)
 {
-	take_back(fl, 1);
+	struct filer_reports *r = filer_reports_take(fl);
+
+	filer_reports_run(fl, r);
+	filer_reports_end(fl, r);
+}
+
+void
+filer_poll(struct filer *fl)
+{
+	if (fl->defer)
+		take_back(fl);
+	else
+		filer_report(fl);
 }
 
 void

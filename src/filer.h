@@ -102,8 +102,13 @@ void filer_shared(struct filer *fl, const struct flow *f, const struct chunk_cha
     size_t len, size_t cap, uint64_t nrec, uint32_t linktype, uint32_t snaplen,
     struct index_record *rec, int count);
 
-/* File the shared capture now, in order with the jobs before. */
-void filer_shared_rotate(struct filer *fl);
+/*
+ * File the shared capture now, in order with the jobs before: the capture
+ * that holds the probe of time since (the writer's first since its last
+ * request); one younger is left to its own time (another worker's writer
+ * filed that one already). since 0: whatever the capture.
+ */
+void filer_shared_rotate(struct filer *fl, uint64_t since);
 
 /* Block until everything queued so far is on disk and indexed. */
 void filer_sync(struct filer *fl);
@@ -142,6 +147,17 @@ void filer_poll(struct filer *fl);
  */
 void filer_defer_reports(struct filer *fl);
 void filer_report(struct filer *fl);
+/*
+ * filer_report in three steps, for a reporter that holds the worker's lock
+ * only where the worker's memory is touched: take (under the lock: the
+ * jobs leave the lane, their buffers go back to its pool), run (without
+ * it: the done callback on each, which reads only what the jobs own), end
+ * (under it again: the jobs freed, names the writer shares among them).
+ */
+struct filer_reports;
+struct filer_reports *filer_reports_take(struct filer *fl);
+void filer_reports_run(const struct filer *fl, struct filer_reports *r);
+void filer_reports_end(struct filer *fl, struct filer_reports *r);
 
 /* Readable when filer_poll has something (for the daemon's event loop); -1 inline. */
 int filer_event_fd(const struct filer *fl);

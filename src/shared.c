@@ -139,3 +139,11 @@ shared_rotate(struct shared *sh)
 	files_ifile_free(sh->io);
 	sh->io = NULL;
 }
+
+void
+shared_rotate_since(struct shared *sh, uint64_t since)
+{
+	if (sh->io != NULL && since != 0 && sh->sum.first_ns > since)
+		return;
+	shared_rotate(sh);
+}

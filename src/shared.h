@@ -45,7 +45,14 @@ void shared_free(struct shared *sh);
 void shared_add(struct shared *sh, const struct iovec *iov, int n, size_t len, uint64_t nrec,
     uint32_t linktype, uint32_t snaplen, struct index_record *r);
 
-/* File the capture being written now (its age bound: the writer's timer). */
+/* File the capture being written now. */
 void shared_rotate(struct shared *sh);
+/*
+ * The writer's age bound: file the capture unless it is younger than the
+ * probe of time since (ns; 0: any), i.e. unless another worker's writer
+ * had it filed after that probe: with N workers, one capture per
+ * unanswered_rotate, not N.
+ */
+void shared_rotate_since(struct shared *sh, uint64_t since);
 
 #endif

@@ -223,14 +223,24 @@ on_stop(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(w->base);
 }
 
-/* The filer finished flows of worker w's: reported on the daemon's thread. */
+/*
+ * The filer finished flows of worker w's: reported on the daemon's thread,
+ * the worker held only to take them and to free them, not while history,
+ * on_file and IPFIX export take their turns.
+ */
 static void
 on_filed(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
+	struct engine *e = w->ws->engines[w->i];
+	struct filer_reports *r;
 
 	workers_hold(w->ws, (int)w->i);
-	engine_report(w->ws->engines[w->i]);
+	r = engine_reports_take(e);
+	workers_release(w->ws, (int)w->i);
+	engine_reports_run(e, r);
+	workers_hold(w->ws, (int)w->i);
+	engine_reports_end(e, r);
 	workers_release(w->ws, (int)w->i);
 }
 

@@ -513,8 +513,8 @@ writer_tick(struct writer *w, uint64_t now)
 		}
 	/* The shared capture is filed at its age bound, probes coming or not. */
 	if (w->shared_since != 0 && now - w->shared_since >= w->cfg.unanswered_rotate) {
+		filer_shared_rotate(w->filer, w->shared_since);
 		w->shared_since = 0;
-		filer_shared_rotate(w->filer);
 	}
 }
 

@@ -1744,6 +1744,92 @@ assert_probe_records(const char *dir, json_t *o, const uint8_t *flags, size_t np
 	free(buf);
 }
 
+/* Shared captures filed: under dir, .active/ left out. */
+static int filed_shared;
+
+static int
+on_filed_shared(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	if (type == FTW_F && strncmp(path + ftw->base, "unanswered-", 11) == 0 &&
+	    strstr(path, "/.active/") == NULL)
+		filed_shared++;
+	return 0;
+}
+
+static int
+shared_filed(const char *dir)
+{
+	filed_shared = 0;
+	ck_assert_int_eq(nftw(dir, on_filed_shared, 16, FTW_PHYS), 0);
+	return filed_shared;
+}
+
+/* A refused connection (a SYN, an RST): a probe for the shared capture at once. */
+static void
+refused_probe(struct engine *e, struct source *src, uint16_t port, uint64_t t)
+{
+	struct eframe ef;
+
+	engine_send(e, src, &ef, A, port, B, 81, TCPF_SYN, 10, 0, 0, 0, t);
+	engine_send(e, src, &ef, B, 81, A, port, TCPF_RST | TCPF_ACK, 0, 11, 0, 0, t + MS);
+	engine_batch_end(e);
+}
+
+/*
+ * Two workers' writers each ask for the shared capture to be filed
+ * unanswered_rotate after their own first probe: the second asks about the
+ * capture the first had filed already, and must not file the young one
+ * that followed (N workers would make N captures a period).
+ */
+START_TEST(test_shared_rotate_workers)
+{
+	struct engine_config cfg;
+	struct engine *e[2];
+	struct source src[2];
+	char dir[PATH_MAX], *cause = NULL;
+	int i;
+
+	make_tmpdir(dir, sizeof dir);
+	table_defaults(&cfg);
+	cfg.outdir = dir;
+	cfg.outfd = dir_fd(dir);
+	cfg.writer.unanswered = UNANSWERED_SHARED;
+	cfg.writer.unanswered_rotate = NS;
+	cfg.flow.linger_ns = 0; /* a refused probe ends at its RST */
+	for (i = 0; i < 2; i++) {
+		cfg.peer = i > 0 ? e[0] : NULL;
+		e[i] = engine_new(&cfg, &cause);
+		ck_assert_msg(e[i] != NULL, "%s", cause);
+		memset(&src[i], 0, sizeof src[i]);
+		src[i].dlt = DLT_T_EN10MB;
+		src[i].linktype = 1;
+		src[i].snaplen = SNAPLEN;
+		engine_add_source(e[i], &src[i]);
+	}
+	refused_probe(e[0], &src[0], 3000, BASE_TS);
+	refused_probe(e[1], &src[1], 3001, BASE_TS + NS / 2);
+	engine_tick(e[1], BASE_TS + 6 * NS / 10); /* it ends: into the first capture */
+	engine_batch_end(e[1]);
+	engine_sync(e[1]);
+	engine_tick(e[0], BASE_TS + NS + NS / 10); /* worker 0's bound: the capture is filed */
+	engine_batch_end(e[0]);
+	engine_sync(e[0]);
+	ck_assert_int_eq(shared_filed(dir), 1);
+	refused_probe(e[1], &src[1], 3002, BASE_TS + NS + NS / 5); /* a new capture */
+	engine_tick(e[1], BASE_TS + NS + 3 * NS / 5);              /* worker 1's bound */
+	engine_batch_end(e[1]);
+	engine_sync(e[1]);
+	ck_assert_int_eq(shared_filed(dir), 1);
+	for (i = 0; i < 2; i++)
+		engine_finish_all(e[i], FLOW_R_EOF);
+	engine_free(e[1]);
+	engine_free(e[0]);
+	ck_assert_int_eq(shared_filed(dir), 2); /* the second, filed at the end */
+	rm_tree(dir);
+}
+END_TEST
+
 START_TEST(test_unanswered_shared)
 {
 	static const uint8_t syn[] = {TCPF_SYN}, refused[] = {TCPF_SYN, TCPF_RST | TCPF_ACK};
@@ -2389,6 +2475,7 @@ writer_suite(void)
 	tc = tcase_create("index");
 	tcase_add_test(tc, test_engine_index);
 	tcase_add_test(tc, test_engine_workers);
+	tcase_add_test(tc, test_shared_rotate_workers);
 	tcase_add_test(tc, test_engine_segments);
 	tcase_add_test(tc, test_unanswered_shared);
 	tcase_add_test(tc, test_unanswered_modes);
