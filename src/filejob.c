@@ -194,6 +194,8 @@ run_job(struct filer_disk *d, struct job *j)
 		break;
 	case J_ROTATE:
 		shared_rotate_since(d->sh, j->last_ns);
+		/* A younger one left alone: its time back to the lane (filer_shared_due). */
+		j->last_ns = shared_first(d->sh);
 		break;
 	case J_RETAIN: /* carried out a slice at a time: background_slice */
 		spoolcat_retain_start(d->cat, j->max_bytes, j->max_age_ns, j->now_ns);

@@ -89,6 +89,7 @@ struct filer {
 	struct job_list done;
 	struct job_list held;  /* taken back, not yet reported (filer_defer_reports) */
 	uint64_t held_bytes;   /* their cost (FINISH_COST and frame text): in the stats' buffered */
+	uint64_t shared_due;   /* a shared capture our J_ROTATE left alone: its time (0: none) */
 	filer_done_cb done_cb; /* what became of finished flows goes to it (filer_poll) */
 	void *done_arg;
 	int defer; /* reports only from filer_report: another thread's, under the caller's lock */
@@ -621,6 +622,15 @@ filer_shared_rotate(struct filer *fl, uint64_t since)
 	enqueue(fl, j);
 }
 
+uint64_t
+filer_shared_due(struct filer *fl)
+{
+	uint64_t t = fl->shared_due;
+
+	fl->shared_due = 0;
+	return t;
+}
+
 void
 filer_sync(struct filer *fl)
 {
@@ -691,6 +701,8 @@ take_back(struct filer *fl)
 	while ((j = STAILQ_FIRST(&list)) != NULL) {
 		STAILQ_REMOVE_HEAD(&list, link);
 		if ((j->op != J_FINISH && j->op != J_SHARED) || j->rec == NULL) {
+			if (j->op == J_ROTATE && j->last_ns != 0) /* the latest capture spared */
+				fl->shared_due = j->last_ns;
 			job_free(fl, j);
 			continue;
 		}
@@ -712,11 +724,7 @@ filer_reports_take(struct filer *fl)
 	struct filer_reports *r = xmalloc(sizeof *r);
 	uint64_t n;
 
-	/*
-	 * The descriptor wakes the reporter, who alone reads it: a worker's
-	 * writer taking jobs back would eat the wake-up, and the flows it
-	 * took would wait for some later one to be filed.
-	 */
+	/* The reporter's wake-up, read by it alone: a writer's take_back must not eat it. */
 	if (fl->efd != -1 && read(fl->efd, &n, sizeof n) == -1 && errno != EAGAIN)
 		log_warn("eventfd");
 	take_back(fl);

@@ -109,6 +109,12 @@ void filer_shared(struct filer *fl, const struct flow *f, const struct chunk_cha
  * filed that one already). since 0: whatever the capture.
  */
 void filer_shared_rotate(struct filer *fl, uint64_t since);
+/*
+ * The time of a younger capture that a rotate of ours left alone, taken
+ * back since the last call (0: none): the writer files it at its own bound,
+ * or it would wait for the next probe, however long that takes.
+ */
+uint64_t filer_shared_due(struct filer *fl);
 
 /* Block until everything queued so far is on disk and indexed. */
 void filer_sync(struct filer *fl);

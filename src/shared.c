@@ -147,3 +147,9 @@ shared_rotate_since(struct shared *sh, uint64_t since)
 		return;
 	shared_rotate(sh);
 }
+
+uint64_t
+shared_first(const struct shared *sh)
+{
+	return sh->io != NULL ? sh->sum.first_ns : 0;
+}

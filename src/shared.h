@@ -54,5 +54,7 @@ void shared_rotate(struct shared *sh);
  * unanswered_rotate, not N.
  */
 void shared_rotate_since(struct shared *sh, uint64_t since);
+/* The time of the capture being written (its first probe's), 0 if none. */
+uint64_t shared_first(const struct shared *sh);
 
 #endif

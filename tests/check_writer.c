@@ -1821,11 +1821,24 @@ START_TEST(test_shared_rotate_workers)
 	engine_batch_end(e[1]);
 	engine_sync(e[1]);
 	ck_assert_int_eq(shared_filed(dir), 1);
+	/* No probe since: the second is filed at its own bound all the same. */
+	for (i = 0; i < 2; i++) {
+		engine_tick(e[i], BASE_TS + 2 * NS + NS / 10);
+		engine_batch_end(e[i]);
+		engine_sync(e[i]);
+	}
+	ck_assert_int_eq(shared_filed(dir), 1);
+	for (i = 0; i < 2; i++) {
+		engine_tick(e[i], BASE_TS + 2 * NS + 3 * NS / 10);
+		engine_batch_end(e[i]);
+		engine_sync(e[i]);
+	}
+	ck_assert_int_eq(shared_filed(dir), 2);
 	for (i = 0; i < 2; i++)
 		engine_finish_all(e[i], FLOW_R_EOF);
 	engine_free(e[1]);
 	engine_free(e[0]);
-	ck_assert_int_eq(shared_filed(dir), 2); /* the second, filed at the end */
+	ck_assert_int_eq(shared_filed(dir), 2);
 	rm_tree(dir);
 }
 END_TEST
