@@ -47,12 +47,12 @@ struct tf_config {
 	int byteorder_big;        /* setting "byteorder": little (0) or big (1) */
 
 	/* Flows and files. */
-	int compat;            /* enum config_compat */
-	int flow_end;          /* enum flow_end_mode */
-	int flow_key;          /* enum flow_key_mode */
-	int label_time;        /* enum label_time_mode */
-	uint64_t idle_timeout; /* ns */
-	uint64_t linger;       /* ns */
+	int compat;               /* enum config_compat */
+	int flow_end;             /* enum flow_end_mode */
+	int flow_key;             /* enum flow_key_mode */
+	int label_time;           /* enum label_time_mode */
+	uint64_t idle_timeout;    /* ns */
+	uint64_t linger;          /* ns */
 	uint64_t capture_threads; /* 0: auto */
 	uint64_t max_flows;
 	uint64_t half_open_timeout; /* ns; 0: no half-open rule */
