@@ -79,6 +79,18 @@ opts_of(const struct tf_config *c, struct capture_opts *co)
 	co->filter = c->filter;
 }
 
+/* Does cfg still name the interface? */
+static int
+named(const struct tf_config *cfg, const char *name)
+{
+	unsigned j;
+
+	for (j = 0; j < cfg->ninterfaces; j++)
+		if (strcmp(cfg->interfaces[j], name) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 find(const struct ifset *s, const char *name)
 {
@@ -142,13 +154,10 @@ ifset_sync(struct ifset *s, const struct tf_config *cfg, struct engine **e)
 {
 	struct capture_opts co;
 	char *cause = NULL;
-	unsigned i, j, w;
-	int keep;
+	unsigned i, w;
 
 	for (i = 0; i < s->n;) {
-		for (keep = 0, j = 0; j < cfg->ninterfaces; j++)
-			keep |= strcmp(cfg->interfaces[j], capture_name(s->ifs[i].caps[0])) == 0;
-		if (!keep)
+		if (!named(cfg, ifset_name(s, i)))
 			drop(s, i);
 		else
 			i++;
@@ -171,13 +180,10 @@ ifset_sync(struct ifset *s, const struct tf_config *cfg, struct engine **e)
 void
 ifset_quiesce_dropped(struct ifset *s, const struct tf_config *cfg)
 {
-	unsigned i, j, w;
-	int keep;
+	unsigned i, w;
 
 	for (i = 0; i < s->n; i++) {
-		for (keep = 0, j = 0; j < cfg->ninterfaces; j++)
-			keep |= strcmp(cfg->interfaces[j], capture_name(s->ifs[i].caps[0])) == 0;
-		for (w = 0; !keep && w < s->nw; w++)
+		for (w = 0; !named(cfg, ifset_name(s, i)) && w < s->nw; w++)
 			capture_quiesce(s->ifs[i].caps[w]);
 	}
 }
