@@ -227,12 +227,6 @@ if_add(struct capfile *cf, uint32_t linktype, uint32_t snaplen)
 	return ifp;
 }
 
-int
-capfile_if_nano(const struct capfile_if *ifp)
-{
-	return ifp->tps > 1000000 || 1000000 % ifp->tps != 0;
-}
-
 uint64_t
 capfile_ts_ns(const struct capfile_if *ifp, uint64_t ticks)
 {
@@ -767,6 +761,12 @@ capfile_next(struct capfile *cf, struct capfile_rec *r)
 		return -1;
 	release(cf); /* the record handed out last is no longer needed */
 	return cf->ng ? pcapng_next(cf, r) : pcap_next(cf, r);
+}
+
+int
+capfile_stable(const struct capfile *cf)
+{
+	return cf->fd == -1; /* mapped, or the caller's memory: no window */
 }
 
 const char *

@@ -47,7 +47,7 @@ struct capfile_rec {
 	uint64_t ts;         /* ns since the epoch (0 for a Simple Packet Block: it has none) */
 	uint32_t caplen;     /* bytes at data */
 	uint32_t wirelen;    /* bytes on the wire */
-	const uint8_t *data; /* valid until the next capfile_next */
+	const uint8_t *data; /* valid until the next capfile_next (capfile_stable: the close) */
 	uint64_t offset;     /* of its block or record in the file */
 };
 
@@ -66,6 +66,8 @@ void capfile_close(struct capfile *cf);
  */
 int capfile_next(struct capfile *cf, struct capfile_rec *r);
 const char *capfile_error(const struct capfile *cf);
+/* Whether records' data stay valid until capfile_close (a mapped file, memory), not the next. */
+int capfile_stable(const struct capfile *cf);
 
 /*
  * Interfaces are numbered across the file (capfile_rec.ifno): capfile_nif()
@@ -82,7 +84,11 @@ int capfile_is_pcapng(const struct capfile *cf);
 int capfile_pcap_nano(const struct capfile *cf);
 
 /* Whether an interface's timestamps need nanoseconds (finer than 10^-6 s, or 2^-n). */
-int capfile_if_nano(const struct capfile_if *ifp);
+static inline int
+capfile_if_nano(const struct capfile_if *ifp)
+{
+	return ifp->tps > 1000000 || 1000000 % ifp->tps != 0;
+}
 
 /*
  * Does a copy of the file need nanoseconds to keep its times? The pcap

@@ -120,6 +120,23 @@ void engine_frame(struct engine *e, struct source *src, uint64_t ts, uint32_t ca
 void engine_frame_label(struct engine *e, struct source *src, uint64_t ts, uint32_t caplen,
     uint32_t wirelen, const uint8_t *data, char *label);
 
+/*
+ * Frames of one source in a row, as engine_frame would take them one by
+ * one (the same numbers, flows and files); faster once the table is
+ * large (engine_wants_batches): the flow table's lookups of a batch
+ * overlap (flow.h, flowtab_hint). data must stay valid until the call
+ * returns.
+ */
+struct engine_rec {
+	uint64_t ts;
+	uint32_t caplen;
+	uint32_t wirelen;
+	const uint8_t *data;
+};
+void engine_frames(struct engine *e, struct source *src, const struct engine_rec *recs, size_t n);
+/* Whether batches pay now: the flow table outgrew a core's cache (else one by one is cheaper). */
+int engine_wants_batches(const struct engine *e);
+
 /* A frame that the user's filter dropped: numbered, not traced. */
 void engine_skip(struct engine *e, struct source *src);
 

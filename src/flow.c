@@ -30,6 +30,7 @@ struct flow_table {
 	struct sipkey hkey; /* the hash's secret key (cfg.seed only picks it in tests) */
 	int rekey_due;      /* a lookup walked a chain longer than FLOW_CHAIN_MAX */
 	uint64_t rekeys;
+	uint32_t keygen; /* bumped with hkey: a flow_hint's hash made before is stale */
 	uint64_t next_id;
 	uint64_t clock; /* the latest time seen: packet times can step back */
 
@@ -214,6 +215,7 @@ static void
 table_rekey(struct flow_table *t)
 {
 	sipkey_random(&t->hkey);
+	t->keygen++;
 	table_rehash(t, t->nbuckets);
 	t->rekey_due = 0;
 	t->rekeys++;
@@ -594,35 +596,65 @@ flow_retry(struct flow_table *t, struct flow *f, const struct packet *p)
 	list_append(flow_list_of(t, f), f);
 }
 
+void
+flowtab_hint(
+    const struct flow_table *t, const struct packet *p, uint32_t iface, struct flow_hint *h)
+{
+	flow_key_of(t->cfg.key_mode, t->cfg.key_bare, p, iface, &h->key, &h->dir);
+	h->hash = key_hash(t, &h->key);
+	h->keygen = t->keygen;
+	__builtin_prefetch(&t->buckets[h->hash & (t->nbuckets - 1)]);
+}
+
+void
+flowtab_hint_fetch(const struct flow_table *t, const struct flow_hint *h)
+{
+	/* flowtab_hint prefetched the bucket: the first lines of its first flow now. */
+	const struct flow *f =
+	    h->keygen == t->keygen ? SLIST_FIRST(&t->buckets[h->hash & (t->nbuckets - 1)]) : NULL;
+
+	if (f != NULL) {
+		__builtin_prefetch(f);
+		__builtin_prefetch((const char *)f + 64);
+	}
+}
+
 struct flow *
 flowtab_packet(struct flow_table *t, const struct packet *p, uint32_t iface, uint64_t now)
 {
-	struct flow_key k;
+	struct flow_hint h;
+
+	flowtab_hint(t, p, iface, &h);
+	return flowtab_packet_hinted(t, p, &h, iface, now);
+}
+
+struct flow *
+flowtab_packet_hinted(struct flow_table *t, const struct packet *p, const struct flow_hint *h,
+    uint32_t iface, uint64_t now)
+{
 	struct flow *f;
 	enum flow_reason r;
 	uint32_t b;
-	uint8_t dir;
 
 	if (now > t->clock)
 		t->clock = now;
-	flow_key_of(t->cfg.key_mode, t->cfg.key_bare, p, iface, &k, &dir);
-	b = bucket_of(t, &k);
-	f = table_lookup(t, &k, b);
+	b = (uint32_t)(h->keygen == t->keygen ? h->hash : key_hash(t, &h->key)) & (t->nbuckets - 1);
+	f = table_lookup(t, &h->key, b);
 	if (t->rekey_due) {
 		table_rekey(t);
-		b = bucket_of(t, &k);
+		b = bucket_of(t, &h->key);
 	}
-	if (f != NULL && (r = starts_new(t, f, p, dir)) != FLOW_R_NONE) {
+	if (f != NULL && (r = starts_new(t, f, p, h->dir)) != FLOW_R_NONE) {
 		flow_finish(t, f, r);
 		f = NULL;
 	}
 	if (f == NULL)
-		f = flow_create(t, &k, b, p, dir, iface);
+		f = flow_create(t, &h->key, b, p, h->dir, iface);
 	else
 		flow_retry(t, f, p);
-	f->dir = dir;
+	f->dir = h->dir;
 	flow_account(t, f, p);
-	track_state(t, f, p, dir);
+	track_state(t, f, p, h->dir);
 	return f;
 }
 
@@ -765,30 +797,4 @@ uint32_t
 flowtab_count(const struct flow_table *t)
 {
 	return t->count;
-}
-
-const uint8_t *
-flow_key_src(const struct flow_key *k, uint8_t init, uint16_t *port)
-{
-	*port = init ? k->bport : k->aport;
-	return init ? k->b : k->a;
-}
-
-const uint8_t *
-flow_key_dst(const struct flow_key *k, uint8_t init, uint16_t *port)
-{
-	*port = init ? k->aport : k->bport;
-	return init ? k->a : k->b;
-}
-
-const uint8_t *
-flow_src(const struct flow *f, uint16_t *port)
-{
-	return flow_key_src(&f->key, f->init, port);
-}
-
-const uint8_t *
-flow_dst(const struct flow *f, uint16_t *port)
-{
-	return flow_key_dst(&f->key, f->init, port);
 }

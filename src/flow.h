@@ -168,6 +168,27 @@ void flowtab_setconfig(struct flow_table *t, const struct flow_config *cfg);
 struct flow *flowtab_packet(
     struct flow_table *t, const struct packet *pkt, uint32_t iface, uint64_t now);
 
+/*
+ * A packet's place in the table worked out ahead: a reader holding a batch
+ * of frames hints each one (its key and hash; its bucket is prefetched),
+ * fetches the first flow of a frame's chain a few frames before handling
+ * it, so that the lookups' cache misses overlap instead of stalling one by
+ * one. Only a hint: flowtab_packet_hinted looks the flow up as
+ * flowtab_packet does (a hash made before a rekey is made again), so the
+ * table decides exactly what it would without it.
+ */
+struct flow_hint {
+	struct flow_key key;
+	uint64_t hash;
+	uint32_t keygen; /* the table's hash key when it was made */
+	uint8_t dir;
+};
+void flowtab_hint(
+    const struct flow_table *t, const struct packet *pkt, uint32_t iface, struct flow_hint *h);
+void flowtab_hint_fetch(const struct flow_table *t, const struct flow_hint *h);
+struct flow *flowtab_packet_hinted(struct flow_table *t, const struct packet *pkt,
+    const struct flow_hint *h, uint32_t iface, uint64_t now);
+
 /* After the packet was written: end the flow now if its state says so (first-fin). */
 void flowtab_release(struct flow_table *t, struct flow *f);
 
@@ -231,9 +252,16 @@ const struct flow *flowtab_cursor_next(struct flow_cursor *c);
 void flowtab_cursor_free(struct flow_cursor *c);
 
 /* Initiator and responder endpoints, for labels and the index. */
-const uint8_t *flow_src(const struct flow *f, uint16_t *port);
-const uint8_t *flow_dst(const struct flow *f, uint16_t *port);
-const uint8_t *flow_key_src(const struct flow_key *k, uint8_t init, uint16_t *port);
-const uint8_t *flow_key_dst(const struct flow_key *k, uint8_t init, uint16_t *port);
+static inline const uint8_t *
+flow_src(const struct flow *f, uint16_t *port)
+{
+	return flow_key_src(&f->key, f->init, port);
+}
+
+static inline const uint8_t *
+flow_dst(const struct flow *f, uint16_t *port)
+{
+	return flow_key_dst(&f->key, f->init, port);
+}
 
 #endif

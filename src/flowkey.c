@@ -39,3 +39,17 @@ flow_key_of(int key_mode, int key_bare, const struct packet *p, uint32_t iface, 
 	k->nvlan = p->nvlan;
 	k->iface = iface;
 }
+
+const uint8_t *
+flow_key_src(const struct flow_key *k, uint8_t init, uint16_t *port)
+{
+	*port = init ? k->bport : k->aport;
+	return init ? k->b : k->a;
+}
+
+const uint8_t *
+flow_key_dst(const struct flow_key *k, uint8_t init, uint16_t *port)
+{
+	*port = init ? k->aport : k->bport;
+	return init ? k->a : k->b;
+}

@@ -43,4 +43,8 @@ struct flow_key {
 void flow_key_of(int key_mode, int key_bare, const struct packet *p, uint32_t iface,
     struct flow_key *k, uint8_t *dir);
 
+/* The initiator's (init: side b started it) and the responder's address and port. */
+const uint8_t *flow_key_src(const struct flow_key *k, uint8_t init, uint16_t *port);
+const uint8_t *flow_key_dst(const struct flow_key *k, uint8_t init, uint16_t *port);
+
 #endif

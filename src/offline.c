@@ -28,6 +28,8 @@
 #include "spool.h"
 #include "xmalloc.h"
 
+#define PEND_MAX 64
+
 /* What the user's filter became for one link type: compiled once, for all its interfaces. */
 struct filter {
 	uint32_t linktype;
@@ -47,7 +49,12 @@ struct offline_ctx {
 	struct bpf_program **prog; /* by interface number; NULL: no filter */
 	struct filter **filters;   /* each on its own: prog points into them */
 	uint32_t nfilters;
-	uint64_t batch;
+	uint64_t batch;   /* frames traced */
+	uint64_t records; /* read */
+	/* Frames of one source waiting for engine_frames (their data stays mapped). */
+	struct engine_rec pend[PEND_MAX];
+	size_t npend;
+	struct source *pend_src;
 	struct progress *prog_line; /* NULL: none (--quiet, stderr no terminal) */
 };
 
@@ -316,6 +323,57 @@ out:
 	return -1;
 }
 
+/* Hand the work over now and then (every 4,096 frames), as the daemon does per read. */
+static void
+count_traced(struct offline_ctx *c, size_t n)
+{
+	if ((c->batch + n) / 4096 != c->batch / 4096)
+		engine_batch_end(c->e);
+	c->batch += n;
+}
+
+/* Trace the frames waiting, before any other frame is numbered. */
+static void
+flush_pending(struct offline_ctx *c)
+{
+	if (c->npend == 0)
+		return;
+	engine_frames(c->e, c->pend_src, c->pend, c->npend);
+	count_traced(c, c->npend);
+	c->npend = 0;
+}
+
+/*
+ * A frame to trace: at once while the flow table is small enough to stay
+ * in cache, or when the file is read through a window that the next
+ * record may move; else held with the ones before it of the same source
+ * (the map keeps their data) and traced as a batch (engine_frames).
+ */
+static void
+trace_frame(struct offline_ctx *c, struct source *src, const struct capfile_rec *r)
+{
+	int k;
+
+	if (c->npend > 0 && c->pend_src != src)
+		flush_pending(c);
+	if (c->npend == 0 && (!engine_wants_batches(c->e) || !capfile_stable(c->cf))) {
+		engine_frame(c->e, src, r->ts, r->caplen, r->wirelen, r->data);
+		count_traced(c, 1);
+		return;
+	}
+	/*
+	 * Read ahead: the next records are only glanced at before their batch
+	 * is traced (a prefetch never faults, past the map's end included).
+	 */
+	for (k = 0; k < 8; k++)
+		__builtin_prefetch(r->data + r->caplen + 64 * k);
+	c->pend_src = src;
+	c->pend[c->npend++] = (struct engine_rec){
+	    .ts = r->ts, .caplen = r->caplen, .wirelen = r->wirelen, .data = r->data};
+	if (c->npend == PEND_MAX)
+		flush_pending(c);
+}
+
 /*
  * One record: numbered always; traced if the user's filter (if any) takes
  * it. 0, or set_up's failure.
@@ -328,6 +386,7 @@ on_record(struct offline_ctx *c, const struct capfile_rec *r)
 	int rc;
 
 	if (r->kind != CAPFILE_PACKET) {
+		flush_pending(c);
 		if (c->first == -1) {
 			if (c->nosrc.distinct == 0) {
 				c->nosrc.distinct = 1;
@@ -340,21 +399,23 @@ on_record(struct offline_ctx *c, const struct capfile_rec *r)
 		engine_skip(c->e, src);
 		return 0;
 	}
-	if (!c->ready[r->ifno] && (rc = set_up(c, r->ifno, r->offset)) != 0)
-		return rc;
+	if (!c->ready[r->ifno]) {
+		flush_pending(c);
+		if ((rc = set_up(c, r->ifno, r->offset)) != 0)
+			return rc;
+	}
 	src = &c->src[r->ifno];
 	if (c->prog[r->ifno] != NULL) {
 		memset(&h, 0, sizeof h);
 		h.caplen = r->caplen;
 		h.len = r->wirelen;
 		if (!pcap_offline_filter(c->prog[r->ifno], &h, r->data)) {
+			flush_pending(c);
 			engine_skip(c->e, src);
 			return 0;
 		}
 	}
-	engine_frame(c->e, src, r->ts, r->caplen, r->wirelen, r->data);
-	if (++c->batch % 4096 == 0)
-		engine_batch_end(c->e);
+	trace_frame(c, src, r);
 	return 0;
 }
 
@@ -362,10 +423,8 @@ on_record(struct offline_ctx *c, const struct capfile_rec *r)
 static void
 on_progress(struct offline_ctx *c, const struct capfile_rec *r)
 {
-	uint64_t frames = engine_stats(c->e)->frames;
-
-	if (c->prog_line != NULL && frames % PROGRESS_EVERY == 0)
-		progress_tick(c->prog_line, frames, r->offset);
+	if (c->prog_line != NULL && ++c->records % PROGRESS_EVERY == 0)
+		progress_tick(c->prog_line, engine_stats(c->e)->frames, r->offset);
 }
 
 /*
@@ -547,6 +606,7 @@ offline_run(struct offline_opts *o)
 		}
 		on_progress(&c, &r);
 	}
+	flush_pending(&c);
 	progress_end(c.prog_line);
 	c.prog_line = NULL;
 	if (rc == -1) {

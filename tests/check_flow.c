@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1959,6 +1960,54 @@ START_TEST(test_hash_chain_bounded)
 END_TEST
 
 /*
+ * Hints made for a whole batch before any of its packets is handled (as
+ * engine_frames makes them), while the table changes under them: the
+ * colliding flows rekey it half way (the hashes made before are stale),
+ * the others grow it past 1,024 buckets (the buckets move). Every packet
+ * still finds its own flow: one flow per connection, the second packet
+ * joins the first's.
+ */
+#define HINTED (COLLIDING + 1500)
+
+START_TEST(test_hint_stale)
+{
+	struct packet *p = calloc(HINTED, sizeof *p);
+	struct flow_hint *h = calloc(HINTED, sizeof *h);
+	struct flow_config cfg;
+	struct flow_table *t;
+	struct flow *f;
+	size_t i, round;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(h);
+	ctx_cfg_default(&cfg);
+	cfg.max_flows = 0;
+	t = flowtab_new(&cfg, NULL, NULL);
+	colliding(t, &cfg, p, COLLIDING, 0);
+	for (i = COLLIDING; i < HINTED; i++)
+		p[i] = probe(1000000 + (uint32_t)i);
+	for (round = 1; round <= 2; round++) {
+		for (i = 0; i < HINTED; i++) {
+			p[i].frame = (round - 1) * HINTED + i + 1;
+			flowtab_hint(t, &p[i], 0, &h[i]);
+		}
+		for (i = 0; i < HINTED; i++) {
+			f = flowtab_packet_hinted(t, &p[i], &h[i], 0, p[i].ts + round * MS);
+			ck_assert_msg(f->packets == round,
+			    "packet %zu of round %zu: flow of %" PRIu64, i, round, f->packets);
+			flowtab_release(t, f);
+			p[i].flags = TCPF_ACK;
+		}
+		ck_assert_uint_eq(flowtab_count(t), HINTED);
+	}
+	ck_assert_uint_ge(flowtab_rekeys(t), 1);
+	flowtab_free(t);
+	free(h);
+	free(p);
+}
+END_TEST
+
+/*
  * Segments unbounded (segment_packets 0): a flow past 2^32 packets counts
  * on; a 32-bit counter wrapped to 0, and a flow of 0 packets is filed as
  * one with nothing in it. (The count is set near the edge by hand: four
@@ -2351,6 +2400,7 @@ flow_suite(void)
 	tcase_add_test(tc, test_siphash_vectors);
 	tcase_add_test(tc, test_hash_key_secret);
 	tcase_add_test(tc, test_hash_chain_bounded);
+	tcase_add_test(tc, test_hint_stale);
 	tcase_add_test(tc, test_segment_packets_wide);
 	suite_add_tcase(s, tc);
 
