@@ -51,10 +51,13 @@ struct offline_ctx {
 	uint32_t nfilters;
 	uint64_t batch;   /* frames traced */
 	uint64_t records; /* read */
-	/* Frames of one source waiting for engine_frames (their data stays mapped). */
+	/*
+	 * Frames of one interface waiting for engine_frames (their data stays
+	 * mapped). Its number, not a pointer: grow_sources moves src.
+	 */
 	struct engine_rec pend[PEND_MAX];
 	size_t npend;
-	struct source *pend_src;
+	uint32_t pend_ifno;
 	struct progress *prog_line; /* NULL: none (--quiet, stderr no terminal) */
 };
 
@@ -338,7 +341,7 @@ flush_pending(struct offline_ctx *c)
 {
 	if (c->npend == 0)
 		return;
-	engine_frames(c->e, c->pend_src, c->pend, c->npend);
+	engine_frames(c->e, &c->src[c->pend_ifno], c->pend, c->npend);
 	count_traced(c, c->npend);
 	c->npend = 0;
 }
@@ -350,14 +353,14 @@ flush_pending(struct offline_ctx *c)
  * (the map keeps their data) and traced as a batch (engine_frames).
  */
 static void
-trace_frame(struct offline_ctx *c, struct source *src, const struct capfile_rec *r)
+trace_frame(struct offline_ctx *c, const struct capfile_rec *r)
 {
 	int k;
 
-	if (c->npend > 0 && c->pend_src != src)
+	if (c->npend > 0 && c->pend_ifno != r->ifno)
 		flush_pending(c);
 	if (c->npend == 0 && (!engine_wants_batches(c->e) || !capfile_stable(c->cf))) {
-		engine_frame(c->e, src, r->ts, r->caplen, r->wirelen, r->data);
+		engine_frame(c->e, &c->src[r->ifno], r->ts, r->caplen, r->wirelen, r->data);
 		count_traced(c, 1);
 		return;
 	}
@@ -367,7 +370,7 @@ trace_frame(struct offline_ctx *c, struct source *src, const struct capfile_rec 
 	 */
 	for (k = 0; k < 8; k++)
 		__builtin_prefetch(r->data + r->caplen + 64 * k);
-	c->pend_src = src;
+	c->pend_ifno = r->ifno;
 	c->pend[c->npend++] = (struct engine_rec){
 	    .ts = r->ts, .caplen = r->caplen, .wirelen = r->wirelen, .data = r->data};
 	if (c->npend == PEND_MAX)
@@ -415,7 +418,7 @@ on_record(struct offline_ctx *c, const struct capfile_rec *r)
 			return 0;
 		}
 	}
-	trace_frame(c, src, r);
+	trace_frame(c, r);
 	return 0;
 }
 
