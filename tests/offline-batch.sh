@@ -6,7 +6,7 @@
 # ahead (engine_frames); a capture read from a pipe is traced one frame at
 # a time. Each capture below is read both ways: the same files with the
 # same bytes, the same index, the same counters; and pcapcmp finds every
-# frame of the input in the batched split.
+# frame of the input in the batched split (of the first).
 #   - 20,000 connections, 18,000 at a time, with every edge case gencap -m
 #     makes (IP fragments, VLAN, QinQ, PPPoE, MPLS, IPv6, port reuse,
 #     resets, non-TCP frames);
@@ -30,9 +30,11 @@ gencap_to() {
 	"$GENCAP" "$@" -o "$out" >"$WORK/gencap.out" 2>&1 || fail "gencap $*: $(cat "$WORK/gencap.out")"
 }
 
-# both_ways NAME CAPTURE MIN_FLOWS: split mapped and piped, compare.
+# both_ways NAME CAPTURE MIN_FLOWS [nojudge]: split mapped and piped, compare;
+# nojudge: no pcapcmp (it reads one link type a file; gencap -g mixes three,
+# and offline-pcapng.sh judges such files against tshark).
 both_ways() {
-	local name=$1 cap=$2 min=$3 mapped=$WORK/$1.mapped piped=$WORK/$1.piped rc=0
+	local name=$1 cap=$2 min=$3 judge=${4:-} mapped=$WORK/$1.mapped piped=$WORK/$1.piped rc=0
 
 	tf_ok "$name.mapped" --read "$cap" --output "$mapped" --summary json || return 0
 	cp "$TF_OUT" "$mapped.json"
@@ -59,6 +61,7 @@ if a["flows"] < int(sys.argv[3]):
     sys.exit("only %s flows: the table never outgrew ENGINE_HINT_FLOWS" % a["flows"])
 print("ok: %s: summaries agree: %s frames, %s flows" % (sys.argv[4], a["frames"], a["flows"]))
 PY
+	[ "$judge" = nojudge ] && return 0
 	pcapcmp_ok "$cap" "$mapped" && ok "$name: pcapcmp: every frame of the input in the batched split"
 }
 
@@ -68,5 +71,5 @@ both_ways mixed "$WORK/mixed.pcap" 18000
 gencap_to "$WORK/a.pcapng" -g -O 100 -c 17000 -C 17000 -p 1 -S 12
 gencap_to "$WORK/b.pcapng" -g -c 50 -C 10 -p 2 -S 13 -t 1700000100
 cat "$WORK/a.pcapng" "$WORK/b.pcapng" >"$WORK/sections.pcapng"
-both_ways sections "$WORK/sections.pcapng" 17000
+both_ways sections "$WORK/sections.pcapng" 17000 nojudge
 finish
