@@ -354,8 +354,11 @@ engine_frames(struct engine *e, struct source *src, const struct engine_rec *rec
 	uint8_t hinted[ENGINE_BATCH], ok[ENGINE_BATCH];
 	size_t i, m;
 
-	for (; n > 0 && !engine_wants_batches(e); recs++, n--)
-		engine_frame(e, src, recs->ts, recs->caplen, recs->wirelen, recs->data);
+	if (!engine_wants_batches(e)) {
+		for (; n > 0; recs++, n--)
+			engine_frame(e, src, recs->ts, recs->caplen, recs->wirelen, recs->data);
+		return;
+	}
 	for (; n > 0; recs += m, n -= m) {
 		m = n < ENGINE_BATCH ? n : ENGINE_BATCH;
 		for (i = 0; i < m; i++) {
@@ -493,6 +496,8 @@ engine_batch_end(struct engine *e)
 	half_open_note(e);
 	filer_batch_end(e->filer);
 	engine_poll(e);
+	/* Once a batch, not per packet: only a poll (ours or the reporter's) changes it. */
+	writer_shared_due(e->writer);
 }
 
 uint32_t

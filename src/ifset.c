@@ -183,7 +183,9 @@ ifset_quiesce_dropped(struct ifset *s, const struct tf_config *cfg)
 	unsigned i, w;
 
 	for (i = 0; i < s->n; i++) {
-		for (w = 0; !named(cfg, ifset_name(s, i)) && w < s->nw; w++)
+		if (named(cfg, ifset_name(s, i)))
+			continue;
+		for (w = 0; w < s->nw; w++)
 			capture_quiesce(s->ifs[i].caps[w]);
 	}
 }

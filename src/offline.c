@@ -58,6 +58,7 @@ struct offline_ctx {
 	struct engine_rec pend[PEND_MAX];
 	size_t npend;
 	uint32_t pend_ifno;
+	int stable;                 /* capfile_stable: the whole run reads a map (or a window) */
 	struct progress *prog_line; /* NULL: none (--quiet, stderr no terminal) */
 };
 
@@ -359,7 +360,7 @@ trace_frame(struct offline_ctx *c, const struct capfile_rec *r)
 
 	if (c->npend > 0 && c->pend_ifno != r->ifno)
 		flush_pending(c);
-	if (c->npend == 0 && (!engine_wants_batches(c->e) || !capfile_stable(c->cf))) {
+	if (c->npend == 0 && (!c->stable || !engine_wants_batches(c->e))) {
 		engine_frame(c->e, &c->src[r->ifno], r->ts, r->caplen, r->wirelen, r->data);
 		count_traced(c, 1);
 		return;
@@ -566,6 +567,7 @@ offline_run(struct offline_opts *o)
 		free(cause);
 		return 1;
 	}
+	c.stable = capfile_stable(c.cf);
 	/*
 	 * The first record, read ahead: the interfaces described before it
 	 * decide whether the file can be split, the output's precision and

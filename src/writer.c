@@ -502,7 +502,6 @@ void
 writer_tick(struct writer *w, uint64_t now)
 {
 	struct wfile *wf;
-	uint64_t due;
 
 	if (w->cfg.flush_ns != 0)
 		while ((wf = TAILQ_FIRST(&w->dirty)) != NULL &&
@@ -513,13 +512,19 @@ writer_tick(struct writer *w, uint64_t now)
 				wfile_flush(w, wf);
 		}
 	/* The shared capture is filed at its age bound, probes coming or not. */
-	due = filer_shared_due(w->filer);
-	if (due != 0 && (w->shared_since == 0 || due < w->shared_since))
-		w->shared_since = due;
 	if (w->shared_since != 0 && now - w->shared_since >= w->cfg.unanswered_rotate) {
 		filer_shared_rotate(w->filer, w->shared_since);
 		w->shared_since = 0;
 	}
+}
+
+void
+writer_shared_due(struct writer *w)
+{
+	uint64_t due = filer_shared_due(w->filer);
+
+	if (due != 0 && (w->shared_since == 0 || due < w->shared_since))
+		w->shared_since = due;
 }
 
 void

@@ -85,8 +85,13 @@ void writer_forget(struct writer *w, struct flow *f);
  */
 void writer_setlimits(struct writer *w, const struct writer_config *cfg);
 
-/* Write out buffers older than the flush interval. */
+/* Write out buffers older than the flush interval; file the shared capture at its bound. */
 void writer_tick(struct writer *w, uint64_t now);
+/*
+ * After a poll: a shared capture that a rotate request of ours left alone
+ * (filer_shared_due) is filed at its own bound by writer_tick.
+ */
+void writer_shared_due(struct writer *w);
 
 /* Write out every buffer (the files stay open and active). */
 void writer_flush_all(struct writer *w);
